@@ -1,0 +1,867 @@
+"""An AHCI 1.3.1 SATA host bus adapter with one ATA disk per port.
+
+The kernel's AHCI driver programs this model exactly as it would real hardware: through
+the ABAR register window mapped on the Bus, and through structures it lays out in
+PhysicalMemory (command list, received-FIS area, command tables, PRDTs).  Writing PxCI
+hands command slots to the port; each command completes after a modelled latency on the
+virtual Clock, when the data moves between guest memory and the DiskImage, the status is
+posted (PxTFD, received FIS, PxIS/IS) and the interrupt line is raised.  Guest mistakes
+and disk faults become AHCI error states, never Python exceptions out of the device.
+"""
+
+import ctypes
+import enum
+from collections import deque
+
+from emu.disk_image import DiskImage, MediaError
+from emu.memory import BusError
+
+# ------------------------------------------------------------------------------------------
+# Register map (AHCI 1.3.1 §3).  Offsets are from ABAR.
+# ------------------------------------------------------------------------------------------
+
+
+class HostReg(enum.IntEnum):
+    """Generic host control registers, §3.1."""
+    CAP = 0x00
+    GHC = 0x04
+    IS = 0x08
+    PI = 0x0C
+    VS = 0x10
+    CCC_CTL = 0x14
+    CCC_PORTS = 0x18
+    EM_LOC = 0x1C
+    EM_CTL = 0x20
+    CAP2 = 0x24
+    BOHC = 0x28
+
+
+PORT_BASE = 0x100       # port 0's registers, §3.3
+PORT_STRIDE = 0x80      # each port's register block
+MAX_PORTS = 32
+ABAR_SIZE = PORT_BASE + MAX_PORTS * PORT_STRIDE   # 0x1100: the full window, as on hardware
+AHCI_VERSION_1_3_1 = 0x00010301
+COMMAND_SLOTS = 32
+
+
+class PortReg(enum.IntEnum):
+    """Port registers, §3.3, relative to PORT_BASE + port * PORT_STRIDE."""
+    CLB = 0x00
+    CLBU = 0x04
+    FB = 0x08
+    FBU = 0x0C
+    IS = 0x10
+    IE = 0x14
+    CMD = 0x18
+    TFD = 0x20
+    SIG = 0x24
+    SSTS = 0x28
+    SCTL = 0x2C
+    SERR = 0x30
+    SACT = 0x34
+    CI = 0x38
+    SNTF = 0x3C
+    FBS = 0x40
+    DEVSLP = 0x44
+
+
+def port_reg(port: int, reg: PortReg) -> int:
+    """ABAR offset of one port register."""
+    return PORT_BASE + port * PORT_STRIDE + reg
+
+
+class Cap(enum.IntFlag):
+    """CAP, §3.1.1.  NP (4:0), NCS (12:8) and ISS (23:20) are fields: see the *_SHIFT names."""
+    SXS = 1 << 5
+    EMS = 1 << 6
+    CCCS = 1 << 7
+    PSC = 1 << 13
+    SSC = 1 << 14
+    PMD = 1 << 15
+    FBSS = 1 << 16
+    SPM = 1 << 17
+    SAM = 1 << 18
+    SCLO = 1 << 24
+    SAL = 1 << 25
+    SALP = 1 << 26
+    SSS = 1 << 27
+    SMPS = 1 << 28
+    SSNTF = 1 << 29
+    SNCQ = 1 << 30
+    S64A = 1 << 31
+
+
+CAP_NP_MASK = 0x1F              # number of ports - 1
+CAP_NCS_SHIFT = 8               # number of command slots - 1, 5 bits
+CAP_ISS_SHIFT = 20              # interface speed: 1 = 1.5, 2 = 3, 3 = 6 Gbps
+
+
+class Ghc(enum.IntFlag):
+    """GHC, §3.1.2."""
+    HR = 1 << 0
+    IE = 1 << 1
+    MRSM = 1 << 2
+    AE = 1 << 31
+
+
+class PortIS(enum.IntFlag):
+    """PxIS and PxIE (same layout), §3.3.5 / §3.3.6."""
+    DHRS = 1 << 0       # D2H register FIS received
+    PSS = 1 << 1        # PIO setup FIS received
+    DSS = 1 << 2        # DMA setup FIS received
+    SDBS = 1 << 3       # set device bits FIS received
+    UFS = 1 << 4
+    DPS = 1 << 5        # a PRD with its I bit was processed
+    PCS = 1 << 6
+    DMPS = 1 << 7
+    PRCS = 1 << 22
+    IPMS = 1 << 23
+    OFS = 1 << 24       # overflow: more data than the PRDT holds
+    INFS = 1 << 26
+    IFS = 1 << 27
+    HBDS = 1 << 28
+    HBFS = 1 << 29      # host bus fatal error: a bad pointer from software
+    TFES = 1 << 30      # task file error: the device reported ERR
+    CPDS = 1 << 31
+
+
+PORT_IS_VALID = 0xFDC000FF
+# Errors after which the port stops processing until software clears PxCMD.ST (§6.1).
+PORT_IS_FATAL = PortIS.TFES | PortIS.HBFS | PortIS.HBDS | PortIS.IFS | PortIS.OFS
+
+
+class PortCmd(enum.IntFlag):
+    """PxCMD, §3.3.7: the bits this HBA implements.  CCS (12:8) is a field."""
+    ST = 1 << 0
+    SUD = 1 << 1
+    POD = 1 << 2
+    CLO = 1 << 3
+    FRE = 1 << 4
+    FR = 1 << 14
+    CR = 1 << 15
+    ATAPI = 1 << 24
+
+
+PXCMD_CCS_SHIFT = 8
+PXCMD_CCS_MASK = 0x1F << PXCMD_CCS_SHIFT
+
+
+class AtaStatus(enum.IntFlag):
+    """ATA status byte (PxTFD bits 7:0)."""
+    ERR = 1 << 0
+    DRQ = 1 << 3
+    DSC = 1 << 4
+    DF = 1 << 5
+    DRDY = 1 << 6
+    BSY = 1 << 7
+
+
+class AtaError(enum.IntFlag):
+    """ATA error byte (PxTFD bits 15:8)."""
+    ABRT = 1 << 2
+    IDNF = 1 << 4
+    UNC = 1 << 6
+    ICRC = 1 << 7
+
+
+TFD_STATUS_MASK = 0xFF
+TFD_ERROR_SHIFT = 8
+TFD_NO_DEVICE = 0x7F                       # reset value with nothing attached
+STATUS_IDLE = AtaStatus.DRDY | AtaStatus.DSC
+
+
+class SStatus(enum.IntEnum):
+    """PxSSTS fields, §3.3.10: DET (3:0), SPD (7:4), IPM (11:8)."""
+    DET_NONE = 0x0
+    DET_PRESENT = 0x3           # device present, phy communication established
+    SPD_GEN2 = 0x2 << 4
+    IPM_ACTIVE = 0x1 << 8
+
+
+SSTS_DET_MASK = 0xF
+
+
+class SErr(enum.IntFlag):
+    """PxSERR, §3.3.12 (a subset): ERR (15:0) and DIAG (31:16).  This model sets ERR_E."""
+    ERR_I = 1 << 0      # recovered data integrity error
+    ERR_M = 1 << 1
+    ERR_T = 1 << 8      # transient data integrity error
+    ERR_C = 1 << 9
+    ERR_P = 1 << 10     # protocol error
+    ERR_E = 1 << 11     # internal error (set with HBFS: the HBA could not reach memory)
+    DIAG_N = 1 << 16
+    DIAG_X = 1 << 26
+
+
+SIG_ATA = 0x00000101
+SIG_NONE = 0xFFFFFFFF
+
+
+class AtaCommand(enum.IntEnum):
+    READ_DMA_EXT = 0x25
+    WRITE_DMA_EXT = 0x35
+    READ_FPDMA_QUEUED = 0x60
+    WRITE_FPDMA_QUEUED = 0x61
+    FLUSH_CACHE = 0xE7
+    IDENTIFY_DEVICE = 0xEC
+    FLUSH_CACHE_EXT = 0xEA
+
+
+class FisType(enum.IntEnum):
+    REG_H2D = 0x27
+    REG_D2H = 0x34
+    DMA_ACTIVATE = 0x39
+    DMA_SETUP = 0x41
+    DATA = 0x46
+    BIST = 0x58
+    PIO_SETUP = 0x5F
+    SET_DEVICE_BITS = 0xA1
+
+
+# ------------------------------------------------------------------------------------------
+# In-memory structures.
+# ------------------------------------------------------------------------------------------
+
+
+class CommandHeaderFlags(enum.IntFlag):
+    """Command header DW0 bits 15:0, §4.2.2.  CFL (4:0) is the FIS length in dwords."""
+    A = 1 << 5          # ATAPI
+    W = 1 << 6          # write: data flows host -> device
+    P = 1 << 7          # prefetchable
+    R = 1 << 8          # reset
+    B = 1 << 9          # BIST
+    C = 1 << 10         # clear busy upon R_OK
+
+
+CMDHDR_CFL_MASK = 0x1F
+CMDHDR_PMP_SHIFT = 12
+
+
+class CommandHeader(ctypes.LittleEndianStructure):
+    """Command list entry, AHCI 1.3.1 §4.2.2; the list holds 32 at PxCLB (1 KiB aligned)."""
+    _pack_ = 1
+    _fields_ = [
+        ('flags', ctypes.c_uint16),     # CFL, A, W, P, R, B, C, PMP
+        ('prdtl', ctypes.c_uint16),     # PRDT entries
+        ('prdbc', ctypes.c_uint32),     # bytes transferred, written by the HBA
+        ('ctba', ctypes.c_uint32),      # command table, 128-byte aligned
+        ('ctbau', ctypes.c_uint32),
+        ('reserved', ctypes.c_uint32 * 4),
+    ]
+
+
+assert ctypes.sizeof(CommandHeader) == 32
+
+
+# Command table layout, §4.2.3: command FIS, ATAPI command, then the PRDT.
+CT_CFIS = 0x00
+CT_ACMD = 0x40
+CT_PRDT = 0x80
+
+
+class PrdEntry(ctypes.LittleEndianStructure):
+    """Physical region descriptor, §4.2.3.3.  Byte count = (dbc & PRD_DBC_MASK) + 1, even."""
+    _pack_ = 1
+    _fields_ = [
+        ('dba', ctypes.c_uint32),       # bit 0 reserved: regions are word aligned
+        ('dbau', ctypes.c_uint32),
+        ('reserved', ctypes.c_uint32),
+        ('dbc', ctypes.c_uint32),       # 21:0 byte count - 1, bit 31 interrupt on completion
+    ]
+
+
+assert ctypes.sizeof(PrdEntry) == 16
+PRD_DBC_MASK = 0x3FFFFF
+PRD_INTERRUPT = 1 << 31
+
+
+class _LbaFields:
+    """LBA spread over six bytes, as the register FISes carry it."""
+
+    @property
+    def lba(self) -> int:
+        return (self.lba0 | self.lba1 << 8 | self.lba2 << 16
+                | self.lba3 << 24 | self.lba4 << 32 | self.lba5 << 40)
+
+    @lba.setter
+    def lba(self, value: int) -> None:
+        for i in range(6):
+            setattr(self, f'lba{i}', (value >> (8 * i)) & 0xFF)
+
+
+class H2DRegisterFis(ctypes.LittleEndianStructure, _LbaFields):
+    """Register FIS host to device, SATA 3.x §10.5.5 (AHCI 1.3.1 §4.2.3.1 CFIS)."""
+    _pack_ = 1
+    _fields_ = [
+        ('fis_type', ctypes.c_uint8),   # FisType.REG_H2D
+        ('pm_c', ctypes.c_uint8),       # 3:0 PM port, bit 7 C: this is a command
+        ('command', ctypes.c_uint8),
+        ('features', ctypes.c_uint8),
+        ('lba0', ctypes.c_uint8), ('lba1', ctypes.c_uint8), ('lba2', ctypes.c_uint8),
+        ('device', ctypes.c_uint8),
+        ('lba3', ctypes.c_uint8), ('lba4', ctypes.c_uint8), ('lba5', ctypes.c_uint8),
+        ('features_exp', ctypes.c_uint8),
+        ('count', ctypes.c_uint16),     # NCQ: bits 7:3 carry the tag
+        ('icc', ctypes.c_uint8),
+        ('control', ctypes.c_uint8),
+        ('auxiliary', ctypes.c_uint32),
+    ]
+
+
+assert ctypes.sizeof(H2DRegisterFis) == 20
+H2D_C = 0x80
+DEVICE_LBA = 0x40
+
+
+class D2HRegisterFis(ctypes.LittleEndianStructure, _LbaFields):
+    """Register FIS device to host, SATA 3.x §10.5.6; posted at RFIS offset 0x40."""
+    _pack_ = 1
+    _fields_ = [
+        ('fis_type', ctypes.c_uint8),   # FisType.REG_D2H
+        ('pm_i', ctypes.c_uint8),       # bit 6 I: interrupt
+        ('status', ctypes.c_uint8),
+        ('error', ctypes.c_uint8),
+        ('lba0', ctypes.c_uint8), ('lba1', ctypes.c_uint8), ('lba2', ctypes.c_uint8),
+        ('device', ctypes.c_uint8),
+        ('lba3', ctypes.c_uint8), ('lba4', ctypes.c_uint8), ('lba5', ctypes.c_uint8),
+        ('reserved0', ctypes.c_uint8),
+        ('count', ctypes.c_uint16),
+        ('reserved1', ctypes.c_uint8 * 6),
+    ]
+
+
+assert ctypes.sizeof(D2HRegisterFis) == 20
+FIS_I = 0x40
+
+
+class SetDeviceBitsFis(ctypes.LittleEndianStructure):
+    """Set Device Bits FIS, SATA 3.x §10.5.7; posted at RFIS offset 0x58 for NCQ."""
+    _pack_ = 1
+    _fields_ = [
+        ('fis_type', ctypes.c_uint8),   # FisType.SET_DEVICE_BITS
+        ('pm_i_n', ctypes.c_uint8),     # bit 6 I, bit 7 N
+        ('status', ctypes.c_uint8),     # 6:4 status hi, 2:0 status lo
+        ('error', ctypes.c_uint8),
+        ('sactive', ctypes.c_uint32),   # tags completed
+    ]
+
+
+assert ctypes.sizeof(SetDeviceBitsFis) == 8
+
+
+class ReceivedFis(ctypes.LittleEndianStructure):
+    """Received FIS area at PxFB (256-byte aligned), AHCI 1.3.1 §4.2.1."""
+    _pack_ = 1
+    _fields_ = [
+        ('dsfis', ctypes.c_uint8 * 28),     # 0x00 DMA setup FIS
+        ('pad0', ctypes.c_uint8 * 4),
+        ('psfis', ctypes.c_uint8 * 20),     # 0x20 PIO setup FIS
+        ('pad1', ctypes.c_uint8 * 12),
+        ('rfis', D2HRegisterFis),           # 0x40 D2H register FIS
+        ('pad2', ctypes.c_uint8 * 4),
+        ('sdbfis', SetDeviceBitsFis),       # 0x58 set device bits FIS
+        ('ufis', ctypes.c_uint8 * 64),      # 0x60 unknown FIS
+        ('reserved', ctypes.c_uint8 * 96),  # 0xA0
+    ]
+
+
+assert ctypes.sizeof(ReceivedFis) == 256
+assert ReceivedFis.rfis.offset == 0x40 and ReceivedFis.sdbfis.offset == 0x58
+RFIS_D2H = ReceivedFis.rfis.offset
+RFIS_SDB = ReceivedFis.sdbfis.offset
+
+
+# ------------------------------------------------------------------------------------------
+# IDENTIFY DEVICE data (ACS-3 §7.12.7).
+# ------------------------------------------------------------------------------------------
+
+MODEL = 'ukern virtual SATA disk'
+FIRMWARE = '1.0'
+
+
+def ata_string(text: str, length: int) -> bytes:
+    """Space-padded ASCII with each byte pair swapped, as ATA strings are stored."""
+    raw = text.encode('ascii')[:length].ljust(length, b' ')
+    return bytes(raw[i ^ 1] for i in range(length))
+
+
+def identify_data(disk: DiskImage, serial: str) -> bytes:
+    words = [0] * 256
+    words[0] = 0x0040                           # fixed ATA device
+    strings = {10: (serial, 20), 23: (FIRMWARE, 8), 27: (MODEL, 40)}
+    for first, (text, length) in strings.items():
+        packed = ata_string(text, length)
+        for i in range(length // 2):
+            words[first + i] = int.from_bytes(packed[2 * i:2 * i + 2], 'little')
+    words[47] = 0x8000                          # no READ/WRITE MULTIPLE
+    words[49] = (1 << 9) | (1 << 8)             # LBA, DMA
+    words[53] = (1 << 2) | (1 << 1)             # words 88 and 64-70 valid
+    lba28 = min(disk.sectors, 0x0FFFFFFF)
+    words[60], words[61] = lba28 & 0xFFFF, lba28 >> 16
+    words[75] = COMMAND_SLOTS - 1               # NCQ queue depth - 1
+    words[76] = (1 << 8) | (1 << 2) | (1 << 1)  # NCQ, SATA Gen2 and Gen1
+    words[80] = (1 << 8) | (1 << 7)             # ATA8-ACS, ATA/ATAPI-7
+    words[83] = (1 << 14) | (1 << 13) | (1 << 12) | (1 << 10)  # FLUSH EXT, FLUSH, LBA48
+    words[84] = 1 << 14
+    words[86] = (1 << 13) | (1 << 12) | (1 << 10)
+    words[87] = 1 << 14
+    words[88] = 0x003F | (1 << 13)              # UDMA 0-5 supported, mode 5 selected
+    for i in range(4):
+        words[100 + i] = (disk.sectors >> (16 * i)) & 0xFFFF
+    words[106] = 1 << 14                        # word 106 valid
+    if disk.sector_size != 512:
+        words[106] |= 1 << 12                   # logical sector longer than 256 words
+        words[117] = (disk.sector_size // 2) & 0xFFFF
+        words[118] = (disk.sector_size // 2) >> 16
+    data = bytearray(b''.join(w.to_bytes(2, 'little') for w in words))
+    data[510] = 0xA5                            # integrity word: signature + checksum
+    data[511] = (-sum(data[:511])) & 0xFF
+    return bytes(data)
+
+
+# ------------------------------------------------------------------------------------------
+# The HBA.
+# ------------------------------------------------------------------------------------------
+
+
+class _HostBusFault(Exception):
+    """Software gave the HBA a pointer it cannot follow (→ PxIS.HBFS)."""
+
+
+class _Overflow(Exception):
+    """The PRDT is too short for the transfer (→ PxIS.OFS)."""
+
+
+class _TaskFileError(Exception):
+    """The device ends the command with ERR set (→ PxIS.TFES)."""
+
+    def __init__(self, error: AtaError, lba: int = 0):
+        super().__init__(error)
+        self.error = error
+        self.lba = lba
+
+
+class _Command:
+    """One issued slot, decoded when the port starts it."""
+
+    def __init__(self, slot, header_addr, fis, prdt):
+        self.slot = slot
+        self.header_addr = header_addr
+        self.fis = fis
+        self.prdt = prdt            # [(address, byte count, interrupt)]
+        self.ncq = fis.command in (AtaCommand.READ_FPDMA_QUEUED, AtaCommand.WRITE_FPDMA_QUEUED)
+        self.tag = (fis.count >> 3) & 0x1F if self.ncq else None
+
+    def sectors(self) -> int:
+        """Transfer length in sectors; 0 in the count field means 65536."""
+        if self.ncq:
+            n = self.fis.features | self.fis.features_exp << 8
+        else:
+            n = self.fis.count
+        return n or 0x10000
+
+
+class _Port:
+    def __init__(self, index: int, disk: DiskImage | None):
+        self.index = index
+        self.disk = disk
+        self.generation = 0
+        self.reset()
+
+    def reset(self) -> None:
+        present = self.disk is not None
+        self.clb = self.fb = 0
+        self.is_ = self.ie = 0
+        # No staggered spin-up and no cold presence detect: SUD and POD read as 1 (§3.3.7).
+        self.cmd = PortCmd.SUD | PortCmd.POD
+        self.tfd = int(STATUS_IDLE) if present else TFD_NO_DEVICE
+        self.sig = SIG_ATA if present else SIG_NONE
+        self.ssts = (SStatus.DET_PRESENT | SStatus.SPD_GEN2 | SStatus.IPM_ACTIVE) if present else 0
+        self.sctl = self.serr = self.sact = self.ci = 0
+        self.queue: deque[int] = deque()
+        self.active: int | None = None      # clock handle of the command in flight
+        self.halted = False                 # after a fatal error, until ST is cleared
+        self.generation += 1                # callbacks of an older generation are stale
+
+    @property
+    def started(self) -> bool:
+        return bool(self.cmd & PortCmd.ST)
+
+
+class AHCI:
+    """The HBA: register window, command engine, latency model."""
+
+    COMMAND_OVERHEAD_NS = 20_000        # per command: FIS exchanges and device setup
+    TRANSFER_NS_PER_SECTOR = 2_000      # per 512 bytes moved
+    FLUSH_NS = 50_000                   # extra for FLUSH CACHE (EXT): write-back to media
+
+    def __init__(self, memory, clock, bus, base: int, irq_line: int,
+                 disks: list, ports: int = 4):
+        if not 1 <= ports <= MAX_PORTS:
+            raise ValueError(f'an AHCI HBA has 1-32 ports, not {ports}')
+        if len(disks) > ports:
+            raise ValueError(f'{len(disks)} disks for {ports} ports')
+        self.memory = memory
+        self.clock = clock
+        self.bus = bus
+        self.base = base
+        self.irq_line = irq_line
+        self.nports = ports
+        padded = list(disks) + [None] * (ports - len(disks))
+        self.ports = [_Port(i, d) for i, d in enumerate(padded)]
+        self.cap = (Cap.S64A | Cap.SNCQ | Cap.SAM | Cap.SCLO | (2 << CAP_ISS_SHIFT)
+                    | ((COMMAND_SLOTS - 1) << CAP_NCS_SHIFT) | (ports - 1))
+        self.pi = (1 << ports) - 1
+        self._irq_asserted = False
+        self.ghc = Ghc.AE
+        self.is_ = 0
+        bus.map(base, ABAR_SIZE, self)
+
+    # -- reset and shutdown ------------------------------------------------------------
+    def reset(self) -> None:
+        """GHC.HR: every port stopped and back to its reset values, interrupts off."""
+        for port in self.ports:
+            self._cancel(port)
+            port.reset()
+        self.ghc = Ghc.AE           # CAP.SAM: AHCI-only, AE reads 1
+        self.is_ = 0
+        self._update_irq()
+
+    def flush(self) -> None:
+        """Write every disk's data to stable storage (call at machine shutdown)."""
+        for port in self.ports:
+            if port.disk is not None:
+                port.disk.flush()
+
+    # -- MMIO ----------------------------------------------------------------------------
+    def mmio_read(self, offset: int, size: int) -> int:
+        if size == 8:
+            return self._read_dword(offset) | self._read_dword(offset + 4) << 32
+        shift = (offset & 3) * 8
+        return (self._read_dword(offset & ~3) >> shift) & ((1 << (8 * size)) - 1)
+
+    def mmio_write(self, offset: int, size: int, value: int) -> None:
+        # Registers are dwords; sub-dword writes are ignored (W1C bits make RMW unsafe).
+        if size == 8:
+            self._write_dword(offset, value & 0xFFFFFFFF)
+            self._write_dword(offset + 4, value >> 32)
+        elif size == 4 and offset % 4 == 0:
+            self._write_dword(offset, value & 0xFFFFFFFF)
+
+    def _port_at(self, offset: int) -> tuple['_Port | None', int]:
+        index, reg = divmod(offset - PORT_BASE, PORT_STRIDE)
+        if offset < PORT_BASE or index >= self.nports:
+            return None, 0
+        return self.ports[index], reg
+
+    def _read_dword(self, offset: int) -> int:
+        if offset < PORT_BASE:
+            return {HostReg.CAP: int(self.cap), HostReg.GHC: int(self.ghc),
+                    HostReg.IS: self.is_, HostReg.PI: self.pi,
+                    HostReg.VS: AHCI_VERSION_1_3_1, HostReg.CAP2: 0}.get(offset, 0)
+        port, reg = self._port_at(offset)
+        if port is None:
+            return 0
+        return {PortReg.CLB: port.clb & 0xFFFFFFFF, PortReg.CLBU: port.clb >> 32,
+                PortReg.FB: port.fb & 0xFFFFFFFF, PortReg.FBU: port.fb >> 32,
+                PortReg.IS: port.is_, PortReg.IE: port.ie, PortReg.CMD: int(port.cmd),
+                PortReg.TFD: port.tfd, PortReg.SIG: port.sig, PortReg.SSTS: int(port.ssts),
+                PortReg.SCTL: port.sctl, PortReg.SERR: port.serr, PortReg.SACT: port.sact,
+                PortReg.CI: port.ci}.get(reg, 0)
+
+    def _write_dword(self, offset: int, value: int) -> None:
+        if offset < PORT_BASE:
+            self._write_host(offset, value)
+            return
+        port, reg = self._port_at(offset)
+        if port is not None:
+            self._write_port(port, reg, value)
+
+    def _write_host(self, offset: int, value: int) -> None:
+        if offset == HostReg.GHC:
+            if value & Ghc.HR:
+                self.reset()        # completes at once, so HR reads back 0
+            else:
+                self.ghc = Ghc.AE | (Ghc(value) & Ghc.IE)
+                self._update_irq()
+        elif offset == HostReg.IS:
+            self.is_ &= ~value
+            self._update_irq()
+
+    def _write_port(self, port: _Port, reg: int, value: int) -> None:
+        if reg == PortReg.CLB:
+            port.clb = (port.clb & ~0xFFFFFFFF) | (value & ~0x3FF)     # 1 KiB aligned
+        elif reg == PortReg.CLBU:
+            port.clb = (port.clb & 0xFFFFFFFF) | value << 32
+        elif reg == PortReg.FB:
+            port.fb = (port.fb & ~0xFFFFFFFF) | (value & ~0xFF)        # 256 B aligned
+        elif reg == PortReg.FBU:
+            port.fb = (port.fb & 0xFFFFFFFF) | value << 32
+        elif reg == PortReg.IS:
+            port.is_ &= ~value
+            self._update_irq()
+        elif reg == PortReg.IE:
+            port.ie = value & PORT_IS_VALID
+            self._update_irq()
+        elif reg == PortReg.CMD:
+            self._write_cmd(port, value)
+        elif reg == PortReg.SCTL:
+            port.sctl = value & 0xFFF
+        elif reg == PortReg.SERR:
+            port.serr &= ~value
+        elif reg == PortReg.SACT:
+            if port.started:
+                port.sact |= value
+        elif reg == PortReg.CI:
+            self._issue(port, value)
+
+    def _write_cmd(self, port: _Port, value: int) -> None:
+        start, fre = bool(value & PortCmd.ST), bool(value & PortCmd.FRE)
+        if fre:
+            port.cmd |= PortCmd.FRE | PortCmd.FR    # FIS receive runs at once
+        else:
+            port.cmd &= ~(PortCmd.FRE | PortCmd.FR)
+        if start and not port.started:
+            port.cmd |= PortCmd.ST | PortCmd.CR
+        elif not start and port.started:
+            self._stop(port)
+        if value & PortCmd.CLO:
+            # Command list override: forget a stuck BSY/DRQ; the bit clears itself.
+            port.tfd &= ~(AtaStatus.BSY | AtaStatus.DRQ)
+
+    def _stop(self, port: _Port) -> None:
+        """ST 1 -> 0: abandon queued and in-flight commands, clear PxCI/PxSACT (§3.3.7)."""
+        self._cancel(port)
+        port.queue.clear()
+        port.ci = port.sact = 0
+        port.halted = False
+        # The model abandons the command outright, so no device stays busy (no CLO needed).
+        port.tfd &= ~(AtaStatus.BSY | AtaStatus.DRQ)
+        port.generation += 1
+        port.cmd &= ~(PortCmd.ST | PortCmd.CR | PXCMD_CCS_MASK)
+
+    def _cancel(self, port: _Port) -> None:
+        if port.active is not None:
+            self.clock.cancel(port.active)
+            port.active = None
+
+    # -- interrupts ----------------------------------------------------------------------
+    def _update_irq(self) -> None:
+        """IS.IPS latches ports with an enabled PxIS bit; the line follows GHC.IE and IS.
+
+        Software clears PxIS first and IS after; a port still pending sets IS again.
+        """
+        for port in self.ports:
+            if port.is_ & port.ie:
+                self.is_ |= 1 << port.index
+        want = bool(self.ghc & Ghc.IE) and self.is_ != 0
+        if want:
+            self.bus.raise_irq(self.irq_line)
+        elif self._irq_asserted:
+            self.bus.lower_irq(self.irq_line)
+        self._irq_asserted = want
+
+    # -- command issue -------------------------------------------------------------------
+    def _issue(self, port: _Port, value: int) -> None:
+        # Slots written while the port is stopped, or with no device, are never run;
+        # on real hardware they would simply time out.
+        if not port.started or port.disk is None:
+            return
+        new = value & ~port.ci
+        port.ci |= new
+        port.queue.extend(slot for slot in range(COMMAND_SLOTS) if new >> slot & 1)
+        self._start_next(port)
+
+    def _start_next(self, port: _Port) -> None:
+        if port.active is not None or port.halted or not port.queue:
+            return
+        slot = port.queue.popleft()
+        port.cmd = (port.cmd & ~PXCMD_CCS_MASK) | slot << PXCMD_CCS_SHIFT
+        try:
+            cmd = self._fetch_command(port, slot)
+        except (BusError, _HostBusFault):
+            cmd = None              # reported when the slot "completes"
+        if cmd is not None and cmd.ncq:
+            port.ci &= ~(1 << slot)  # the device accepted the queued command
+        else:
+            port.tfd |= AtaStatus.BSY   # the device owns the task file until it answers
+        generation = port.generation
+        port.active = self.clock.schedule_in(
+            self._latency(port, cmd), lambda: self._complete(port, slot, cmd, generation))
+
+    def _latency(self, port: _Port, cmd: '_Command | None') -> int:
+        """Fixed overhead plus transfer time; the disk's sectors count in 512-byte units."""
+        if cmd is None:
+            return self.COMMAND_OVERHEAD_NS
+        op = cmd.fis.command
+        if op in (AtaCommand.FLUSH_CACHE, AtaCommand.FLUSH_CACHE_EXT):
+            return self.COMMAND_OVERHEAD_NS + self.FLUSH_NS
+        if op == AtaCommand.IDENTIFY_DEVICE:
+            sectors = 1
+        elif op in _TRANSFERS:
+            sectors = cmd.sectors() * port.disk.sector_size // 512
+        else:
+            sectors = 0
+        return self.COMMAND_OVERHEAD_NS + sectors * self.TRANSFER_NS_PER_SECTOR
+
+    def _fetch_command(self, port: _Port, slot: int) -> _Command:
+        header_addr = port.clb + slot * ctypes.sizeof(CommandHeader)
+        header = CommandHeader.from_buffer_copy(
+            self.memory.read(header_addr, ctypes.sizeof(CommandHeader)))
+        table = header.ctba & ~0x7F | header.ctbau << 32
+        fis = H2DRegisterFis.from_buffer_copy(
+            self.memory.read(table + CT_CFIS, ctypes.sizeof(H2DRegisterFis)))
+        raw = self.memory.read(table + CT_PRDT, header.prdtl * ctypes.sizeof(PrdEntry))
+        prdt = []
+        for i in range(header.prdtl):
+            entry = PrdEntry.from_buffer_copy(raw, i * ctypes.sizeof(PrdEntry))
+            addr = entry.dba | entry.dbau << 32
+            count = (entry.dbc & PRD_DBC_MASK) + 1
+            if addr & 1 or count & 1:
+                raise _HostBusFault('PRD region not word aligned')
+            prdt.append((addr, count, bool(entry.dbc & PRD_INTERRUPT)))
+        return _Command(slot, header_addr, fis, prdt)
+
+    # -- command completion --------------------------------------------------------------
+    def _complete(self, port: _Port, slot: int, cmd: '_Command | None', generation: int):
+        if generation != port.generation:
+            return                  # the port was stopped or reset meanwhile
+        port.active = None
+        try:
+            if cmd is None:
+                raise _HostBusFault('command header or table outside RAM')
+            try:
+                moved, interrupts = self._execute(port, cmd)
+            except _TaskFileError as err:
+                self._fail_task_file(port, cmd, err)
+            else:
+                self._finish(port, cmd, moved, interrupts)
+        except (BusError, _HostBusFault):
+            self._fail_fatal(port, PortIS.HBFS, SErr.ERR_E)
+        except _Overflow:
+            self._fail_fatal(port, PortIS.OFS, 0)
+        self._update_irq()
+        self._start_next(port)
+
+    def _execute(self, port: _Port, cmd: _Command) -> tuple[int, bool]:
+        """Run the ATA command; returns (bytes moved, a PRD with I was processed)."""
+        disk, op = port.disk, cmd.fis.command
+        if op == AtaCommand.IDENTIFY_DEVICE:
+            return self._to_guest(cmd, identify_data(disk, f'UKERN{port.index:04d}'))
+        if op in (AtaCommand.FLUSH_CACHE, AtaCommand.FLUSH_CACHE_EXT):
+            try:
+                disk.flush()
+            except OSError:
+                raise _TaskFileError(AtaError.ABRT) from None
+            return 0, False
+        if op not in _TRANSFERS:
+            raise _TaskFileError(AtaError.ABRT)
+        lba, count = cmd.fis.lba, cmd.sectors()
+        if lba + count > disk.sectors:
+            raise _TaskFileError(AtaError.IDNF, lba)
+        nbytes = count * disk.sector_size
+        if op in (AtaCommand.READ_DMA_EXT, AtaCommand.READ_FPDMA_QUEUED):
+            self._check_prdt(cmd, nbytes)
+            try:
+                data = disk.read(lba, count)
+            except MediaError as err:
+                raise _TaskFileError(AtaError.UNC, err.lba) from None
+            except OSError:
+                raise _TaskFileError(AtaError.UNC, lba) from None
+            return self._to_guest(cmd, data)
+        data, interrupts = self._from_guest(cmd, nbytes)
+        try:
+            disk.write(lba, data)
+        except MediaError as err:
+            raise _TaskFileError(AtaError.ABRT, err.lba) from None
+        except OSError:
+            raise _TaskFileError(AtaError.ABRT, lba) from None
+        return nbytes, interrupts
+
+    def _check_prdt(self, cmd: _Command, nbytes: int) -> None:
+        """Validate every region before a byte moves, so a failure moves nothing."""
+        room = 0
+        for addr, count, _ in cmd.prdt:
+            if room >= nbytes:
+                break
+            self.memory.check(addr, min(count, nbytes - room))
+            room += count
+        if room < nbytes:
+            raise _Overflow()
+
+    def _to_guest(self, cmd: _Command, data: bytes) -> tuple[int, bool]:
+        """Scatter `data` over the PRDT regions in order."""
+        self._check_prdt(cmd, len(data))
+        done, interrupts = 0, False
+        for addr, count, ioc in cmd.prdt:
+            if done >= len(data):
+                break
+            piece = data[done:done + count]
+            self.memory.write(addr, piece)
+            done += len(piece)
+            interrupts |= ioc
+        return done, interrupts
+
+    def _from_guest(self, cmd: _Command, nbytes: int) -> tuple[bytes, bool]:
+        """Gather `nbytes` from the PRDT regions in order."""
+        self._check_prdt(cmd, nbytes)
+        parts, done, interrupts = [], 0, False
+        for addr, count, ioc in cmd.prdt:
+            if done >= nbytes:
+                break
+            piece = self.memory.read(addr, min(count, nbytes - done))
+            parts.append(piece)
+            done += len(piece)
+            interrupts |= ioc
+        return b''.join(parts), interrupts
+
+    def _finish(self, port: _Port, cmd: _Command, moved: int, interrupts: bool) -> None:
+        """Success: PRDBC, received FIS, task file, PxCI/PxSACT, PxIS."""
+        prdbc = cmd.header_addr + CommandHeader.prdbc.offset
+        self.memory.write(prdbc, moved.to_bytes(4, 'little'))
+        if interrupts:
+            port.is_ |= PortIS.DPS
+        port.tfd = int(STATUS_IDLE)
+        if cmd.ncq:
+            self._post_sdb(port, STATUS_IDLE, 0, 1 << cmd.tag)
+            port.sact &= ~(1 << cmd.tag)
+            port.is_ |= PortIS.SDBS
+        else:
+            self._post_d2h(port, STATUS_IDLE, 0, cmd.fis.lba)
+            port.ci &= ~(1 << cmd.slot)
+            port.is_ |= PortIS.DHRS
+
+    def _fail_task_file(self, port: _Port, cmd: _Command, err: _TaskFileError) -> None:
+        """ERR from the device.  PxCI (and PxSACT) keep the failed slot so the driver can
+        see which command failed; the port halts until the driver clears PxCMD.ST, waits
+        for CR to clear, clears PxSERR and PxIS, sets ST again and reissues (§6.2.2)."""
+        status = STATUS_IDLE | AtaStatus.ERR
+        port.tfd = int(status) | int(err.error) << TFD_ERROR_SHIFT
+        self._post_d2h(port, status, err.error, err.lba)
+        port.is_ |= PortIS.TFES | PortIS.DHRS
+        port.halted = True
+
+    def _fail_fatal(self, port: _Port, status_bit: PortIS, serr: int) -> None:
+        """HBFS/OFS: nothing posted (the FIS area may be the bad pointer); halt the port."""
+        port.is_ |= status_bit
+        port.serr |= serr
+        port.halted = True
+
+    def _post_d2h(self, port: _Port, status: int, error: int, lba: int) -> None:
+        if not port.cmd & PortCmd.FRE:
+            return
+        fis = D2HRegisterFis(fis_type=FisType.REG_D2H, pm_i=FIS_I, status=status,
+                             error=error, device=DEVICE_LBA)
+        fis.lba = lba
+        self.memory.write(port.fb + RFIS_D2H, bytes(fis))
+
+    def _post_sdb(self, port: _Port, status: int, error: int, sactive: int) -> None:
+        if not port.cmd & PortCmd.FRE:
+            return
+        fis = SetDeviceBitsFis(fis_type=FisType.SET_DEVICE_BITS, pm_i_n=FIS_I,
+                               status=status & 0x77, error=error, sactive=sactive)
+        self.memory.write(port.fb + RFIS_SDB, bytes(fis))
+
+
+_TRANSFERS = (AtaCommand.READ_DMA_EXT, AtaCommand.WRITE_DMA_EXT,
+              AtaCommand.READ_FPDMA_QUEUED, AtaCommand.WRITE_FPDMA_QUEUED)

@@ -1,0 +1,88 @@
+"""The console: a UART-like device with one MMIO register window.
+
+Output: each byte written to TX appears on the host side (a terminal, a file, or a buffer
+for tests).  Input: bytes queued by the host side (keyboard, a file, a string) arrive one at
+a time; each arrival sets RX_READY and raises the console's interrupt line, and the
+kernel's bottom half reads them from RX.
+"""
+
+import enum
+from collections import deque
+from typing import BinaryIO, Callable
+
+from .bus import Bus
+
+
+class ConsoleReg(enum.IntEnum):
+    TX = 0x00        # write: transmit one byte
+    RX = 0x04        # read: the next received byte
+    STATUS = 0x08    # read: ConsoleStatus bits
+    CONTROL = 0x0C   # write: ConsoleControl bits
+
+WINDOW_SIZE = 0x10
+
+
+class ConsoleStatus(enum.IntFlag):
+    RX_READY = 1 << 0
+    RX_EOF = 1 << 1     # the host side will send nothing more (end of an input file)
+
+
+class ConsoleControl(enum.IntFlag):
+    RX_IRQ_ENABLE = 1 << 0
+
+
+class Console:
+    def __init__(self, bus: Bus, base: int, irq_line: int, sink: Callable[[bytes], None],
+                 source: BinaryIO | None = None):
+        self._bus = bus
+        self._source = source
+        self._irq = irq_line
+        self._sink = sink
+        self._rx: deque[int] = deque()
+        self._eof = False
+        self._control = ConsoleControl(0)
+        bus.map(base, WINDOW_SIZE, self)
+
+    # -- host side --------------------------------------------------------------------
+    def feed(self, data: bytes, eof: bool = False) -> None:
+        """Bytes typed on the host side (or read from an input file)."""
+        self._rx.extend(data)
+        self._eof = self._eof or eof
+        self._update_irq()
+
+    def wait_for_host_input(self) -> bool:
+        """The machine is idle and someone waits for input: block on the host side.
+        Returns False when no more input can ever come."""
+        if self._source is None or self._eof:
+            return False
+        data = self._source.read1(4096) if hasattr(self._source, 'read1') else self._source.read(4096)
+        self.feed(data, eof=not data)
+        return True
+
+    def _update_irq(self) -> None:
+        if (self._rx or self._eof) and ConsoleControl.RX_IRQ_ENABLE in self._control:
+            self._bus.raise_irq(self._irq)
+        else:
+            self._bus.lower_irq(self._irq)
+
+    # -- register interface -------------------------------------------------------------
+    def mmio_read(self, offset: int, size: int) -> int:
+        if offset == ConsoleReg.RX:
+            value = self._rx.popleft() if self._rx else 0
+            self._update_irq()
+            return value
+        if offset == ConsoleReg.STATUS:
+            status = ConsoleStatus(0)
+            if self._rx:
+                status |= ConsoleStatus.RX_READY
+            elif self._eof:
+                status |= ConsoleStatus.RX_EOF
+            return int(status)
+        return 0
+
+    def mmio_write(self, offset: int, size: int, value: int) -> None:
+        if offset == ConsoleReg.TX:
+            self._sink(bytes([value & 0xFF]))
+        elif offset == ConsoleReg.CONTROL:
+            self._control = ConsoleControl(value & 1)
+            self._update_irq()

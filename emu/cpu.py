@@ -1,0 +1,387 @@
+"""The emulated x86-64 CPU: Unicorn in long mode, walking the kernel's own page tables.
+
+The kernel never touches Unicorn; it sees the CPU through this class: registers, control
+registers, a slice of user-mode execution, and two callbacks (syscall, exception) that the
+CPU calls while a slice runs.
+
+Two Unicorn quirks shape this file (see shared/notes/unicorn.md):
+  * issue #1883: an exception handled in a UC_HOOK_INTR callback is never marked delivered,
+    so the next one escalates to #DF.  After every exception we patch the CPU's
+    `old_exception` field back to -1 inside a saved context and restore it.  The field's
+    offset inside the context blob is found at start-up by provoking a known fault.
+  * the #PF error code is not a register; it lives in the same context blob, found the
+    same way.
+  * the number of instructions a slice retired is only kept inside Unicorn's own state
+    (`emu_counter`); we find that field the same way so the virtual clock can count exactly.
+"""
+
+import ctypes
+import enum
+import struct
+from dataclasses import dataclass
+
+from unicorn import Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, UC_HOOK_INTR, UC_HOOK_INSN
+from unicorn import UC_ERR_INSN_INVALID
+from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib
+
+PAGE_SIZE = 4096
+
+
+class CR0(enum.IntFlag):
+    PE = 1 << 0
+    MP = 1 << 1
+    NE = 1 << 5
+    WP = 1 << 16
+    PG = 1 << 31
+
+
+class CR4(enum.IntFlag):
+    PAE = 1 << 5
+    PGE = 1 << 7
+    OSFXSR = 1 << 9
+    OSXMMEXCPT = 1 << 10
+
+
+class EFER(enum.IntFlag):
+    SCE = 1 << 0
+    LME = 1 << 8
+    LMA = 1 << 10
+    NXE = 1 << 11
+
+
+MSR_EFER = 0xC0000080
+MSR_STAR = 0xC0000081
+MSR_LSTAR = 0xC0000082
+MSR_FMASK = 0xC0000084
+
+
+class Selector(enum.IntEnum):
+    """GDT layout that `sysret` expects: user data right below user code (Intel SDM, SYSRET)."""
+    KERNEL_CODE = 0x08
+    KERNEL_DATA = 0x10
+    USER_DATA = 0x18 | 3
+    USER_CODE = 0x20 | 3
+    SYSRET_BASE = 0x10  # STAR[63:48]: SS = base + 8, CS = base + 16
+
+
+class Vector(enum.IntEnum):
+    """x86 exception vectors the kernel distinguishes (Intel SDM vol. 3, table 6-1)."""
+    DIVIDE_ERROR = 0
+    DEBUG = 1
+    BREAKPOINT = 3
+    OVERFLOW = 4
+    BOUND = 5
+    INVALID_OPCODE = 6
+    DEVICE_NA = 7
+    DOUBLE_FAULT = 8
+    GENERAL_PROTECTION = 13
+    PAGE_FAULT = 14
+    X87_FP = 16
+    ALIGNMENT = 17
+    SIMD_FP = 19
+    MACHINE_CHECK = 18
+
+
+class PFError(enum.IntFlag):
+    """Page-fault error code bits (Intel SDM vol. 3, 4.7)."""
+    PRESENT = 1 << 0      # 0: page not present; 1: protection violation
+    WRITE = 1 << 1
+    USER = 1 << 2
+    RSVD = 1 << 3
+    FETCH = 1 << 4
+
+
+@dataclass(frozen=True)
+class Trap:
+    """An exception the CPU raised while running user code."""
+    vector: int
+    rip: int
+    cr2: int = 0
+    error: int = 0
+
+
+# The user-visible register file saved and restored on every context switch.
+USER_REGS = (
+    'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp',
+    'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15',
+    'rip', 'rflags', 'fs_base', 'gs_base',
+)
+_REG_ID = {name: getattr(X, 'UC_X86_REG_' + name.upper()) for name in USER_REGS}
+_USER_REG_IDS = tuple(_REG_ID[n] for n in USER_REGS)
+RFLAGS_IF = 1 << 9
+RFLAGS_USER_MASK = 0x3C0DD5  # flags ring 3 may change (CF PF AF ZF SF TF DF OF AC ID ...)
+SYSRET = b'\x48\x0f\x07'
+
+
+class CPUSetupError(RuntimeError):
+    """The installed Unicorn build does not behave as this CPU model needs."""
+
+
+class _Reg:
+    """Fast register access: one ctypes call, no per-call allocation (hot on the syscall path)."""
+
+    def __init__(self, uc: Uc):
+        self._h = uc._uch
+        self._buf = ctypes.c_uint64()
+        self._ref = ctypes.byref(self._buf)
+
+    def read(self, reg_id: int) -> int:
+        uclib.uc_reg_read(self._h, reg_id, self._ref)
+        return self._buf.value
+
+    def write(self, reg_id: int, value: int) -> None:
+        self._buf.value = value & 0xFFFF_FFFF_FFFF_FFFF
+        uclib.uc_reg_write(self._h, reg_id, self._ref)
+
+
+class CPU:
+    """One x86-64 CPU.  `run()` executes user code until the kernel asks it to stop."""
+
+    def __init__(self, uc: Uc, trampoline_va: int):
+        self.uc = uc
+        self._reg = _Reg(uc)
+        self.on_syscall = None        # callable() -> bool: True keeps running
+        self.on_trap = None           # callable(Trap) -> bool: True resumes the instruction
+        self._stopping = False
+        self._trap: Trap | None = None
+        self._trampoline_va = trampoline_va
+        self._entry = None
+        self._count = 0
+        self._calibrating = False
+        self._ctx = None
+        self._ctx_words = None
+        self._old_exception_off = 0
+        self._error_off = 0
+        self._counter = None
+        uc.hook_add(UC_HOOK_INTR, self._hook_intr)
+        uc.hook_add(UC_HOOK_INSN, self._hook_syscall, None, 1, 0, X.UC_X86_INS_SYSCALL)
+
+    # -- registers ----------------------------------------------------------------------
+    def reg(self, name: str) -> int:
+        return self._reg.read(_REG_ID[name])
+
+    def set_reg(self, name: str, value: int) -> None:
+        self._reg.write(_REG_ID[name], value)
+
+    def syscall_args(self) -> tuple[int, int, int, int, int, int, int]:
+        """rax (the number) and the six argument registers of the Linux x86-64 ABI."""
+        r = self._reg.read
+        return (r(X.UC_X86_REG_RAX), r(X.UC_X86_REG_RDI), r(X.UC_X86_REG_RSI), r(X.UC_X86_REG_RDX),
+                r(X.UC_X86_REG_R10), r(X.UC_X86_REG_R8), r(X.UC_X86_REG_R9))
+
+    def set_return(self, value: int) -> None:
+        self._reg.write(X.UC_X86_REG_RAX, value)
+
+    def save_user_regs(self) -> list[int]:
+        r = self._reg.read
+        return [r(i) for i in _USER_REG_IDS]
+
+    def load_user_regs(self, regs: list[int]) -> None:
+        w = self._reg.write
+        for i, v in zip(_USER_REG_IDS, regs):
+            w(i, v)
+
+    @property
+    def cr2(self) -> int:
+        return self._reg.read(X.UC_X86_REG_CR2)
+
+    @property
+    def cr3(self) -> int:
+        return self._reg.read(X.UC_X86_REG_CR3)
+
+    @cr3.setter
+    def cr3(self, value: int) -> None:
+        # Rewriting CR3 also flushes the emulated TLB, as on hardware without PCID.
+        self._reg.write(X.UC_X86_REG_CR3, value)
+
+    def flush_tlb(self) -> None:
+        self.cr3 = self.cr3
+
+    def flush_code_cache(self) -> None:
+        """Drop translated code: needed after the kernel rewrites a frame that held code."""
+        self.uc.ctl(10, 1)  # UC_CTL_TB_FLUSH, UC_CTL_IO_WRITE
+
+    # -- mode set-up ----------------------------------------------------------------------
+    def enter_long_mode(self, pml4: int) -> None:
+        """Paging on with the kernel's tables; syscall/sysret and NX enabled."""
+        w, r = self._reg.write, self._reg.read
+        w(X.UC_X86_REG_CR4, r(X.UC_X86_REG_CR4) | CR4.PAE | CR4.OSFXSR | CR4.OSXMMEXCPT)
+        w(X.UC_X86_REG_CR3, pml4)
+        w(X.UC_X86_REG_CR0, r(X.UC_X86_REG_CR0) | CR0.PE | CR0.PG | CR0.WP | CR0.NE | CR0.MP)
+        self.uc.msr_write(MSR_EFER, self.uc.msr_read(MSR_EFER) | EFER.SCE | EFER.NXE | EFER.LME | EFER.LMA)
+        self.uc.msr_write(MSR_STAR, (Selector.SYSRET_BASE << 48) | (Selector.KERNEL_CODE << 32))
+
+    def enter_user(self, rip: int, rsp: int, rflags: int = 0x202) -> None:
+        """Enter CPL 3 the way a real kernel does: `sysretq` from the supervisor trampoline.
+
+        The first slice starts in the trampoline and runs on into user code; the CPU then
+        stays at CPL 3 for good, and a context switch only swaps the register file.
+        """
+        w = self._reg.write
+        w(X.UC_X86_REG_RCX, rip)
+        w(X.UC_X86_REG_R11, rflags)
+        w(X.UC_X86_REG_RSP, rsp)
+        self._entry = self._trampoline_va
+
+    # -- running --------------------------------------------------------------------------
+    def run(self, rip: int, count: int = 0) -> tuple[Trap | None, int]:
+        """Run user code from `rip` until a callback stops it, or for `count` instructions.
+
+        Returns the trap that ended the slice (None if a callback stopped it or the count
+        ran out) and the instructions retired (0 when the slice was not counted).
+        """
+        start, self._entry = (self._entry or rip), None
+        if self._count and not count:
+            # Leaving counted mode: Unicorn drops its counting hook and flushes translated
+            # code at the next emu_start, and that start leaves old_exception set (found by
+            # experiment).  Let it happen in an empty run, then clear it below.
+            self.uc.emu_start(start, start)
+        self._count = count
+        self._stopping = False
+        self._trap = None
+        self._clear_pending_exception()  # a count-limited stop leaves old_exception set too
+        while True:
+            try:
+                self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP, count=count)
+            except UcError as e:
+                self._trap_from_error(e)
+            if self._stopping or self._trap or count:
+                break
+            # An uncounted slice right after a counted one may stop once by itself while
+            # Unicorn removes its counting hook: nothing happened, so carry on.
+            start = self._reg.read(X.UC_X86_REG_RIP)
+        return self._trap, self.retired()
+
+    def retired(self) -> int:
+        """Instructions the running slice has retired so far (0 if it is not counted)."""
+        if not self._count or self._counter is None:
+            return 0
+        return min(self._counter[0], self._count)
+
+    def _trap_from_error(self, e: UcError) -> None:
+        rip = self._reg.read(X.UC_X86_REG_RIP)
+        if e.errno == UC_ERR_INSN_INVALID:
+            self._trap = Trap(Vector.INVALID_OPCODE, rip)
+        else:
+            # Unicorn refused an access outside guest RAM: the kernel's tables never point
+            # there, so this is a machine check rather than anything the guest can cause.
+            self._trap = Trap(Vector.MACHINE_CHECK, rip)
+        self._stopping = True
+
+    def stop(self) -> None:
+        """From a callback: end the slice after the current instruction."""
+        self._stopping = True
+        self.uc.emu_stop()
+
+    def _hook_syscall(self, uc, _user):
+        if self._stopping:
+            return
+        if not self.on_syscall():
+            self.stop()
+
+    def _hook_intr(self, uc, intno, _user):
+        if self._calibrating:
+            self._learn_fault_fields(intno)
+        error = self._clear_pending_exception()
+        if self._stopping:
+            # emu_stop only takes effect at the end of the translation block, so the same
+            # instruction may fault again; it will be retried when the process next runs.
+            return
+        rip = self._reg.read(X.UC_X86_REG_RIP)
+        cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == Vector.PAGE_FAULT else 0
+        trap = Trap(intno, rip, cr2, error if intno in _HAS_ERROR_CODE else 0)
+        if not self.on_trap(trap):
+            self._trap = trap
+            self.stop()
+
+    # -- the #1883 work-around ------------------------------------------------------------
+    def _clear_pending_exception(self) -> int:
+        """Mark the last exception delivered (old_exception = -1); return its error code."""
+        if self._old_exception_off is None:
+            return 0
+        self.uc.context_update(self._ctx)
+        words = self._ctx_words
+        error = words[self._error_off]
+        words[self._old_exception_off] = -1
+        self.uc.context_restore(self._ctx)
+        return error & 0xFFFF_FFFF
+
+    # -- start-up calibration -------------------------------------------------------------
+    def calibrate(self, probe: 'Probe') -> None:
+        """Find where this Unicorn build keeps old_exception, the #PF error code and its
+        instruction counter, by running a probe program whose faults are known."""
+        self._ctx = self.uc.context_save()
+        addr = ctypes.cast(self._ctx.context, ctypes.c_void_p).value
+        self._ctx_words = (ctypes.c_int32 * (self._ctx.size // 4)).from_address(addr)
+        self._before = bytes(self._ctx_words)
+        self._old_exception_off = None
+        self._snapshots = []
+        self._calibrating = True
+        self.on_trap = lambda trap: probe.fix_fault(len(self._snapshots))
+        self.on_syscall = lambda: False
+        self.enter_user(probe.entry, probe.stack)
+        self.run(probe.entry)
+        self._error_off = _find_error_field(self._snapshots, probe.expected_errors)
+        self._calibrating = False
+        del self._snapshots, self._before
+        self._counter = _find_counter(self, probe)
+        self.on_trap = self.on_syscall = None
+
+    def _learn_fault_fields(self, intno: int) -> None:
+        """First fault of the probe: old_exception is the word that went from -1 to the vector."""
+        self.uc.context_update(self._ctx)
+        blob = bytes(self._ctx_words)
+        self._snapshots.append(blob)
+        n = len(blob) // 4
+        now, before = struct.unpack(f'<{n}i', blob), struct.unpack(f'<{n}i', self._before)
+        cands = [i for i in range(n) if before[i] == -1 and now[i] == intno]
+        if not cands:
+            raise CPUSetupError('cannot find old_exception in Unicorn\'s CPU context; this '
+                                'Unicorn build is not supported (see shared/notes/unicorn.md)')
+        self._old_exception_off = cands[0]
+
+
+class Probe:
+    """The calibration program's layout, built by the Machine (see machine.py)."""
+    entry: int
+    stack: int
+    nop_sled: int
+    expected_errors: tuple[int, ...]
+
+    def fix_fault(self, n: int) -> bool: ...
+
+
+def _find_error_field(snapshots: list[bytes], expected: tuple[int, ...]) -> int:
+    if len(snapshots) != len(expected):
+        raise CPUSetupError(f'calibration saw {len(snapshots)} page faults, expected {len(expected)}')
+    n = len(snapshots[0]) // 4
+    cands = set(range(n))
+    for blob, err in zip(snapshots, expected):
+        words = struct.unpack(f'<{n}i', blob)
+        cands &= {i for i in range(n) if words[i] == err}
+    if not cands:
+        raise CPUSetupError('cannot find the #PF error code in Unicorn\'s CPU context')
+    return min(cands)
+
+
+def _find_counter(cpu: CPU, probe: Probe):
+    """Unicorn counts a limited slice's instructions in uc_struct.emu_counter, followed by
+    emu_count (uc_priv.h).  Run two known counts and find the pair."""
+    engine = ctypes.cast(cpu.uc._uch, ctypes.c_void_p).value
+    window = (ctypes.c_uint64 * COUNTER_SEARCH_WORDS).from_address(engine)
+    found = None
+    for n in (7, 13):
+        cpu.on_trap = lambda t: False
+        cpu.run(probe.nop_sled, count=n)
+        # The counting hook stops the slice when it meets instruction n+1, having counted it.
+        hits = {i for i in range(COUNTER_SEARCH_WORDS - 1) if window[i] == n + 1 and window[i + 1] == n}
+        found = hits if found is None else found & hits
+    if len(found or ()) != 1:
+        raise CPUSetupError('cannot find Unicorn\'s instruction counter (emu_counter)')
+    return (ctypes.c_uint64 * 1).from_address(engine + found.pop() * 8)
+
+
+COUNTER_SEARCH_WORDS = 4096
+TRAMPOLINE_STOP = 0x800   # an address in the trampoline page that is never executed
+_HAS_ERROR_CODE = {Vector.PAGE_FAULT, Vector.GENERAL_PROTECTION, Vector.DOUBLE_FAULT, 10, 11, 12, 17}

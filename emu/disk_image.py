@@ -1,0 +1,103 @@
+"""A raw disk image: the backing store of an emulated SATA disk.
+
+The image is an ordinary host file holding the disk's sectors back to back.  It is read
+and written in place with os.pread/os.pwrite, a few sectors at a time, so a large image
+costs nothing up front and writes survive the run.  The AHCI model (emu/ahci.py) calls
+`read`/`write`/`flush` when a command completes; `bad_ranges` lets tests and experiments
+make chosen sectors fail the way a medium error on a real disk does.
+"""
+
+import os
+
+
+class MediaError(Exception):
+    """An access touched a sector listed in `bad_ranges` (the disk reports UNC/ABRT)."""
+
+    def __init__(self, lba: int):
+        super().__init__(f'medium error at LBA {lba}')
+        self.lba = lba
+
+
+class DiskImage:
+    def __init__(self, path, sector_size: int = 512, bad_ranges=None):
+        if sector_size <= 0 or sector_size % 512:
+            raise ValueError(f'sector size must be a positive multiple of 512, not {sector_size}')
+        self.path = os.fspath(path)
+        self.sector_size = sector_size
+        self.bad_ranges: list[tuple[int, int]] = list(bad_ranges or [])
+        self._fd: int | None = os.open(self.path, os.O_RDWR)
+        # A trailing partial sector is not addressable, as on a real disk.
+        self.sectors = os.fstat(self._fd).st_size // sector_size
+
+    @classmethod
+    def create(cls, path, sectors: int, sector_size: int = 512) -> 'DiskImage':
+        """Make a zero-filled (sparse) image of `sectors` sectors and open it."""
+        with open(path, 'wb') as f:
+            f.truncate(sectors * sector_size)
+        return cls(path, sector_size)
+
+    # -- sector access -----------------------------------------------------------------
+    def read(self, lba: int, count: int) -> bytes:
+        self._check(lba, count)
+        want = count * self.sector_size
+        offset = lba * self.sector_size
+        parts = []
+        while want:
+            chunk = os.pread(self._require_fd(), want, offset)
+            if not chunk:
+                # Sectors past the end of a short file read as zeros.
+                parts.append(bytes(want))
+                break
+            parts.append(chunk)
+            want -= len(chunk)
+            offset += len(chunk)
+        return b''.join(parts)
+
+    def write(self, lba: int, data: bytes) -> None:
+        if len(data) % self.sector_size:
+            raise ValueError(f'{len(data)} bytes are not whole {self.sector_size}-byte sectors')
+        self._check(lba, len(data) // self.sector_size)
+        view = memoryview(data)
+        offset = lba * self.sector_size
+        while view:
+            done = os.pwrite(self._require_fd(), view, offset)
+            view = view[done:]
+            offset += done
+
+    def flush(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- checks --------------------------------------------------------------------------
+    def first_bad_sector(self, lba: int, count: int) -> int | None:
+        """The lowest LBA in [lba, lba+count) that lies in a bad range, or None."""
+        worst = None
+        for start, n in self.bad_ranges:
+            lo, hi = max(lba, start), min(lba + count, start + n)
+            if lo < hi and (worst is None or lo < worst):
+                worst = lo
+        return worst
+
+    def _check(self, lba: int, count: int) -> None:
+        # Checked before any byte moves, so a failing request leaves the image untouched.
+        if lba < 0 or count < 0 or lba + count > self.sectors:
+            raise ValueError(f'sectors {lba}+{count} outside a {self.sectors}-sector disk')
+        bad = self.first_bad_sector(lba, count)
+        if bad is not None:
+            raise MediaError(bad)
+
+    def _require_fd(self) -> int:
+        if self._fd is None:
+            raise ValueError(f'disk image {self.path} is closed')
+        return self._fd

@@ -1,0 +1,57 @@
+"""Guest physical memory: one host buffer that Unicorn maps once at physical address 0.
+
+The CPU reaches it through the kernel's page tables; the kernel and the devices (DMA) reach
+it here by physical address.  Host pages are only touched when the guest uses them, so a
+large `--mem` costs nothing up front.
+"""
+
+import ctypes
+import mmap
+import struct
+
+
+class BusError(Exception):
+    """A physical access outside RAM (a device model turns this into a host-bus error)."""
+
+
+class PhysicalMemory:
+    def __init__(self, size: int):
+        if size <= 0 or size % 4096:
+            raise ValueError(f'memory size must be a positive multiple of 4 KiB, not {size}')
+        self.size = size
+        self._buf = mmap.mmap(-1, size)
+        self.view = memoryview(self._buf)
+        self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._buf))
+
+    def check(self, addr: int, n: int) -> None:
+        if addr < 0 or n < 0 or addr + n > self.size:
+            raise BusError(f'physical access {addr:#x}+{n:#x} outside RAM ({self.size:#x})')
+
+    def read(self, addr: int, n: int) -> bytes:
+        self.check(addr, n)
+        return self._buf[addr:addr + n]
+
+    def write(self, addr: int, data: bytes) -> None:
+        self.check(addr, len(data))
+        self._buf[addr:addr + len(data)] = data
+
+    def fill(self, addr: int, n: int, byte: int = 0) -> None:
+        self.check(addr, n)
+        ctypes.memset(self.host_address + addr, byte, n)
+
+    def copy(self, dst: int, src: int, n: int) -> None:
+        self.check(dst, n)
+        self.check(src, n)
+        ctypes.memmove(self.host_address + dst, self.host_address + src, n)
+
+    def read_u64(self, addr: int) -> int:
+        return struct.unpack_from('<Q', self._buf, addr)[0]
+
+    def write_u64(self, addr: int, value: int) -> None:
+        struct.pack_into('<Q', self._buf, addr, value)
+
+    def read_u32(self, addr: int) -> int:
+        return struct.unpack_from('<I', self._buf, addr)[0]
+
+    def write_u32(self, addr: int, value: int) -> None:
+        struct.pack_into('<I', self._buf, addr, value)

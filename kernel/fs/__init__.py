@@ -1,0 +1,1 @@
+"""File systems the kernel can mount (ext2) and the block-device interface they use."""

@@ -1,0 +1,72 @@
+"""The block-device interface file systems use, and a host-side implementation of it.
+
+The kernel never sleeps: a read that has to wait for the disk is a generator that yields a
+wait object while DMA is in flight and returns the data when it is done.  A file system
+therefore does `data = yield from dev.read_block(n)` and is itself a generator; only the
+kernel's scheduler looks at what is yielded.
+
+On the host (tests, image tools) FileBlockDevice reads an image file directly, so its
+generators never yield, and run_sync() drives a whole file-system call to its result.
+"""
+
+import os
+from typing import Any, Generator, Protocol
+
+
+class BlockDevice(Protocol):
+    """What a file system needs from a disk: fixed-size blocks by number."""
+
+    block_size: int           # the file system sets this once it has read its superblock
+
+    def read_block(self, blockno: int) -> Generator[Any, Any, bytes]: ...
+
+    def write_block(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
+
+
+class FileBlockDevice:
+    """A block device backed by an image file, starting `offset_bytes` into it (a partition)."""
+
+    def __init__(self, path, offset_bytes: int = 0, block_size: int = 1024, readonly: bool = False):
+        self.path = path
+        self.offset = offset_bytes
+        self.block_size = block_size
+        self._fd = os.open(path, os.O_RDONLY if readonly else os.O_RDWR)
+
+    def read_block(self, blockno: int) -> Generator[Any, Any, bytes]:
+        data = os.pread(self._fd, self.block_size, self._byte_offset(blockno))
+        if len(data) != self.block_size:
+            raise OSError(f"{self.path}: block {blockno} lies beyond the end of the image")
+        return data
+        yield  # unreachable: makes this a generator that never waits
+
+    def write_block(self, blockno: int, data: bytes) -> Generator[Any, Any, None]:
+        if len(data) != self.block_size:
+            raise ValueError(f"write of {len(data)} bytes to a {self.block_size}-byte block")
+        os.pwrite(self._fd, data, self._byte_offset(blockno))
+        return None
+        yield  # unreachable: see read_block
+
+    def _byte_offset(self, blockno: int) -> int:
+        return self.offset + blockno * self.block_size
+
+    def close(self):
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def run_sync(gen: Generator):
+    """Run a generator that must never wait (all its I/O is host-side) and return its value."""
+    try:
+        waited_for = gen.send(None)
+    except StopIteration as done:
+        return done.value
+    gen.close()
+    raise RuntimeError(f"run_sync: the operation yielded {waited_for!r}, so it needs the kernel's "
+                       "scheduler to wait for I/O; use a host-side device such as FileBlockDevice")

@@ -1,0 +1,934 @@
+"""The ext2 file system: files, directories and device nodes on a block device.
+
+Ext2 keeps the superblock and group descriptors in memory (written back by sync()) and
+reads everything else through the block device on demand: inodes from the inode tables,
+allocation state from the per-group bitmaps, file data through the i_block map (12 direct
+pointers, then single, double and triple indirect blocks).  The on-disk records are in
+ext2_layout.py.
+
+Every operation that may touch the disk is a generator: it does `yield from dev.read_block`
+and the kernel's scheduler runs other work while the DMA is in flight.  Operations on one
+Ext2 must not interleave (the kernel holds a per-mount lock around each call), because a
+bitmap update is a read-modify-write that spans a yield.  Failures raise FsError(errno).
+On the host, run_sync() (blockdev.py) drives a call to completion.
+"""
+
+import array
+import dataclasses
+from typing import Callable
+
+from kernel.errno import Errno
+from kernel.fs.blockdev import BlockDevice, FileBlockDevice, run_sync  # noqa: F401 (re-exported)
+from kernel.fs.ext2_layout import (
+    DIND_BLOCK, EA_MAGIC, EXT2_MAGIC, FILE_TYPE_OF, GOOD_OLD_INODE_SIZE, GROUP_DESC_SIZE,
+    IND_BLOCK, LINK_MAX, NAME_MAX, NDIR_BLOCKS, ROOT_INO, S_IFMT, S_IPERM, SUPERBLOCK_OFFSET,
+    SUPERBLOCK_SIZE, SUPPORTED_INCOMPAT, SUPPORTED_RO_COMPAT, TIND_BLOCK, DirEntryHeader,
+    FileType, GroupDesc, IncompatFeature, Inode, InodeFlag, InodeType, RoCompatFeature,
+    Superblock, XattrHeader, dir_entries, dir_entry_size, put_dir_entry,
+)
+
+ROOT = ROOT_INO
+FAST_SYMLINK_MAX = 60         # a symlink target shorter than this lives in i_block itself
+MAX_PATH_DEPTH = 4096         # bound on '..' walks, in case a corrupt tree has a cycle
+
+
+class FsError(Exception):
+    """A file-system call failed; .errno is what the system call returns, negated."""
+
+    def __init__(self, errno: int, message: str | None = None):
+        self.errno = Errno(errno)
+        super().__init__(message or self.errno.name)
+
+
+class Ext2Error(FsError):
+    """The image is not an ext2 file system this code can use, or it is corrupt."""
+
+    def __init__(self, message: str, errno: int = Errno.EINVAL):
+        super().__init__(errno, message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Stat:
+    ino: int
+    mode: int                 # type bits (InodeType) | permissions
+    nlink: int
+    uid: int
+    gid: int
+    size: int
+    atime: int
+    mtime: int
+    ctime: int
+    blocks: int               # 512-byte sectors, indirect blocks included
+    rdev_major: int = 0       # device nodes only
+    rdev_minor: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class StatFs:
+    block_size: int
+    blocks: int
+    free_blocks: int
+    inodes: int
+    free_inodes: int
+
+
+@dataclasses.dataclass
+class DirSlot:
+    """Where a directory entry was found: the block (a copy to edit and write back) and offsets."""
+    blockno: int
+    block: bytearray
+    offset: int
+    prev_offset: int | None   # None when the entry starts its block
+    header: DirEntryHeader
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def file_type(mode: int) -> FileType:
+    return FILE_TYPE_OF.get(mode & S_IFMT, FileType.UNKNOWN)
+
+
+def find_zero_bit(bitmap: bytes, start: int, limit: int) -> int:
+    """Index of the first clear bit in [start, limit), or -1; ext2 numbers bits LSB first."""
+    free = ~int.from_bytes(bitmap, "little") & ((1 << limit) - 1) & ~((1 << start) - 1)
+    return (free & -free).bit_length() - 1
+
+
+def encode_device(major: int, minor: int) -> tuple[int, int]:
+    """(i_block[0], i_block[1]) for a device node, in Linux's old or new encoding."""
+    if major < 256 and minor < 256:
+        return major << 8 | minor, 0
+    return 0, (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+
+
+def decode_device(inode: Inode) -> tuple[int, int]:
+    old, new = inode.i_block[0], inode.i_block[1]
+    if old:
+        return old >> 8 & 0xFF, old & 0xFF
+    return new >> 8 & 0xFFF, (new & 0xFF) | (new >> 12 & 0xFFF00)
+
+
+def is_dir(inode: Inode) -> bool:
+    return inode.i_mode & S_IFMT == InodeType.S_IFDIR
+
+
+def has_block_map(inode: Inode, block_size: int) -> bool:
+    """Does i_block hold block pointers?  Not for devices, fifos, sockets or fast symlinks."""
+    kind = inode.i_mode & S_IFMT
+    if kind == InodeType.S_IFLNK:
+        xattr_sectors = block_size // 512 if inode.i_file_acl else 0
+        return inode.i_blocks > xattr_sectors
+    return kind in (InodeType.S_IFREG, InodeType.S_IFDIR)
+
+
+class Ext2:
+    def __init__(self, dev: BlockDevice, now: Callable[[], int] = lambda: 0):
+        self.dev = dev
+        self.now = now                                  # seconds, from the kernel's clock
+        self.sb: Superblock | None = None
+        self.groups: list[GroupDesc] = []
+        self.readonly = False
+        self._inodes: dict[int, Inode] = {}             # write-through: one object per inode
+        self._dirty = False                             # superblock or descriptors changed
+
+    # ---- mounting ------------------------------------------------------------------
+
+    def mount(self):
+        """Read and check the superblock and group descriptors."""
+        self.dev.block_size = SUPERBLOCK_SIZE
+        raw = yield from self.dev.read_block(SUPERBLOCK_OFFSET // SUPERBLOCK_SIZE)
+        sb = Superblock.from_buffer_copy(raw)
+        self._check_superblock(sb)
+        self.sb = sb
+        self.block_size = 1024 << sb.s_log_block_size
+        self.dev.block_size = self.block_size
+        self.ptrs_per_block = self.block_size // 4
+        self.inode_size = sb.s_inode_size if sb.s_rev_level else GOOD_OLD_INODE_SIZE
+        self.has_filetype = bool(sb.s_feature_incompat & IncompatFeature.FILETYPE)
+        self.readonly = bool(sb.s_feature_ro_compat & ~SUPPORTED_RO_COMPAT)
+        self.ngroups = ceil_div(sb.s_blocks_count - sb.s_first_data_block, sb.s_blocks_per_group)
+        self._gdt = bytearray()
+        for i in range(ceil_div(self.ngroups * GROUP_DESC_SIZE, self.block_size)):
+            self._gdt += yield from self.dev.read_block(self._gdt_start + i)
+        self.groups = [GroupDesc.from_buffer(self._gdt, g * GROUP_DESC_SIZE) for g in range(self.ngroups)]
+        self._check_groups()
+        root = yield from self._iget(ROOT)
+        if not is_dir(root):
+            raise Ext2Error("corrupt file system: the root inode is not a directory", Errno.EIO)
+
+    def _check_superblock(self, sb: Superblock):
+        if sb.s_magic != EXT2_MAGIC:
+            raise Ext2Error(f"not an ext2 file system: bad magic 0x{sb.s_magic:04x} "
+                            f"(expected 0x{EXT2_MAGIC:04X})")
+        if sb.s_rev_level > 1:
+            raise Ext2Error(f"unsupported ext2 revision {sb.s_rev_level}")
+        if sb.s_log_block_size > 2:
+            raise Ext2Error(f"unsupported block size {1024 << min(sb.s_log_block_size, 20)}")
+        block_size = 1024 << sb.s_log_block_size
+        unsupported = IncompatFeature(sb.s_feature_incompat & ~SUPPORTED_INCOMPAT)
+        if unsupported:
+            raise Ext2Error(f"unsupported incompatible features: {unsupported!r} (ext3/ext4?)")
+        inode_size = sb.s_inode_size if sb.s_rev_level else GOOD_OLD_INODE_SIZE
+        if (sb.s_blocks_count == 0 or not 0 < sb.s_blocks_per_group <= 8 * block_size
+                or not 0 < sb.s_inodes_per_group <= 8 * block_size
+                or sb.s_first_data_block != (1 if block_size == 1024 else 0)
+                or inode_size < GOOD_OLD_INODE_SIZE or inode_size > block_size
+                or inode_size & (inode_size - 1)):
+            raise Ext2Error("corrupt superblock: impossible geometry", Errno.EIO)
+        ngroups = ceil_div(sb.s_blocks_count - sb.s_first_data_block, sb.s_blocks_per_group)
+        if (sb.s_inodes_count != ngroups * sb.s_inodes_per_group
+                or sb.s_free_blocks_count > sb.s_blocks_count
+                or sb.s_free_inodes_count > sb.s_inodes_count):
+            raise Ext2Error("corrupt superblock: counts do not add up", Errno.EIO)
+
+    def _check_groups(self):
+        inode_table_blocks = ceil_div(self.sb.s_inodes_per_group * self.inode_size, self.block_size)
+        for g, desc in enumerate(self.groups):
+            for blockno in (desc.bg_block_bitmap, desc.bg_inode_bitmap,
+                            desc.bg_inode_table + inode_table_blocks - 1):
+                if not self.sb.s_first_data_block < blockno < self.sb.s_blocks_count:
+                    raise Ext2Error(f"corrupt group descriptor {g}: block {blockno} out of range",
+                                    Errno.EIO)
+
+    @property
+    def _gdt_start(self) -> int:
+        return self.sb.s_first_data_block + 1
+
+    def sync(self):
+        """Write the superblock and group descriptors back if they changed."""
+        if not self._dirty or self.readonly:
+            return
+        self.sb.s_wtime = self.now()
+        bs = self.block_size
+        for i in range(len(self._gdt) // bs):
+            yield from self.dev.write_block(self._gdt_start + i, bytes(self._gdt[i * bs:(i + 1) * bs]))
+        sb_block, sb_offset = divmod(SUPERBLOCK_OFFSET, bs)
+        block = bytearray((yield from self.dev.read_block(sb_block)))
+        block[sb_offset:sb_offset + SUPERBLOCK_SIZE] = bytes(self.sb)
+        yield from self.dev.write_block(sb_block, bytes(block))
+        self._dirty = False
+
+    def statfs(self) -> StatFs:
+        """Sizes and free counts (kept in memory, so this is a plain call, not a generator)."""
+        sb = self.sb
+        return StatFs(self.block_size, sb.s_blocks_count, sb.s_free_blocks_count,
+                      sb.s_inodes_count, sb.s_free_inodes_count)
+
+    def _check_writable(self):
+        if self.readonly:
+            raise FsError(Errno.EROFS, "file system has read-only-compatible features we lack")
+
+    # ---- inodes --------------------------------------------------------------------
+
+    def _inode_location(self, ino: int) -> tuple[int, int]:
+        if not 1 <= ino <= self.sb.s_inodes_count:
+            raise Ext2Error(f"corrupt file system: inode number {ino} out of range", Errno.EIO)
+        group, index = divmod(ino - 1, self.sb.s_inodes_per_group)
+        block, offset = divmod(index * self.inode_size, self.block_size)
+        return self.groups[group].bg_inode_table + block, offset
+
+    def _iget(self, ino: int):
+        """The in-memory inode; every caller shares the same object so none goes stale."""
+        if ino not in self._inodes:
+            blockno, offset = self._inode_location(ino)
+            data = yield from self.dev.read_block(blockno)
+            inode = Inode.from_buffer_copy(data, offset)
+            inode.ino = ino             # not on disk: remembered for allocation goals
+            if inode.i_flags & (InodeFlag.EXTENTS | InodeFlag.INLINE_DATA):
+                raise Ext2Error(f"inode {ino} uses ext4 extents or inline data", Errno.EIO)
+            self._inodes[ino] = inode
+        return self._inodes[ino]
+
+    def _write_inode(self, ino: int, clear_slot: bool = False):
+        """Write inode ino back; clear_slot also zeroes the slot's bytes past the first 128."""
+        blockno, offset = self._inode_location(ino)
+        block = bytearray((yield from self.dev.read_block(blockno)))
+        if clear_slot:
+            block[offset:offset + self.inode_size] = bytes(self.inode_size)
+        block[offset:offset + GOOD_OLD_INODE_SIZE] = bytes(self._inodes[ino])
+        yield from self.dev.write_block(blockno, bytes(block))
+
+    def _touch(self, inode: Inode, *, modified: bool = True):
+        now = self.now()
+        inode.i_ctime = now
+        if modified:
+            inode.i_mtime = now
+
+    def _size(self, inode: Inode) -> int:
+        high = inode.i_size_high if inode.i_mode & S_IFMT == InodeType.S_IFREG else 0
+        return high << 32 | inode.i_size
+
+    def _set_size(self, inode: Inode, size: int):
+        inode.i_size, inode.i_size_high = size & 0xFFFFFFFF, size >> 32
+        if size >= 1 << 31 and not self.sb.s_feature_ro_compat & RoCompatFeature.LARGE_FILE:
+            self.sb.s_feature_ro_compat |= RoCompatFeature.LARGE_FILE
+            self._dirty = True
+
+    def _new_inode(self, parent: int, mode: int, uid: int, gid: int):
+        """Allocate and initialise an inode; returns (ino, inode) with no links yet."""
+        ino = yield from self._alloc_inode(parent, mode & S_IFMT == InodeType.S_IFDIR)
+        inode = Inode(i_mode=mode, i_uid=uid & 0xFFFF, l_i_uid_high=uid >> 16,
+                      i_gid=gid & 0xFFFF, l_i_gid_high=gid >> 16)
+        inode.ino = ino
+        inode.i_atime = inode.i_ctime = inode.i_mtime = self.now()
+        self._inodes[ino] = inode
+        yield from self._write_inode(ino, clear_slot=True)
+        return ino, inode
+
+    def _destroy_inode(self, ino: int, inode: Inode):
+        """Free an inode that has no links left, with its blocks."""
+        if has_block_map(inode, self.block_size):
+            yield from self._free_file_blocks(inode, 0)
+        yield from self._drop_xattr_block(inode)
+        inode.i_links_count = 0
+        inode.i_dtime = self.now() or 1     # e2fsck treats dtime 0 as "still in use"
+        self._set_size(inode, 0)
+        yield from self._write_inode(ino)
+        del self._inodes[ino]
+        yield from self._free_inode(ino, is_dir(inode))
+
+    def _drop_xattr_block(self, inode: Inode):
+        blockno = inode.i_file_acl
+        if not blockno:
+            return
+        block = bytearray((yield from self.dev.read_block(blockno)))
+        header = XattrHeader.from_buffer(block)
+        if header.h_magic == EA_MAGIC and header.h_refcount > 1:
+            header.h_refcount -= 1          # still shared by other inodes
+            yield from self.dev.write_block(blockno, bytes(block))
+        else:
+            yield from self._free_blocks([blockno])
+        inode.i_file_acl = 0
+        inode.i_blocks -= self.block_size // 512
+
+    def _drop_link(self, ino: int, inode: Inode):
+        inode.i_links_count -= 1
+        self._touch(inode, modified=False)
+        if inode.i_links_count == 0:
+            yield from self._destroy_inode(ino, inode)
+        else:
+            yield from self._write_inode(ino)
+
+    # ---- allocation: bitmaps and free counts -----------------------------------------
+
+    def _blocks_in_group(self, group: int) -> int:
+        sb = self.sb
+        return min(sb.s_blocks_per_group,
+                   sb.s_blocks_count - sb.s_first_data_block - group * sb.s_blocks_per_group)
+
+    def _take_bit(self, bitmap_block: int, start: int, limit: int):
+        """Set the first clear bit at or after start (wrapping) in a bitmap; -1 if full."""
+        bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
+        index = find_zero_bit(bitmap, start, limit)
+        if index < 0 and start:
+            index = find_zero_bit(bitmap, 0, start)
+        if index >= 0:
+            bitmap[index // 8] |= 1 << index % 8
+            yield from self.dev.write_block(bitmap_block, bytes(bitmap))
+        return index
+
+    def _count_blocks(self, group: int, delta: int):
+        """Adjust free-block counts by delta (negative: blocks were taken)."""
+        self.groups[group].bg_free_blocks_count += delta
+        self.sb.s_free_blocks_count += delta
+        self._dirty = True
+
+    def _count_inodes(self, group: int, delta: int, directory: bool):
+        self.groups[group].bg_free_inodes_count += delta
+        if directory:
+            self.groups[group].bg_used_dirs_count -= delta
+        self.sb.s_free_inodes_count += delta
+        self._dirty = True
+
+    def _alloc_block(self, goal: int) -> int:
+        """Take a free block, as close after goal as possible."""
+        sb = self.sb
+        if sb.s_free_blocks_count == 0:
+            raise FsError(Errno.ENOSPC)
+        goal_group, start = divmod(max(goal - sb.s_first_data_block, 0), sb.s_blocks_per_group)
+        for n in range(self.ngroups):
+            group = (goal_group + n) % self.ngroups
+            if self.groups[group].bg_free_blocks_count == 0:
+                continue
+            limit = self._blocks_in_group(group)
+            index = yield from self._take_bit(self.groups[group].bg_block_bitmap,
+                                              start if n == 0 and start < limit else 0, limit)
+            if index >= 0:
+                self._count_blocks(group, -1)
+                return sb.s_first_data_block + group * sb.s_blocks_per_group + index
+        raise Ext2Error("corrupt file system: free block count disagrees with bitmaps", Errno.EIO)
+
+    def _free_blocks(self, blocknos: list[int]):
+        """Clear the bitmap bits of these blocks, one bitmap read and write per group."""
+        sb = self.sb
+        by_group: dict[int, list[int]] = {}
+        for blockno in blocknos:
+            if not sb.s_first_data_block <= blockno < sb.s_blocks_count:
+                raise Ext2Error(f"corrupt file system: block {blockno} out of range", Errno.EIO)
+            group, index = divmod(blockno - sb.s_first_data_block, sb.s_blocks_per_group)
+            by_group.setdefault(group, []).append(index)
+        for group, indexes in sorted(by_group.items()):
+            bitmap_block = self.groups[group].bg_block_bitmap
+            bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
+            for index in indexes:
+                bitmap[index // 8] &= ~(1 << index % 8)
+            yield from self.dev.write_block(bitmap_block, bytes(bitmap))
+            self._count_blocks(group, len(indexes))
+
+    def _alloc_inode(self, parent: int, directory: bool) -> int:
+        """Take a free inode: a file goes in its parent's group, a directory where space is."""
+        if self.sb.s_free_inodes_count == 0:
+            raise FsError(Errno.ENOSPC)
+        per_group = self.sb.s_inodes_per_group
+        first = self._roomiest_group() if directory else (parent - 1) // per_group
+        for n in range(self.ngroups):
+            group = (first + n) % self.ngroups
+            if self.groups[group].bg_free_inodes_count == 0:
+                continue
+            index = yield from self._take_bit(self.groups[group].bg_inode_bitmap, 0, per_group)
+            if index >= 0:
+                self._count_inodes(group, -1, directory)
+                return group * per_group + index + 1
+        raise Ext2Error("corrupt file system: free inode count disagrees with bitmaps", Errno.EIO)
+
+    def _roomiest_group(self) -> int:
+        """Spread directories out: fewest directories among groups with average free inodes."""
+        average = self.sb.s_free_inodes_count / self.ngroups
+        groups = range(self.ngroups)
+        candidates = [g for g in groups if self.groups[g].bg_free_inodes_count >= max(average, 1)]
+        return min(candidates or groups, key=lambda g: (self.groups[g].bg_used_dirs_count,
+                                                        -self.groups[g].bg_free_blocks_count))
+
+    def _free_inode(self, ino: int, directory: bool):
+        group, index = divmod(ino - 1, self.sb.s_inodes_per_group)
+        bitmap_block = self.groups[group].bg_inode_bitmap
+        bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
+        bitmap[index // 8] &= ~(1 << index % 8)
+        yield from self.dev.write_block(bitmap_block, bytes(bitmap))
+        self._count_inodes(group, 1, directory)
+
+    # ---- the block map: logical block -> disk block ----------------------------------
+
+    def _block_path(self, lbn: int) -> tuple[int, tuple[int, ...]]:
+        """Which i_block slot, then which index in each indirect block, leads to block lbn."""
+        if lbn < NDIR_BLOCKS:
+            return lbn, ()
+        lbn -= NDIR_BLOCKS
+        ppb = self.ptrs_per_block
+        for slot, depth in ((IND_BLOCK, 1), (DIND_BLOCK, 2), (TIND_BLOCK, 3)):
+            if lbn < ppb ** depth:
+                return slot, tuple(lbn // ppb ** (depth - 1 - level) % ppb for level in range(depth))
+            lbn -= ppb ** depth
+        raise FsError(Errno.EFBIG)
+
+    def _read_pointers(self, blockno: int) -> array.array:
+        # ext2 is little-endian, as is every machine ukern runs on
+        return array.array("I", (yield from self.dev.read_block(blockno)))
+
+    def _bmap(self, inode: Inode, lbn: int, create: bool = False, goal: int = 0):
+        """Disk block holding logical block lbn (0 for a hole), allocating it if create.
+
+        Returns (blockno, fresh); fresh means it was just allocated and holds garbage.
+        """
+        slot, path = self._block_path(lbn)
+        goal = goal or self._group_start(inode)
+        blockno = inode.i_block[slot]
+        fresh = False
+        if not blockno:
+            if not create:
+                return 0, False
+            # check for room for the whole chain first, so a failure leaves nothing dangling
+            self._reserve_blocks(1 + len(path))
+            blockno = yield from self._alloc_file_block(inode, goal, zeroed=bool(path))
+            inode.i_block[slot], fresh = blockno, True
+        for depth, index in enumerate(path):
+            pointers = yield from self._read_pointers(blockno)
+            if not pointers[index]:
+                if not create:
+                    return 0, False
+                self._reserve_blocks(len(path) - depth)
+                pointers[index] = yield from self._alloc_file_block(
+                    inode, blockno + 1, zeroed=depth + 1 < len(path))
+                yield from self.dev.write_block(blockno, pointers.tobytes())
+                fresh = True
+            blockno = pointers[index]
+        return blockno, fresh
+
+    def _group_start(self, inode: Inode) -> int:
+        """Allocation goal for an inode without blocks: its own group, to keep seeks short."""
+        return self.groups[(inode.ino - 1) // self.sb.s_inodes_per_group].bg_inode_table
+
+    def _reserve_blocks(self, count: int):
+        if self.sb.s_free_blocks_count < count:
+            raise FsError(Errno.ENOSPC)
+
+    def _alloc_file_block(self, inode: Inode, goal: int, zeroed: bool):
+        blockno = yield from self._alloc_block(goal)
+        inode.i_blocks += self.block_size // 512
+        if zeroed:
+            yield from self.dev.write_block(blockno, bytes(self.block_size))
+        return blockno
+
+    def _free_file_blocks(self, inode: Inode, keep: int):
+        """Free every data block from logical block `keep` on, and indirect blocks left empty."""
+        doomed: list[int] = []
+        for slot in range(keep, NDIR_BLOCKS):
+            if inode.i_block[slot]:
+                doomed.append(inode.i_block[slot])
+                inode.i_block[slot] = 0
+        first = NDIR_BLOCKS
+        for slot, depth in ((IND_BLOCK, 1), (DIND_BLOCK, 2), (TIND_BLOCK, 3)):
+            root = inode.i_block[slot]
+            if root and (yield from self._prune(root, depth, max(keep - first, 0), doomed)):
+                doomed.append(root)
+                inode.i_block[slot] = 0
+            first += self.ptrs_per_block ** depth
+        yield from self._free_blocks(doomed)
+        inode.i_blocks -= len(doomed) * (self.block_size // 512)
+
+    def _prune(self, blockno: int, depth: int, keep: int, doomed: list[int]):
+        """Free what indirect block blockno maps past its first `keep` blocks; True if now empty."""
+        child_span = self.ptrs_per_block ** (depth - 1)
+        if keep >= child_span * self.ptrs_per_block:
+            return False
+        pointers = yield from self._read_pointers(blockno)
+        changed = False
+        for i, child in enumerate(pointers):
+            child_keep = keep - i * child_span
+            if not child or child_keep >= child_span:
+                continue
+            if depth == 1 or (yield from self._prune(child, depth - 1, max(child_keep, 0), doomed)):
+                doomed.append(child)
+                pointers[i], changed = 0, True
+        if not any(pointers):
+            return True
+        if changed:
+            yield from self.dev.write_block(blockno, pointers.tobytes())
+        return False
+
+    # ---- file data -----------------------------------------------------------------
+
+    def _regular_file(self, ino: int):
+        inode = yield from self._iget(ino)
+        if is_dir(inode):
+            raise FsError(Errno.EISDIR)
+        if inode.i_mode & S_IFMT != InodeType.S_IFREG:
+            raise FsError(Errno.EINVAL)
+        return inode
+
+    def read(self, ino: int, offset: int, length: int):
+        """Up to length bytes of file ino from offset; fewer at end of file, holes read as 0."""
+        inode = yield from self._regular_file(ino)
+        if offset < 0 or length < 0:
+            raise FsError(Errno.EINVAL)
+        return (yield from self._read_data(inode, offset, min(offset + length, self._size(inode))))
+
+    def _read_data(self, inode: Inode, start: int, end: int):
+        out = bytearray()
+        bs = self.block_size
+        position = start
+        while position < end:
+            lbn, within = divmod(position, bs)
+            count = min(bs - within, end - position)
+            blockno, _ = yield from self._bmap(inode, lbn)
+            if blockno:
+                out += (yield from self.dev.read_block(blockno))[within:within + count]
+            else:
+                out += bytes(count)
+            position += count
+        return bytes(out)
+
+    def write(self, ino: int, offset: int, data: bytes):
+        """Write data at offset, allocating blocks; returns the count (short if the disk fills)."""
+        self._check_writable()
+        inode = yield from self._regular_file(ino)
+        if offset < 0:
+            raise FsError(Errno.EINVAL)
+        written, error = 0, None
+        try:
+            written = yield from self._write_data(inode, offset, memoryview(data))
+        except FsError as failure:
+            written, error = failure.written, failure
+        if offset + written > self._size(inode):
+            self._set_size(inode, offset + written)
+        self._touch(inode)
+        yield from self._write_inode(ino)
+        if error and not written:
+            raise error
+        return written
+
+    def _write_data(self, inode: Inode, offset: int, data: memoryview):
+        """Copy data into the file's blocks; a failure carries the bytes done as .written."""
+        bs = self.block_size
+        done, goal = 0, 0
+        try:
+            while done < len(data):
+                lbn, within = divmod(offset + done, bs)
+                count = min(bs - within, len(data) - done)
+                blockno, fresh = yield from self._bmap(inode, lbn, create=True, goal=goal)
+                if count == bs:
+                    block = bytes(data[done:done + count])
+                else:
+                    block = bytearray(bs) if fresh else bytearray((yield from self.dev.read_block(blockno)))
+                    block[within:within + count] = data[done:done + count]
+                yield from self.dev.write_block(blockno, bytes(block))
+                done, goal = done + count, blockno + 1
+        except FsError as failure:
+            failure.written = done
+            raise
+        return done
+
+    def truncate(self, ino: int, size: int):
+        """Set the size of file ino, freeing the blocks (and indirect blocks) past it."""
+        self._check_writable()
+        inode = yield from self._regular_file(ino)
+        if size < 0:
+            raise FsError(Errno.EINVAL)
+        if size:
+            self._block_path((size - 1) // self.block_size)     # EFBIG if unaddressable
+        if size < self._size(inode):
+            yield from self._free_file_blocks(inode, ceil_div(size, self.block_size))
+            yield from self._zero_tail(inode, size)
+        self._set_size(inode, size)
+        self._touch(inode)
+        yield from self._write_inode(ino)
+
+    def _zero_tail(self, inode: Inode, size: int):
+        """Zero the last block past size, so growing the file again reads zeros there."""
+        lbn, within = divmod(size, self.block_size)
+        if not within:
+            return
+        blockno, _ = yield from self._bmap(inode, lbn)
+        if blockno:
+            block = bytearray((yield from self.dev.read_block(blockno)))
+            block[within:] = bytes(self.block_size - within)
+            yield from self.dev.write_block(blockno, bytes(block))
+
+    def stat(self, ino: int):
+        inode = yield from self._iget(ino)
+        kind = inode.i_mode & S_IFMT
+        major, minor = decode_device(inode) if kind in (InodeType.S_IFCHR, InodeType.S_IFBLK) else (0, 0)
+        return Stat(ino=ino, mode=inode.i_mode, nlink=inode.i_links_count,
+                    uid=inode.l_i_uid_high << 16 | inode.i_uid,
+                    gid=inode.l_i_gid_high << 16 | inode.i_gid, size=self._size(inode),
+                    atime=inode.i_atime, mtime=inode.i_mtime, ctime=inode.i_ctime,
+                    blocks=inode.i_blocks, rdev_major=major, rdev_minor=minor)
+
+    def readlink(self, ino: int):
+        inode = yield from self._iget(ino)
+        if inode.i_mode & S_IFMT != InodeType.S_IFLNK:
+            raise FsError(Errno.EINVAL)
+        if not has_block_map(inode, self.block_size):
+            return bytes(inode.i_block)[:inode.i_size]
+        return (yield from self._read_data(inode, 0, inode.i_size))
+
+    # ---- directories -----------------------------------------------------------------
+
+    def _directory(self, ino: int):
+        inode = yield from self._iget(ino)
+        if not is_dir(inode):
+            raise FsError(Errno.ENOTDIR)
+        return inode
+
+    def _dir_block(self, inode: Inode, lbn: int):
+        blockno, _ = yield from self._bmap(inode, lbn)
+        if not blockno:
+            raise Ext2Error(f"corrupt directory: hole at block {lbn}", Errno.EIO)
+        return blockno, bytearray((yield from self.dev.read_block(blockno)))
+
+    def _entries(self, block: bytearray):
+        try:
+            yield from dir_entries(block)
+        except ValueError as err:
+            raise Ext2Error(f"corrupt directory: {err}", Errno.EIO) from None
+
+    def _find_entry(self, dir_inode: Inode, name: bytes):
+        """The DirSlot of the live entry called name, or None."""
+        for lbn in range(self._size(dir_inode) // self.block_size):
+            blockno, block = yield from self._dir_block(dir_inode, lbn)
+            prev = None
+            for offset, header, entry_name in self._entries(block):
+                if header.inode and entry_name == name:
+                    return DirSlot(blockno, block, offset, prev, header)
+                prev = offset
+        return None
+
+    def _add_entry(self, dir_ino: int, dir_inode: Inode, name: bytes, ino: int, kind: FileType):
+        """Enter (name, ino) in the first gap big enough, or in a new block at the end."""
+        need = dir_entry_size(len(name))
+        kind = kind if self.has_filetype else 0
+        nblocks = self._size(dir_inode) // self.block_size
+        for lbn in range(nblocks):
+            blockno, block = yield from self._dir_block(dir_inode, lbn)
+            for offset, header, _ in self._entries(block):
+                used = dir_entry_size(header.name_len) if header.inode else 0
+                if header.rec_len - used < need:
+                    continue
+                room = header.rec_len - used
+                if used:            # split: the live entry keeps just what it needs
+                    header.rec_len = used
+                put_dir_entry(block, offset + used, ino, room, name, kind)
+                yield from self.dev.write_block(blockno, bytes(block))
+                yield from self._dir_changed(dir_ino, dir_inode)
+                return
+        blockno, _ = yield from self._bmap(dir_inode, nblocks, create=True)
+        block = bytearray(self.block_size)
+        put_dir_entry(block, 0, ino, self.block_size, name, kind)
+        yield from self.dev.write_block(blockno, bytes(block))
+        self._set_size(dir_inode, (nblocks + 1) * self.block_size)
+        yield from self._dir_changed(dir_ino, dir_inode)
+
+    def _remove_entry(self, dir_ino: int, dir_inode: Inode, slot: DirSlot):
+        """Fold the entry into the one before it; the first of a block is just marked unused."""
+        if slot.prev_offset is None:
+            slot.header.inode = 0
+        else:
+            DirEntryHeader.from_buffer(slot.block, slot.prev_offset).rec_len += slot.header.rec_len
+        yield from self.dev.write_block(slot.blockno, bytes(slot.block))
+        yield from self._dir_changed(dir_ino, dir_inode)
+
+    def _dir_changed(self, dir_ino: int, dir_inode: Inode):
+        # we keep directories linear, so any hash index mke2fs built is no longer valid
+        dir_inode.i_flags &= ~InodeFlag.INDEX
+        self._touch(dir_inode)
+        yield from self._write_inode(dir_ino)
+
+    def _is_empty_dir(self, inode: Inode):
+        for lbn in range(self._size(inode) // self.block_size):
+            _, block = yield from self._dir_block(inode, lbn)
+            if any(h.inode and name not in (b".", b"..") for _, h, name in self._entries(block)):
+                return False
+        return True
+
+    def _lookup_in(self, dir_ino: int, name: bytes):
+        dir_inode = yield from self._directory(dir_ino)
+        if len(name) > NAME_MAX:
+            raise FsError(Errno.ENAMETOOLONG)
+        slot = yield from self._find_entry(dir_inode, name)
+        if slot is None:
+            raise FsError(Errno.ENOENT)
+        return slot.header.inode
+
+    def lookup(self, path: str | bytes, cwd_ino: int = ROOT):
+        """Inode number of path, absolute or relative to directory cwd_ino (no symlinks)."""
+        path = path.encode() if isinstance(path, str) else path
+        if not path:
+            raise FsError(Errno.ENOENT)
+        ino = ROOT if path.startswith(b"/") else cwd_ino
+        for part in path.split(b"/"):
+            if part:
+                ino = yield from self._lookup_in(ino, part)
+        return ino
+
+    @staticmethod
+    def _entry_type(header: DirEntryHeader) -> FileType:
+        return FileType(header.file_type) if header.file_type in iter(FileType) else FileType.UNKNOWN
+
+    def readdir(self, ino: int):
+        """[(name, ino, FileType)] for every entry, "." and ".." included."""
+        inode = yield from self._directory(ino)
+        listing = []
+        for lbn in range(self._size(inode) // self.block_size):
+            _, block = yield from self._dir_block(inode, lbn)
+            listing += [(name.decode(errors="surrogateescape"), h.inode, self._entry_type(h))
+                        for _, h, name in self._entries(block) if h.inode]
+        return listing
+
+    # ---- namespace operations ----------------------------------------------------------
+
+    @staticmethod
+    def _name(name: str | bytes) -> bytes:
+        name = name.encode(errors="surrogateescape") if isinstance(name, str) else bytes(name)
+        if not name:
+            raise FsError(Errno.ENOENT)
+        if b"/" in name or b"\0" in name:
+            raise FsError(Errno.EINVAL)
+        if len(name) > NAME_MAX:
+            raise FsError(Errno.ENAMETOOLONG)
+        return name
+
+    def _make_node(self, dir_ino: int, name, mode: int, uid: int, gid: int, fill=None):
+        """Allocate an inode, let fill(ino, inode) set it up, and link it into the directory."""
+        name = self._name(name)
+        self._check_writable()
+        dir_inode = yield from self._directory(dir_ino)
+        if (yield from self._find_entry(dir_inode, name)) is not None:
+            raise FsError(Errno.EEXIST)
+        ino, inode = yield from self._new_inode(dir_ino, mode, uid, gid)
+        inode.i_links_count = 1
+        try:
+            if fill:
+                yield from fill(ino, inode)
+            yield from self._write_inode(ino)
+            yield from self._add_entry(dir_ino, dir_inode, name, ino, file_type(mode))
+        except FsError:
+            inode.i_links_count = 0
+            yield from self._destroy_inode(ino, inode)
+            raise
+        return ino
+
+    def create(self, dir_ino: int, name, mode: int = 0o644, uid: int = 0, gid: int = 0):
+        """Make an empty regular file; returns its inode number."""
+        return (yield from self._make_node(dir_ino, name, InodeType.S_IFREG | mode & S_IPERM, uid, gid))
+
+    def mknod(self, dir_ino: int, name, mode: int, major: int = 0, minor: int = 0,
+              uid: int = 0, gid: int = 0):
+        """Make a device node, fifo or socket (mode includes the type); returns its inode."""
+        if mode & S_IFMT not in (InodeType.S_IFCHR, InodeType.S_IFBLK, InodeType.S_IFIFO,
+                                 InodeType.S_IFSOCK, InodeType.S_IFREG):
+            raise FsError(Errno.EINVAL)
+
+        def fill(ino, inode):
+            if mode & S_IFMT in (InodeType.S_IFCHR, InodeType.S_IFBLK):
+                inode.i_block[0], inode.i_block[1] = encode_device(major, minor)
+            return
+            yield  # a generator, like every fill
+        return (yield from self._make_node(dir_ino, name, mode, uid, gid, fill))
+
+    def symlink(self, dir_ino: int, name, target: str | bytes, uid: int = 0, gid: int = 0):
+        """Make a symbolic link to target; short targets live in the inode itself."""
+        target = target.encode() if isinstance(target, str) else bytes(target)
+        if not target or len(target) >= self.block_size:
+            raise FsError(Errno.ENAMETOOLONG if target else Errno.ENOENT)
+
+        def fill(ino, inode):
+            if len(target) < FAST_SYMLINK_MAX:
+                padded = target.ljust(FAST_SYMLINK_MAX, b"\0")
+                inode.i_block[:] = array.array("I", padded).tolist()
+                inode.i_size = len(target)
+            else:
+                yield from self._write_data(inode, 0, memoryview(target))
+                self._set_size(inode, len(target))
+        return (yield from self._make_node(dir_ino, name, InodeType.S_IFLNK | 0o777, uid, gid, fill))
+
+    def mkdir(self, dir_ino: int, name, mode: int = 0o755, uid: int = 0, gid: int = 0):
+        """Make a directory holding "." and ".."; returns its inode number."""
+        parent = yield from self._directory(dir_ino)
+        if parent.i_links_count >= LINK_MAX:
+            raise FsError(Errno.EMLINK)
+
+        def fill(ino, inode):
+            blockno, _ = yield from self._bmap(inode, 0, create=True)
+            block = bytearray(self.block_size)
+            dot_len = dir_entry_size(1)
+            kind = FileType.DIR if self.has_filetype else 0
+            put_dir_entry(block, 0, ino, dot_len, b".", kind)
+            put_dir_entry(block, dot_len, dir_ino, self.block_size - dot_len, b"..", kind)
+            yield from self.dev.write_block(blockno, bytes(block))
+            self._set_size(inode, self.block_size)
+            inode.i_links_count = 2           # its entry in the parent, and its own "."
+        ino = yield from self._make_node(dir_ino, name, InodeType.S_IFDIR | mode & S_IPERM, uid, gid, fill)
+        parent.i_links_count += 1             # the new directory's ".."
+        yield from self._write_inode(dir_ino)
+        return ino
+
+    def unlink(self, dir_ino: int, name):
+        """Remove a non-directory entry; the inode goes when its last link does."""
+        name = self._name(name)
+        self._check_writable()
+        dir_inode = yield from self._directory(dir_ino)
+        slot = yield from self._find_entry(dir_inode, name)
+        if slot is None:
+            raise FsError(Errno.ENOENT)
+        ino = slot.header.inode
+        inode = yield from self._iget(ino)
+        if is_dir(inode):
+            raise FsError(Errno.EISDIR)
+        yield from self._remove_entry(dir_ino, dir_inode, slot)
+        yield from self._drop_link(ino, inode)
+
+    def rmdir(self, dir_ino: int, name):
+        """Remove an empty directory."""
+        name = self._name(name)
+        if name in (b".", b".."):
+            raise FsError(Errno.EINVAL)
+        self._check_writable()
+        dir_inode = yield from self._directory(dir_ino)
+        slot = yield from self._find_entry(dir_inode, name)
+        if slot is None:
+            raise FsError(Errno.ENOENT)
+        ino = slot.header.inode
+        inode = yield from self._directory(ino)
+        if not (yield from self._is_empty_dir(inode)):
+            raise FsError(Errno.ENOTEMPTY)
+        yield from self._remove_entry(dir_ino, dir_inode, slot)
+        yield from self._destroy_inode(ino, inode)
+        dir_inode.i_links_count -= 1          # its ".." is gone
+        yield from self._write_inode(dir_ino)
+
+    def rename(self, old_dir: int, old_name, new_dir: int, new_name):
+        """Move an entry, replacing a file (or empty directory) already called new_name."""
+        old_name, new_name = self._name(old_name), self._name(new_name)
+        if {old_name, new_name} & {b".", b".."}:
+            raise FsError(Errno.EINVAL)
+        self._check_writable()
+        old_parent = yield from self._directory(old_dir)
+        new_parent = yield from self._directory(new_dir)
+        source = yield from self._find_entry(old_parent, old_name)
+        if source is None:
+            raise FsError(Errno.ENOENT)
+        ino = source.header.inode
+        inode = yield from self._iget(ino)
+        moving_dir, changing_parent = is_dir(inode), old_dir != new_dir
+        if moving_dir and changing_parent and (yield from self._is_ancestor(ino, new_dir)):
+            raise FsError(Errno.EINVAL)       # a directory cannot move inside itself
+        target = yield from self._find_entry(new_parent, new_name)
+        if target is not None:
+            if target.header.inode == ino:
+                return
+            yield from self._replace_target(new_dir, new_parent, target, ino, inode)
+        else:
+            if moving_dir and changing_parent and new_parent.i_links_count >= LINK_MAX:
+                raise FsError(Errno.EMLINK)
+            yield from self._add_entry(new_dir, new_parent, new_name, ino, file_type(inode.i_mode))
+        # look again: adding the new entry may have rewritten the block holding the old one
+        source = yield from self._find_entry(old_parent, old_name)
+        yield from self._remove_entry(old_dir, old_parent, source)
+        if moving_dir and changing_parent:
+            yield from self._set_dotdot(inode, new_dir)
+            old_parent.i_links_count -= 1
+            new_parent.i_links_count += 1
+            yield from self._write_inode(old_dir)
+            yield from self._write_inode(new_dir)
+        self._touch(inode, modified=False)
+        yield from self._write_inode(ino)
+
+    def _replace_target(self, new_dir: int, new_parent: Inode, target: DirSlot, ino: int, inode: Inode):
+        """Point the existing entry `target` at ino, dropping what it named before."""
+        victim_ino = target.header.inode
+        victim = yield from self._iget(victim_ino)
+        if is_dir(inode) and not is_dir(victim):
+            raise FsError(Errno.ENOTDIR)
+        if not is_dir(inode) and is_dir(victim):
+            raise FsError(Errno.EISDIR)
+        if is_dir(victim) and not (yield from self._is_empty_dir(victim)):
+            raise FsError(Errno.ENOTEMPTY)
+        target.header.inode = ino
+        target.header.file_type = file_type(inode.i_mode) if self.has_filetype else 0
+        yield from self.dev.write_block(target.blockno, bytes(target.block))
+        yield from self._dir_changed(new_dir, new_parent)
+        if is_dir(victim):
+            new_parent.i_links_count -= 1     # the victim's ".." is gone
+            yield from self._write_inode(new_dir)
+            yield from self._destroy_inode(victim_ino, victim)
+        else:
+            yield from self._drop_link(victim_ino, victim)
+
+    def _is_ancestor(self, ino: int, dir_ino: int):
+        """Is directory ino dir_ino itself or above it?  Walks ".." up to the root."""
+        for _ in range(MAX_PATH_DEPTH):
+            if dir_ino == ino:
+                return True
+            if dir_ino == ROOT:
+                return False
+            dir_ino = yield from self._lookup_in(dir_ino, b"..")
+        raise FsError(Errno.ELOOP)
+
+    def _set_dotdot(self, inode: Inode, parent: int):
+        slot = yield from self._find_entry(inode, b"..")
+        if slot is None:
+            raise Ext2Error("corrupt directory: no '..' entry", Errno.EIO)
+        slot.header.inode = parent
+        yield from self.dev.write_block(slot.blockno, bytes(slot.block))

@@ -1,0 +1,92 @@
+"""Open files and descriptor tables.
+
+A File is what a descriptor points to (Linux's struct file): it has an offset, flags and
+operations.  Operations that may wait are generators (see proc/wait.py).  Descriptor
+tables map small integers to Files; several descriptors and several processes may share
+one File.
+"""
+
+from ..errno import Errno
+
+O_ACCMODE = 3
+O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_CLOEXEC = 0o2000000
+MAX_FDS = 256
+
+
+class File:
+    """Base class: every operation is refused until a subclass provides it."""
+    is_tty = False
+
+    def __init__(self, flags: int = O_RDWR):
+        self.flags = flags
+        self.offset = 0
+        self.refs = 0
+
+    def read(self, n: int):
+        return -Errno.EINVAL
+        yield
+
+    def write(self, data: bytes):
+        return -Errno.EINVAL
+        yield
+
+    def close(self) -> None:
+        pass
+
+
+class ConsoleFile(File):
+    """/dev/console: the console driver behind a descriptor."""
+
+    def __init__(self, driver, flags: int = O_RDWR):
+        super().__init__(flags)
+        self.driver = driver
+        self.is_tty = driver.is_tty
+
+    def read(self, n: int):
+        return (yield from self.driver.read(n))
+
+    def write(self, data: bytes):
+        return self.driver.write(data)
+        yield
+
+
+class FdTable:
+    def __init__(self):
+        self.fds: dict[int, tuple[File, bool]] = {}   # fd -> (file, close-on-exec)
+
+    def get(self, fd: int) -> File | None:
+        entry = self.fds.get(fd)
+        return entry[0] if entry else None
+
+    def install(self, file: File, lowest: int = 0, cloexec: bool = False) -> int:
+        for fd in range(lowest, MAX_FDS):
+            if fd not in self.fds:
+                self.put(fd, file, cloexec)
+                return fd
+        return -Errno.EMFILE
+
+    def put(self, fd: int, file: File, cloexec: bool = False) -> None:
+        self.close(fd)
+        file.refs += 1
+        self.fds[fd] = (file, cloexec)
+
+    def close(self, fd: int) -> bool:
+        entry = self.fds.pop(fd, None)
+        if entry is None:
+            return False
+        file = entry[0]
+        file.refs -= 1
+        if file.refs == 0:
+            file.close()
+        return True
+
+    def close_all(self) -> None:
+        for fd in list(self.fds):
+            self.close(fd)
+
+    def fork(self) -> 'FdTable':
+        t = FdTable()
+        for fd, (file, cloexec) in self.fds.items():
+            t.put(fd, file, cloexec)
+        return t

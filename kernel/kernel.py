@@ -1,0 +1,336 @@
+"""The kernel: boot, the scheduler loop, and the two ways into the kernel from user mode.
+
+One machine, one kernel, no threads.  The loop delivers due events and interrupts, picks a
+runnable process, runs it for a slice, and deals with what ended the slice.  Inside a slice
+the CPU calls back into the kernel for every `syscall` and every exception; a system call
+that finishes at once returns straight to the process without ending the slice, one that
+must wait blocks the process (its handler is a generator, resumed on wake-up).
+"""
+
+import random
+import sys
+from typing import Callable
+
+from emu.cpu import Trap, Vector, RFLAGS_IF
+from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
+from .errno import Errno
+from .dev.console import ConsoleDriver
+from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
+from .mm import fault
+from .mm.frames import FrameAllocator, OutOfMemory
+from .mm.pagetable import PTE, index
+from .mm.uaccess import UserMemory, BadAddress
+from .mm.vm import AddressSpace, Region, Kind, Prot, STACK_TOP, STACK_INITIAL
+from .proc import elf
+from .proc.process import Process, State
+from .proc.wait import WaitQueue, Sleep
+from .sys.table import SYSCALLS
+from .sys.names import syscall_name
+from .trace.events import Tracer
+from . import trap as traps
+
+DEFAULT_QUANTUM = 100_000          # instructions per slice when others wait
+SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
+FAULT_COST_NS = 500
+MAX_PROCS = 64
+
+
+class Kernel:
+    def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
+                 log: Callable[[str], None] | None = None, console_is_tty: bool = False):
+        self.machine = machine
+        self.cpu = machine.cpu
+        self.clock = machine.clock
+        self.quantum = quantum
+        self.random = random.Random(seed)
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.trace = Tracer()
+        self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
+        self.kernel_pdpt = self._map_kernel_half()
+        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty)
+        self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}
+        self.procs: dict[int, Process] = {}
+        self.runqueue: list[Process] = []
+        self.current: Process | None = None
+        self._next_pid = 1
+        self._charged = 0                  # instructions of the running slice already on the clock
+        self._slice_count = 0
+        self._warned: set[tuple[int, int]] = set()
+        self._yield_requested = False
+        self._last_fault: fault.FaultResult | None = None
+        self.cpu.on_syscall = self._on_syscall
+        self.cpu.on_trap = self._on_trap
+
+    def _map_kernel_half(self) -> int:
+        """The supervisor half shared by every address space: for now the machine's
+        trampoline page, which user code can see but never touch (a #PF if it tries)."""
+        pdpt, pd, pt = (self.frames.alloc() for _ in range(3))
+        mem = self.machine.memory
+        mem.write_u64(pdpt + index(TRAMPOLINE_VA, 1) * 8, pd | PTE.P | PTE.W)
+        mem.write_u64(pd + index(TRAMPOLINE_VA, 2) * 8, pt | PTE.P | PTE.W)
+        mem.write_u64(pt + index(TRAMPOLINE_VA, 3) * 8, 0x1000 | PTE.P)  # emu.machine.TRAMPOLINE_FRAME
+        return pdpt
+
+    def user(self, p: Process) -> UserMemory:
+        return UserMemory(self, p)
+
+    # -- processes ----------------------------------------------------------------------
+    def spawn(self, data: bytes, argv: list[bytes], envp: list[bytes], name: str | None = None) -> Process:
+        """Create a process running the executable `data` (raises elf.ExecError)."""
+        if len(self.procs) >= MAX_PROCS:
+            raise OutOfMemory('process table full')
+        aspace = AddressSpace(self.frames, self.kernel_pdpt)
+        try:
+            image = elf.load(aspace, data, name or (argv[0].decode(errors='replace') if argv else '?'))
+        except elf.ExecError:
+            aspace.destroy()
+            raise
+        aspace.brk_start = aspace.brk = image.brk
+        pid = self._next_pid
+        self._next_pid += 1
+        fds = FdTable()
+        for fd, mode in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
+            fds.put(fd, ConsoleFile(self.console, mode))
+        pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
+        p = Process(pid, 0, pname, aspace, [0] * 20, fds)
+        rsp = self._setup_stack(p, image, argv, envp)
+        p.regs = self._initial_regs(image.entry, rsp)
+        self.procs[pid] = p
+        self.runqueue.append(p)
+        return p
+
+    def _setup_stack(self, p, image, argv, envp) -> int:
+        a = p.aspace
+        a.add(Region(STACK_TOP - STACK_INITIAL, STACK_TOP, Prot.READ | Prot.WRITE, Kind.STACK, '[stack]'))
+        execfn = argv[0] if argv else b''
+        blob, rsp = elf.build_stack(argv, envp, image, execfn, self.random.randbytes(16), STACK_TOP)
+        self.user(p).write(rsp, blob)
+        return rsp
+
+    @staticmethod
+    def _initial_regs(entry: int, rsp: int) -> list[int]:
+        regs = [0] * 20
+        regs[7] = rsp            # USER_REGS order: ... rsp at 7, rip at 16, rflags at 17
+        regs[16] = entry
+        regs[17] = RFLAGS_IF | 0x2
+        return regs
+
+    def exit_process(self, p: Process, status: int) -> None:
+        """Free what the process holds; it stays a zombie with its wait status."""
+        if p.state is State.ZOMBIE:
+            return
+        if self.trace.enabled:
+            self._emit('exit', p, status=status)
+        p.fds.close_all()
+        p.aspace.destroy()
+        p.exit_status = status
+        p.state = State.ZOMBIE
+        p.pending = None
+        if p in self.runqueue:
+            self.runqueue.remove(p)
+        if self.current is p:
+            self.current = None
+
+    def kill(self, p: Process, signal: traps.Signal, report: str = '') -> None:
+        if report:
+            p.report = report
+            self.log(report)
+        p.killed_by = signal
+        self.exit_process(p, int(signal))
+
+    # -- blocking and waking ------------------------------------------------------------
+    def wake(self, p: Process) -> None:
+        if p.state is State.BLOCKED:
+            p.state = State.RUNNABLE
+            p.waiting_on = None
+            self.runqueue.append(p)
+
+    def sleep(self, p: Process, ns: int):
+        """A generator for system calls that wait for virtual time to pass."""
+        if ns > 0:
+            yield Sleep(self.clock.now + ns)
+
+    def yield_cpu(self, p: Process) -> None:
+        self._yield_requested = True
+
+    def _block(self, p: Process, on) -> None:
+        p.state = State.BLOCKED
+        p.waiting_on = on
+        if p in self.runqueue:
+            self.runqueue.remove(p)
+        if isinstance(on, Sleep):
+            self.clock.schedule(on.until, lambda: self.wake(p))
+        elif isinstance(on, WaitQueue):
+            on.add(p)
+        else:
+            raise TypeError(f'a system call waited on {on!r}')
+
+    def _step(self, p: Process, gen, value=None):
+        """Run a blocking system call until it waits or returns.  Returns (done, result)."""
+        try:
+            on = gen.send(value)
+        except StopIteration as stop:
+            return True, stop.value
+        except BadAddress:
+            return True, -Errno.EFAULT
+        p.pending = gen
+        self._block(p, on)
+        return False, None
+
+    # -- entries from user mode -----------------------------------------------------------
+    def _sync_clock(self) -> None:
+        retired = self.cpu.retired()
+        self.clock.retire(retired - self._charged)
+        self._charged = retired
+
+    def _on_syscall(self) -> bool:
+        """Called by the CPU at `syscall`.  True: go on running this process."""
+        p = self.current
+        self._sync_clock()
+        self.clock.spend(SYSCALL_COST_NS)
+        nr, *args = self.cpu.syscall_args()
+        entry = SYSCALLS.get(nr)
+        start = self.clock.now
+        if entry is None:
+            result = self._unknown_syscall(p, nr)
+        else:
+            try:
+                result = entry.handler(self, p, *args[:entry.nargs])
+            except BadAddress:
+                result = -Errno.EFAULT
+            if entry.blocking:
+                done, result = self._step(p, result)
+                if not done:
+                    if self.trace.enabled:
+                        self._emit('syscall', p, nr=nr, name=entry.name, args=args[:entry.nargs], blocked=True)
+                    return False
+        if self.trace.enabled:
+            self._emit('syscall', p, nr=nr, name=entry.name if entry else syscall_name(nr),
+                       args=args[:entry.nargs] if entry else args, result=result,
+                       duration=self.clock.now - start)
+        if p.state is State.ZOMBIE:
+            return False
+        self.cpu.set_return(result)
+        if self._yield_requested:
+            self._yield_requested = False
+            return False
+        return True
+
+    def _unknown_syscall(self, p: Process, nr: int) -> int:
+        if (p.pid, nr) not in self._warned:
+            self._warned.add((p.pid, nr))
+            self.log(f'ukern: pid {p.pid} ({p.name}): system call {syscall_name(nr)} ({nr}) '
+                     f'is not implemented: ENOSYS')
+        return -Errno.ENOSYS
+
+    def page_fault(self, p: Process, addr: int, error: int, from_kernel: bool = False) -> fault.FaultResult:
+        rsp = self.cpu.reg('rsp') if p is self.current else p.regs[7]
+        before = p.aspace.pt.walk(addr) if self.trace.enabled else None
+        result = fault.handle(p.aspace, self.frames, addr, error, rsp)
+        self._last_fault = result
+        self.clock.spend(FAULT_COST_NS)
+        if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS):
+            self.flush_tlb(p)
+        if self.trace.enabled:
+            self._emit('fault', p, addr=addr, error=error, action=result.action.value,
+                       reason=result.reason, from_kernel=from_kernel,
+                       before=before, after=p.aspace.pt.walk(addr))
+        return result
+
+    def _on_trap(self, trap: Trap) -> bool:
+        """Called by the CPU at an exception.  True: retry the instruction."""
+        p = self.current
+        self._sync_clock()
+        if trap.vector == Vector.PAGE_FAULT:
+            return self.page_fault(p, trap.cr2, trap.error).action is not fault.Action.KILL
+        return False
+
+    def flush_tlb(self, p: Process) -> None:
+        if p is self.current:
+            self.cpu.flush_tlb()
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run until no process can ever run again."""
+        while True:
+            self._deliver_events()
+            p = self._pick()
+            if p is None:
+                if not self._idle():
+                    return
+                continue
+            self._run_slice(p)
+
+    def _deliver_events(self) -> None:
+        self.clock.fire_due()
+        for line in sorted(self.machine.bus.pending_irqs):
+            handler = self.irq_handlers.get(line)
+            if handler:
+                handler()
+
+    def _pick(self) -> Process | None:
+        while self.runqueue:
+            p = self.runqueue[0]
+            if p.pending is None:
+                return p
+            gen, p.pending = p.pending, None          # a system call woken up: resume it
+            self._switch_to(p)
+            done, result = self._step(p, gen)
+            if done:
+                self.cpu.set_return(result)
+                return p
+        return None
+
+    def _idle(self) -> bool:
+        """Nobody can run: jump the clock to the next event, or wait for console input."""
+        t = self.clock.next_event()
+        if t is not None:
+            self.clock.advance_to(t)
+            return True
+        if self.console.readers.waiters and self.machine.console.wait_for_host_input():
+            return True
+        return False
+
+    def _switch_to(self, p: Process) -> None:
+        if self.current is p:
+            return
+        if self.current is not None and self.current.state is not State.ZOMBIE:
+            self.current.regs = self.cpu.save_user_regs()
+        self.cpu.load_user_regs(p.regs)
+        self.cpu.cr3 = p.aspace.pt.root
+        if self.trace.enabled:
+            self._emit('switch', p, prev=self.current.pid if self.current else 0)
+        self.current = p
+
+    def _run_slice(self, p: Process) -> None:
+        self._switch_to(p)
+        count = self._slice_length(p)
+        self._charged = 0
+        trap, retired = self.cpu.run(self.cpu.reg('rip'), count)
+        self.clock.retire(retired - self._charged)
+        self._charged = 0
+        if trap is not None and p.state is not State.ZOMBIE:
+            self._unhandled_trap(p, trap)
+        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p:
+            self.runqueue.append(self.runqueue.pop(0))     # round robin
+
+    def _slice_length(self, p: Process) -> int:
+        """Count instructions only when something depends on it (unicorn.md: counting
+        slows guest code about 4x): another runnable process, or a timed event."""
+        t = self.clock.next_event()
+        if len(self.runqueue) <= 1 and t is None:
+            return 0
+        if t is None:
+            return self.quantum
+        return max(1, min(self.quantum, t - self.clock.now))
+
+    def _unhandled_trap(self, p: Process, trap: Trap) -> None:
+        if trap.vector == Vector.PAGE_FAULT and self._last_fault is not None:
+            signal, cause = traps.Signal(self._last_fault.signal), self._last_fault.reason
+        else:
+            signal, cause = traps.classify(trap)
+        code = self.user(p).try_read(trap.rip, 15)
+        self.kill(p, signal, traps.report(p.pid, p.name, signal, cause, trap.rip, code))
+
+    def _emit(self, kind: str, p: Process | None, **args) -> None:
+        self.trace.emit(kind, self.clock.now, self.clock.instructions, p.pid if p else 0, **args)

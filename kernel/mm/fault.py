@@ -1,0 +1,112 @@
+"""The page-fault handler: decide what a #PF means and fix it, or say why it cannot be.
+
+Causes (from the error code and the PTE): a page not yet present in a valid region
+(demand-zero, or filled from the ELF image), a write to a copy-on-write page (copy it,
+or take it back when this process is the last sharer), stack growth below the stack, and
+the protection errors that kill the process (unmapped address, write to read-only,
+execute of no-exec, user access to a supervisor page).
+"""
+
+import enum
+from dataclasses import dataclass
+
+from emu.cpu import PFError
+from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
+from .pagetable import PTE, frame_of, USER_TOP
+from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_LIMIT, STACK_GAP, STACK_TOP
+
+
+class Action(enum.Enum):
+    ZERO_FILL = 'zero-fill'
+    FILE_READ = 'file read'
+    COW_COPY = 'copy-on-write copy'
+    COW_REUSE = 'copy-on-write, last sharer keeps the page'
+    STACK_GROW = 'stack growth'
+    SPURIOUS = 'already mapped (TLB refresh)'
+    KILL = 'kill'
+
+
+@dataclass
+class FaultResult:
+    action: Action
+    reason: str = ''          # for KILL: 'write to read-only 0x...'
+    signal: int = 0
+
+
+SIGSEGV = 11
+SIGBUS = 7
+
+
+def access_word(error: int) -> str:
+    if error & PFError.FETCH:
+        return 'execute'
+    return 'write' if error & PFError.WRITE else 'read'
+
+
+def _kill(what: str, addr: int) -> FaultResult:
+    return FaultResult(Action.KILL, f'{what} {addr:#018x}', SIGSEGV)
+
+
+def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp: int) -> FaultResult:
+    access = access_word(error)
+    if addr >= USER_TOP:
+        return _kill(f'{access} of kernel address', addr)
+    region = aspace.find(addr) or _grow_stack(aspace, addr, rsp)
+    if region is None:
+        return _kill(f'{access} to unmapped' if access == 'write' else f'{access} of unmapped', addr)
+    if error & PFError.FETCH and Prot.EXEC not in region.prot:
+        return _kill('execute of non-executable', addr)
+    if error & PFError.WRITE and Prot.WRITE not in region.prot:
+        return _kill('write to read-only', addr)
+    if not (region.prot & (Prot.READ | Prot.WRITE | Prot.EXEC)):
+        return _kill(f'{access} of PROT_NONE', addr)
+    va = page_down(addr)
+    pte = aspace.pt.lookup(va)
+    try:
+        if not pte & PTE.P:
+            return _fill(aspace, frames, region, va)
+        if error & PFError.WRITE and pte & PTE.COW:
+            return _break_cow(aspace, frames, region, va, pte)
+    except OutOfMemory:
+        return FaultResult(Action.KILL, f'out of memory at {addr:#018x}', SIGBUS)
+    return FaultResult(Action.SPURIOUS)
+
+
+def _grow_stack(aspace: AddressSpace, addr: int, rsp: int) -> Region | None:
+    stack = next((r for r in aspace.regions if r.kind is Kind.STACK), None)
+    if stack is None or addr >= stack.start or addr < STACK_TOP - STACK_LIMIT:
+        return None
+    if addr < rsp - STACK_GAP:
+        return None
+    new_start = page_down(addr)
+    if aspace.overlapping(new_start, stack.start):
+        return None
+    stack.start = new_start
+    return stack
+
+
+def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int) -> FaultResult:
+    frame = frames.alloc(zero=True)
+    action = Action.ZERO_FILL
+    if region.image is not None:
+        off = va - region.start
+        n = min(PAGE_SIZE, region.image.filesz - off)
+        if n > 0:
+            start = region.image.offset + off
+            frames.memory.write(frame, region.image.data[start:start + n])
+            action = Action.FILE_READ
+    aspace.pt.map(va, frame, region.pte_flags())
+    return FaultResult(action)
+
+
+def _break_cow(aspace, frames, region, va, pte) -> FaultResult:
+    old = frame_of(pte)
+    flags = region.pte_flags()
+    if frames.refs(old) == 1:
+        aspace.pt.map(va, old, flags)
+        return FaultResult(Action.COW_REUSE)
+    new = frames.alloc(zero=False)
+    frames.memory.copy(new, old, PAGE_SIZE)
+    aspace.pt.map(va, new, flags)
+    frames.release(old)
+    return FaultResult(Action.COW_COPY)

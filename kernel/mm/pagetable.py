@@ -1,0 +1,157 @@
+"""x86-64 4-level page tables, built in guest physical frames for the CPU to walk.
+
+A page-table entry is a plain int; its bits are the PTE flags below (Intel SDM vol. 3,
+4.5, tables 4-14 to 4-20).  Bits 9-11 are free for software: ukern keeps its own page
+states there (copy-on-write, and later "blocked" for page-level I/O).  Upper levels are
+created on demand with P|W|U so that the leaf entry alone decides the access rights.
+"""
+
+import enum
+from dataclasses import dataclass
+
+from emu.memory import PhysicalMemory
+from .frames import FrameAllocator, PAGE_SIZE
+
+
+class PTE(enum.IntFlag):
+    P = 1 << 0        # present
+    W = 1 << 1        # writable
+    U = 1 << 2        # user-accessible
+    PWT = 1 << 3
+    PCD = 1 << 4
+    A = 1 << 5        # accessed: set by the CPU on any access
+    D = 1 << 6        # dirty: set by the CPU on a write
+    PS = 1 << 7       # large page (in PDPTE/PDE)
+    G = 1 << 8
+    COW = 1 << 9      # software: read-only because shared copy-on-write
+    SW1 = 1 << 10     # software: reserved for later issues
+    SW2 = 1 << 11
+    NX = 1 << 63      # no execute (needs EFER.NXE)
+
+
+ADDR_MASK = 0x000F_FFFF_FFFF_F000
+LEVEL_SHIFTS = (39, 30, 21, 12)
+LEVEL_NAMES = ('PML4E', 'PDPTE', 'PDE', 'PTE')
+ENTRIES = 512
+USER_TOP = 1 << 47            # canonical lower half: user space
+KERNEL_HALF_INDEX = 256       # PML4 slots 256-511 map the kernel (supervisor only)
+TABLE_FLAGS = PTE.P | PTE.W | PTE.U
+
+
+def frame_of(pte: int) -> int:
+    return pte & ADDR_MASK
+
+
+def index(va: int, level: int) -> int:
+    return (va >> LEVEL_SHIFTS[level]) & (ENTRIES - 1)
+
+
+@dataclass
+class Walk:
+    """The entries met on the way to a virtual address: (table address, entry) per level."""
+    steps: list[tuple[int, int]]
+
+    @property
+    def leaf(self) -> int:
+        return self.steps[-1][1] if len(self.steps) == 4 else 0
+
+
+class PageTable:
+    """One address space's tables, rooted at a PML4 frame."""
+
+    def __init__(self, memory: PhysicalMemory, frames: FrameAllocator, root: int | None = None):
+        self.mem = memory
+        self.frames = frames
+        self.root = root if root is not None else frames.alloc()
+
+    def _entry_addr(self, va: int, create: bool) -> int | None:
+        """Physical address of the leaf PTE slot for va; creates missing tables if asked."""
+        table = self.root
+        for level in range(3):
+            slot = table + index(va, level) * 8
+            entry = self.mem.read_u64(slot)
+            if not entry & PTE.P:
+                if not create:
+                    return None
+                new = self.frames.alloc()
+                self.mem.write_u64(slot, new | TABLE_FLAGS)
+                entry = new | TABLE_FLAGS
+            table = frame_of(entry)
+        return table + index(va, 3) * 8
+
+    def lookup(self, va: int) -> int:
+        """The leaf PTE for va (0 when any level is missing)."""
+        slot = self._entry_addr(va, False)
+        return self.mem.read_u64(slot) if slot is not None else 0
+
+    def set(self, va: int, pte: int) -> None:
+        self.mem.write_u64(self._entry_addr(va, True), pte)
+
+    def update(self, va: int, pte: int) -> None:
+        """Rewrite an existing leaf entry (no tables are created)."""
+        slot = self._entry_addr(va, False)
+        if slot is not None:
+            self.mem.write_u64(slot, pte)
+
+    def map(self, va: int, frame: int, flags: int) -> None:
+        self.set(va, frame | flags | PTE.P)
+
+    def clear(self, va: int) -> int:
+        """Remove the leaf mapping and return the old entry (the caller owns the frame)."""
+        slot = self._entry_addr(va, False)
+        if slot is None:
+            return 0
+        old = self.mem.read_u64(slot)
+        self.mem.write_u64(slot, 0)
+        return old
+
+    def walk(self, va: int) -> Walk:
+        steps = []
+        table = self.root
+        for level in range(4):
+            entry = self.mem.read_u64(table + index(va, level) * 8)
+            steps.append((table, entry))
+            if not entry & PTE.P:
+                break
+            table = frame_of(entry)
+        return Walk(steps)
+
+    def present_pages(self, start: int, end: int):
+        """(va, pte) for every present leaf in [start, end), skipping absent tables fast."""
+        yield from self._scan(self.root, 0, 0, start, end)
+
+    def _scan(self, table: int, level: int, base: int, start: int, end: int):
+        span = 1 << LEVEL_SHIFTS[level]
+        first = max(0, (start - base) // span)
+        last = min(ENTRIES - 1, (end - 1 - base) // span) if end > base else -1
+        for i in range(first, last + 1):
+            entry = self.mem.read_u64(table + i * 8)
+            if not entry & PTE.P:
+                continue
+            va = base + i * span
+            if level == 3:
+                yield va, entry
+            else:
+                yield from self._scan(frame_of(entry), level + 1, va, start, end)
+
+    def free_tables(self, keep_kernel_half: bool = True) -> None:
+        """Free every table frame of the user half (leaf frames must already be released)."""
+        self._free_level(self.root, 0, KERNEL_HALF_INDEX if keep_kernel_half else ENTRIES)
+        self.frames.release(self.root)
+
+    def _free_level(self, table: int, level: int, limit: int = ENTRIES) -> None:
+        if level == 3:
+            return
+        for i in range(limit):
+            entry = self.mem.read_u64(table + i * 8)
+            if entry & PTE.P:
+                self._free_level(frame_of(entry), level + 1)
+                self.frames.release(frame_of(entry))
+
+
+def describe(pte: int) -> str:
+    """'P|W|U|A|D|NX' style flag list for traces and fault reports."""
+    if not pte & PTE.P:
+        return 'not present' if not pte else f'not present ({pte:#x})'
+    names = [f.name for f in (PTE.P, PTE.W, PTE.U, PTE.A, PTE.D, PTE.PS, PTE.COW, PTE.NX) if pte & f]
+    return '|'.join(names)

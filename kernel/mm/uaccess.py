@@ -1,0 +1,106 @@
+"""Copying between the kernel and a process's memory, through that process's page tables.
+
+Unicorn reads physical memory only, so the kernel walks the tables itself, as xv6's
+copyin/copyout do.  A page that is valid but not yet present is faulted in exactly as if
+the process had touched it (and a copy-on-write page is broken before a write); an address
+the process could not access raises BadAddress, which the syscall layer turns into EFAULT.
+"""
+
+from emu.cpu import PFError
+from . import fault
+from .frames import PAGE_SIZE
+from .pagetable import PTE, frame_of, USER_TOP
+
+
+class BadAddress(Exception):
+    def __init__(self, addr: int):
+        super().__init__(f'bad user address {addr:#x}')
+        self.addr = addr
+
+
+class UserMemory:
+    """The user memory of one process, as the kernel reaches it."""
+
+    def __init__(self, kernel, proc):
+        self.k = kernel
+        self.p = proc
+
+    def _phys(self, va: int, write: bool) -> int:
+        if not 0 <= va < USER_TOP:
+            raise BadAddress(va)
+        pt = self.p.aspace.pt
+        pte = pt.lookup(va)
+        need = PTE.P | PTE.U | (PTE.W if write else 0)
+        if pte & need != need:
+            error = PFError.USER | (PFError.WRITE if write else 0) | (PFError.PRESENT if pte & PTE.P else 0)
+            result = self.k.page_fault(self.p, va, error, from_kernel=True)
+            if result.action is fault.Action.KILL:
+                raise BadAddress(va)
+            pte = pt.lookup(va)
+        accessed = PTE.A | (PTE.D if write else 0)
+        if pte & accessed != accessed:
+            pt.update(va, pte | accessed)
+        return frame_of(pte) | (va & (PAGE_SIZE - 1))
+
+    def _chunks(self, va: int, n: int, write: bool):
+        while n > 0:
+            step = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            yield self._phys(va, write), step
+            va += step
+            n -= step
+
+    def read(self, va: int, n: int) -> bytes:
+        mem = self.k.machine.memory
+        return b''.join(mem.read(pa, step) for pa, step in self._chunks(va, n, False))
+
+    def write(self, va: int, data: bytes) -> None:
+        mem = self.k.machine.memory
+        pos = 0
+        for pa, step in self._chunks(va, len(data), True):
+            mem.write(pa, data[pos:pos + step])
+            pos += step
+
+    def read_cstr(self, va: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string of at most `limit` bytes (ENAMETOOLONG is the caller's)."""
+        out = bytearray()
+        mem = self.k.machine.memory
+        while len(out) < limit:
+            pa = self._phys(va, False)
+            chunk = mem.read(pa, min(PAGE_SIZE - (va & (PAGE_SIZE - 1)), limit - len(out)))
+            nul = chunk.find(b'\0')
+            if nul >= 0:
+                return bytes(out + chunk[:nul])
+            out += chunk
+            va += len(chunk)
+        raise BadAddress(va)
+
+    def read_u64(self, va: int) -> int:
+        return int.from_bytes(self.read(va, 8), 'little')
+
+    def write_u64(self, va: int, value: int) -> None:
+        self.write(va, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, 'little'))
+
+    def read_ptr_array(self, va: int, limit: int = 4096) -> list[int]:
+        """A NULL-terminated array of pointers (argv, envp)."""
+        out = []
+        while True:
+            ptr = self.read_u64(va + 8 * len(out))
+            if ptr == 0:
+                return out
+            out.append(ptr)
+            if len(out) > limit:
+                raise BadAddress(va)
+
+    def try_read(self, va: int, n: int) -> bytes:
+        """As many bytes as are readable from va without faulting anything in (for reports)."""
+        out = b''
+        pt = self.p.aspace.pt
+        mem = self.k.machine.memory
+        while len(out) < n:
+            pte = pt.lookup(va + len(out)) if va + len(out) < USER_TOP else 0
+            if not pte & PTE.P:
+                break
+            a = va + len(out)
+            step = min(n - len(out), PAGE_SIZE - (a & (PAGE_SIZE - 1)))
+            out += mem.read(frame_of(pte) | (a & (PAGE_SIZE - 1)), step)
+        return out

@@ -1,0 +1,157 @@
+"""Address spaces: a page table plus a sorted list of regions that says what may be mapped.
+
+A region is a range of pages with a protection and a kind (anonymous, ELF segment, heap,
+stack).  Pages are mapped lazily by the fault handler; the region says how to fill a page
+(zero it, or copy it from the ELF image) and with which rights.
+"""
+
+import bisect
+import enum
+from dataclasses import dataclass, field
+
+from .frames import FrameAllocator, PAGE_SIZE
+from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, TABLE_FLAGS
+
+
+class Prot(enum.IntFlag):
+    """mmap/mprotect protection bits (PROT_*)."""
+    NONE = 0
+    READ = 1
+    WRITE = 2
+    EXEC = 4
+
+
+class Kind(enum.Enum):
+    ANON = 'anon'
+    ELF = 'elf'
+    HEAP = 'heap'
+    STACK = 'stack'
+
+
+@dataclass
+class FileImage:
+    """Bytes a region's pages are filled from: file[offset:offset+filesz], then zeros."""
+    data: bytes
+    offset: int          # file offset of the region's start address
+    filesz: int          # bytes of file content from the region's start
+
+
+@dataclass
+class Region:
+    start: int
+    end: int
+    prot: Prot
+    kind: Kind
+    name: str = ''
+    image: FileImage | None = None
+    shared: bool = False
+
+    def __contains__(self, va: int) -> bool:
+        return self.start <= va < self.end
+
+    def pte_flags(self) -> int:
+        flags = PTE.U
+        if Prot.WRITE in self.prot:
+            flags |= PTE.W
+        if Prot.EXEC not in self.prot:
+            flags |= PTE.NX
+        return flags
+
+    def split_at(self, va: int) -> 'Region':
+        """Cut this region at va; returns the upper part."""
+        upper = Region(va, self.end, self.prot, self.kind, self.name, None, self.shared)
+        if self.image:
+            upper.image = FileImage(self.image.data, self.image.offset + (va - self.start),
+                                    max(0, self.image.filesz - (va - self.start)))
+        self.end = va
+        return upper
+
+
+def page_down(x: int) -> int:
+    return x & ~(PAGE_SIZE - 1)
+
+
+def page_up(x: int) -> int:
+    return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+STACK_TOP = 0x7FFF_FFFF_F000
+STACK_INITIAL = 128 * 1024
+STACK_LIMIT = 8 << 20            # RLIMIT_STACK
+STACK_GAP = 64 * 1024 + 256      # how far below rsp a push may reach (as Linux allows)
+MMAP_TOP = 0x7F00_0000_0000      # anonymous mmaps are placed downwards from here
+ELF_MIN = 0x10000                # nothing is mapped below this (mmap_min_addr)
+
+
+class AddressSpace:
+    def __init__(self, frames: FrameAllocator, kernel_pdpt: int):
+        self.frames = frames
+        self.pt = PageTable(frames.memory, frames)
+        self.pt.mem.write_u64(self.pt.root + KERNEL_HALF_INDEX * 8, kernel_pdpt | PTE.P | PTE.W)
+        self.regions: list[Region] = []
+        self.brk_start = 0
+        self.brk = 0
+
+    # -- regions ------------------------------------------------------------------------
+    def find(self, va: int) -> Region | None:
+        i = bisect.bisect_right(self._starts(), va) - 1
+        if i >= 0 and va in self.regions[i]:
+            return self.regions[i]
+        return None
+
+    def _starts(self) -> list[int]:
+        return [r.start for r in self.regions]
+
+    def add(self, region: Region) -> Region:
+        assert not self.overlapping(region.start, region.end), 'overlapping region'
+        bisect.insort(self.regions, region, key=lambda r: r.start)
+        return region
+
+    def overlapping(self, start: int, end: int) -> list[Region]:
+        return [r for r in self.regions if r.start < end and start < r.end]
+
+    def carve(self, start: int, end: int) -> list[Region]:
+        """Split regions so that [start, end) is covered by whole regions; return those."""
+        for r in list(self.overlapping(start, end)):
+            if r.start < start:
+                self.add_split(r, start)
+        for r in list(self.overlapping(start, end)):
+            if r.end > end:
+                self.add_split(r, end)
+        return self.overlapping(start, end)
+
+    def add_split(self, r: Region, va: int) -> None:
+        upper = r.split_at(va)
+        bisect.insort(self.regions, upper, key=lambda x: x.start)
+
+    def free_gap(self, length: int, top: int = MMAP_TOP) -> int | None:
+        """Highest address below `top` with `length` free bytes (mmap's placement)."""
+        end = top
+        for r in reversed(self.regions):
+            if r.start >= end:
+                continue
+            if r.end <= end - length:
+                return end - length
+            end = min(end, r.start)
+        return end - length if end - length >= ELF_MIN else None
+
+    # -- pages ----------------------------------------------------------------------------
+    def unmap_range(self, start: int, end: int) -> int:
+        """Drop every page mapped in [start, end); returns how many frames were released."""
+        released = 0
+        for va, pte in list(self.pt.present_pages(start, end)):
+            self.pt.clear(va)
+            self.frames.release(pte & 0x000F_FFFF_FFFF_F000)
+            released += 1
+        return released
+
+    def remove(self, start: int, end: int) -> None:
+        """munmap: forget the regions in [start, end) and their pages."""
+        for r in self.carve(start, end):
+            self.regions.remove(r)
+        self.unmap_range(start, end)
+
+    def destroy(self) -> None:
+        self.unmap_range(0, USER_TOP)
+        self.regions.clear()
+        self.pt.free_tables()

@@ -1,0 +1,136 @@
+"""Loading static x86-64 ELF executables (ET_EXEC, and static-PIE ET_DYN with no
+interpreter) with pyelftools, and building the System V initial stack.
+
+Segments are not copied at load time: each PT_LOAD becomes a region whose pages the fault
+handler fills from the file image on first touch (lazy loading).  Anything that is not a
+usable executable is refused with a one-line reason.
+"""
+
+import io
+import struct
+from dataclasses import dataclass
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from ..mm.vm import AddressSpace, Region, Kind, Prot, FileImage, page_down, page_up, ELF_MIN
+from ..mm.pagetable import USER_TOP
+
+EM_X86_64 = 62
+PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK, PT_TLS = 1, 3, 6, 0x6474E551, 7
+PF_X, PF_W, PF_R = 1, 2, 4
+PIE_BASE = 0x5555_5555_4000   # where a static-PIE is placed, as Linux does without ASLR
+MAX_IMAGE = 256 << 20
+
+
+class AuxType:
+    """Auxiliary vector tags (elf.h)."""
+    AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE = 0, 3, 4, 5, 6, 7
+    AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID = 8, 9, 11, 12, 13, 14
+    AT_PLATFORM, AT_HWCAP, AT_CLKTCK, AT_SECURE, AT_RANDOM = 15, 16, 17, 23, 25
+    AT_HWCAP2, AT_EXECFN = 26, 31
+
+
+class ExecError(Exception):
+    """The file cannot be run; the message says why, in one line."""
+
+
+@dataclass
+class LoadedImage:
+    entry: int
+    phdr: int
+    phnum: int
+    phent: int
+    brk: int
+
+
+def _segment_prot(flags: int) -> Prot:
+    prot = Prot.NONE
+    if flags & PF_R:
+        prot |= Prot.READ
+    if flags & PF_W:
+        prot |= Prot.WRITE
+    if flags & PF_X:
+        prot |= Prot.EXEC
+    return prot
+
+
+def parse(data: bytes, name: str) -> ELFFile:
+    if data[:4] != b'\x7fELF':
+        raise ExecError(f'{name}: not an ELF file')
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        if elf.elfclass != 64 or elf['e_machine'] != 'EM_X86_64':
+            raise ExecError(f'{name}: not an x86-64 executable ({elf.elfclass}-bit {elf["e_machine"]})')
+        if elf['e_type'] not in ('ET_EXEC', 'ET_DYN'):
+            raise ExecError(f'{name}: not an executable ({elf["e_type"]})')
+        segments = list(elf.iter_segments())
+    except ELFError as e:
+        raise ExecError(f'{name}: malformed ELF: {e}') from None
+    except (ValueError, struct.error, IndexError) as e:
+        raise ExecError(f'{name}: malformed ELF: {e}') from None
+    if any(s['p_type'] == 'PT_INTERP' for s in segments):
+        raise ExecError(f'{name}: dynamically linked (needs an interpreter); ukern runs static executables')
+    if not any(s['p_type'] == 'PT_LOAD' for s in segments):
+        raise ExecError(f'{name}: no loadable segments')
+    return elf
+
+
+def load(aspace: AddressSpace, data: bytes, name: str) -> LoadedImage:
+    """Lay out the PT_LOAD segments of `data` as regions of `aspace`."""
+    elf = parse(data, name)
+    base = PIE_BASE if elf['e_type'] == 'ET_DYN' else 0
+    phdr = 0
+    top = 0
+    for seg in elf.iter_segments():
+        h = seg.header
+        if h['p_type'] != 'PT_LOAD' or h['p_memsz'] == 0:
+            continue
+        vaddr, off, filesz, memsz = base + h['p_vaddr'], h['p_offset'], h['p_filesz'], h['p_memsz']
+        if (vaddr - off) % 4096 or filesz > memsz or off + filesz > len(data):
+            raise ExecError(f'{name}: malformed PT_LOAD segment at {vaddr:#x}')
+        start, end = page_down(vaddr), page_up(vaddr + memsz)
+        if start < ELF_MIN or end > USER_TOP // 2 or end - start > MAX_IMAGE:
+            raise ExecError(f'{name}: segment at {vaddr:#x} outside the user address range')
+        if aspace.overlapping(start, end):
+            raise ExecError(f'{name}: overlapping PT_LOAD segments at {vaddr:#x}')
+        image = FileImage(data, off - (vaddr - start), filesz + (vaddr - start))
+        aspace.add(Region(start, end, _segment_prot(h['p_flags']), Kind.ELF, name, image))
+        if h['p_offset'] <= elf['e_phoff'] < h['p_offset'] + filesz:
+            phdr = vaddr + elf['e_phoff'] - h['p_offset']
+        top = max(top, end)
+    return LoadedImage(entry=base + elf['e_entry'], phdr=phdr, phnum=elf['e_phnum'],
+                       phent=elf['e_phentsize'], brk=top)
+
+
+def build_stack(argv: list[bytes], envp: list[bytes], image: LoadedImage, execfn: bytes,
+                random16: bytes, stack_top: int) -> tuple[bytes, int]:
+    """The initial process stack (System V x86-64 ABI, 3.4.1), as bytes to place so that
+    they end at `stack_top`; returns (bytes, the initial rsp)."""
+    strings = bytearray()
+    offsets = []
+    for s in [execfn] + argv + envp:
+        offsets.append(len(strings))
+        strings += s + b'\0'
+    strings += random16
+    platform_off = len(strings)
+    strings += b'x86_64\0'
+    str_base = (stack_top - len(strings)) & ~15
+    addr = lambda i: str_base + offsets[i]
+    random_addr = str_base + platform_off - 16
+    A = AuxType
+    auxv = [(A.AT_PHDR, image.phdr), (A.AT_PHENT, image.phent), (A.AT_PHNUM, image.phnum),
+            (A.AT_PAGESZ, 4096), (A.AT_BASE, 0), (A.AT_FLAGS, 0), (A.AT_ENTRY, image.entry),
+            (A.AT_UID, 0), (A.AT_EUID, 0), (A.AT_GID, 0), (A.AT_EGID, 0), (A.AT_SECURE, 0),
+            (A.AT_HWCAP, 0x178BFBFF), (A.AT_HWCAP2, 0), (A.AT_CLKTCK, 100),
+            (A.AT_PLATFORM, str_base + platform_off),
+            (A.AT_RANDOM, random_addr), (A.AT_EXECFN, addr(0)), (A.AT_NULL, 0)]
+    words = [len(argv)]
+    words += [addr(1 + i) for i in range(len(argv))] + [0]
+    words += [addr(1 + len(argv) + i) for i in range(len(envp))] + [0]
+    for k, v in auxv:
+        words += [k, v]
+    rsp = (str_base - 8 * len(words)) & ~15
+    block = struct.pack(f'<{len(words)}Q', *words)
+    blob = block + bytes(str_base - (rsp + len(block))) + bytes(strings)
+    return blob, rsp

@@ -1,0 +1,116 @@
+"""Descriptor I/O system calls: read, write, readv, writev, ioctl."""
+
+import struct
+
+from ..errno import Errno
+from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
+
+IOV_MAX = 1024
+MAX_IO = 0x7FFFF000          # Linux caps one transfer at this many bytes
+
+
+def _file(p, fd: int, writing: bool):
+    f = p.fds.get(fd)
+    if f is None:
+        return None
+    mode = f.flags & O_ACCMODE
+    if (writing and mode == O_RDONLY) or (not writing and mode == O_WRONLY):
+        return None
+    return f
+
+
+def sys_read(k, p, fd: int, buf: int, count: int):
+    f = _file(p, fd, writing=False)
+    if f is None:
+        return -Errno.EBADF
+    data = yield from f.read(min(count, MAX_IO))
+    if isinstance(data, int):
+        return data
+    k.user(p).write(buf, data)
+    return len(data)
+
+
+def sys_write(k, p, fd: int, buf: int, count: int):
+    f = _file(p, fd, writing=True)
+    if f is None:
+        return -Errno.EBADF
+    data = k.user(p).read(buf, min(count, MAX_IO))
+    return (yield from f.write(data))
+
+
+def _iovecs(k, p, iov: int, iovcnt: int) -> list[tuple[int, int]] | int:
+    if not 0 <= iovcnt <= IOV_MAX:
+        return -Errno.EINVAL
+    raw = k.user(p).read(iov, 16 * iovcnt)
+    return [struct.unpack_from('<QQ', raw, 16 * i) for i in range(iovcnt)]
+
+
+def sys_writev(k, p, fd: int, iov: int, iovcnt: int):
+    f = _file(p, fd, writing=True)
+    if f is None:
+        return -Errno.EBADF
+    vecs = _iovecs(k, p, iov, iovcnt)
+    if isinstance(vecs, int):
+        return vecs
+    mem = k.user(p)
+    data = b''.join(mem.read(base, length) for base, length in vecs)
+    return (yield from f.write(data))
+
+
+def sys_readv(k, p, fd: int, iov: int, iovcnt: int):
+    f = _file(p, fd, writing=False)
+    if f is None:
+        return -Errno.EBADF
+    vecs = _iovecs(k, p, iov, iovcnt)
+    if isinstance(vecs, int):
+        return vecs
+    data = yield from f.read(sum(length for _, length in vecs))
+    if isinstance(data, int):
+        return data
+    mem, pos = k.user(p), 0
+    for base, length in vecs:
+        mem.write(base, data[pos:pos + length])
+        pos += length
+        if pos >= len(data):
+            break
+    return len(data)
+
+
+class Ioctl:
+    """ioctl request numbers (asm-generic/ioctls.h)."""
+    TCGETS = 0x5401
+    TCSETS = 0x5402
+    TCSETSW = 0x5403
+    TCSETSF = 0x5404
+    TIOCGPGRP = 0x540F
+    TIOCSPGRP = 0x5410
+    TIOCGWINSZ = 0x5413
+    FIONREAD = 0x541B
+
+# struct termios as the kernel (not libc) lays it out: 4 flag words, line, 19 control chars.
+TERMIOS = struct.Struct('<IIIIB19s')
+DEFAULT_TERMIOS = TERMIOS.pack(0x500, 0x5, 0xBF, 0x8A3B, 0,
+                               bytes([3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0]))
+WINSIZE = struct.Struct('<HHHH')
+
+
+def sys_ioctl(k, p, fd: int, request: int, arg: int) -> int:
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not f.is_tty:
+        return -Errno.ENOTTY
+    mem = k.user(p)
+    if request == Ioctl.TIOCGWINSZ:
+        mem.write(arg, WINSIZE.pack(24, 80, 0, 0))
+        return 0
+    if request == Ioctl.TCGETS:
+        mem.write(arg, DEFAULT_TERMIOS)
+        return 0
+    if request in (Ioctl.TCSETS, Ioctl.TCSETSW, Ioctl.TCSETSF):
+        mem.read(arg, TERMIOS.size)
+        return 0
+    if request == Ioctl.TIOCGPGRP:
+        mem.write(arg, struct.pack('<i', p.pid))
+        return 0
+    return -Errno.EINVAL

@@ -1,0 +1,164 @@
+"""Process and environment system calls for one process: exit, ids, arch_prctl,
+set_tid_address, uname, time, random, signals (recorded), affinity and limits."""
+
+import struct
+
+from ..errno import Errno
+
+ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+EPOCH_NS = 1_767_225_600 * 10**9       # guest wall time starts at 2026-01-01 00:00:00 UTC
+NSIG = 64
+SIGKILL, SIGSTOP = 9, 19
+UTSNAME_FIELD = 65
+
+
+def sys_exit(k, p, status: int) -> int:
+    k.exit_process(p, (status & 0xFF) << 8)
+    return 0
+
+
+def sys_getpid(k, p) -> int:
+    return p.pid
+
+
+def sys_getppid(k, p) -> int:
+    return p.ppid
+
+
+def sys_getuid(k, p) -> int:
+    return 0
+
+
+def sys_arch_prctl(k, p, code: int, addr: int) -> int:
+    if code == ARCH_SET_FS:
+        k.machine.cpu.set_reg('fs_base', addr)
+        return 0
+    if code == ARCH_SET_GS:
+        k.machine.cpu.set_reg('gs_base', addr)
+        return 0
+    if code in (ARCH_GET_FS, ARCH_GET_GS):
+        k.user(p).write_u64(addr, k.machine.cpu.reg('fs_base' if code == ARCH_GET_FS else 'gs_base'))
+        return 0
+    return -Errno.EINVAL
+
+
+def sys_set_tid_address(k, p, tidptr: int) -> int:
+    p.clear_child_tid = tidptr
+    return p.pid
+
+
+def sys_uname(k, p, buf: int) -> int:
+    fields = [b'Linux', b'ukern', b'6.1.0-ukern', b'#1 ukern', b'x86_64', b'(none)']
+    k.user(p).write(buf, b''.join(f.ljust(UTSNAME_FIELD, b'\0') for f in fields))
+    return 0
+
+
+def _timespec(ns: int) -> bytes:
+    return struct.pack('<qq', ns // 10**9, ns % 10**9)
+
+
+def sys_clock_gettime(k, p, clock: int, tp: int) -> int:
+    if clock < 0 or clock > 11:
+        return -Errno.EINVAL
+    now = k.machine.clock.now
+    k.user(p).write(tp, _timespec(now + EPOCH_NS if clock == CLOCK_REALTIME else now))
+    return 0
+
+
+def sys_clock_getres(k, p, clock: int, tp: int) -> int:
+    if tp:
+        k.user(p).write(tp, _timespec(1))
+    return 0
+
+
+def sys_gettimeofday(k, p, tv: int, tz: int) -> int:
+    ns = k.machine.clock.now + EPOCH_NS
+    if tv:
+        k.user(p).write(tv, struct.pack('<qq', ns // 10**9, (ns % 10**9) // 1000))
+    return 0
+
+
+def sys_nanosleep(k, p, req: int, rem: int):
+    sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        return -Errno.EINVAL
+    yield from k.sleep(p, sec * 10**9 + nsec)
+    return 0
+
+
+def sys_clock_nanosleep(k, p, clock: int, flags: int, req: int, rem: int):
+    sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        return -Errno.EINVAL
+    ns = sec * 10**9 + nsec
+    if flags & 1:   # TIMER_ABSTIME
+        ns -= k.machine.clock.now + (EPOCH_NS if clock == CLOCK_REALTIME else 0)
+    yield from k.sleep(p, max(0, ns))
+    return 0
+
+
+def sys_sched_yield(k, p) -> int:
+    k.yield_cpu(p)
+    return 0
+
+
+def sys_getrandom(k, p, buf: int, count: int, flags: int) -> int:
+    count = min(count, 1 << 20)
+    k.user(p).write(buf, k.random.randbytes(count))
+    return count
+
+
+def sys_rt_sigaction(k, p, sig: int, act: int, oldact: int, sigsetsize: int) -> int:
+    if not 1 <= sig <= NSIG or sigsetsize != 8:
+        return -Errno.EINVAL
+    mem = k.user(p)
+    old = p.sigactions.get(sig, bytes(32))
+    if act:
+        if sig in (SIGKILL, SIGSTOP):
+            return -Errno.EINVAL
+        new = mem.read(act, 32)
+    if oldact:
+        mem.write(oldact, old)
+    if act:
+        p.sigactions[sig] = new
+    return 0
+
+
+def sys_rt_sigprocmask(k, p, how: int, set_: int, oldset: int, sigsetsize: int) -> int:
+    if sigsetsize != 8:
+        return -Errno.EINVAL
+    mem = k.user(p)
+    old = p.sigmask
+    if set_:
+        mask = mem.read_u64(set_) & ~((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)))
+        if how == 0:
+            p.sigmask |= mask
+        elif how == 1:
+            p.sigmask &= ~mask
+        elif how == 2:
+            p.sigmask = mask
+        else:
+            return -Errno.EINVAL
+    if oldset:
+        mem.write_u64(oldset, old)
+    return 0
+
+
+def sys_sched_getaffinity(k, p, pid: int, size: int, mask: int) -> int:
+    if size < 8:
+        return -Errno.EINVAL
+    k.user(p).write(mask, struct.pack('<Q', 1))
+    return 8
+
+
+def sys_prlimit64(k, p, pid: int, resource: int, new: int, old: int) -> int:
+    if old:
+        limits = {3: (8 << 20, (1 << 64) - 1), 7: (256, 256)}   # RLIMIT_STACK, RLIMIT_NOFILE
+        cur, mx = limits.get(resource, ((1 << 64) - 1, (1 << 64) - 1))
+        k.user(p).write(old, struct.pack('<QQ', cur, mx))
+    return 0
+
+
+def sys_set_robust_list(k, p, head: int, length: int) -> int:
+    return 0 if length == 24 else -Errno.EINVAL

@@ -1,0 +1,167 @@
+"""mkdisk: build a ukern disk image from a host directory.
+
+    ukern mkdisk IMAGE --root DIR [--size 64M]
+
+The image gets an MBR partition table with two partitions:
+  1. ext2 (type 0x83), starting at LBA 2048, holding a copy of DIR (made by mke2fs -d);
+  2. OBJECT_STORE_TYPE, the last eighth of the disk (at least 1 MiB), left empty for the
+     kernel's object store.
+The kernel finds partition 1 with partition_offsets() and mounts it with kernel.fs.ext2.
+"""
+
+import argparse
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SECTOR_SIZE = 512
+MIB = 1 << 20
+FIRST_PARTITION_LBA = 2048        # 1 MiB in, where every modern partitioner starts
+PARTITION_ALIGN = MIB // SECTOR_SIZE
+LINUX_TYPE = 0x83
+OBJECT_STORE_TYPE = 0xDA          # "non-FS data": nothing else will try to mount it
+MIN_OBJECT_STORE = MIB
+MBR_SIGNATURE = 0xAA55
+NO_CHS = (0xFE, 0xFF, 0xFF)       # "use the LBA fields": CHS cannot address big disks
+DEFAULT_SIZE = 64 * MIB
+EXT2_BLOCK_SIZE = 4096
+SIZE_SUFFIXES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+class PartitionEntry(ctypes.LittleEndianStructure):
+    _pack_ = 1
+    _fields_ = [
+        ("status", ctypes.c_uint8),               # 0x80 = bootable
+        ("chs_first", ctypes.c_uint8 * 3),
+        ("type", ctypes.c_uint8),
+        ("chs_last", ctypes.c_uint8 * 3),
+        ("lba_first", ctypes.c_uint32),
+        ("sector_count", ctypes.c_uint32),
+    ]
+
+
+assert ctypes.sizeof(PartitionEntry) == 16
+
+
+class MasterBootRecord(ctypes.LittleEndianStructure):
+    _pack_ = 1
+    _fields_ = [
+        ("boot_code", ctypes.c_uint8 * 440),
+        ("disk_signature", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint16),
+        ("partitions", PartitionEntry * 4),
+        ("signature", ctypes.c_uint16),
+    ]
+
+
+assert ctypes.sizeof(MasterBootRecord) == SECTOR_SIZE
+
+
+def plan_partitions(size_bytes: int) -> list[tuple[int, int, int]]:
+    """(first LBA, sector count, type) of the ext2 and object-store partitions."""
+    sectors = size_bytes // SECTOR_SIZE
+    store = max(sectors // 8, MIN_OBJECT_STORE // SECTOR_SIZE)
+    store_start = (sectors - store) // PARTITION_ALIGN * PARTITION_ALIGN
+    if store_start - FIRST_PARTITION_LBA < 2 * PARTITION_ALIGN:
+        raise ValueError(f"disk of {size_bytes} bytes is too small for two partitions")
+    return [(FIRST_PARTITION_LBA, store_start - FIRST_PARTITION_LBA, LINUX_TYPE),
+            (store_start, sectors - store_start, OBJECT_STORE_TYPE)]
+
+
+def build_mbr(partitions: list[tuple[int, int, int]]) -> bytes:
+    mbr = MasterBootRecord(signature=MBR_SIGNATURE)
+    for entry, (lba, count, kind) in zip(mbr.partitions, partitions):
+        entry.chs_first[:] = entry.chs_last[:] = NO_CHS
+        entry.type, entry.lba_first, entry.sector_count = kind, lba, count
+    return bytes(mbr)
+
+
+def partition_offsets(image_path) -> list[tuple[int, int, int]]:
+    """(start byte, size in bytes, type) of each used MBR partition, in table order."""
+    with open(image_path, "rb") as image:
+        mbr = MasterBootRecord.from_buffer_copy(image.read(SECTOR_SIZE))
+    if mbr.signature != MBR_SIGNATURE:
+        raise ValueError(f"{image_path}: no MBR partition table (signature 0x{mbr.signature:04x})")
+    return [(p.lba_first * SECTOR_SIZE, p.sector_count * SECTOR_SIZE, p.type)
+            for p in mbr.partitions if p.type and p.sector_count]
+
+
+def find_mke2fs() -> str:
+    for candidate in (shutil.which("mke2fs"), "/usr/sbin/mke2fs", "/sbin/mke2fs"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise FileNotFoundError("mke2fs not found: install e2fsprogs")
+
+
+def make_ext2(fs_path, root_dir, size_bytes: int, block_size: int = EXT2_BLOCK_SIZE):
+    """Make an ext2 file system of size_bytes in the file fs_path, filled from root_dir."""
+    command = [find_mke2fs(), "-q", "-F", "-t", "ext2", "-b", str(block_size), "-L", "ukern",
+               "-E", "root_owner=0:0"]
+    if root_dir is not None:
+        command += ["-d", os.fspath(root_dir)]
+    command += [os.fspath(fs_path), str(size_bytes // block_size)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"mke2fs failed ({result.returncode}): {result.stderr.strip()}")
+
+
+def copy_into(source_path, image, offset: int, chunk: int = MIB):
+    """Copy a file into an open image at offset, leaving zero chunks as holes."""
+    with open(source_path, "rb") as source:
+        position = 0
+        while data := source.read(chunk):
+            if data.count(0) != len(data):
+                os.pwrite(image.fileno(), data, offset + position)
+            position += len(data)
+
+
+def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
+              block_size: int = EXT2_BLOCK_SIZE) -> list[tuple[int, int, int]]:
+    """Write a partitioned disk image; returns partition_offsets() of the result."""
+    partitions = plan_partitions(size_bytes)
+    ext2_lba, ext2_sectors, _ = partitions[0]
+    with open(image_path, "wb") as image:
+        image.truncate(size_bytes)                  # sparse: unwritten space reads as zero
+        image.write(build_mbr(partitions))
+        with tempfile.TemporaryDirectory() as scratch:
+            fs_path = os.path.join(scratch, "ext2.img")
+            make_ext2(fs_path, root_dir, ext2_sectors * SECTOR_SIZE, block_size)
+            copy_into(fs_path, image, ext2_lba * SECTOR_SIZE)
+    return partition_offsets(image_path)
+
+
+def parse_size(text: str) -> int:
+    """'64M' -> 67108864; plain numbers are bytes."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = SIZE_SUFFIXES.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in SIZE_SUFFIXES else text
+    try:
+        return int(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: use e.g. 64M, 1G or bytes") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ukern mkdisk", description=__doc__.splitlines()[0])
+    parser.add_argument("image", help="disk image to write (overwritten)")
+    parser.add_argument("--root", help="directory whose contents go into the ext2 partition")
+    parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, help="disk size, e.g. 64M")
+    args = parser.parse_args(argv)
+    if args.root is not None and not os.path.isdir(args.root):
+        parser.error(f"--root {args.root}: not a directory")
+    try:
+        partitions = make_disk(args.image, args.root, args.size)
+    except (ValueError, RuntimeError, FileNotFoundError) as err:
+        print(f"ukern mkdisk: {err}", file=sys.stderr)
+        return 1
+    for number, (start, size, kind) in enumerate(partitions, 1):
+        print(f"{args.image}: partition {number}: type 0x{kind:02x}, "
+              f"{size // MIB} MiB at byte {start}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The kernel's event stream: one place where everything worth tracing is announced.
+
+The kernel calls `emit` only behind `if tracer.enabled:`, so with nobody listening a run
+pays one attribute test per event site and builds nothing.  Listeners (the strace view,
+the fault view, the Chrome-trace writer of the tracing issue, tests) subscribe here.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Event:
+    kind: str              # 'syscall', 'fault', 'switch', 'exit', 'kill', ...
+    time: int              # virtual ns
+    instructions: int      # retired instructions so far
+    pid: int
+    args: dict = field(default_factory=dict)
+
+
+class Tracer:
+    def __init__(self):
+        self._listeners: list[Callable[[Event], None]] = []
+        self.enabled = False
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+        self.enabled = True
+
+    def emit(self, kind: str, time: int, instructions: int, pid: int, **args) -> None:
+        event = Event(kind, time, instructions, pid, args)
+        for listener in self._listeners:
+            listener(event)
