@@ -58,6 +58,7 @@ class Kernel:
         self._warned: set[tuple[int, int]] = set()
         self._yield_requested = False
         self._last_fault: fault.FaultResult | None = None
+        self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
 
@@ -132,6 +133,8 @@ class Kernel:
             self.current = None
 
     def kill(self, p: Process, signal: traps.Signal, report: str = '') -> None:
+        if self.trace.enabled:
+            self._emit('kill', p, signal=int(signal), report=report)
         if report:
             p.report = report
             self.log(report)
@@ -190,7 +193,8 @@ class Kernel:
         self.clock.spend(SYSCALL_COST_NS)
         nr, *args = self.cpu.syscall_args()
         entry = SYSCALLS.get(nr)
-        start = self.clock.now
+        p.syscall = (nr, entry.name if entry else syscall_name(nr),
+                     args[:entry.nargs] if entry else args, self.clock.now)
         if entry is None:
             result = self._unknown_syscall(p, nr)
         else:
@@ -201,20 +205,20 @@ class Kernel:
             if entry.blocking:
                 done, result = self._step(p, result)
                 if not done:
-                    if self.trace.enabled:
-                        self._emit('syscall', p, nr=nr, name=entry.name, args=args[:entry.nargs], blocked=True)
                     return False
-        if self.trace.enabled:
-            self._emit('syscall', p, nr=nr, name=entry.name if entry else syscall_name(nr),
-                       args=args[:entry.nargs] if entry else args, result=result,
-                       duration=self.clock.now - start)
-        if p.state is State.ZOMBIE:
-            return False
-        self.cpu.set_return(result)
-        if self._yield_requested:
+        self._syscall_done(p, result)
+        if p.state is State.ZOMBIE or self._yield_requested:
             self._yield_requested = False
             return False
         return True
+
+    def _syscall_done(self, p: Process, result: int) -> None:
+        if self.trace.enabled:
+            nr, name, args, start = p.syscall
+            self._emit('syscall', p, nr=nr, name=name, args=args, result=result,
+                       duration=self.clock.now - start)
+        if p.state is not State.ZOMBIE:
+            self.cpu.set_return(result)
 
     def _unknown_syscall(self, p: Process, nr: int) -> int:
         if (p.pid, nr) not in self._warned:
@@ -259,7 +263,21 @@ class Kernel:
                 if not self._idle():
                     return
                 continue
+            if self.debugger is not None and not self.debugger.before_slice(p):
+                continue
             self._run_slice(p)
+
+    def run_until(self, done: Callable[[], bool]) -> None:
+        """Boot-time waiting (no process runs yet): let virtual time pass, delivering
+        device events, until `done()` (e.g. a probe's IDENTIFY has completed)."""
+        while not done():
+            self._deliver_events()
+            if done():
+                return
+            t = self.clock.next_event()
+            if t is None:
+                raise RuntimeError('waiting for an event that can never come')
+            self.clock.advance_to(t)
 
     def _deliver_events(self) -> None:
         self.clock.fire_due()
@@ -277,7 +295,7 @@ class Kernel:
             self._switch_to(p)
             done, result = self._step(p, gen)
             if done:
-                self.cpu.set_return(result)
+                self._syscall_done(p, result)
                 return p
         return None
 
@@ -310,13 +328,18 @@ class Kernel:
         self.clock.retire(retired - self._charged)
         self._charged = 0
         if trap is not None and p.state is not State.ZOMBIE:
-            self._unhandled_trap(p, trap)
+            if self.debugger is None or not self.debugger.on_trap(p, trap):
+                self._unhandled_trap(p, trap)
+        if self.debugger is not None:
+            self.debugger.after_slice(p, trap)
         if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p:
             self.runqueue.append(self.runqueue.pop(0))     # round robin
 
     def _slice_length(self, p: Process) -> int:
         """Count instructions only when something depends on it (unicorn.md: counting
         slows guest code about 4x): another runnable process, or a timed event."""
+        if self.debugger is not None and self.debugger.stepping:
+            return 1
         t = self.clock.next_event()
         if len(self.runqueue) <= 1 and t is None:
             return 0
@@ -329,8 +352,9 @@ class Kernel:
             signal, cause = traps.Signal(self._last_fault.signal), self._last_fault.reason
         else:
             signal, cause = traps.classify(trap)
-        code = self.user(p).try_read(trap.rip, 15)
-        self.kill(p, signal, traps.report(p.pid, p.name, signal, cause, trap.rip, code))
+        rip = traps.instruction_address(trap)
+        code = self.user(p).read_for_report(rip, 15)
+        self.kill(p, signal, traps.report(p.pid, p.name, signal, cause, rip, code))
 
     def _emit(self, kind: str, p: Process | None, **args) -> None:
         self.trace.emit(kind, self.clock.now, self.clock.instructions, p.pid if p else 0, **args)

@@ -63,6 +63,11 @@ def disassemble(code: bytes, rip: int) -> str:
     return '(unreadable instruction)' if not code else f'(bad instruction {code[:4].hex()})'
 
 
+def instruction_address(trap: Trap) -> int:
+    """Where the instruction that trapped starts: int3 reports the address after itself."""
+    return trap.rip - 1 if trap.vector == Vector.BREAKPOINT else trap.rip
+
+
 def classify(trap: Trap) -> tuple[Signal, str]:
     return TRAP_SIGNALS.get(trap.vector, (Signal.SIGSEGV, f'exception {trap.vector}'))
 

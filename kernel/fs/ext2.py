@@ -20,11 +20,12 @@ from typing import Callable
 from kernel.errno import Errno
 from kernel.fs.blockdev import BlockDevice, FileBlockDevice, run_sync  # noqa: F401 (re-exported)
 from kernel.fs.ext2_layout import (
-    DIND_BLOCK, EA_MAGIC, EXT2_MAGIC, FILE_TYPE_OF, GOOD_OLD_INODE_SIZE, GROUP_DESC_SIZE,
-    IND_BLOCK, LINK_MAX, NAME_MAX, NDIR_BLOCKS, ROOT_INO, S_IFMT, S_IPERM, SUPERBLOCK_OFFSET,
-    SUPERBLOCK_SIZE, SUPPORTED_INCOMPAT, SUPPORTED_RO_COMPAT, TIND_BLOCK, DirEntryHeader,
-    FileType, GroupDesc, IncompatFeature, Inode, InodeFlag, InodeType, RoCompatFeature,
-    Superblock, XattrHeader, dir_entries, dir_entry_size, put_dir_entry,
+    DIND_BLOCK, EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, IND_BLOCK, LINK_MAX,
+    NAME_MAX, NDIR_BLOCKS, ROOT_INO, S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+    SUPPORTED_RO_COMPAT, TIND_BLOCK, DirEntryHeader, FileType, GroupDesc, IncompatFeature,
+    Inode, InodeFlag, InodeType, RoCompatFeature, Superblock, XattrHeader, block_path,
+    ceil_div, decode_device, dir_entries, encode_device, file_type, find_zero_bit,
+    has_block_map, insert_dir_entry, is_dir, new_dir_block, remove_dir_entry,
 )
 
 ROOT = ROOT_INO
@@ -82,48 +83,19 @@ class DirSlot:
     header: DirEntryHeader
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def file_type(mode: int) -> FileType:
-    return FILE_TYPE_OF.get(mode & S_IFMT, FileType.UNKNOWN)
-
-
-def find_zero_bit(bitmap: bytes, start: int, limit: int) -> int:
-    """Index of the first clear bit in [start, limit), or -1; ext2 numbers bits LSB first."""
-    free = ~int.from_bytes(bitmap, "little") & ((1 << limit) - 1) & ~((1 << start) - 1)
-    return (free & -free).bit_length() - 1
-
-
-def encode_device(major: int, minor: int) -> tuple[int, int]:
-    """(i_block[0], i_block[1]) for a device node, in Linux's old or new encoding."""
-    if major < 256 and minor < 256:
-        return major << 8 | minor, 0
-    return 0, (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
-
-
-def decode_device(inode: Inode) -> tuple[int, int]:
-    old, new = inode.i_block[0], inode.i_block[1]
-    if old:
-        return old >> 8 & 0xFF, old & 0xFF
-    return new >> 8 & 0xFFF, (new & 0xFF) | (new >> 12 & 0xFFF00)
-
-
-def is_dir(inode: Inode) -> bool:
-    return inode.i_mode & S_IFMT == InodeType.S_IFDIR
-
-
-def has_block_map(inode: Inode, block_size: int) -> bool:
-    """Does i_block hold block pointers?  Not for devices, fifos, sockets or fast symlinks."""
-    kind = inode.i_mode & S_IFMT
-    if kind == InodeType.S_IFLNK:
-        xattr_sectors = block_size // 512 if inode.i_file_acl else 0
-        return inode.i_blocks > xattr_sectors
-    return kind in (InodeType.S_IFREG, InodeType.S_IFDIR)
-
-
 class Ext2:
+    """One mounted ext2 file system.  Public generator methods (drive with `yield from`):
+
+    mount()                                   read and check superblock + descriptors
+    lookup(path, cwd_ino=ROOT) -> ino         walk a path; "." and ".." are real entries
+    stat(ino) -> Stat                         readdir(ino) -> [(name, ino, FileType)]
+    read(ino, offset, length) -> bytes        write(ino, offset, data) -> bytes written
+    truncate(ino, size)                       readlink(ino) -> bytes
+    create / mkdir / mknod / symlink(dir_ino, name, ...) -> ino of the new inode
+    unlink / rmdir(dir_ino, name)             rename(old_dir, old_name, new_dir, new_name)
+    sync()                                    write back superblock and group descriptors
+    """
+
     def __init__(self, dev: BlockDevice, now: Callable[[], int] = lambda: 0):
         self.dev = dev
         self.now = now                                  # seconds, from the kernel's clock
@@ -140,15 +112,16 @@ class Ext2:
         self.dev.block_size = SUPERBLOCK_SIZE
         raw = yield from self.dev.read_block(SUPERBLOCK_OFFSET // SUPERBLOCK_SIZE)
         sb = Superblock.from_buffer_copy(raw)
-        self._check_superblock(sb)
+        problem = sb.problem()
+        if problem:
+            raise Ext2Error(problem)
         self.sb = sb
-        self.block_size = 1024 << sb.s_log_block_size
-        self.dev.block_size = self.block_size
+        self.block_size = self.dev.block_size = sb.block_size
         self.ptrs_per_block = self.block_size // 4
-        self.inode_size = sb.s_inode_size if sb.s_rev_level else GOOD_OLD_INODE_SIZE
+        self.inode_size = sb.inode_size
         self.has_filetype = bool(sb.s_feature_incompat & IncompatFeature.FILETYPE)
         self.readonly = bool(sb.s_feature_ro_compat & ~SUPPORTED_RO_COMPAT)
-        self.ngroups = ceil_div(sb.s_blocks_count - sb.s_first_data_block, sb.s_blocks_per_group)
+        self.ngroups = sb.group_count
         self._gdt = bytearray()
         for i in range(ceil_div(self.ngroups * GROUP_DESC_SIZE, self.block_size)):
             self._gdt += yield from self.dev.read_block(self._gdt_start + i)
@@ -157,31 +130,6 @@ class Ext2:
         root = yield from self._iget(ROOT)
         if not is_dir(root):
             raise Ext2Error("corrupt file system: the root inode is not a directory", Errno.EIO)
-
-    def _check_superblock(self, sb: Superblock):
-        if sb.s_magic != EXT2_MAGIC:
-            raise Ext2Error(f"not an ext2 file system: bad magic 0x{sb.s_magic:04x} "
-                            f"(expected 0x{EXT2_MAGIC:04X})")
-        if sb.s_rev_level > 1:
-            raise Ext2Error(f"unsupported ext2 revision {sb.s_rev_level}")
-        if sb.s_log_block_size > 2:
-            raise Ext2Error(f"unsupported block size {1024 << min(sb.s_log_block_size, 20)}")
-        block_size = 1024 << sb.s_log_block_size
-        unsupported = IncompatFeature(sb.s_feature_incompat & ~SUPPORTED_INCOMPAT)
-        if unsupported:
-            raise Ext2Error(f"unsupported incompatible features: {unsupported!r} (ext3/ext4?)")
-        inode_size = sb.s_inode_size if sb.s_rev_level else GOOD_OLD_INODE_SIZE
-        if (sb.s_blocks_count == 0 or not 0 < sb.s_blocks_per_group <= 8 * block_size
-                or not 0 < sb.s_inodes_per_group <= 8 * block_size
-                or sb.s_first_data_block != (1 if block_size == 1024 else 0)
-                or inode_size < GOOD_OLD_INODE_SIZE or inode_size > block_size
-                or inode_size & (inode_size - 1)):
-            raise Ext2Error("corrupt superblock: impossible geometry", Errno.EIO)
-        ngroups = ceil_div(sb.s_blocks_count - sb.s_first_data_block, sb.s_blocks_per_group)
-        if (sb.s_inodes_count != ngroups * sb.s_inodes_per_group
-                or sb.s_free_blocks_count > sb.s_blocks_count
-                or sb.s_free_inodes_count > sb.s_inodes_count):
-            raise Ext2Error("corrupt superblock: counts do not add up", Errno.EIO)
 
     def _check_groups(self):
         inode_table_blocks = ceil_div(self.sb.s_inodes_per_group * self.inode_size, self.block_size)
@@ -412,16 +360,10 @@ class Ext2:
     # ---- the block map: logical block -> disk block ----------------------------------
 
     def _block_path(self, lbn: int) -> tuple[int, tuple[int, ...]]:
-        """Which i_block slot, then which index in each indirect block, leads to block lbn."""
-        if lbn < NDIR_BLOCKS:
-            return lbn, ()
-        lbn -= NDIR_BLOCKS
-        ppb = self.ptrs_per_block
-        for slot, depth in ((IND_BLOCK, 1), (DIND_BLOCK, 2), (TIND_BLOCK, 3)):
-            if lbn < ppb ** depth:
-                return slot, tuple(lbn // ppb ** (depth - 1 - level) % ppb for level in range(depth))
-            lbn -= ppb ** depth
-        raise FsError(Errno.EFBIG)
+        path = block_path(lbn, self.ptrs_per_block)
+        if path is None:
+            raise FsError(Errno.EFBIG)
+        return path
 
     def _read_pointers(self, blockno: int) -> array.array:
         # ext2 is little-endian, as is every machine ukern runs on
@@ -638,11 +580,16 @@ class Ext2:
             raise Ext2Error(f"corrupt directory: hole at block {lbn}", Errno.EIO)
         return blockno, bytearray((yield from self.dev.read_block(blockno)))
 
-    def _entries(self, block: bytearray):
+    @staticmethod
+    def _checked(walk, block: bytearray, *args):
+        """Run a directory-block function, turning a malformed block into EIO."""
         try:
-            yield from dir_entries(block)
+            return walk(block, *args)
         except ValueError as err:
             raise Ext2Error(f"corrupt directory: {err}", Errno.EIO) from None
+
+    def _entries(self, block: bytearray) -> list:
+        return self._checked(lambda b: list(dir_entries(b)), block)
 
     def _find_entry(self, dir_inode: Inode, name: bytes):
         """The DirSlot of the live entry called name, or None."""
@@ -657,35 +604,21 @@ class Ext2:
 
     def _add_entry(self, dir_ino: int, dir_inode: Inode, name: bytes, ino: int, kind: FileType):
         """Enter (name, ino) in the first gap big enough, or in a new block at the end."""
-        need = dir_entry_size(len(name))
         kind = kind if self.has_filetype else 0
         nblocks = self._size(dir_inode) // self.block_size
         for lbn in range(nblocks):
             blockno, block = yield from self._dir_block(dir_inode, lbn)
-            for offset, header, _ in self._entries(block):
-                used = dir_entry_size(header.name_len) if header.inode else 0
-                if header.rec_len - used < need:
-                    continue
-                room = header.rec_len - used
-                if used:            # split: the live entry keeps just what it needs
-                    header.rec_len = used
-                put_dir_entry(block, offset + used, ino, room, name, kind)
+            if self._checked(insert_dir_entry, block, ino, name, kind):
                 yield from self.dev.write_block(blockno, bytes(block))
-                yield from self._dir_changed(dir_ino, dir_inode)
-                return
+                return (yield from self._dir_changed(dir_ino, dir_inode))
         blockno, _ = yield from self._bmap(dir_inode, nblocks, create=True)
-        block = bytearray(self.block_size)
-        put_dir_entry(block, 0, ino, self.block_size, name, kind)
+        block = new_dir_block(self.block_size, [(ino, name, kind)])
         yield from self.dev.write_block(blockno, bytes(block))
         self._set_size(dir_inode, (nblocks + 1) * self.block_size)
         yield from self._dir_changed(dir_ino, dir_inode)
 
     def _remove_entry(self, dir_ino: int, dir_inode: Inode, slot: DirSlot):
-        """Fold the entry into the one before it; the first of a block is just marked unused."""
-        if slot.prev_offset is None:
-            slot.header.inode = 0
-        else:
-            DirEntryHeader.from_buffer(slot.block, slot.prev_offset).rec_len += slot.header.rec_len
+        remove_dir_entry(slot.block, slot.offset, slot.prev_offset)
         yield from self.dev.write_block(slot.blockno, bytes(slot.block))
         yield from self._dir_changed(dir_ino, dir_inode)
 
@@ -811,11 +744,8 @@ class Ext2:
 
         def fill(ino, inode):
             blockno, _ = yield from self._bmap(inode, 0, create=True)
-            block = bytearray(self.block_size)
-            dot_len = dir_entry_size(1)
             kind = FileType.DIR if self.has_filetype else 0
-            put_dir_entry(block, 0, ino, dot_len, b".", kind)
-            put_dir_entry(block, dot_len, dir_ino, self.block_size - dot_len, b"..", kind)
+            block = new_dir_block(self.block_size, [(ino, b".", kind), (dir_ino, b"..", kind)])
             yield from self.dev.write_block(blockno, bytes(block))
             self._set_size(inode, self.block_size)
             inode.i_links_count = 2           # its entry in the parent, and its own "."

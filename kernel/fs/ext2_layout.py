@@ -171,6 +171,41 @@ class Superblock(ctypes.LittleEndianStructure):
         ("s_rest", ctypes.c_uint8 * 760),
     ]
 
+    @property
+    def block_size(self) -> int:
+        return 1024 << self.s_log_block_size
+
+    @property
+    def inode_size(self) -> int:
+        return self.s_inode_size if self.s_rev_level else GOOD_OLD_INODE_SIZE
+
+    @property
+    def group_count(self) -> int:
+        return ceil_div(self.s_blocks_count - self.s_first_data_block, self.s_blocks_per_group)
+
+    def problem(self) -> str | None:
+        """Why this superblock cannot be mounted, or None if it looks sane."""
+        if self.s_magic != EXT2_MAGIC:
+            return f"not an ext2 file system: bad magic 0x{self.s_magic:04x} (expected 0x{EXT2_MAGIC:04X})"
+        if self.s_rev_level > 1:
+            return f"unsupported ext2 revision {self.s_rev_level}"
+        if self.s_log_block_size > 2:
+            return f"unsupported block size (log {self.s_log_block_size}); only 1, 2 and 4 KiB"
+        unsupported = IncompatFeature(self.s_feature_incompat & ~SUPPORTED_INCOMPAT)
+        if unsupported:
+            return f"unsupported incompatible features: {unsupported!r} (ext3 or ext4?)"
+        bs, isize = self.block_size, self.inode_size
+        if (self.s_blocks_count == 0 or not 0 < self.s_blocks_per_group <= 8 * bs
+                or not 0 < self.s_inodes_per_group <= 8 * bs
+                or self.s_first_data_block != (1 if bs == 1024 else 0)
+                or not GOOD_OLD_INODE_SIZE <= isize <= bs or isize & (isize - 1)):
+            return "corrupt superblock: impossible geometry"
+        if (self.s_inodes_count != self.group_count * self.s_inodes_per_group
+                or self.s_free_blocks_count > self.s_blocks_count
+                or self.s_free_inodes_count > self.s_inodes_count):
+            return "corrupt superblock: counts do not add up"
+        return None
+
 
 assert ctypes.sizeof(Superblock) == SUPERBLOCK_SIZE
 
@@ -283,9 +318,104 @@ def dir_entries(block: bytearray):
         offset += header.rec_len
 
 
+def insert_dir_entry(block: bytearray, ino: int, name: bytes, file_type: int) -> bool:
+    """Put a new entry in the first gap of this block that fits it; False if none does.
+
+    A gap is an unused record, or the slack at the end of a live record longer than its
+    name needs; in the second case the live record is shortened to make room.
+    """
+    need = dir_entry_size(len(name))
+    for offset, header, _ in dir_entries(block):
+        used = dir_entry_size(header.name_len) if header.inode else 0
+        room = header.rec_len - used
+        if room >= need:
+            if used:
+                header.rec_len = used
+            put_dir_entry(block, offset + used, ino, room, name, file_type)
+            return True
+    return False
+
+
+def remove_dir_entry(block: bytearray, offset: int, prev_offset: int | None):
+    """Delete the record at offset: fold it into the one before, or mark the first unused."""
+    header = DirEntryHeader.from_buffer(block, offset)
+    if prev_offset is None:
+        header.inode = 0
+    else:
+        DirEntryHeader.from_buffer(block, prev_offset).rec_len += header.rec_len
+
+
+def new_dir_block(size: int, entries: list[tuple[int, bytes, int]]) -> bytearray:
+    """A directory block holding (ino, name, file_type) entries, the last one padded out."""
+    block = bytearray(size)
+    offset = 0
+    for i, (ino, name, file_type) in enumerate(entries):
+        rec_len = size - offset if i == len(entries) - 1 else dir_entry_size(len(name))
+        put_dir_entry(block, offset, ino, rec_len, name, file_type)
+        offset += rec_len
+    return block
+
+
+def block_path(lbn: int, ptrs_per_block: int) -> tuple[int, tuple[int, ...]] | None:
+    """Which i_block slot, then which index in each indirect block, leads to file block lbn.
+
+    None if lbn is past what triple indirection can reach.
+    """
+    if lbn < NDIR_BLOCKS:
+        return lbn, ()
+    lbn -= NDIR_BLOCKS
+    for slot, depth in ((IND_BLOCK, 1), (DIND_BLOCK, 2), (TIND_BLOCK, 3)):
+        if lbn < ptrs_per_block ** depth:
+            return slot, tuple(lbn // ptrs_per_block ** (depth - 1 - level) % ptrs_per_block
+                               for level in range(depth))
+        lbn -= ptrs_per_block ** depth
+    return None
+
+
 def put_dir_entry(block: bytearray, offset: int, ino: int, rec_len: int, name: bytes, file_type: int):
     """Write one directory record at `offset` in `block`."""
     header = DirEntryHeader.from_buffer(block, offset)
     header.inode, header.rec_len, header.name_len, header.file_type = ino, rec_len, len(name), file_type
     start = offset + DIR_ENTRY_HEADER_SIZE
     block[start:start + len(name)] = name
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def file_type(mode: int) -> FileType:
+    return FILE_TYPE_OF.get(mode & S_IFMT, FileType.UNKNOWN)
+
+
+def find_zero_bit(bitmap: bytes, start: int, limit: int) -> int:
+    """Index of the first clear bit in [start, limit), or -1; ext2 numbers bits LSB first."""
+    free = ~int.from_bytes(bitmap, "little") & ((1 << limit) - 1) & ~((1 << start) - 1)
+    return (free & -free).bit_length() - 1
+
+
+def encode_device(major: int, minor: int) -> tuple[int, int]:
+    """(i_block[0], i_block[1]) for a device node, in Linux's old or new encoding."""
+    if major < 256 and minor < 256:
+        return major << 8 | minor, 0
+    return 0, (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+
+
+def decode_device(inode: Inode) -> tuple[int, int]:
+    old, new = inode.i_block[0], inode.i_block[1]
+    if old:
+        return old >> 8 & 0xFF, old & 0xFF
+    return new >> 8 & 0xFFF, (new & 0xFF) | (new >> 12 & 0xFFF00)
+
+
+def is_dir(inode: Inode) -> bool:
+    return inode.i_mode & S_IFMT == InodeType.S_IFDIR
+
+
+def has_block_map(inode: Inode, block_size: int) -> bool:
+    """Does i_block hold block pointers?  Not for devices, fifos, sockets or fast symlinks."""
+    kind = inode.i_mode & S_IFMT
+    if kind == InodeType.S_IFLNK:
+        xattr_sectors = block_size // 512 if inode.i_file_acl else 0
+        return inode.i_blocks > xattr_sectors
+    return kind in (InodeType.S_IFREG, InodeType.S_IFDIR)

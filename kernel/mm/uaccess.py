@@ -42,6 +42,18 @@ class UserMemory:
             pt.update(va, pte | accessed)
         return frame_of(pte) | (va & (PAGE_SIZE - 1))
 
+    def check_range(self, va: int, n: int) -> None:
+        """Linux's access_ok: the range must lie in user space (faults come later)."""
+        if va < 0 or n < 0 or va + n > USER_TOP:
+            raise BadAddress(va)
+
+    def read_for_report(self, va: int, n: int) -> bytes:
+        """Instruction bytes for a fault report: fault them in if they are valid."""
+        try:
+            return self.read(va, n)
+        except BadAddress:
+            return self.try_read(va, n)
+
     def _chunks(self, va: int, n: int, write: bool):
         while n > 0:
             step = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))

@@ -24,6 +24,7 @@ class Process:
     state: State = State.RUNNABLE
     exit_status: int = 0                        # wait-status encoding once a zombie
     pending: Generator | None = None            # a blocked system call, resumed on wake-up
+    syscall: tuple = ()                         # (nr, name, args, start time) of the current call
     waiting_on: Any = None
     wake_value: Any = None
     sigactions: dict = field(default_factory=dict)

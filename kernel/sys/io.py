@@ -23,6 +23,7 @@ def sys_read(k, p, fd: int, buf: int, count: int):
     f = _file(p, fd, writing=False)
     if f is None:
         return -Errno.EBADF
+    k.user(p).check_range(buf, count)
     data = yield from f.read(min(count, MAX_IO))
     if isinstance(data, int):
         return data
@@ -64,6 +65,8 @@ def sys_readv(k, p, fd: int, iov: int, iovcnt: int):
     vecs = _iovecs(k, p, iov, iovcnt)
     if isinstance(vecs, int):
         return vecs
+    for base, length in vecs:
+        k.user(p).check_range(base, length)
     data = yield from f.read(sum(length for _, length in vecs))
     if isinstance(data, int):
         return data

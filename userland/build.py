@@ -1,0 +1,70 @@
+"""Build the guest programs with the `ziglang` package as the cross compiler.
+
+  python userland/build.py [OUTDIR]      (default: build/userland)
+
+C programs in bin/ and tests/ become static x86-64 musl executables; assembly programs in
+asm/ are linked with no libc at all.  Nothing but Python and the ziglang wheel is needed,
+on Linux or macOS.  Programs are rebuilt only when a source or header is newer.
+"""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGET = ['-target', 'x86_64-linux-musl']
+CFLAGS = ['-static', '-O2', '-g', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
+ASFLAGS = ['-static', '-nostdlib']
+
+
+def zig_cc(args: list[str]) -> list[str]:
+    return [sys.executable, '-m', 'ziglang', 'cc', *TARGET, *args]
+
+
+def jobs(outdir: Path) -> list[tuple[Path, Path, list[str]]]:
+    headers = list((HERE / 'include').glob('*.h'))
+    out = []
+    for group in ('bin', 'tests'):
+        for src in sorted((HERE / group).glob('*.c')):
+            exe = outdir / group / src.stem
+            out.append((src, exe, zig_cc([*CFLAGS, str(src), '-o', str(exe)]), headers))
+    for src in sorted((HERE / 'asm').glob('*.S')):
+        exe = outdir / 'asm' / src.stem
+        out.append((src, exe, zig_cc([*ASFLAGS, str(src), '-o', str(exe)]), []))
+    return out
+
+
+def stale(src: Path, exe: Path, deps: list[Path]) -> bool:
+    if not exe.exists():
+        return True
+    built = exe.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in [src, *deps])
+
+
+def build_one(job) -> tuple[Path, str | None]:
+    src, exe, cmd, deps = job
+    if not stale(src, exe, deps):
+        return src, None
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return src, r.stderr or r.stdout or f'exit {r.returncode}'
+    return src, None
+
+
+def build(outdir: Path) -> int:
+    todo = jobs(outdir)
+    failed = 0
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for src, err in pool.map(build_one, todo):
+            if err:
+                failed += 1
+                print(f'userland: {src.relative_to(HERE)}: build failed\n{err}', file=sys.stderr)
+    print(f'userland: {len(todo) - failed} programs in {outdir}')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / 'build' / 'userland'))
