@@ -92,6 +92,11 @@ class PFError(enum.IntFlag):
     FETCH = 1 << 4
 
 
+# Plain-int copies for hot paths (IntFlag arithmetic builds enum objects, which is slow).
+PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = (int(f) for f in (PFError.PRESENT, PFError.WRITE,
+                                                             PFError.USER, PFError.FETCH))
+
+
 @dataclass(frozen=True)
 class Trap:
     """An exception the CPU raised while running user code."""
@@ -135,12 +140,32 @@ class _Reg:
         uclib.uc_reg_write(self._h, reg_id, self._ref)
 
 
+class _RegBatch:
+    """Read a fixed list of registers in one call into Unicorn (uc_reg_read_batch)."""
+
+    def __init__(self, uc: Uc, reg_ids: tuple[int, ...]):
+        n = len(reg_ids)
+        self._h = uc._uch
+        self._ids = (ctypes.c_int * n)(*reg_ids)
+        self._vals = (ctypes.c_uint64 * n)()
+        self._ptrs = (ctypes.c_void_p * n)(*(ctypes.addressof(self._vals) + 8 * i for i in range(n)))
+        self._n = n
+
+    def read(self) -> list[int]:
+        uclib.uc_reg_read_batch(self._h, self._ids, self._ptrs, self._n)
+        return self._vals[:]
+
+
 class CPU:
     """One x86-64 CPU.  `run()` executes user code until the kernel asks it to stop."""
 
     def __init__(self, uc: Uc, trampoline_va: int):
         self.uc = uc
         self._reg = _Reg(uc)
+        self._syscall_regs = _RegBatch(uc, (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI,
+                                            X.UC_X86_REG_RDX, X.UC_X86_REG_R10, X.UC_X86_REG_R8,
+                                            X.UC_X86_REG_R9))
+        self._user_regs = _RegBatch(uc, _USER_REG_IDS)
         self.on_syscall = None        # callable() -> bool: True keeps running
         self.on_trap = None           # callable(Trap) -> bool: True resumes the instruction
         self._stopping = False
@@ -164,18 +189,15 @@ class CPU:
     def set_reg(self, name: str, value: int) -> None:
         self._reg.write(_REG_ID[name], value)
 
-    def syscall_args(self) -> tuple[int, int, int, int, int, int, int]:
+    def syscall_args(self) -> list[int]:
         """rax (the number) and the six argument registers of the Linux x86-64 ABI."""
-        r = self._reg.read
-        return (r(X.UC_X86_REG_RAX), r(X.UC_X86_REG_RDI), r(X.UC_X86_REG_RSI), r(X.UC_X86_REG_RDX),
-                r(X.UC_X86_REG_R10), r(X.UC_X86_REG_R8), r(X.UC_X86_REG_R9))
+        return self._syscall_regs.read()
 
     def set_return(self, value: int) -> None:
         self._reg.write(X.UC_X86_REG_RAX, value)
 
     def save_user_regs(self) -> list[int]:
-        r = self._reg.read
-        return [r(i) for i in _USER_REG_IDS]
+        return self._user_regs.read()
 
     def load_user_regs(self, regs: list[int]) -> None:
         w = self._reg.write

@@ -13,6 +13,7 @@ import sys
 
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL
 
+from .ahci import AHCI
 from .bus import Bus
 from .clock import Clock
 from .console import Console
@@ -40,7 +41,8 @@ _P, _W, _U = 1, 2, 4
 
 
 class Machine:
-    def __init__(self, mem_size: int = 128 << 20, console_sink=None, console_source=None):
+    def __init__(self, mem_size: int = 128 << 20, console_sink=None, console_source=None,
+                 disks=None):
         if not LOW_RESERVED * 2 <= mem_size <= MAX_MEM:
             raise ValueError(f'memory size must be between 2 MiB and 3 GiB, not {mem_size}')
         self.mem_size = mem_size
@@ -53,6 +55,9 @@ class Machine:
         self.cpu = CPU(self.uc, TRAMPOLINE_VA)
         self.console = Console(self.bus, CONSOLE_BASE, IRQ_CONSOLE, console_sink or _stdout_sink,
                                console_source)
+        # An AHCI HBA when disks (emu.disk_image.DiskImage, one per port) are given.
+        self.ahci = (AHCI(self.memory, self.clock, self.bus, AHCI_BASE, IRQ_AHCI, list(disks))
+                     if disks is not None else None)
         _CalibrationProbe(self).run()
 
     @property

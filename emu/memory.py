@@ -21,6 +21,7 @@ class PhysicalMemory:
         self.size = size
         self._buf = mmap.mmap(-1, size)
         self.view = memoryview(self._buf)
+        self.words = self.view.cast('Q')      # 64-bit words: page-table entries by address >> 3
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._buf))
 
     def check(self, addr: int, n: int) -> None:
@@ -45,10 +46,15 @@ class PhysicalMemory:
         ctypes.memmove(self.host_address + dst, self.host_address + src, n)
 
     def read_u64(self, addr: int) -> int:
-        return struct.unpack_from('<Q', self._buf, addr)[0]
+        if addr & 7:
+            return struct.unpack_from('<Q', self._buf, addr)[0]
+        return self.words[addr >> 3]
 
     def write_u64(self, addr: int, value: int) -> None:
-        struct.pack_into('<Q', self._buf, addr, value)
+        if addr & 7:
+            struct.pack_into('<Q', self._buf, addr, value)
+        else:
+            self.words[addr >> 3] = value
 
     def read_u32(self, addr: int) -> int:
         return struct.unpack_from('<I', self._buf, addr)[0]

@@ -238,7 +238,8 @@ class Kernel:
         if self.trace.enabled:
             self._emit('fault', p, addr=addr, error=error, action=result.action.value,
                        reason=result.reason, from_kernel=from_kernel,
-                       before=before, after=p.aspace.pt.walk(addr))
+                       before=before, after=p.aspace.pt.walk(addr),
+                       rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
         return result
 
     def _on_trap(self, trap: Trap) -> bool:

@@ -10,9 +10,9 @@ execute of no-exec, user access to a supervisor page).
 import enum
 from dataclasses import dataclass
 
-from emu.cpu import PFError
+from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
-from .pagetable import PTE, frame_of, USER_TOP
+from .pagetable import P, COW, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_LIMIT, STACK_GAP, STACK_TOP
 
 
@@ -38,9 +38,9 @@ SIGBUS = 7
 
 
 def access_word(error: int) -> str:
-    if error & PFError.FETCH:
+    if error & PF_FETCH:
         return 'execute'
-    return 'write' if error & PFError.WRITE else 'read'
+    return 'write' if error & PF_WRITE else 'read'
 
 
 def _kill(what: str, addr: int) -> FaultResult:
@@ -54,18 +54,19 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     region = aspace.find(addr) or _grow_stack(aspace, addr, rsp)
     if region is None:
         return _kill(f'{access} to unmapped' if access == 'write' else f'{access} of unmapped', addr)
-    if error & PFError.FETCH and Prot.EXEC not in region.prot:
+    prot = int(region.prot)
+    if error & PF_FETCH and not prot & Prot.EXEC.value:
         return _kill('execute of non-executable', addr)
-    if error & PFError.WRITE and Prot.WRITE not in region.prot:
+    if error & PF_WRITE and not prot & Prot.WRITE.value:
         return _kill('write to read-only', addr)
-    if not (region.prot & (Prot.READ | Prot.WRITE | Prot.EXEC)):
+    if not prot:
         return _kill(f'{access} of PROT_NONE', addr)
     va = page_down(addr)
     pte = aspace.pt.lookup(va)
     try:
-        if not pte & PTE.P:
+        if not pte & P:
             return _fill(aspace, frames, region, va)
-        if error & PFError.WRITE and pte & PTE.COW:
+        if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
     except OutOfMemory:
         return FaultResult(Action.KILL, f'out of memory at {addr:#018x}', SIGBUS)

@@ -29,13 +29,16 @@ class PTE(enum.IntFlag):
     NX = 1 << 63      # no execute (needs EFER.NXE)
 
 
+# The hot paths test and build entries with these plain ints: arithmetic on IntFlag members
+# creates new enum objects, which costs more than the rest of a page fault.
+P, W, U, A, D, COW, NX = (int(f) for f in (PTE.P, PTE.W, PTE.U, PTE.A, PTE.D, PTE.COW, PTE.NX))
 ADDR_MASK = 0x000F_FFFF_FFFF_F000
 LEVEL_SHIFTS = (39, 30, 21, 12)
 LEVEL_NAMES = ('PML4E', 'PDPTE', 'PDE', 'PTE')
 ENTRIES = 512
 USER_TOP = 1 << 47            # canonical lower half: user space
 KERNEL_HALF_INDEX = 256       # PML4 slots 256-511 map the kernel (supervisor only)
-TABLE_FLAGS = PTE.P | PTE.W | PTE.U
+TABLE_FLAGS = P | W | U
 
 
 def frame_of(pte: int) -> int:
@@ -66,43 +69,43 @@ class PageTable:
 
     def _entry_addr(self, va: int, create: bool) -> int | None:
         """Physical address of the leaf PTE slot for va; creates missing tables if asked."""
+        words = self.mem.words
         table = self.root
-        for level in range(3):
-            slot = table + index(va, level) * 8
-            entry = self.mem.read_u64(slot)
-            if not entry & PTE.P:
+        for shift in (39, 30, 21):
+            slot = table + ((va >> shift) & 511) * 8
+            entry = words[slot >> 3]
+            if not entry & P:
                 if not create:
                     return None
-                new = self.frames.alloc()
-                self.mem.write_u64(slot, new | TABLE_FLAGS)
-                entry = new | TABLE_FLAGS
-            table = frame_of(entry)
-        return table + index(va, 3) * 8
+                entry = self.frames.alloc() | TABLE_FLAGS
+                words[slot >> 3] = entry
+            table = entry & ADDR_MASK
+        return table + ((va >> 12) & 511) * 8
 
     def lookup(self, va: int) -> int:
         """The leaf PTE for va (0 when any level is missing)."""
         slot = self._entry_addr(va, False)
-        return self.mem.read_u64(slot) if slot is not None else 0
+        return self.mem.words[slot >> 3] if slot is not None else 0
 
     def set(self, va: int, pte: int) -> None:
-        self.mem.write_u64(self._entry_addr(va, True), pte)
+        self.mem.words[self._entry_addr(va, True) >> 3] = pte
 
     def update(self, va: int, pte: int) -> None:
         """Rewrite an existing leaf entry (no tables are created)."""
         slot = self._entry_addr(va, False)
         if slot is not None:
-            self.mem.write_u64(slot, pte)
+            self.mem.words[slot >> 3] = pte
 
     def map(self, va: int, frame: int, flags: int) -> None:
-        self.set(va, frame | flags | PTE.P)
+        self.set(va, frame | flags | P)
 
     def clear(self, va: int) -> int:
         """Remove the leaf mapping and return the old entry (the caller owns the frame)."""
         slot = self._entry_addr(va, False)
         if slot is None:
             return 0
-        old = self.mem.read_u64(slot)
-        self.mem.write_u64(slot, 0)
+        old = self.mem.words[slot >> 3]
+        self.mem.words[slot >> 3] = 0
         return old
 
     def walk(self, va: int) -> Walk:
@@ -124,9 +127,10 @@ class PageTable:
         span = 1 << LEVEL_SHIFTS[level]
         first = max(0, (start - base) // span)
         last = min(ENTRIES - 1, (end - 1 - base) // span) if end > base else -1
+        words = self.mem.words
         for i in range(first, last + 1):
-            entry = self.mem.read_u64(table + i * 8)
-            if not entry & PTE.P:
+            entry = words[(table >> 3) + i]
+            if not entry & P:
                 continue
             va = base + i * span
             if level == 3:

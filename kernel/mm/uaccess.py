@@ -6,10 +6,10 @@ the process had touched it (and a copy-on-write page is broken before a write); 
 the process could not access raises BadAddress, which the syscall layer turns into EFAULT.
 """
 
-from emu.cpu import PFError
+from emu.cpu import PF_PRESENT, PF_USER, PF_WRITE
 from . import fault
 from .frames import PAGE_SIZE
-from .pagetable import PTE, frame_of, USER_TOP
+from .pagetable import P, U, W, A, D, frame_of, USER_TOP
 
 
 class BadAddress(Exception):
@@ -30,14 +30,14 @@ class UserMemory:
             raise BadAddress(va)
         pt = self.p.aspace.pt
         pte = pt.lookup(va)
-        need = PTE.P | PTE.U | (PTE.W if write else 0)
+        need = P | U | (W if write else 0)
         if pte & need != need:
-            error = PFError.USER | (PFError.WRITE if write else 0) | (PFError.PRESENT if pte & PTE.P else 0)
+            error = PF_USER | (PF_WRITE if write else 0) | (PF_PRESENT if pte & P else 0)
             result = self.k.page_fault(self.p, va, error, from_kernel=True)
             if result.action is fault.Action.KILL:
                 raise BadAddress(va)
             pte = pt.lookup(va)
-        accessed = PTE.A | (PTE.D if write else 0)
+        accessed = A | (D if write else 0)
         if pte & accessed != accessed:
             pt.update(va, pte | accessed)
         return frame_of(pte) | (va & (PAGE_SIZE - 1))
@@ -110,7 +110,7 @@ class UserMemory:
         mem = self.k.machine.memory
         while len(out) < n:
             pte = pt.lookup(va + len(out)) if va + len(out) < USER_TOP else 0
-            if not pte & PTE.P:
+            if not pte & P:
                 break
             a = va + len(out)
             step = min(n - len(out), PAGE_SIZE - (a & (PAGE_SIZE - 1)))

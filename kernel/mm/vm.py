@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
-from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, TABLE_FLAGS
+from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, ADDR_MASK
 
 
 class Prot(enum.IntFlag):
@@ -50,12 +50,8 @@ class Region:
         return self.start <= va < self.end
 
     def pte_flags(self) -> int:
-        flags = PTE.U
-        if Prot.WRITE in self.prot:
-            flags |= PTE.W
-        if Prot.EXEC not in self.prot:
-            flags |= PTE.NX
-        return flags
+        prot = int(self.prot)
+        return U | (W if prot & 2 else 0) | (0 if prot & 4 else NX)
 
     def split_at(self, va: int) -> 'Region':
         """Cut this region at va; returns the upper part."""
@@ -87,7 +83,7 @@ class AddressSpace:
     def __init__(self, frames: FrameAllocator, kernel_pdpt: int):
         self.frames = frames
         self.pt = PageTable(frames.memory, frames)
-        self.pt.mem.write_u64(self.pt.root + KERNEL_HALF_INDEX * 8, kernel_pdpt | PTE.P | PTE.W)
+        self.pt.mem.write_u64(self.pt.root + KERNEL_HALF_INDEX * 8, kernel_pdpt | P | W)
         self.regions: list[Region] = []
         self.brk_start = 0
         self.brk = 0
@@ -141,7 +137,7 @@ class AddressSpace:
         released = 0
         for va, pte in list(self.pt.present_pages(start, end)):
             self.pt.clear(va)
-            self.frames.release(pte & 0x000F_FFFF_FFFF_F000)
+            self.frames.release(pte & ADDR_MASK)
             released += 1
         return released
 

@@ -1,0 +1,138 @@
+"""ukern's benchmarks: each figure beside its floor, measured in the same run.
+
+  python bench/run.py [--quick]      (make bench)  -> prints and writes bench/RESULTS.md
+
+Machines here are shared and noisy, so each figure is the best of several repetitions and
+the ratios (ukern / floor) are what to compare across runs, not the absolute times.
+"""
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
+from unicorn import Uc, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, UC_HOOK_INSN
+from unicorn import x86_const as X
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from emu.machine import Machine                                   # noqa: E402
+from kernel.kernel import Kernel                                  # noqa: E402
+from kernel.mm.frames import FrameAllocator                       # noqa: E402
+from kernel.mm.pagetable import PageTable, PTE                    # noqa: E402
+
+PROGRAMS = ROOT / 'build' / 'userland' / 'asm'
+SYSCALLS_IN_BENCH = 100_000      # userland/asm/bench_getppid.S
+PAGES_IN_BENCH = 10_000          # userland/asm/bench_touch.S
+
+
+def best_of(n: int, fn) -> float:
+    return min(fn() for _ in range(n))
+
+
+# -- ukern -------------------------------------------------------------------------------
+def ukern_time(program: str, mem: int = 128 << 20) -> float:
+    """Seconds from the first instruction to exit, under the full kernel (boot excluded)."""
+    machine = Machine(mem, console_sink=lambda b: None, console_source=io.BytesIO())
+    kernel = Kernel(machine, log=lambda m: None)
+    kernel.spawn((PROGRAMS / program).read_bytes(), [program.encode()], [])
+    t = time.perf_counter()
+    kernel.run()
+    return time.perf_counter() - t
+
+
+# -- floors: bare Unicorn, no kernel ---------------------------------------------------------
+def bare_unicorn(program: str) -> float:
+    """The same machine code on bare Unicorn: segments mapped flat, no paging, no kernel,
+    and an empty Python hook on `syscall`.  The run ends at the program's last `syscall`
+    (its exit), given to Unicorn as the stop address."""
+    data = (PROGRAMS / program).read_bytes()
+    elf = ELFFile(io.BytesIO(data))
+    uc = Uc(UC_ARCH_X86, UC_MODE_64)
+    for seg in elf.iter_segments():
+        if seg['p_type'] != 'PT_LOAD':
+            continue
+        start = seg['p_vaddr'] & ~0xFFF
+        end = (seg['p_vaddr'] + seg['p_memsz'] + 0xFFF) & ~0xFFF
+        uc.mem_map(start, end - start, UC_PROT_ALL)
+        uc.mem_write(seg['p_vaddr'], seg.data())
+    uc.mem_map(0x7000_0000, 1 << 20, UC_PROT_ALL)
+    uc.reg_write(X.UC_X86_REG_RSP, 0x7000_0000 + (1 << 20) - 64)
+
+    text = elf.get_section_by_name('.text')
+    exit_at = text['sh_addr'] + text.data().rindex(b'\x0f\x05')
+    uc.hook_add(UC_HOOK_INSN, lambda uc, _: None, None, 1, 0, X.UC_X86_INS_SYSCALL)
+    t = time.perf_counter()
+    uc.emu_start(elf['e_entry'], exit_at)
+    return time.perf_counter() - t
+
+
+def fault_floor() -> float:
+    """Paging on, ring 3, and a fault hook that only maps one zeroed page (plus the #1883
+    work-around that every handled fault needs): the least a demand-zero fault can cost."""
+    machine = Machine(128 << 20, console_sink=lambda b: None)
+    mem = machine.memory
+    frames = FrameAllocator(mem, machine.first_free_frame, machine.mem_size)
+    pt = PageTable(mem, frames)
+    data = (PROGRAMS / 'bench_touch').read_bytes()
+    elf = ELFFile(io.BytesIO(data))
+    for seg in elf.iter_segments():
+        if seg['p_type'] == 'PT_LOAD' and seg['p_filesz']:
+            start = seg['p_vaddr'] & ~0xFFF
+            image = bytes(seg['p_vaddr'] - start) + seg.data()
+            for off in range(0, len(image), 4096):
+                f = frames.alloc()
+                mem.write(f, image[off:off + 4096])
+                pt.map(start + off, f, int(PTE.U))
+    machine.cpu.cr3 = pt.root
+    flags = int(PTE.U | PTE.W)
+    machine.cpu.on_trap = lambda trap: pt.map(trap.cr2 & ~0xFFF, frames.alloc(), flags) or True
+    machine.cpu.on_syscall = lambda: False
+    t = time.perf_counter()
+    machine.cpu.run(elf['e_entry'])
+    return time.perf_counter() - t
+
+
+def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
+    rows = []
+    crc = best_of(reps, lambda: ukern_time('bench_crc'))
+    crc_floor = best_of(reps, lambda: bare_unicorn('bench_crc'))
+    rows.append(('compute: CRC-32 loop (64 x 64 KiB)', 's', crc, 'bare Unicorn, no kernel', crc_floor,
+                 'ukern / bare <= 1.10'))
+    sc = best_of(reps, lambda: ukern_time('bench_getppid')) / SYSCALLS_IN_BENCH * 1e6
+    sc_floor = best_of(reps, lambda: bare_unicorn('bench_getppid')) / SYSCALLS_IN_BENCH * 1e6
+    rows.append(('syscall: getppid round trip', 'µs', sc, 'empty Python syscall hook', sc_floor, ''))
+    pf = best_of(reps, lambda: ukern_time('bench_touch')) / PAGES_IN_BENCH * 1e6
+    pf_floor = best_of(reps, fault_floor) / PAGES_IN_BENCH * 1e6
+    rows.append(('fault: demand-zero page fault', 'µs', pf, 'fault hook that maps one page', pf_floor, ''))
+    return rows
+
+
+def table(rows) -> str:
+    out = ['| benchmark | ukern | floor | floor is | ukern / floor | target |',
+           '|---|---|---|---|---|---|']
+    for name, unit, value, floor_name, floor, target in rows:
+        out.append(f'| {name} | {value:.3g} {unit} | {floor:.3g} {unit} | {floor_name} | '
+                   f'{value / floor:.2f} | {target} |')
+    return '\n'.join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--quick', action='store_true', help='one repetition instead of three')
+    ap.add_argument('--out', default=str(ROOT / 'bench' / 'RESULTS.md'))
+    args = ap.parse_args()
+    rows = measure(1 if args.quick else 3)
+    text = table(rows)
+    print(text)
+    header = ('# Benchmark results\n\nWritten by `make bench` (bench/run.py); best of 3 runs each, '
+              'ukern and its floor measured in the same run. Compare the ratios.\n\n')
+    Path(args.out).write_text(header + text + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

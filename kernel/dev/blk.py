@@ -1,0 +1,214 @@
+"""The block layer: requests, a queue per disk, and the elevator that orders them.
+
+The top half of the disk driver lives here.  Whoever needs sectors moved (the buffer
+cache, a future object store) builds a BlockRequest naming the disk, the first LBA, the
+sector count and the physical memory to move them to or from (a scatter list of
+(physical address, byte count) segments, usually whole kernel frames), and submits it to
+the disk's BlockQueue.  `submit` returns at once; the caller waits with
+
+    while not req.done:
+        yield req.waiters            # a blocking kernel routine (see kernel/proc/wait.py)
+    if req.error: ...                # 0 or a negative errno (-EIO)
+
+and the bottom half (kernel/dev/ahci.py, AhciDriver.interrupt) marks the request done,
+wakes the waiters and runs the `on_done` callbacks.
+
+Every frame a request's segments touch is pinned from `submit` until completion, so
+nothing that reclaims memory can take a frame while the disk is writing into it.
+
+The elevator is C-LOOK: pending requests are served in ascending LBA order starting from
+where the last dispatched command ended; when none lies ahead the sweep starts again at
+the lowest pending LBA.  When the driver asks for the next command the elevator also
+merges pending requests of the same direction whose LBAs are contiguous with it (before
+or after), up to the driver's limits on segments and sectors: one ATA command, one PRDT
+made of the requests' segments in LBA order.  Requests with a special ATA command
+(IDENTIFY, FLUSH CACHE) are barriers: nothing submitted before one is dispatched after
+it, and nothing submitted after it is dispatched before it.
+
+Dispatch is deferred ("plugging"): submit schedules one zero-delay event on the virtual
+clock, and the driver fills its command slots when that event fires, so requests
+submitted together (a sync of many dirty blocks) reach the elevator together.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+from kernel.mm.frames import PAGE_SIZE
+from kernel.proc.wait import WaitQueue
+
+_seq = itertools.count(1)
+
+
+class BlockRequest:
+    """One transfer of whole sectors between a disk and physical memory.
+
+    segments: [(physical address, byte count)], filled/drained in order; the byte counts
+    add up to sectors * disk.sector_size (each even, as the PRDT requires).
+    command: an ATA command for non-transfer requests (IDENTIFY DEVICE, FLUSH CACHE EXT);
+    None for an ordinary READ/WRITE DMA EXT chosen by `write`.
+    """
+
+    def __init__(self, disk, lba: int, sectors: int, segments, write: bool = False,
+                 on_done: Callable | list | None = None, command: int | None = None):
+        self.disk = disk
+        self.lba = lba
+        self.sectors = sectors
+        self.segments: list[tuple[int, int]] = [(int(a), int(n)) for a, n in segments]
+        self.write = bool(write)
+        self.command = command
+        if on_done is None:
+            self.on_done: list[Callable] = []
+        elif callable(on_done):
+            self.on_done = [on_done]
+        else:
+            self.on_done = list(on_done)
+        self.done = False
+        self.error = 0                  # 0 or a negative errno
+        self.waiters = WaitQueue(f'blk {lba}+{sectors}')
+        self.seq = next(_seq)           # submission order, for barriers and ties
+        self.solo = False               # dispatch alone (set when a merged command failed)
+        self.submitted_at: int | None = None
+        self.completed_at: int | None = None
+        self._pinned: list[int] = []
+
+    @property
+    def end(self) -> int:
+        return self.lba + self.sectors
+
+    @property
+    def nbytes(self) -> int:
+        return sum(n for _, n in self.segments)
+
+    @property
+    def barrier(self) -> bool:
+        return self.command is not None
+
+    def wait(self):
+        """Generator: wait for completion; returns the error (0 or -errno)."""
+        while not self.done:
+            yield self.waiters
+        return self.error
+
+    def complete(self, error: int, wake: Callable, now: int | None = None) -> None:
+        """Called by the bottom half: record the result, wake waiters, run callbacks."""
+        self.done = True
+        self.error = error
+        self.completed_at = now
+        self.waiters.wake_all(wake)
+        for callback in self.on_done:
+            callback(self)
+
+    def frames(self) -> list[int]:
+        """The page frames the segments touch, in order."""
+        out = []
+        for addr, n in self.segments:
+            page = addr & ~(PAGE_SIZE - 1)
+            while page < addr + n:
+                if page not in out:
+                    out.append(page)
+                page += PAGE_SIZE
+        return out
+
+    def __repr__(self) -> str:
+        kind = f'cmd {self.command:#x}' if self.command is not None else ('W' if self.write else 'R')
+        return f'<BlockRequest {kind} {self.lba}+{self.sectors} done={self.done} error={self.error}>'
+
+
+class BlockQueue:
+    """The pending requests of one disk and its elevator.
+
+    `kick` is called (with no arguments) after every submit; the driver uses it to
+    schedule a dispatch.  `frames` (a FrameAllocator) pins the requests' frames.
+    """
+
+    def __init__(self, disk, kick: Callable[[], None], frames=None):
+        self.disk = disk
+        self.kick = kick
+        self.frames = frames
+        self.pending: list[BlockRequest] = []
+        self.head = 0                   # C-LOOK position: end LBA of the last dispatched command
+        # statistics (for traces and benchmarks)
+        self.submitted = 0
+        self.merges = 0                 # requests folded into another's command
+        self.commands = 0               # commands handed to the driver
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def submit(self, req: BlockRequest) -> BlockRequest:
+        self._validate(req)
+        if self.frames is not None:
+            for frame in req.frames():
+                self.frames.pin(frame)
+                req._pinned.append(frame)
+        self.pending.append(req)
+        self.submitted += 1
+        self.kick()
+        return req
+
+    def requeue(self, req: BlockRequest) -> None:
+        """Put back a dispatched but unfinished request (after a port recovery)."""
+        self.pending.append(req)
+
+    def release(self, req: BlockRequest) -> None:
+        """Unpin the request's frames (the driver calls this before completing it)."""
+        if self.frames is not None:
+            for frame in req._pinned:
+                self.frames.unpin(frame)
+        req._pinned = []
+
+    def _validate(self, req: BlockRequest) -> None:
+        if req.disk is not self.disk:
+            raise ValueError(f'{req!r} is for another disk')
+        for addr, n in req.segments:
+            if n <= 0 or addr & 1 or n & 1:
+                raise ValueError(f'segment {addr:#x}+{n} is not word aligned (AHCI PRDT)')
+        if req.command is not None:
+            return
+        if req.sectors <= 0 or req.lba < 0 or req.end > self.disk.sectors:
+            raise ValueError(f'sectors {req.lba}+{req.sectors} outside a '
+                             f'{self.disk.sectors}-sector disk')
+        if req.nbytes != req.sectors * self.disk.sector_size:
+            raise ValueError(f'{req.nbytes} bytes of segments for {req.sectors} sectors')
+
+    # -- the elevator --------------------------------------------------------------------
+    def next_command(self, max_segments: int, max_sectors: int) -> list[BlockRequest] | None:
+        """Take the next command's requests off the queue (in LBA order), or None."""
+        if not self.pending:
+            return None
+        ordered = sorted(self.pending, key=lambda r: r.seq)
+        barrier = next((r for r in ordered if r.barrier), None)
+        if barrier is ordered[0]:
+            self.pending.remove(barrier)
+            self.commands += 1
+            return [barrier]
+        candidates = [r for r in self.pending if barrier is None or r.seq < barrier.seq]
+        candidates.sort(key=lambda r: (r.lba, r.seq))
+        first = next((r for r in candidates if r.lba >= self.head), candidates[0])
+        chosen = [first]
+        if not first.solo:
+            self._merge(first, chosen, candidates, max_segments, max_sectors)
+        for r in chosen:
+            self.pending.remove(r)
+        self.merges += len(chosen) - 1
+        self.commands += 1
+        self.head = chosen[-1].end
+        return chosen
+
+    def _merge(self, first, chosen, candidates, max_segments, max_sectors) -> None:
+        def fits(r):
+            return (not r.solo and r.write == first.write and r not in chosen
+                    and sum(len(c.segments) for c in chosen) + len(r.segments) <= max_segments
+                    and sum(c.sectors for c in chosen) + r.sectors <= max_sectors)
+        while True:                     # back merges: requests ending where we start
+            r = next((r for r in candidates if r.end == chosen[0].lba and fits(r)), None)
+            if r is None:
+                break
+            chosen.insert(0, r)
+        while True:                     # front merges: requests starting where we end
+            r = next((r for r in candidates if r.lba == chosen[-1].end and fits(r)), None)
+            if r is None:
+                break
+            chosen.append(r)

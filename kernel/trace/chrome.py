@@ -1,0 +1,149 @@
+"""`--trace FILE.json`: the run as a timeline for Perfetto (ui.perfetto.dev) or chrome://tracing.
+
+The file is the Chrome trace event format, JSON object form:
+  {"traceEvents": [...], "displayTimeUnit": "ns", "otherData": {...}}
+The whole machine is one trace process (pid 1, "ukern"); each guest process is a track
+(tid = its pid, named "pid N (name)"), the kernel itself is tid 0 and the disk has its own
+track.  System calls are complete events ('X', ts and dur in microseconds of virtual time),
+faults, switches, exits and kills are instant events ('i'), and 'dma' events become slices
+on the disk track.  Event kinds this file does not know become instants with their args,
+so later issues can add kinds without touching it.  Each event's 'cat' is its kind.
+
+Events are decoded when they happen (string arguments are read from the process's memory
+then) and the file is written by close().
+"""
+
+import enum
+import json
+
+from .faultview import fault_details
+from .strace import decode_args, format_result, SIGNALS
+
+TRACE_PID = 1              # the one Chrome "process": the machine
+KERNEL_TID = 0
+DISK_TID = 1_000_000       # a track of its own, sorted after the processes
+MAX_SAFE_INT = (1 << 53) - 1
+
+
+def us(ns: int) -> float:
+    """Chrome trace timestamps are microseconds; keep the nanoseconds as a fraction."""
+    return ns / 1000
+
+
+def jsonable(value):
+    """Event args as JSON: walks as lists of hex entries, enums as names, big ints as hex."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.name if not isinstance(value, int) else int(value)
+    if isinstance(value, int):
+        return value if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else hex(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value[:64].hex()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    steps = getattr(value, 'steps', None)          # pagetable.Walk
+    if steps is not None:
+        return [hex(entry) for _table, entry in steps]
+    return str(value)
+
+
+class ChromeTrace:
+    """A Tracer listener collecting trace events; close() writes the JSON file."""
+
+    def __init__(self, kernel, path):
+        self.kernel = kernel
+        self.path = path
+        self.events: list[dict] = []
+        self.names: dict[int, str] = {}
+        self.disk_used = False
+        self.closed = False
+
+    def _track(self, pid: int) -> int:
+        if not pid:
+            return KERNEL_TID
+        p = self.kernel.procs.get(pid) if self.kernel is not None else None
+        if p is not None:
+            self.names[pid] = p.name          # the latest name wins (exec renames)
+        else:
+            self.names.setdefault(pid, '?')
+        return pid
+
+    def _instant(self, name: str, event, args: dict, tid: int | None = None) -> dict:
+        return {'name': name, 'cat': event.kind, 'ph': 'i', 's': 't', 'ts': us(event.time),
+                'pid': TRACE_PID, 'tid': self._track(event.pid) if tid is None else tid,
+                'args': args}
+
+    def __call__(self, event) -> None:
+        try:
+            self.events.append(self._convert(event))
+        except Exception as e:          # never let the trace writer break the kernel
+            self.events.append({'name': f'{event.kind} (undecodable)', 'cat': event.kind, 'ph': 'i',
+                                's': 't', 'ts': us(event.time), 'pid': TRACE_PID,
+                                'tid': event.pid or KERNEL_TID, 'args': {'error': str(e)}})
+
+    def _convert(self, event) -> dict:
+        a = event.args
+        kind = event.kind
+        common = {'instructions': event.instructions}
+        if kind == 'syscall':
+            name, result = a.get('name', '?'), a.get('result', 0)
+            dur = max(0, a.get('duration', 0))
+            shown = decode_args(self.kernel, event.pid, name, a.get('args', []), result)
+            return {'name': name, 'cat': kind, 'ph': 'X', 'ts': us(event.time - dur), 'dur': us(dur),
+                    'pid': TRACE_PID, 'tid': self._track(event.pid),
+                    'args': {'call': f'{name}({", ".join(shown)})', 'result': format_result(name, result),
+                             'nr': a.get('nr'), **common}}
+        if kind == 'fault':
+            d = fault_details(self.kernel, event)
+            return self._instant(f'page fault: {d["action"]}', event, {**d, **common})
+        if kind == 'switch':
+            return self._instant('switch', event, {'prev': a.get('prev', 0), **common})
+        if kind == 'exit':
+            status = a.get('status', 0)
+            return self._instant('exit', event, {'status': status, 'code': (status >> 8) & 0xFF,
+                                                 'signal': status & 0x7F, **common})
+        if kind == 'kill':
+            sig = a.get('signal', 0)
+            return self._instant(f'killed by {SIGNALS.get(sig, sig)}', event,
+                                 {'signal': sig, 'report': a.get('report', ''), **common})
+        if kind == 'dma' and 'issue' in a and 'complete' in a:
+            self.disk_used = True
+            issue, complete = a['issue'], a['complete']
+            return {'name': str(a.get('op', a.get('name', 'dma'))), 'cat': kind, 'ph': 'X',
+                    'ts': us(issue), 'dur': us(max(0, complete - issue)), 'pid': TRACE_PID,
+                    'tid': DISK_TID, 'args': {**jsonable(a), 'pid': event.pid, **common}}
+        if kind in ('dma', 'irq'):
+            self.disk_used = True
+            return self._instant(kind, event, {**jsonable(a), 'pid': event.pid, **common}, DISK_TID)
+        return self._instant(kind, event, {**jsonable(a), **common})
+
+    def metadata(self) -> list[dict]:
+        meta = [{'name': 'process_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': KERNEL_TID, 'ts': 0,
+                 'args': {'name': 'ukern'}},
+                {'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': KERNEL_TID, 'ts': 0,
+                 'args': {'name': 'kernel'}},
+                {'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID, 'ts': 0,
+                 'args': {'name': 'disk'}},
+                {'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID, 'ts': 0,
+                 'args': {'sort_index': DISK_TID}}]
+        for pid, name in sorted(self.names.items()):
+            meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
+                         'args': {'name': f'pid {pid} ({name})'}})
+            meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
+                         'args': {'sort_index': pid}})
+        return meta
+
+    def document(self) -> dict:
+        return {'traceEvents': self.metadata() + self.events, 'displayTimeUnit': 'ns',
+                'otherData': {'generator': 'ukern', 'clock': 'virtual (1 instruction = 1 ns)'}}
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with open(self.path, 'w') as f:
+            json.dump(self.document(), f, indent=None, separators=(',', ':'))
+            f.write('\n')

@@ -1,0 +1,529 @@
+"""`--gdb PORT`: a GDB remote-protocol stub, so that real gdb can debug guest programs.
+
+  ukern run --gdb 1234 build/userland/bin/gdbdemo &
+  gdb build/userland/bin/gdbdemo -ex 'target remote :1234' -ex 'break main' -ex continue
+
+The stub listens on 127.0.0.1 only.  The kernel calls it at four points (kernel.py):
+before_slice(p) before each slice (here the stub blocks, serving gdb, while the machine is
+stopped), `stepping` (a slice of one instruction), on_trap(p, trap) for an exception the
+kernel would turn into a signal (gdb sees the signal first, as with ptrace), and
+after_slice(p, trap).  The machine stops before the first instruction of pid 1.
+
+Each process is one gdb "thread" (thread id = pid); memory is read and written through the
+page tables of the selected process.  Breakpoints do not modify guest memory: each one is
+a Unicorn code hook on its address that ends the slice before the instruction runs (text
+pages may be shared between processes, and gdb reads memory back unchanged this way).
+
+Protocol: https://sourceware.org/gdb/onlinedocs/gdb/Remote-Protocol.html
+Packets are $data#checksum, acknowledged with +; a 0x03 byte while running is Ctrl-C.
+"""
+
+import select
+import socket
+import threading
+
+from unicorn import UC_HOOK_CODE
+from unicorn import x86_const as X
+
+from emu.cpu import Trap, Vector, Selector, USER_REGS
+from ..mm.pagetable import PTE, frame_of
+from ..mm.frames import PAGE_SIZE
+from ..mm.uaccess import BadAddress
+from ..proc.process import State
+from ..trap import classify, Signal
+from .strace import MemoryPeek
+
+PACKET_SIZE = 0x4000
+
+# GDB's own signal numbers (gdb/signals.def) differ from Linux's for a few signals.
+GDB_SIGNALS = {Signal.SIGBUS: 10, Signal.SIGUSR1: 30, Signal.SIGUSR2: 31, Signal.SIGCHLD: 20,
+               Signal.SIGCONT: 19, Signal.SIGSTOP: 17, Signal.SIGTSTP: 18}
+SIGINT, SIGTRAP = 2, 5
+
+# The register file described by TARGET_XML, in its order: (name, bits, USER_REGS index or None).
+_GPRS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp'] + [f'r{i}' for i in range(8, 16)]
+REGISTERS = ([(n, 64, USER_REGS.index(n)) for n in _GPRS]
+             + [('rip', 64, USER_REGS.index('rip')), ('eflags', 32, USER_REGS.index('rflags'))]
+             + [(n, 32, None) for n in ('cs', 'ss', 'ds', 'es', 'fs', 'gs')]
+             + [(f'st{i}', 80, None) for i in range(8)]
+             + [(n, 32, None) for n in ('fctrl', 'fstat', 'ftag', 'fiseg', 'fioff', 'foseg', 'fooff', 'fop')]
+             + [(f'xmm{i}', 128, None) for i in range(16)] + [('mxcsr', 32, None)]
+             + [('fs_base', 64, USER_REGS.index('fs_base')), ('gs_base', 64, USER_REGS.index('gs_base'))])
+_CONSTANT = {'cs': Selector.USER_CODE, 'ss': Selector.USER_DATA, 'fctrl': 0x37F, 'mxcsr': 0x1F80}
+
+
+def _target_xml() -> str:
+    def reg(name, bits, typ, extra=''):
+        return f'<reg name="{name}" bitsize="{bits}" type="{typ}"{extra}/>'
+    flags = ''.join(f'<field name="{n}" start="{b}" end="{b}"/>' for n, b in (
+        ('CF', 0), ('', 1), ('PF', 2), ('AF', 4), ('ZF', 6), ('SF', 7), ('TF', 8), ('IF', 9),
+        ('DF', 10), ('OF', 11), ('NT', 14), ('RF', 16), ('VM', 17), ('AC', 18), ('VIF', 19),
+        ('VIP', 20), ('ID', 21)))
+    core = [f'<flags id="i386_eflags" size="4">{flags}</flags>']
+    for name, bits, _ in REGISTERS[:40]:
+        if name in ('rbp', 'rsp'):
+            core.append(reg(name, 64, 'data_ptr'))
+        elif name == 'rip':
+            core.append(reg(name, 64, 'code_ptr'))
+        elif name == 'eflags':
+            core.append(reg(name, 32, 'i386_eflags'))
+        elif name.startswith('st'):
+            core.append(reg(name, 80, 'i387_ext'))
+        elif bits == 32 and name[0] == 'f':
+            core.append(reg(name, 32, 'int', ' group="float"'))
+        else:
+            core.append(reg(name, bits, 'int64' if bits == 64 else 'int32'))
+    sse = ['<vector id="v4f" type="ieee_single" count="4"/>',
+           '<vector id="v2d" type="ieee_double" count="2"/>',
+           '<vector id="v16i8" type="int8" count="16"/>',
+           '<vector id="v8i16" type="int16" count="8"/>',
+           '<vector id="v4i32" type="int32" count="4"/>',
+           '<vector id="v2i64" type="int64" count="2"/>',
+           '<union id="vec128"><field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/>'
+           '<field name="v16_int8" type="v16i8"/><field name="v8_int16" type="v8i16"/>'
+           '<field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>'
+           '<field name="uint128" type="uint128"/></union>']
+    sse += [reg(f'xmm{i}', 128, 'vec128') for i in range(16)]
+    sse.append(reg('mxcsr', 32, 'int', ' group="vector"'))
+    seg = [reg('fs_base', 64, 'int'), reg('gs_base', 64, 'int')]
+    return ('<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd">'
+            '<target version="1.0"><architecture>i386:x86-64</architecture><osabi>GNU/Linux</osabi>'
+            f'<feature name="org.gnu.gdb.i386.core">{"".join(core)}</feature>'
+            f'<feature name="org.gnu.gdb.i386.sse">{"".join(sse)}</feature>'
+            f'<feature name="org.gnu.gdb.i386.segments">{"".join(seg)}</feature></target>')
+
+
+TARGET_XML = _target_xml()
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) & 0xFF
+
+
+def escape(data: bytes) -> bytes:
+    """Binary data in a reply: # $ } * are sent as } followed by the byte xor 0x20."""
+    out = bytearray()
+    for b in data:
+        if b in b'#$}*':
+            out += bytes((0x7D, b ^ 0x20))
+        else:
+            out.append(b)
+    return bytes(out)
+
+
+def gdb_signal(sig: int) -> int:
+    return GDB_SIGNALS.get(sig, sig)
+
+
+class Disconnected(Exception):
+    pass
+
+
+class GdbStub:
+    def __init__(self, kernel, port: int, host: str = '127.0.0.1'):
+        self.kernel = kernel
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((host, port))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.conn: socket.socket | None = None
+        self.detached = False
+        self._inbuf = bytearray()
+        self._last_sent = b''
+        self._target: int | None = None     # pid whose exit ends the session (the first one)
+        self._g_thread: int | None = None   # thread chosen by Hg (None: the stopped one)
+        self._stop_pid = 0
+        self._last_stop = 'S05'
+        self._stepping = False
+        self._step_pid: int | None = None
+        self._over: int | None = None        # breakpoint address being stepped over
+        self._hit: int | None = None
+        self._trap: tuple[int, Trap] | None = None   # an exception reported to gdb, pending
+        self._interrupt = False
+        self._hooks: dict[int, int] = {}     # breakpoint address -> Unicorn hook handle
+        self._watcher: threading.Thread | None = None
+        self._running = threading.Event()
+
+    # -- kernel hook points -----------------------------------------------------------------
+    @property
+    def stepping(self) -> bool:
+        return self._stepping and not self.detached
+
+    def before_slice(self, p) -> bool:
+        if self.detached:
+            return True
+        if self.conn is None:
+            self._accept()
+            self._target = p.pid
+            self._stop(p, SIGTRAP)
+        elif self._interrupt:
+            self._stop(p, SIGINT)
+        if self.detached:
+            return p.state is State.RUNNABLE
+        if self._stepping and self._step_pid != p.pid:
+            step = self.kernel.procs.get(self._step_pid)
+            if step is not None and step.state is State.RUNNABLE and step in self.kernel.runqueue \
+                    and self.kernel.runqueue[0] is p:
+                self.kernel.runqueue.append(self.kernel.runqueue.pop(0))   # let the stepped one run
+                return False
+        if self._over is None and self._hooks and self._current_rip(p) in self._hooks:
+            # resuming on a breakpoint: run that one instruction first, without stopping
+            self._over = self._current_rip(p)
+        return p.state is State.RUNNABLE
+
+    def on_trap(self, p, trap: Trap) -> bool:
+        """An exception the kernel would turn into a signal: gdb sees it first."""
+        if self.detached or self.conn is None:
+            return False
+        self._trap = (p.pid, trap)
+        return True
+
+    def after_slice(self, p, trap) -> None:
+        if self.detached or self.conn is None:
+            return
+        self._over = None
+        if self._exit_check():
+            return
+        if self._trap is not None and self._trap[0] == p.pid:
+            sig, _ = classify(self._trap[1])
+            self._stop(p, gdb_signal(sig))
+        elif self._hit is not None:
+            self._hit = None
+            self._stop(p, SIGTRAP, swbreak=True)
+        elif self._stepping and p.pid == self._step_pid:
+            self._stop(p, SIGTRAP)
+        elif self._interrupt:
+            self._stop(p, SIGINT)
+
+    def close(self) -> None:
+        self._detach()
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+
+    # -- stopping and resuming ----------------------------------------------------------------
+    def _accept(self) -> None:
+        self.conn, _ = self.listener.accept()
+        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _stop(self, p, sig: int, swbreak: bool = False) -> None:
+        """The machine stops: tell gdb (unless this is the first stop), then serve it."""
+        self._end_running()
+        self._stepping = False
+        self._interrupt = False
+        self._stop_pid = p.pid
+        self._g_thread = None
+        self._last_stop = f'T{sig:02x}thread:{p.pid:x};' + ('swbreak:;' if swbreak else '')
+        try:
+            if self._target is not None and self._last_sent:    # gdb is waiting for a stop reply
+                self._send(self._last_stop)
+            self._serve()
+        except (Disconnected, OSError):
+            self._detach()
+
+    def _resume(self, step: bool, signal: int | None) -> None:
+        if self._trap is not None:
+            pid, trap = self._trap
+            self._trap = None
+            p = self.kernel.procs.get(pid)
+            if signal and p is not None and p.state is not State.ZOMBIE:
+                self.kernel._unhandled_trap(p, trap)       # deliver it: the process dies
+        self._stepping = step
+        self._step_pid = self._stop_pid
+        if self._exit_check():
+            return
+        self._begin_running()
+
+    def _exit_check(self) -> bool:
+        """The debugged process has ended: W (exit code) or X (signal), and detach."""
+        p = self.kernel.procs.get(self._target)
+        if p is None or p.state is not State.ZOMBIE:
+            return False
+        status = p.exit_status
+        reply = f'X{gdb_signal(status & 0x7F):02x}' if status & 0x7F else f'W{(status >> 8) & 0xFF:02x}'
+        self._end_running()
+        try:
+            self._send(reply)
+        except OSError:
+            pass
+        self._detach()
+        return True
+
+    def _detach(self) -> None:
+        self._end_running()
+        for h in self._hooks.values():
+            self.kernel.cpu.uc.hook_del(h)
+        if self._hooks:
+            self.kernel.cpu.flush_code_cache()
+        self._hooks.clear()
+        self._stepping = False
+        self.detached = True
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+
+    # -- Ctrl-C while running: a watcher thread reads the socket ------------------------------
+    def _begin_running(self) -> None:
+        self._running.set()
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name='gdb-ctrl-c')
+        self._watcher.start()
+
+    def _end_running(self) -> None:
+        if self._watcher is not None:
+            self._running.clear()
+            self._watcher.join()
+            self._watcher = None
+
+    def _watch(self) -> None:
+        while self._running.is_set():
+            try:
+                ready, _, _ = select.select([self.conn], [], [], 0.05)
+                if not ready:
+                    if self._interrupt:
+                        self.kernel.cpu.uc.emu_stop()     # a stop may land between slices
+                    continue
+                data = self.conn.recv(4096)
+            except (OSError, ValueError):
+                return
+            if not data:
+                self._interrupt = True
+                return
+            if b'\x03' in data:
+                self._interrupt = True
+                data = data.replace(b'\x03', b'')
+                self.kernel.cpu.uc.emu_stop()
+            self._inbuf += data.lstrip(b'+')
+
+    # -- packets -------------------------------------------------------------------------------
+    def _recv_byte(self) -> int:
+        if not self._inbuf:
+            data = self.conn.recv(4096)
+            if not data:
+                raise Disconnected()
+            self._inbuf += data
+        b = self._inbuf[0]
+        del self._inbuf[0]
+        return b
+
+    def _read_packet(self) -> bytes:
+        while True:
+            b = self._recv_byte()
+            if b == ord('$'):
+                break
+            if b == 0x03:
+                return b'?'                     # Ctrl-C while stopped: say where we are
+            if b == ord('-') and self._last_sent:
+                self.conn.sendall(self._last_sent)
+        data = bytearray()
+        while (b := self._recv_byte()) != ord('#'):
+            data.append(b)
+        cs = bytes((self._recv_byte(), self._recv_byte()))
+        ok = int(cs, 16) == checksum(data) if all(c in b'0123456789abcdefABCDEF' for c in cs) else False
+        self.conn.sendall(b'+' if ok else b'-')
+        return bytes(data) if ok else self._read_packet()
+
+    def _send(self, data: str | bytes) -> None:
+        raw = data.encode('latin-1') if isinstance(data, str) else data
+        self._last_sent = b'$' + raw + b'#' + f'{checksum(raw):02x}'.encode()
+        self.conn.sendall(self._last_sent)
+
+    def _serve(self) -> None:
+        """Answer packets until gdb resumes the machine."""
+        while not self.detached:
+            packet = self._read_packet().decode('latin-1')
+            reply = self._handle(packet)
+            if reply is None:            # resumed (or gone): the stop reply comes later
+                return
+            self._send(reply)
+
+    def _handle(self, pkt: str) -> str | None:
+        cmd = pkt[:1]
+        if pkt.startswith('qSupported'):
+            return f'PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+'
+        if pkt.startswith('qXfer:features:read:target.xml:'):
+            off, length = (int(x, 16) for x in pkt.rsplit(':', 1)[1].split(','))
+            chunk = TARGET_XML.encode()[off:off + length]
+            return (b'l' if off + length >= len(TARGET_XML) else b'm') + escape(chunk)
+        if pkt == '?':
+            return self._last_stop
+        if pkt in ('qAttached',) or pkt.startswith('qAttached:'):
+            return '1'
+        if pkt == 'qC':
+            return f'QC{self._stop_pid:x}'
+        if pkt == 'qfThreadInfo':
+            pids = [pid for pid, p in sorted(self.kernel.procs.items()) if p.state is not State.ZOMBIE]
+            return 'm' + ','.join(f'{pid:x}' for pid in pids) if pids else 'l'
+        if pkt == 'qsThreadInfo':
+            return 'l'
+        if pkt.startswith('qThreadExtraInfo,'):
+            p = self.kernel.procs.get(int(pkt.split(',')[1], 16))
+            return (f'{p.name} {p.state.value}' if p else 'gone').encode().hex()
+        if pkt.startswith('qSymbol'):
+            return 'OK'
+        if cmd == 'H':
+            tid = pkt[2:]
+            if pkt[1] == 'g':
+                self._g_thread = None if tid in ('0', '-1', '') else int(tid, 16)
+            return 'OK'
+        if cmd == 'T':
+            p = self.kernel.procs.get(int(pkt[1:], 16))
+            return 'OK' if p is not None and p.state is not State.ZOMBIE else 'E01'
+        if cmd == 'g':
+            return ''.join(self._reg_hex(self._thread(), i) for i in range(len(REGISTERS)))
+        if cmd == 'G':
+            return self._write_all_regs(bytes.fromhex(pkt[1:]))
+        if cmd == 'p':
+            n = int(pkt[1:], 16)
+            return self._reg_hex(self._thread(), n) if n < len(REGISTERS) else 'E45'
+        if cmd == 'P':
+            n, value = pkt[1:].split('=')
+            return self._write_reg(int(n, 16), bytes.fromhex(value))
+        if cmd == 'm':
+            addr, length = (int(x, 16) for x in pkt[1:].split(','))
+            data = self._read_memory(self._thread(), addr, min(length, PACKET_SIZE // 2))
+            return data.hex() if data else 'E14'
+        if cmd == 'M':
+            where, value = pkt[1:].split(':')
+            addr = int(where.split(',')[0], 16)
+            return 'OK' if self._write_memory(self._thread(), addr, bytes.fromhex(value)) else 'E14'
+        if pkt.startswith('Z0,') or pkt.startswith('z0,'):
+            addr = int(pkt.split(',')[1], 16)
+            (self._add_breakpoint if cmd == 'Z' else self._remove_breakpoint)(addr)
+            return 'OK'
+        if cmd in 'cC':
+            sig = int(pkt[1:].split(';')[0], 16) if cmd == 'C' else None
+            self._resume(False, sig)
+            return None
+        if cmd in 'sS':
+            sig = int(pkt[1:].split(';')[0], 16) if cmd == 'S' else None
+            self._resume(True, sig)
+            return None
+        if cmd == 'k' or pkt.startswith('vKill'):
+            self._kill_all()
+            if cmd == 'k':
+                return None
+            return 'OK'
+        if cmd == 'D':
+            self._send('OK')
+            self._detach()
+            return None
+        return ''                        # not supported: vCont?, X, Z1-4, qOffsets, vFile ...
+
+    # -- the machine as gdb sees it ------------------------------------------------------------
+    def _thread(self):
+        pid = self._g_thread or self._stop_pid
+        p = self.kernel.procs.get(pid) or self.kernel.procs.get(self._stop_pid)
+        return p
+
+    def _live(self, p) -> bool:
+        return p is not None and p is self.kernel.current and p.state is not State.ZOMBIE
+
+    def _regs(self, p) -> list[int]:
+        return self.kernel.cpu.save_user_regs() if self._live(p) else list(p.regs)
+
+    def _current_rip(self, p) -> int:
+        return self.kernel.cpu.reg('rip') if self._live(p) else p.regs[USER_REGS.index('rip')]
+
+    def _reg_value(self, p, n: int) -> int:
+        name, bits, idx = REGISTERS[n]
+        if idx is not None:
+            return self._regs(p)[idx]
+        if name.startswith('xmm') and self._live(p):
+            return self.kernel.cpu.uc.reg_read(getattr(X, f'UC_X86_REG_{name.upper()}'))
+        if name == 'mxcsr' and self._live(p):
+            return self.kernel.cpu.uc.reg_read(X.UC_X86_REG_MXCSR)
+        return int(_CONSTANT.get(name, 0))
+
+    def _reg_hex(self, p, n: int) -> str:
+        bits = REGISTERS[n][1]
+        if p is None:
+            return 'xx' * (bits // 8)
+        value = self._reg_value(p, n) & ((1 << bits) - 1)
+        return value.to_bytes(bits // 8, 'little').hex()
+
+    def _write_reg(self, n: int, data: bytes) -> str:
+        p = self._thread()
+        if p is None or n >= len(REGISTERS):
+            return 'E45'
+        name, bits, idx = REGISTERS[n]
+        if idx is None:
+            return 'OK'                  # segment, x87 and SSE registers are not writable here
+        value = int.from_bytes(data[:bits // 8], 'little')
+        if self._live(p):
+            self.kernel.cpu.set_reg(USER_REGS[idx], value)
+        else:
+            p.regs[idx] = value
+        return 'OK'
+
+    def _write_all_regs(self, data: bytes) -> str:
+        off = 0
+        for n, (_, bits, _) in enumerate(REGISTERS):
+            chunk = data[off:off + bits // 8]
+            off += bits // 8
+            if len(chunk) == bits // 8:
+                self._write_reg(n, chunk)
+        return 'OK'
+
+    def _read_memory(self, p, addr: int, n: int) -> bytes:
+        if p is None or p.state is State.ZOMBIE:
+            return b''
+        data = MemoryPeek(self.kernel, p.pid).read(addr, n) or b''
+        if len(data) == n:
+            return data
+        try:                             # valid but not yet present: fault it in, as ptrace does
+            if p.aspace.find(addr + len(data)) is not None:
+                return data + self.kernel.user(p).read(addr + len(data), n - len(data))
+        except BadAddress:
+            pass
+        return data
+
+    def _write_memory(self, p, addr: int, data: bytes) -> bool:
+        if p is None or p.state is State.ZOMBIE:
+            return False
+        user = self.kernel.user(p)
+        try:
+            user.write(addr, data)
+        except BadAddress:
+            # read-only text: write into the frame itself, as ptrace's POKETEXT does
+            try:
+                user.read(addr, len(data))
+                mem = self.kernel.machine.memory
+                for i, b in enumerate(data):
+                    pte = p.aspace.pt.lookup(addr + i)
+                    if not pte & PTE.P:
+                        return False
+                    mem.write(frame_of(pte) | ((addr + i) & (PAGE_SIZE - 1)), bytes((b,)))
+            except BadAddress:
+                return False
+        self.kernel.cpu.flush_code_cache()
+        return True
+
+    def _add_breakpoint(self, addr: int) -> None:
+        if addr in self._hooks:
+            return
+        self._hooks[addr] = self.kernel.cpu.uc.hook_add(UC_HOOK_CODE, self._on_code, None, addr, addr)
+        self.kernel.cpu.flush_code_cache()   # code translated before the hook would not call it
+
+    def _remove_breakpoint(self, addr: int) -> None:
+        h = self._hooks.pop(addr, None)
+        if h is not None:
+            self.kernel.cpu.uc.hook_del(h)
+            self.kernel.cpu.flush_code_cache()
+
+    def _on_code(self, uc, addr, size, user) -> None:
+        if addr == self._over:
+            self._over = None            # the instruction we resume on: run it
+            return
+        if addr in self._hooks and self._hit is None:
+            self._hit = addr
+            self.kernel.cpu.stop()       # ends the slice before this instruction runs
+
+    def _kill_all(self) -> None:
+        for p in list(self.kernel.procs.values()):
+            if p.state is not State.ZOMBIE:
+                self.kernel.kill(p, Signal.SIGKILL)
+        self._detach()
