@@ -7,7 +7,9 @@ PY     := $(VENV)/bin/python
 BUILD  := build
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench userland clean
+DISK   := $(BUILD)/disk.img
+
+.PHONY: run test bench userland disk gdb clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +18,27 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 userland: $(STAMP)
-	$(PY) userland/build.py $(BUILD)/userland
+	$(PY) userland/build.py $(BUILD)/userland --root $(BUILD)/root
 
-run: userland
-	$(PY) -m kernel run $(BUILD)/userland/bin/hello
+# The default disk: partition 1 is an ext2 copy of build/root (/bin, /tests, /etc).
+disk: userland
+	$(PY) -m kernel mkdisk $(DISK) --root $(BUILD)/root --size 64M
+
+run: disk
+	$(PY) -m kernel run --disk $(DISK) /bin/hello
 
 test: userland
 	$(PY) -m pytest -q
 
 bench: userland
 	$(PY) bench/run.py
+
+# A demo under gdb: the kernel stops before the first instruction and serves gdb.
+GDBPORT ?= 1234
+gdb: userland
+	$(PY) -m kernel run --gdb $(GDBPORT) $(BUILD)/userland/bin/gdbdemo & \
+	sleep 1; gdb -q -nx -ex 'target remote 127.0.0.1:$(GDBPORT)' -ex 'break main' -ex 'continue' \
+	    $(BUILD)/userland/bin/gdbdemo; wait
 
 clean:
 	rm -rf $(BUILD)

@@ -1,8 +1,11 @@
 """The `ukern` command: run a program, later boot a disk, make disks, read traces.
 
-  ukern run [--mem SIZE] [--quantum N] PROGRAM [ARGS...]
-      runs a host ELF file as pid 1 with this terminal as its console, and exits with the
+  ukern run [--mem SIZE] [--quantum N] [--disk IMAGE] PROGRAM [ARGS...]
+      runs an ELF file as pid 1 with this terminal as its console, and exits with the
       program's exit status (128 + signal when it was killed, as a shell reports it).
+      With --disk, an absolute PROGRAM path is looked up in the guest's file system.
+  ukern mkdisk IMAGE --root DIR [--size SIZE]
+      makes a disk image whose partition 1 is an ext2 copy of DIR.
 """
 
 import argparse
@@ -12,24 +15,17 @@ import sys
 from emu.machine import Machine
 from .kernel import Kernel, DEFAULT_QUANTUM
 from .proc.elf import ExecError
-
-SIZE_SUFFIXES = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix('B').removesuffix('I')
-    mult = SIZE_SUFFIXES.get(text[-1:], 1)
-    number = text[:-1] if text[-1:] in SIZE_SUFFIXES else text
-    try:
-        return int(float(number) * mult)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'not a size: {text!r} (try 128M)') from None
-
+from .trace.options import add_trace_options, attach, trace_main
+from .fs.ext2 import FsError
+from .tools import mkdisk
+from .tools.mkdisk import parse_size
+from emu.disk_image import DiskImage
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--mem', type=parse_size, default=128 << 20, help='guest RAM (default 128M)')
     p.add_argument('--quantum', type=int, default=DEFAULT_QUANTUM,
                    help='instructions per time slice (default %(default)s)')
+    p.add_argument('--disk', help='disk image (made by `ukern mkdisk`): partition 1 is mounted at /')
 
 
 def wait_status_to_exit_code(status: int) -> int:
@@ -39,15 +35,38 @@ def wait_status_to_exit_code(status: int) -> int:
     return (status >> 8) & 0xFF
 
 
+def boot_kernel(args) -> Kernel:
+    disks = [DiskImage(args.disk)] if args.disk else None
+    machine = Machine(args.mem, console_source=sys.stdin.buffer, disks=disks)
+    kernel = Kernel(machine, quantum=args.quantum, console_is_tty=sys.stdout.isatty())
+    if disks:
+        kernel.mount_root()
+    return kernel
+
+
+def load_program(kernel: Kernel, program: str) -> bytes:
+    """With a disk, an absolute path names a file in the guest's file system; any other
+    path (or any path without a disk) is a file on the host."""
+    if kernel.vfs is not None and program.startswith('/'):
+        return kernel.read_guest_file(os.fsencode(program))
+    with open(program, 'rb') as f:
+        return f.read()
+
+
 def cmd_run(args) -> int:
     try:
-        with open(args.program, 'rb') as f:
-            data = f.read()
+        kernel = boot_kernel(args)
+    except (OSError, FsError, ValueError) as e:
+        print(f'ukern: cannot boot: {e}', file=sys.stderr)
+        return 1
+    try:
+        data = load_program(kernel, args.program)
     except OSError as e:
         print(f'ukern: {args.program}: {e.strerror}', file=sys.stderr)
         return 127
-    machine = Machine(args.mem, console_source=sys.stdin.buffer)
-    kernel = Kernel(machine, quantum=args.quantum, console_is_tty=sys.stdout.isatty())
+    except FsError as e:
+        print(f'ukern: {args.program}: {e} (in the guest file system)', file=sys.stderr)
+        return 127
     argv = [os.fsencode(args.program)] + [os.fsencode(a) for a in args.args]
     envp = [b'PATH=/bin', b'HOME=/', b'TERM=' + os.environ.get('TERM', 'dumb').encode()]
     try:
@@ -55,7 +74,12 @@ def cmd_run(args) -> int:
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
-    kernel.run()
+    close_trace = attach(kernel, args)
+    try:
+        kernel.run()
+    finally:
+        close_trace()
+    kernel.shutdown()
     return wait_status_to_exit_code(init.exit_status)
 
 
@@ -66,7 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_machine_options(run)
     run.add_argument('program')
     run.add_argument('args', nargs=argparse.REMAINDER)
+    add_trace_options(run)
     run.set_defaults(func=cmd_run)
+    mk = sub.add_parser('mkdisk', help='make a disk image: MBR, ext2 from a directory, object store',
+                        add_help=False)
+    mk.add_argument('rest', nargs=argparse.REMAINDER)
+    mk.set_defaults(func=lambda args: mkdisk.main(args.rest))
+    tr = sub.add_parser('trace', help='read a trace written by run --trace (ukern trace summary FILE.json)',
+                        add_help=False)
+    tr.add_argument('rest', nargs=argparse.REMAINDER)
+    tr.set_defaults(func=lambda args: trace_main(args.rest))
     return parser
 
 

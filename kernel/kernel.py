@@ -16,6 +16,7 @@ from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
+from .fs.mount import mount_boot_disk, unmount
 from .mm import fault
 from .mm.frames import FrameAllocator, OutOfMemory
 from .mm.pagetable import PTE, index
@@ -61,6 +62,22 @@ class Kernel:
         self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
+        self.vfs = None
+
+    def mount_root(self) -> None:
+        """Probe the disk controller and mount partition 1 of the first disk at /."""
+        self.vfs = mount_boot_disk(self)
+
+    def read_guest_file(self, path: bytes) -> bytes:
+        """At boot: the content of a file in the mounted file system."""
+        from .fs.bcache import run_boot
+        from .fs.vfs import Cwd
+        return run_boot(self, self.vfs.read_file(path, Cwd(2, '/')))
+
+    def shutdown(self) -> None:
+        """Write back everything the file system holds (the machine may then be dropped)."""
+        if self.vfs is not None:
+            unmount(self, self.vfs)
 
     def _map_kernel_half(self) -> int:
         """The supervisor half shared by every address space: for now the machine's

@@ -1,5 +1,6 @@
 """Shared fixtures: the built guest programs, and running one under a fresh kernel."""
 
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -11,13 +12,53 @@ ROOT = Path(__file__).resolve().parent.parent
 USERLAND = ROOT / 'build' / 'userland'
 
 
+GUEST_ROOT = ROOT / 'build' / 'test-root'
+
+
 @pytest.fixture(scope='session')
 def userland() -> Path:
     """The guest programs, built once per test session (incremental)."""
-    r = subprocess.run([sys.executable, str(ROOT / 'userland' / 'build.py'), str(USERLAND)],
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, str(ROOT / 'userland' / 'build.py'), str(USERLAND),
+                        '--root', str(GUEST_ROOT)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return USERLAND
+
+
+@pytest.fixture(scope='session')
+def master_image(userland, tmp_path_factory) -> Path:
+    from kernel.tools.mkdisk import make_disk
+    image = tmp_path_factory.mktemp('disk') / 'master.img'
+    make_disk(image, GUEST_ROOT, 64 << 20)
+    return image
+
+
+@pytest.fixture
+def disk(master_image, tmp_path) -> Path:
+    """A fresh copy of the userland disk image for one test."""
+    image = tmp_path / 'disk.img'
+    shutil.copyfile(master_image, image)
+    return image
+
+
+def partition1(image: Path, out: Path) -> Path:
+    from kernel.tools.mkdisk import partition_offsets
+    start, size, _ = partition_offsets(image)[0]
+    with open(image, 'rb') as src, open(out, 'wb') as dst:
+        src.seek(start)
+        dst.write(src.read(size))
+    return out
+
+
+def fsck(image: Path) -> subprocess.CompletedProcess:
+    """e2fsck -fn on partition 1 (copied out: e2fsck takes no offset)."""
+    part = partition1(image, image.with_suffix('.p1'))
+    return subprocess.run(['e2fsck', '-fn', str(part)], capture_output=True, text=True)
+
+
+def debugfs_cat(image: Path, path: str) -> bytes:
+    part = partition1(image, image.with_suffix('.p1'))
+    r = subprocess.run(['debugfs', '-R', f'cat {path}', str(part)], capture_output=True)
+    return r.stdout
 
 
 @dataclass
@@ -37,15 +78,20 @@ class GuestRun:
         return wait_status_to_exit_code(self.status)
 
 
-def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: bytes = b''):
+def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: bytes = b'',
+         disk: Path | None = None):
     """A fresh machine and kernel whose console writes into a buffer."""
     import io
     from emu.machine import Machine
+    from emu.disk_image import DiskImage
     from kernel.kernel import Kernel
     out = bytearray()
     log: list[str] = []
-    machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin))
+    disks = [DiskImage(disk)] if disk else None
+    machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin), disks=disks)
     kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append)
+    if disk:
+        kernel.mount_root()
     return kernel, out, log
 
 
@@ -54,6 +100,15 @@ def run_program(path: Path, *args: str, env=(), **boot_args) -> GuestRun:
     argv = [str(path).encode()] + [a.encode() for a in args]
     p = kernel.spawn(path.read_bytes(), argv, [e.encode() for e in env])
     kernel.run()
+    return GuestRun(p.exit_status, bytes(out), log, kernel)
+
+
+def run_on_disk(image: Path, path: str, *args: str, **boot_args) -> GuestRun:
+    """Boot with `image` as the disk, run the guest file `path`, shut down cleanly."""
+    kernel, out, log = boot(disk=image, **boot_args)
+    p = kernel.spawn(kernel.read_guest_file(path.encode()), [path.encode()] + [a.encode() for a in args], [])
+    kernel.run()
+    kernel.shutdown()
     return GuestRun(p.exit_status, bytes(out), log, kernel)
 
 

@@ -1,13 +1,16 @@
 """Build the guest programs with the `ziglang` package as the cross compiler.
 
-  python userland/build.py [OUTDIR]      (default: build/userland)
+  python userland/build.py [OUTDIR] [--root ROOTDIR]    (default OUTDIR: build/userland)
 
 C programs in bin/ and tests/ become static x86-64 musl executables; assembly programs in
 asm/ are linked with no libc at all.  Nothing but Python and the ziglang wheel is needed,
-on Linux or macOS.  Programs are rebuilt only when a source or header is newer.
+on Linux or macOS.  Programs are rebuilt only when a source or header is newer.  With --root, the programs
+are also laid out as the guest's root file system (ready for `ukern mkdisk --root`):
+/bin for bin/, /tests for tests/ and asm/, and /etc from userland/etc.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -66,5 +69,28 @@ def build(outdir: Path) -> int:
     return 1 if failed else 0
 
 
+def stage_root(outdir: Path, root: Path) -> None:
+    """The guest's root directory tree, made from the built programs."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(outdir / 'bin', root / 'bin')
+    shutil.copytree(outdir / 'tests', root / 'tests')
+    shutil.copytree(outdir / 'asm', root / 'tests', dirs_exist_ok=True)
+    shutil.copytree(HERE / 'etc', root / 'etc')
+
+
+def main(argv: list[str]) -> int:
+    root = None
+    if '--root' in argv:
+        i = argv.index('--root')
+        root = Path(argv[i + 1])
+        del argv[i:i + 2]
+    outdir = Path(argv[0]) if argv else HERE.parent / 'build' / 'userland'
+    status = build(outdir)
+    if status == 0 and root is not None:
+        stage_root(outdir, root)
+    return status
+
+
 if __name__ == '__main__':
-    sys.exit(build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / 'build' / 'userland'))
+    sys.exit(main(sys.argv[1:]))

@@ -71,6 +71,12 @@ class FdTable:
         file.refs += 1
         self.fds[fd] = (file, cloexec)
 
+    def cloexec(self, fd: int) -> bool:
+        return self.fds[fd][1]
+
+    def set_cloexec(self, fd: int, on: bool) -> None:
+        self.fds[fd] = (self.fds[fd][0], on)
+
     def close(self, fd: int) -> bool:
         entry = self.fds.pop(fd, None)
         if entry is None:

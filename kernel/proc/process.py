@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generator
 
 from ..mm.vm import AddressSpace
+from ..fs.vfs import Cwd
 
 
 class State(enum.Enum):
@@ -31,6 +32,7 @@ class Process:
     sigmask: int = 0
     clear_child_tid: int = 0
     killed_by: int = 0
+    cwd: Cwd = field(default_factory=lambda: Cwd(2, '/'))   # ext2's root inode
     report: str = ''
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import io, memory, process
+from . import files, io, memory, process
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -34,6 +34,40 @@ def _entry(nr: int, handler: Callable) -> Syscall:
 _HANDLERS = {
     0: io.sys_read,
     1: io.sys_write,
+    2: files.sys_open,
+    3: files.sys_close,
+    4: files.sys_stat,
+    5: files.sys_fstat,
+    6: files.sys_stat,            # lstat: ukern follows no symlinks in paths
+    8: files.sys_lseek,
+    17: files.sys_pread64,
+    18: files.sys_pwrite64,
+    21: files.sys_access,
+    32: files.sys_dup,
+    33: files.sys_dup2,
+    72: files.sys_fcntl,
+    74: files.sys_fsync,
+    75: files.sys_fsync,          # fdatasync
+    76: files.sys_truncate,
+    77: files.sys_ftruncate,
+    79: files.sys_getcwd,
+    80: files.sys_chdir,
+    81: files.sys_fchdir,
+    82: files.sys_rename,
+    83: files.sys_mkdir,
+    84: files.sys_rmdir,
+    87: files.sys_unlink,
+    162: files.sys_sync,
+    217: files.sys_getdents64,
+    257: files.sys_openat,
+    258: files.sys_mkdirat,
+    262: files.sys_newfstatat,
+    263: files.sys_unlinkat,
+    264: files.sys_renameat,
+    269: files.sys_faccessat,
+    292: files.sys_dup3,
+    316: files.sys_renameat2,
+    439: files.sys_faccessat,     # faccessat2 (its flags are ignored)
     9: memory.sys_mmap,
     10: memory.sys_mprotect,
     11: memory.sys_munmap,

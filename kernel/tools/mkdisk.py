@@ -129,8 +129,32 @@ def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
         with tempfile.TemporaryDirectory() as scratch:
             fs_path = os.path.join(scratch, "ext2.img")
             make_ext2(fs_path, root_dir, ext2_sectors * SECTOR_SIZE, block_size)
+            add_device_nodes(fs_path, block_size)
             copy_into(fs_path, image, ext2_lba * SECTOR_SIZE)
     return partition_offsets(image_path)
+
+
+# The device files every ukern root has: (name, type bits, major, minor).
+DEVICE_NODES = (("console", 0o020000, 5, 1),      # S_IFCHR: the console
+                ("disk0", 0o060000, 8, 0))        # S_IFBLK: the raw boot disk
+
+
+def add_device_nodes(fs_path, block_size: int) -> None:
+    """mke2fs -d copies only what the host lets it: make /dev's nodes with ukern's ext2."""
+    from kernel.fs.blockdev import FileBlockDevice, run_sync
+    from kernel.fs.ext2 import Ext2, FsError, ROOT
+    with FileBlockDevice(fs_path, 0, block_size) as dev:
+        fs = Ext2(dev)
+        run_sync(fs.mount())
+        try:
+            dev_dir = run_sync(fs.lookup("/dev"))
+        except FsError:
+            dev_dir = run_sync(fs.mkdir(ROOT, "dev", 0o755))
+        existing = {name for name, _, _ in run_sync(fs.readdir(dev_dir))}
+        for name, kind, major, minor in DEVICE_NODES:
+            if name not in existing:
+                run_sync(fs.mknod(dev_dir, name, kind | 0o660, major, minor))
+        run_sync(fs.sync())
 
 
 def parse_size(text: str) -> int:

@@ -59,6 +59,8 @@ class ChromeTrace:
         self.events: list[dict] = []
         self.names: dict[int, str] = {}
         self.disk_used = False
+        self.disks: set[int] = {0}
+        self.inflight: dict[tuple, tuple[int, dict]] = {}   # (disk, slot) -> (issue time, args)
         self.closed = False
 
     def _track(self, pid: int) -> int:
@@ -78,7 +80,9 @@ class ChromeTrace:
 
     def __call__(self, event) -> None:
         try:
-            self.events.append(self._convert(event))
+            converted = self._convert(event)
+            if converted is not None:
+                self.events.append(converted)
         except Exception as e:          # never let the trace writer break the kernel
             self.events.append({'name': f'{event.kind} (undecodable)', 'cat': event.kind, 'ph': 'i',
                                 's': 't', 'ts': us(event.time), 'pid': TRACE_PID,
@@ -109,6 +113,8 @@ class ChromeTrace:
             sig = a.get('signal', 0)
             return self._instant(f'killed by {SIGNALS.get(sig, sig)}', event,
                                  {'signal': sig, 'report': a.get('report', ''), **common})
+        if kind == 'dma' and a.get('phase') in ('issue', 'complete'):
+            return self._dma_phase(event)
         if kind == 'dma' and 'issue' in a and 'complete' in a:
             self.disk_used = True
             issue, complete = a['issue'], a['complete']
@@ -120,15 +126,33 @@ class ChromeTrace:
             return self._instant(kind, event, {**jsonable(a), 'pid': event.pid, **common}, DISK_TID)
         return self._instant(kind, event, {**jsonable(a), **common})
 
+    def _dma_phase(self, event) -> dict | None:
+        """kernel/dev/ahci.py emits 'dma' at issue and at completion of a command: one slice."""
+        a = event.args
+        disk = a.get('disk', 0) or 0
+        self.disks.add(disk)
+        key = (disk, a.get('slot'))
+        if a['phase'] == 'issue':
+            self.inflight[key] = (event.time, jsonable(a))
+            return None
+        start, issued = self.inflight.pop(key, (event.time, {}))
+        what = 'write' if a.get('write') else 'read'
+        name = f'{what} lba {a.get("lba")} +{a.get("sectors")}' if a.get('command') is None else f'command {a.get("command")}'
+        return {'name': name, 'cat': 'dma', 'ph': 'X', 'ts': us(start), 'dur': us(max(0, event.time - start)),
+                'pid': TRACE_PID, 'tid': DISK_TID + disk,
+                'args': {**issued, **jsonable(a), 'issued_at_ns': start, 'instructions': event.instructions}}
+
     def metadata(self) -> list[dict]:
         meta = [{'name': 'process_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': KERNEL_TID, 'ts': 0,
                  'args': {'name': 'ukern'}},
                 {'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': KERNEL_TID, 'ts': 0,
                  'args': {'name': 'kernel'}},
-                {'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID, 'ts': 0,
-                 'args': {'name': 'disk'}},
-                {'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID, 'ts': 0,
-                 'args': {'sort_index': DISK_TID}}]
+                ]
+        for disk in sorted(self.disks):
+            meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk, 'ts': 0,
+                         'args': {'name': 'disk' if disk == 0 else f'disk {disk}'}})
+            meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk,
+                         'ts': 0, 'args': {'sort_index': DISK_TID + disk}})
         for pid, name in sorted(self.names.items()):
             meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
                          'args': {'name': f'pid {pid} ({name})'}})
@@ -137,7 +161,10 @@ class ChromeTrace:
         return meta
 
     def document(self) -> dict:
-        return {'traceEvents': self.metadata() + self.events, 'displayTimeUnit': 'ns',
+        pending = [{'name': 'dma (not completed)', 'cat': 'dma', 'ph': 'i', 's': 't', 'ts': us(t),
+                    'pid': TRACE_PID, 'tid': DISK_TID + key[0], 'args': args}
+                   for key, (t, args) in self.inflight.items()]
+        return {'traceEvents': self.metadata() + self.events + pending, 'displayTimeUnit': 'ns',
                 'otherData': {'generator': 'ukern', 'clock': 'virtual (1 instruction = 1 ns)'}}
 
     def close(self) -> None:

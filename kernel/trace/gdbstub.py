@@ -20,12 +20,11 @@ Packets are $data#checksum, acknowledged with +; a 0x03 byte while running is Ct
 
 import select
 import socket
-import threading
 
 from unicorn import UC_HOOK_CODE
 from unicorn import x86_const as X
 
-from emu.cpu import Trap, Vector, Selector, USER_REGS
+from emu.cpu import Trap, Selector, USER_REGS
 from ..mm.pagetable import PTE, frame_of
 from ..mm.frames import PAGE_SIZE
 from ..mm.uaccess import BadAddress
@@ -34,6 +33,7 @@ from ..trap import classify, Signal
 from .strace import MemoryPeek
 
 PACKET_SIZE = 0x4000
+POLL_NS = 1_000_000          # virtual time between two looks at the socket while running
 
 # GDB's own signal numbers (gdb/signals.def) differ from Linux's for a few signals.
 GDB_SIGNALS = {Signal.SIGBUS: 10, Signal.SIGUSR1: 30, Signal.SIGUSR2: 31, Signal.SIGCHLD: 20,
@@ -142,8 +142,8 @@ class GdbStub:
         self._trap: tuple[int, Trap] | None = None   # an exception reported to gdb, pending
         self._interrupt = False
         self._hooks: dict[int, int] = {}     # breakpoint address -> Unicorn hook handle
-        self._watcher: threading.Thread | None = None
-        self._running = threading.Event()
+        self._running = False
+        self._poll_armed = False
 
     # -- kernel hook points -----------------------------------------------------------------
     @property
@@ -157,10 +157,13 @@ class GdbStub:
             self._accept()
             self._target = p.pid
             self._stop(p, SIGTRAP)
-        elif self._interrupt:
-            self._stop(p, SIGINT)
+        else:
+            self._poll()
+            if self._interrupt:
+                self._stop(p, SIGINT)
         if self.detached:
             return p.state is State.RUNNABLE
+        self._arm_poll()
         if self._stepping and self._step_pid != p.pid:
             step = self.kernel.procs.get(self._step_pid)
             if step is not None and step.state is State.RUNNABLE and step in self.kernel.runqueue \
@@ -266,37 +269,40 @@ class GdbStub:
             except OSError:
                 pass
 
-    # -- Ctrl-C while running: a watcher thread reads the socket ------------------------------
+    # -- Ctrl-C while running: the socket is polled between slices ---------------------------
+    # A slice with nothing else to wait for runs uncounted until the next system call, which
+    # could be never; while gdb is attached a poll event on the virtual clock bounds slices.
     def _begin_running(self) -> None:
-        self._running.set()
-        self._watcher = threading.Thread(target=self._watch, daemon=True, name='gdb-ctrl-c')
-        self._watcher.start()
+        self._running = True
+        self._arm_poll()
 
     def _end_running(self) -> None:
-        if self._watcher is not None:
-            self._running.clear()
-            self._watcher.join()
-            self._watcher = None
+        self._running = False
 
-    def _watch(self) -> None:
-        while self._running.is_set():
-            try:
-                ready, _, _ = select.select([self.conn], [], [], 0.05)
-                if not ready:
-                    if self._interrupt:
-                        self.kernel.cpu.uc.emu_stop()     # a stop may land between slices
-                    continue
-                data = self.conn.recv(4096)
-            except (OSError, ValueError):
+    def _arm_poll(self) -> None:
+        if not self._poll_armed and not self.detached:
+            self._poll_armed = True
+            self.kernel.clock.schedule_in(POLL_NS, self._poll_fired)
+
+    def _poll_fired(self) -> None:
+        self._poll_armed = False        # before_slice arms it again while something runs
+
+    def _poll(self) -> None:
+        """Read what gdb sent while the machine runs: 0x03 is Ctrl-C."""
+        try:
+            ready, _, _ = select.select([self.conn], [], [], 0)
+            if not ready:
                 return
-            if not data:
-                self._interrupt = True
-                return
-            if b'\x03' in data:
-                self._interrupt = True
-                data = data.replace(b'\x03', b'')
-                self.kernel.cpu.uc.emu_stop()
-            self._inbuf += data.lstrip(b'+')
+            data = self.conn.recv(4096)
+        except (OSError, ValueError):
+            data = b''
+        if not data:
+            self._detach()
+            return
+        if b'\x03' in data:
+            self._interrupt = True
+            data = data.replace(b'\x03', b'')
+        self._inbuf += data.lstrip(b'+')
 
     # -- packets -------------------------------------------------------------------------------
     def _recv_byte(self) -> int:

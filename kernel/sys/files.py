@@ -1,0 +1,383 @@
+"""File system calls: open, close, seek, stat, directories, names, descriptors.
+
+Paths resolve against the process's working directory; ext2 errors (FsError) become the
+negative errno the call returns.  Every call that may touch the disk is a generator.
+"""
+
+import ctypes
+import functools
+
+from ..errno import Errno
+from ..fs.ext2 import FsError, ROOT
+from ..fs.ext2_layout import InodeType, S_IFMT
+from ..fs.file import O_ACCMODE, O_RDONLY
+from ..fs import vfs
+from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
+
+AT_FDCWD = -100
+AT_REMOVEDIR = 0x200
+AT_EMPTY_PATH = 0x1000
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+FD_CLOEXEC = 1
+STDIN_RDEV = (5 << 8) | 1                    # the console: character device 5, 1
+
+
+class LinuxStat(ctypes.LittleEndianStructure):
+    """struct stat for x86-64 (arch/x86/include/uapi/asm/stat.h)."""
+    _pack_ = 1
+    _fields_ = [('st_dev', ctypes.c_uint64), ('st_ino', ctypes.c_uint64),
+                ('st_nlink', ctypes.c_uint64), ('st_mode', ctypes.c_uint32),
+                ('st_uid', ctypes.c_uint32), ('st_gid', ctypes.c_uint32), ('pad0', ctypes.c_uint32),
+                ('st_rdev', ctypes.c_uint64), ('st_size', ctypes.c_int64),
+                ('st_blksize', ctypes.c_int64), ('st_blocks', ctypes.c_int64),
+                ('st_atime', ctypes.c_int64), ('st_atime_nsec', ctypes.c_int64),
+                ('st_mtime', ctypes.c_int64), ('st_mtime_nsec', ctypes.c_int64),
+                ('st_ctime', ctypes.c_int64), ('st_ctime_nsec', ctypes.c_int64),
+                ('reserved', ctypes.c_int64 * 3)]
+
+
+assert ctypes.sizeof(LinuxStat) == 144
+
+
+def fs_errors(handler):
+    """Turn FsError raised inside a (generator) handler into its negative errno."""
+    @functools.wraps(handler)
+    def wrapper(*args):
+        try:
+            return (yield from handler(*args))
+        except FsError as e:
+            return -e.errno
+    return wrapper
+
+
+def _vfs(k):
+    if k.vfs is None:
+        raise FsError(Errno.ENOENT)
+    return k.vfs
+
+
+def _path(k, p, addr: int) -> bytes:
+    path = k.user(p).read_cstr(addr, vfs.PATH_MAX + 1)
+    if len(path) > vfs.PATH_MAX:
+        raise FsError(Errno.ENAMETOOLONG)
+    return path
+
+
+def _dir(p, dirfd: int, path: bytes) -> Cwd:
+    """The directory a *at() call's relative path starts from."""
+    if path.startswith(b'/') or dirfd == AT_FDCWD or dirfd & 0xFFFFFFFF == AT_FDCWD & 0xFFFFFFFF:
+        return p.cwd
+    f = p.fds.get(dirfd)
+    if f is None:
+        raise FsError(Errno.EBADF)
+    if not isinstance(f, vfs.DirFile):
+        raise FsError(Errno.ENOTDIR)
+    return Cwd(f.ino, getattr(f, 'path', '/'))
+
+
+# -- open and close ------------------------------------------------------------------------
+@fs_errors
+def sys_openat(k, p, dirfd: int, path_addr: int, flags: int, mode: int):
+    path = _path(k, p, path_addr)
+    f = yield from _vfs(k).open(path, flags, mode, _dir(p, dirfd, path))
+    if isinstance(f, vfs.DirFile):
+        f.path = normalize(_dir(p, dirfd, path), path)
+    return p.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
+
+
+def sys_open(k, p, path_addr: int, flags: int, mode: int):
+    return (yield from sys_openat(k, p, AT_FDCWD, path_addr, flags, mode))
+
+
+def sys_close(k, p, fd: int) -> int:
+    return 0 if p.fds.close(fd) else -Errno.EBADF
+
+
+# -- positions ------------------------------------------------------------------------------
+@fs_errors
+def sys_lseek(k, p, fd: int, offset: int, whence: int):
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not getattr(f, 'seekable', False):
+        return -Errno.ESPIPE
+    offset = offset - (1 << 64) if offset >= 1 << 63 else offset
+    if whence == SEEK_SET:
+        new = offset
+    elif whence == SEEK_CUR:
+        new = f.offset + offset
+    elif whence == SEEK_END:
+        new = (yield from f.stat()).size + offset
+    else:
+        return -Errno.EINVAL
+    if new < 0:
+        return -Errno.EINVAL
+    f.offset = new
+    return new
+
+
+@fs_errors
+def sys_pread64(k, p, fd: int, buf: int, count: int, offset: int):
+    f = p.fds.get(fd)
+    if f is None or f.flags & O_ACCMODE == 1:
+        return -Errno.EBADF
+    if not hasattr(f, 'pread'):
+        return -Errno.ESPIPE
+    k.user(p).check_range(buf, count)
+    data = yield from f.pread(count, offset)
+    if isinstance(data, int):
+        return data
+    k.user(p).write(buf, data)
+    return len(data)
+
+
+@fs_errors
+def sys_pwrite64(k, p, fd: int, buf: int, count: int, offset: int):
+    f = p.fds.get(fd)
+    if f is None or f.flags & O_ACCMODE == O_RDONLY:
+        return -Errno.EBADF
+    if not hasattr(f, 'pwrite'):
+        return -Errno.ESPIPE
+    return (yield from f.pwrite(k.user(p).read(buf, count), offset))
+
+
+# -- stat ----------------------------------------------------------------------------------
+def _stat_bytes(st) -> bytes:
+    s = LinuxStat(st_dev=0x801, st_ino=st.ino, st_nlink=st.nlink, st_mode=st.mode,
+                  st_uid=st.uid, st_gid=st.gid, st_rdev=(st.rdev_major << 8) | st.rdev_minor,
+                  st_size=st.size, st_blksize=4096, st_blocks=st.blocks,
+                  st_atime=st.atime, st_mtime=st.mtime, st_ctime=st.ctime)
+    return bytes(s)
+
+
+def _console_stat() -> bytes:
+    return bytes(LinuxStat(st_mode=InodeType.S_IFCHR | 0o620, st_nlink=1, st_rdev=STDIN_RDEV,
+                           st_blksize=1024))
+
+
+def _fstat_file(f):
+    if hasattr(f, 'stat'):
+        return _stat_bytes((yield from f.stat()))
+    return _console_stat()
+
+
+@fs_errors
+def sys_fstat(k, p, fd: int, buf: int):
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    k.user(p).write(buf, (yield from _fstat_file(f)))
+    return 0
+
+
+@fs_errors
+def sys_newfstatat(k, p, dirfd: int, path_addr: int, buf: int, flags: int):
+    path = _path(k, p, path_addr)
+    if not path and flags & AT_EMPTY_PATH:
+        return (yield from sys_fstat(k, p, dirfd, buf))
+    v = _vfs(k)
+    ino = yield from v.lookup(path, _dir(p, dirfd, path))
+    st = yield from v.call(v.fs.stat(ino))
+    k.user(p).write(buf, _stat_bytes(st))
+    return 0
+
+
+def sys_stat(k, p, path_addr: int, buf: int):
+    return (yield from sys_newfstatat(k, p, AT_FDCWD, path_addr, buf, 0))
+
+
+@fs_errors
+def sys_faccessat(k, p, dirfd: int, path_addr: int, mode: int):
+    path = _path(k, p, path_addr)
+    yield from _vfs(k).lookup(path, _dir(p, dirfd, path))
+    return 0       # one user, root: existence is the only check
+
+
+def sys_access(k, p, path_addr: int, mode: int):
+    return (yield from sys_faccessat(k, p, AT_FDCWD, path_addr, mode))
+
+
+# -- directories ----------------------------------------------------------------------------
+@fs_errors
+def sys_getdents64(k, p, fd: int, buf: int, count: int):
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not isinstance(f, vfs.DirFile):
+        return -Errno.ENOTDIR
+    entries = yield from f.entries()
+    out = bytearray()
+    while f.offset < len(entries):
+        name, ino, ftype = entries[f.offset]
+        rec = dirent64(ino, f.offset + 1, int(ftype), name.encode(errors='surrogateescape'))
+        if len(out) + len(rec) > count:
+            if not out:
+                return -Errno.EINVAL
+            break
+        out += rec
+        f.offset += 1
+    k.user(p).write(buf, bytes(out))
+    return len(out)
+
+
+@fs_errors
+def sys_mkdirat(k, p, dirfd: int, path_addr: int, mode: int):
+    path = _path(k, p, path_addr)
+    v = _vfs(k)
+    dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
+    yield from v.call(v.fs.mkdir(dir_ino, name, mode & 0o7777))
+    return 0
+
+
+def sys_mkdir(k, p, path_addr: int, mode: int):
+    return (yield from sys_mkdirat(k, p, AT_FDCWD, path_addr, mode))
+
+
+@fs_errors
+def sys_unlinkat(k, p, dirfd: int, path_addr: int, flags: int):
+    path = _path(k, p, path_addr)
+    v = _vfs(k)
+    dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
+    if flags & AT_REMOVEDIR:
+        yield from v.call(v.fs.rmdir(dir_ino, name))
+    else:
+        yield from v.call(v.fs.unlink(dir_ino, name))
+    return 0
+
+
+def sys_unlink(k, p, path_addr: int):
+    return (yield from sys_unlinkat(k, p, AT_FDCWD, path_addr, 0))
+
+
+def sys_rmdir(k, p, path_addr: int):
+    return (yield from sys_unlinkat(k, p, AT_FDCWD, path_addr, AT_REMOVEDIR))
+
+
+@fs_errors
+def sys_renameat2(k, p, olddirfd: int, old_addr: int, newdirfd: int, new_addr: int, flags: int):
+    if flags:
+        return -Errno.EINVAL
+    old, new = _path(k, p, old_addr), _path(k, p, new_addr)
+    v = _vfs(k)
+    old_dir, old_name = yield from v.parent_and_name(old, _dir(p, olddirfd, old))
+    new_dir, new_name = yield from v.parent_and_name(new, _dir(p, newdirfd, new))
+    yield from v.call(v.fs.rename(old_dir, old_name, new_dir, new_name))
+    return 0
+
+
+def sys_renameat(k, p, olddirfd: int, old_addr: int, newdirfd: int, new_addr: int):
+    return (yield from sys_renameat2(k, p, olddirfd, old_addr, newdirfd, new_addr, 0))
+
+
+def sys_rename(k, p, old_addr: int, new_addr: int):
+    return (yield from sys_renameat2(k, p, AT_FDCWD, old_addr, AT_FDCWD, new_addr, 0))
+
+
+@fs_errors
+def sys_chdir(k, p, path_addr: int):
+    path = _path(k, p, path_addr)
+    v = _vfs(k)
+    ino = yield from v.lookup(path, p.cwd)
+    st = yield from v.call(v.fs.stat(ino))
+    if st.mode & S_IFMT != InodeType.S_IFDIR:
+        return -Errno.ENOTDIR
+    p.cwd = Cwd(ino, normalize(p.cwd, path))
+    return 0
+
+
+def sys_fchdir(k, p, fd: int) -> int:
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not isinstance(f, vfs.DirFile):
+        return -Errno.ENOTDIR
+    p.cwd = Cwd(f.ino, getattr(f, 'path', '/'))
+    return 0
+
+
+def sys_getcwd(k, p, buf: int, size: int) -> int:
+    path = p.cwd.path.encode() + b'\0'
+    if size < len(path):
+        return -Errno.ERANGE
+    k.user(p).write(buf, path)
+    return len(path)
+
+
+# -- sizes and syncing ----------------------------------------------------------------------
+@fs_errors
+def sys_ftruncate(k, p, fd: int, length: int):
+    f = p.fds.get(fd)
+    if f is None or f.flags & O_ACCMODE == O_RDONLY:
+        return -Errno.EBADF if f is None else -Errno.EINVAL
+    if not hasattr(f, 'truncate') or length >= 1 << 63:
+        return -Errno.EINVAL
+    yield from f.truncate(length)
+    return 0
+
+
+@fs_errors
+def sys_truncate(k, p, path_addr: int, length: int):
+    v = _vfs(k)
+    path = _path(k, p, path_addr)
+    ino = yield from v.lookup(path, p.cwd)
+    yield from v.call(v.fs.truncate(ino, length))
+    return 0
+
+
+@fs_errors
+def sys_fsync(k, p, fd: int):
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if hasattr(f, 'sync'):
+        yield from f.sync()
+    return 0
+
+
+@fs_errors
+def sys_sync(k, p):
+    if k.vfs is not None:
+        yield from k.vfs.sync()
+    return 0
+
+
+# -- descriptors ------------------------------------------------------------------------------
+def sys_dup(k, p, fd: int) -> int:
+    f = p.fds.get(fd)
+    return -Errno.EBADF if f is None else p.fds.install(f)
+
+
+def sys_dup3(k, p, oldfd: int, newfd: int, flags: int) -> int:
+    f = p.fds.get(oldfd)
+    if f is None:
+        return -Errno.EBADF
+    if oldfd == newfd or flags & ~O_CLOEXEC or not 0 <= newfd < 256:
+        return -Errno.EINVAL
+    p.fds.put(newfd, f, cloexec=bool(flags & O_CLOEXEC))
+    return newfd
+
+
+def sys_dup2(k, p, oldfd: int, newfd: int) -> int:
+    if oldfd == newfd:
+        return newfd if p.fds.get(oldfd) is not None else -Errno.EBADF
+    return sys_dup3(k, p, oldfd, newfd, 0)
+
+
+def sys_fcntl(k, p, fd: int, cmd: int, arg: int) -> int:
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        return p.fds.install(f, lowest=arg, cloexec=cmd == F_DUPFD_CLOEXEC)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if p.fds.cloexec(fd) else 0
+    if cmd == F_SETFD:
+        p.fds.set_cloexec(fd, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return f.flags & ~O_CLOEXEC
+    if cmd == F_SETFL:
+        f.flags = (f.flags & O_ACCMODE) | (arg & ~O_ACCMODE & (vfs.O_APPEND | vfs.O_NONBLOCK))
+        return 0
+    return -Errno.EINVAL
