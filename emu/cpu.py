@@ -204,6 +204,31 @@ class CPU:
         for i, v in zip(_USER_REG_IDS, regs):
             w(i, v)
 
+    # -- whole-CPU contexts: one per process ---------------------------------------------
+    # A context holds everything a process owns in the CPU: general registers, flags,
+    # segment bases, x87/SSE state, CR3.  Switching processes swaps contexts in C.
+    def new_context(self):
+        """A copy of the CPU's current state, to be filled in for a new process."""
+        return self.uc.context_save()
+
+    def save_context(self, ctx) -> None:
+        self.uc.context_update(ctx)
+
+    def load_context(self, ctx, cr3: int) -> None:
+        """Restore a context and switch to the page tables at `cr3`.  (CR3 is not written
+        into contexts: Unicorn would flush a TLB that a saved context does not have.)"""
+        self.uc.context_restore(ctx)
+        # Unicorn's TLB is not part of a context: writing CR3 flushes any stale translation.
+        self.cr3 = cr3
+
+    @staticmethod
+    def context_reg(ctx, name: str) -> int:
+        return ctx.reg_read(_REG_ID[name])
+
+    @staticmethod
+    def set_context_reg(ctx, name: str, value: int) -> None:
+        ctx.reg_write(_REG_ID[name], value & 0xFFFF_FFFF_FFFF_FFFF)
+
     @property
     def cr2(self) -> int:
         return self._reg.read(X.UC_X86_REG_CR2)

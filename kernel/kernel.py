@@ -11,7 +11,7 @@ import random
 import sys
 from typing import Callable
 
-from emu.cpu import Trap, Vector, RFLAGS_IF
+from emu.cpu import Trap, Vector
 from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
@@ -21,8 +21,8 @@ from .mm import fault
 from .mm.frames import FrameAllocator, OutOfMemory
 from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
-from .mm.vm import AddressSpace, Region, Kind, Prot, STACK_TOP, STACK_INITIAL
-from .proc import elf
+from .proc import elf, lifecycle
+from .proc import signal as psig
 from .proc.process import Process, State
 from .proc.wait import WaitQueue, Sleep
 from .sys.table import SYSCALLS
@@ -30,10 +30,19 @@ from .sys.names import syscall_name
 from .trace.events import Tracer
 from . import trap as traps
 
+NO_RETURN = object()               # a system call result that leaves rax alone (exec, sigreturn)
 DEFAULT_QUANTUM = 100_000          # instructions per slice when others wait
 SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
 FAULT_COST_NS = 500
-MAX_PROCS = 64
+
+
+class _Borrowed:
+    """Stands in for a process when the kernel writes into an address space not yet run."""
+    pid = 0
+    ctx = None
+
+    def __init__(self, aspace):
+        self.aspace = aspace
 
 
 class Kernel:
@@ -53,11 +62,12 @@ class Kernel:
         self.procs: dict[int, Process] = {}
         self.runqueue: list[Process] = []
         self.current: Process | None = None
-        self._next_pid = 1
+        self.next_pid = 1
         self._charged = 0                  # instructions of the running slice already on the clock
         self._slice_count = 0
         self._warned: set[tuple[int, int]] = set()
-        self._yield_requested = False
+        self._end_slice = False            # a system call asked the loop to take over
+        self._flush_code = False
         self._last_fault: fault.FaultResult | None = None
         self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
         self.cpu.on_syscall = self._on_syscall
@@ -92,64 +102,26 @@ class Kernel:
     def user(self, p: Process) -> UserMemory:
         return UserMemory(self, p)
 
+    def write_into(self, aspace, va: int, data: bytes) -> None:
+        """Copy into an address space that is not running yet (a new program's stack)."""
+        UserMemory(self, _Borrowed(aspace)).write(va, data)
+
     # -- processes ----------------------------------------------------------------------
     def spawn(self, data: bytes, argv: list[bytes], envp: list[bytes], name: str | None = None) -> Process:
-        """Create a process running the executable `data` (raises elf.ExecError)."""
-        if len(self.procs) >= MAX_PROCS:
-            raise OutOfMemory('process table full')
-        aspace = AddressSpace(self.frames, self.kernel_pdpt)
-        try:
-            image = elf.load(aspace, data, name or (argv[0].decode(errors='replace') if argv else '?'))
-        except elf.ExecError:
-            aspace.destroy()
-            raise
-        aspace.brk_start = aspace.brk = image.brk
-        pid = self._next_pid
-        self._next_pid += 1
+        """Create a process running the executable `data` with the console as its
+        descriptors 0-2 (raises elf.ExecError, lifecycle.ProcessLimit)."""
         fds = FdTable()
         for fd, mode in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
             fds.put(fd, ConsoleFile(self.console, mode))
         pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
-        p = Process(pid, 0, pname, aspace, [0] * 20, fds)
-        rsp = self._setup_stack(p, image, argv, envp)
-        p.regs = self._initial_regs(image.entry, rsp)
-        self.procs[pid] = p
-        self.runqueue.append(p)
-        return p
-
-    def _setup_stack(self, p, image, argv, envp) -> int:
-        a = p.aspace
-        a.add(Region(STACK_TOP - STACK_INITIAL, STACK_TOP, Prot.READ | Prot.WRITE, Kind.STACK, '[stack]'))
-        execfn = argv[0] if argv else b''
-        blob, rsp = elf.build_stack(argv, envp, image, execfn, self.random.randbytes(16), STACK_TOP)
-        self.user(p).write(rsp, blob)
-        return rsp
-
-    @staticmethod
-    def _initial_regs(entry: int, rsp: int) -> list[int]:
-        regs = [0] * 20
-        regs[7] = rsp            # USER_REGS order: ... rsp at 7, rip at 16, rflags at 17
-        regs[16] = entry
-        regs[17] = RFLAGS_IF | 0x2
-        return regs
+        path = argv[0].decode(errors='replace') if argv else pname
+        return lifecycle.create(self, data, argv, envp, fds, pname, path)
 
     def exit_process(self, p: Process, status: int) -> None:
-        """Free what the process holds; it stays a zombie with its wait status."""
-        if p.state is State.ZOMBIE:
-            return
-        if self.trace.enabled:
-            self._emit('exit', p, status=status)
-        p.fds.close_all()
-        p.aspace.destroy()
-        p.exit_status = status
-        p.state = State.ZOMBIE
-        p.pending = None
-        if p in self.runqueue:
-            self.runqueue.remove(p)
-        if self.current is p:
-            self.current = None
+        lifecycle.exit_process(self, p, status)
 
-    def kill(self, p: Process, signal: traps.Signal, report: str = '') -> None:
+    def terminate(self, p: Process, signal: int, report: str = '') -> None:
+        """Death by a signal (status = the signal number, as wait4 encodes it)."""
         if self.trace.enabled:
             self._emit('kill', p, signal=int(signal), report=report)
         if report:
@@ -158,6 +130,14 @@ class Kernel:
         p.killed_by = signal
         self.exit_process(p, int(signal))
 
+    def kill(self, p: Process, signal: traps.Signal, report: str = '') -> None:
+        self.terminate(p, signal, report)
+
+    def code_changed(self) -> None:
+        """Frames that held code may be reused: translated code must not outlive them
+        (the kernel writes frames behind the emulator's back, so it cannot notice)."""
+        self._flush_code = True
+
     # -- blocking and waking ------------------------------------------------------------
     def wake(self, p: Process) -> None:
         if p.state is State.BLOCKED:
@@ -165,13 +145,20 @@ class Kernel:
             p.waiting_on = None
             self.runqueue.append(p)
 
+    def wake_interrupted(self, p: Process) -> None:
+        """A signal ended p's wait: its system call returns EINTR."""
+        p.state = State.RUNNABLE
+        self.runqueue.append(p)
+
     def sleep(self, p: Process, ns: int):
         """A generator for system calls that wait for virtual time to pass."""
         if ns > 0:
-            yield Sleep(self.clock.now + ns)
+            until = self.clock.now + ns
+            while self.clock.now < until:
+                yield Sleep(until)
 
     def yield_cpu(self, p: Process) -> None:
-        self._yield_requested = True
+        self._end_slice = True
 
     def _block(self, p: Process, on) -> None:
         p.state = State.BLOCKED
@@ -179,7 +166,7 @@ class Kernel:
         if p in self.runqueue:
             self.runqueue.remove(p)
         if isinstance(on, Sleep):
-            self.clock.schedule(on.until, lambda: self.wake(p))
+            self.clock.schedule(on.until, lambda: self.wake(p) if p.waiting_on is on else None)
         elif isinstance(on, WaitQueue):
             on.add(p)
         else:
@@ -224,17 +211,17 @@ class Kernel:
                 if not done:
                     return False
         self._syscall_done(p, result)
-        if p.state is State.ZOMBIE or self._yield_requested:
-            self._yield_requested = False
-            return False
+        if p.state is not State.RUNNABLE or self._end_slice or p.resume_action or p.sigpending:
+            self._end_slice = False
+            return False               # the loop finishes the return to user mode
         return True
 
-    def _syscall_done(self, p: Process, result: int) -> None:
+    def _syscall_done(self, p: Process, result) -> None:
         if self.trace.enabled:
             nr, name, args, start = p.syscall
-            self._emit('syscall', p, nr=nr, name=name, args=args, result=result,
-                       duration=self.clock.now - start)
-        if p.state is not State.ZOMBIE:
+            self._emit('syscall', p, nr=nr, name=name, args=args,
+                       result=None if result is NO_RETURN else result, duration=self.clock.now - start)
+        if p.state is not State.ZOMBIE and result is not NO_RETURN:
             self.cpu.set_return(result)
 
     def _unknown_syscall(self, p: Process, nr: int) -> int:
@@ -245,14 +232,20 @@ class Kernel:
         return -Errno.ENOSYS
 
     def page_fault(self, p: Process, addr: int, error: int, from_kernel: bool = False) -> fault.FaultResult:
-        rsp = self.cpu.reg('rsp') if p is self.current else p.regs[7]
-        before = p.aspace.pt.walk(addr) if self.trace.enabled else None
+        if p is self.current:
+            rsp = self.cpu.reg('rsp')
+        else:
+            rsp = self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
+        traced = self.trace.enabled and p.pid != 0     # pid 0: a program image being built
+        before = p.aspace.pt.walk(addr) if traced else None
         result = fault.handle(p.aspace, self.frames, addr, error, rsp)
+        if from_kernel and result.action is fault.Action.KILL:
+            result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
         self.clock.spend(FAULT_COST_NS)
         if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS):
             self.flush_tlb(p)
-        if self.trace.enabled:
+        if traced:
             self._emit('fault', p, addr=addr, error=error, action=result.action.value,
                        reason=result.reason, from_kernel=from_kernel,
                        before=before, after=p.aspace.pt.walk(addr),
@@ -307,6 +300,11 @@ class Kernel:
     def _pick(self) -> Process | None:
         while self.runqueue:
             p = self.runqueue[0]
+            if p.interrupted:                          # a signal cut its system call short
+                p.interrupted = False
+                self._switch_to(p)
+                self._syscall_done(p, -Errno.EINTR)
+                return p
             if p.pending is None:
                 return p
             gen, p.pending = p.pending, None          # a system call woken up: resume it
@@ -331,15 +329,29 @@ class Kernel:
         if self.current is p:
             return
         if self.current is not None and self.current.state is not State.ZOMBIE:
-            self.current.regs = self.cpu.save_user_regs()
-        self.cpu.load_user_regs(p.regs)
-        self.cpu.cr3 = p.aspace.pt.root
+            self.cpu.save_context(self.current.ctx)
+        self.cpu.load_context(p.ctx, p.aspace.pt.root)
         if self.trace.enabled:
             self._emit('switch', p, prev=self.current.pid if self.current else 0)
         self.current = p
 
+    def _return_to_user(self, p: Process) -> None:
+        """What must happen before p runs again: a new image (exec), registers put back
+        (sigreturn), signal handlers to start or default actions to take."""
+        if p.resume_action is not None:
+            action, p.resume_action = p.resume_action, None
+            action()
+        if p.sigpending:
+            lifecycle.deliver(self, p)
+        if self._flush_code:
+            self._flush_code = False
+            self.cpu.flush_code_cache()
+
     def _run_slice(self, p: Process) -> None:
         self._switch_to(p)
+        self._return_to_user(p)
+        if p.state is not State.RUNNABLE:
+            return
         count = self._slice_length(p)
         self._charged = 0
         trap, retired = self.cpu.run(self.cpu.reg('rip'), count)
@@ -366,13 +378,21 @@ class Kernel:
         return max(1, min(self.quantum, t - self.clock.now))
 
     def _unhandled_trap(self, p: Process, trap: Trap) -> None:
+        """A fault the kernel could not fix: the process's handler for the signal runs,
+        or, with none (or the signal blocked), the process dies with a report."""
         if trap.vector == Vector.PAGE_FAULT and self._last_fault is not None:
             signal, cause = traps.Signal(self._last_fault.signal), self._last_fault.reason
         else:
             signal, cause = traps.classify(trap)
+        act = lifecycle.action_of(p, signal)
+        if act.handler not in (psig.SIG_DFL, psig.SIG_IGN) and not p.sigmask & psig.bit(signal):
+            addr = trap.cr2 if trap.vector == Vector.PAGE_FAULT else trap.rip
+            code = psig.SEGV_ACCERR if trap.error & 1 else psig.SEGV_MAPERR
+            lifecycle.send(self, p, signal, psig.PendingSignal(signal, code, addr))
+            return
         rip = traps.instruction_address(trap)
         code = self.user(p).read_for_report(rip, 15)
-        self.kill(p, signal, traps.report(p.pid, p.name, signal, cause, rip, code))
+        self.terminate(p, signal, traps.report(p.pid, p.name, signal, cause, rip, code))
 
     def _emit(self, kind: str, p: Process | None, **args) -> None:
         self.trace.emit(kind, self.clock.now, self.clock.instructions, p.pid if p else 0, **args)

@@ -187,9 +187,15 @@ def test_fault_view_shows_the_walk_and_the_instruction(userland):
     assert [l.split()[0] for l in lines[2:6]] == ['PML4E[253]', 'PDPTE[511]', 'PDE', 'PTE']
     assert re.fullmatch(r'\s+PTE  \[448\] not present -> 0x8[0-9a-f]+ P\|W\|U\|NX', lines[5])
     assert lines[6].strip() == 'action: zero-fill'
-    kernel_copy = blocks[0].splitlines()
-    assert 'kernel copy of user memory' in kernel_copy[0]
-    assert 'PML4E[255] not present -> ' in blocks[0]
+
+
+def test_fault_view_shows_kernel_copies_that_end_in_efault(userland):
+    s = io.StringIO()
+    traced(userland, 'tests/badptr', lambda k: FaultView(k, s))
+    blocks = s.getvalue().split('[pid 1] page fault at ')[1:]
+    copy = next(b for b in blocks if b.startswith('0x10:'))
+    assert copy.splitlines()[0] == '0x10: read, not present (kernel copy of user memory)'
+    assert 'action: the system call fails with EFAULT (read of unmapped 0x0000000000000010)' in copy
 
 
 def test_options_attach_the_chosen_listeners(userland, tmp_path):

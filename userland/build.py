@@ -2,11 +2,11 @@
 
   python userland/build.py [OUTDIR] [--root ROOTDIR]    (default OUTDIR: build/userland)
 
-C programs in bin/ and tests/ become static x86-64 musl executables; assembly programs in
+C programs in bin/, sbin/ and tests/ become static x86-64 musl executables; assembly programs in
 asm/ are linked with no libc at all.  Nothing but Python and the ziglang wheel is needed,
 on Linux or macOS.  Programs are rebuilt only when a source or header is newer.  With --root, the programs
 are also laid out as the guest's root file system (ready for `ukern mkdisk --root`):
-/bin for bin/, /tests for tests/ and asm/, and /etc from userland/etc.
+/bin for bin/, /sbin for sbin/, /tests for tests/ and asm/, and /etc from userland/etc.
 """
 
 import os
@@ -29,7 +29,7 @@ def zig_cc(args: list[str]) -> list[str]:
 def jobs(outdir: Path) -> list[tuple[Path, Path, list[str]]]:
     headers = list((HERE / 'include').glob('*.h'))
     out = []
-    for group in ('bin', 'tests'):
+    for group in ('bin', 'sbin', 'tests'):
         for src in sorted((HERE / group).glob('*.c')):
             exe = outdir / group / src.stem
             out.append((src, exe, zig_cc([*CFLAGS, str(src), '-o', str(exe)]), headers))
@@ -74,6 +74,7 @@ def stage_root(outdir: Path, root: Path) -> None:
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(outdir / 'bin', root / 'bin')
+    shutil.copytree(outdir / 'sbin', root / 'sbin')
     shutil.copytree(outdir / 'tests', root / 'tests')
     shutil.copytree(outdir / 'asm', root / 'tests', dirs_exist_ok=True)
     shutil.copytree(HERE / 'etc', root / 'etc')

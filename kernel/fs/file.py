@@ -87,6 +87,11 @@ class FdTable:
             file.close()
         return True
 
+    def close_on_exec(self) -> None:
+        for fd, (_, cloexec) in list(self.fds.items()):
+            if cloexec:
+                self.close(fd)
+
     def close_all(self) -> None:
         for fd in list(self.fds):
             self.close(fd)

@@ -24,6 +24,7 @@ class Action(enum.Enum):
     STACK_GROW = 'stack growth'
     SPURIOUS = 'already mapped (TLB refresh)'
     KILL = 'kill'
+    EFAULT = 'the system call fails with EFAULT'   # the kernel's own copy hit a bad address
 
 
 @dataclass

@@ -34,7 +34,7 @@ class UserMemory:
         if pte & need != need:
             error = PF_USER | (PF_WRITE if write else 0) | (PF_PRESENT if pte & P else 0)
             result = self.k.page_fault(self.p, va, error, from_kernel=True)
-            if result.action is fault.Action.KILL:
+            if result.action is fault.Action.EFAULT:
                 raise BadAddress(va)
             pte = pt.lookup(va)
         accessed = A | (D if write else 0)

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
-from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, ADDR_MASK
+from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, COW, ADDR_MASK
 
 
 class Prot(enum.IntFlag):
@@ -82,6 +82,7 @@ ELF_MIN = 0x10000                # nothing is mapped below this (mmap_min_addr)
 class AddressSpace:
     def __init__(self, frames: FrameAllocator, kernel_pdpt: int):
         self.frames = frames
+        self.kernel_pdpt = kernel_pdpt
         self.pt = PageTable(frames.memory, frames)
         self.pt.mem.write_u64(self.pt.root + KERNEL_HALF_INDEX * 8, kernel_pdpt | P | W)
         self.regions: list[Region] = []
@@ -146,6 +147,23 @@ class AddressSpace:
         for r in self.carve(start, end):
             self.regions.remove(r)
         self.unmap_range(start, end)
+
+    def fork(self) -> 'AddressSpace':
+        """A copy-on-write copy (fork): both sides map the same frames; private writable
+        pages become read-only with the COW bit in both, and each frame's reference count
+        says how many share it.  The caller flushes this space's TLB."""
+        child = AddressSpace(self.frames, self.kernel_pdpt)
+        child.brk_start, child.brk = self.brk_start, self.brk
+        for r in self.regions:
+            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared)
+            child.regions.append(copy)
+            for va, pte in list(self.pt.present_pages(r.start, r.end)):
+                if pte & W and not r.shared:
+                    pte = (pte & ~W) | COW
+                    self.pt.update(va, pte)
+                child.pt.set(va, pte)
+                self.frames.share(pte & ADDR_MASK)
+        return child
 
     def destroy(self) -> None:
         self.unmap_range(0, USER_TOP)

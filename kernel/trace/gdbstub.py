@@ -462,7 +462,7 @@ class GdbStub:
         if self._live(p):
             self.kernel.cpu.set_reg(USER_REGS[idx], value)
         else:
-            p.regs[idx] = value
+            self.kernel.cpu.set_context_reg(p.ctx, USER_REGS[idx], value)
         return 'OK'
 
     def _write_all_regs(self, data: bytes) -> str:

@@ -1,0 +1,146 @@
+"""Signals: what each one does by default, and running a handler on the user stack.
+
+Delivery happens when the kernel is about to return a process to user mode.  For a caught
+signal the kernel writes a frame on the user stack as Linux x86-64 does (struct rt_sigframe:
+the return address = the sa_restorer musl passes, the ucontext with the interrupted
+registers, the siginfo), and starts the handler with rdi = signal, rsi = &info,
+rdx = &ucontext.  The restorer calls rt_sigreturn, which puts the registers back from the
+frame.  The x87/SSE state is kept by the kernel, beside the frame, not on the stack.
+"""
+
+import ctypes
+import enum
+from dataclasses import dataclass
+
+from ..trap import Signal
+
+NSIG = 64
+SIG_DFL, SIG_IGN = 0, 1
+SA_SIGINFO = 0x4
+SA_RESTORER = 0x04000000
+SA_RESTART = 0x10000000
+SA_NODEFER = 0x40000000
+SA_RESETHAND = 0x80000000
+RED_ZONE = 128
+MAX_NESTED_FRAMES = 64
+
+
+class Default(enum.Enum):
+    TERMINATE = 'terminate'
+    CORE = 'core'          # terminate (ukern writes no core file)
+    IGNORE = 'ignore'
+    STOP = 'stop'
+    CONTINUE = 'continue'
+
+
+_IGNORED = {Signal.SIGCHLD, 28}                       # SIGCHLD, SIGWINCH (and SIGURG below)
+_STOPS = {Signal.SIGSTOP, Signal.SIGTSTP, 21, 22}     # SIGTTIN, SIGTTOU
+_CORE = {Signal.SIGQUIT, Signal.SIGILL, Signal.SIGTRAP, Signal.SIGABRT, Signal.SIGBUS,
+         Signal.SIGFPE, Signal.SIGSEGV, 24, 25, 31}   # SIGXCPU, SIGXFSZ, SIGSYS
+
+
+def default_action(sig: int) -> Default:
+    if sig in _IGNORED or sig == 23:                  # 23 = SIGURG
+        return Default.IGNORE
+    if sig in _STOPS:
+        return Default.STOP
+    if sig == Signal.SIGCONT:
+        return Default.CONTINUE
+    if sig in _CORE:
+        return Default.CORE
+    return Default.TERMINATE
+
+
+def bit(sig: int) -> int:
+    return 1 << (sig - 1)
+
+
+UNBLOCKABLE = bit(Signal.SIGKILL) | bit(Signal.SIGSTOP)
+
+
+class KSigaction(ctypes.LittleEndianStructure):
+    """struct sigaction as the kernel sees it (not libc's layout)."""
+    _pack_ = 1
+    _fields_ = [('handler', ctypes.c_uint64), ('flags', ctypes.c_uint64),
+                ('restorer', ctypes.c_uint64), ('mask', ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(KSigaction) == 32
+
+
+class SigInfo(ctypes.LittleEndianStructure):
+    """siginfo_t: the fields ukern fills (signo, code, and the union's first words)."""
+    _pack_ = 1
+    _fields_ = [('signo', ctypes.c_int32), ('errno', ctypes.c_int32), ('code', ctypes.c_int32),
+                ('pad', ctypes.c_int32), ('addr_or_pid', ctypes.c_uint64), ('uid', ctypes.c_uint64),
+                ('rest', ctypes.c_uint8 * 96)]
+
+
+assert ctypes.sizeof(SigInfo) == 128
+
+# struct sigcontext (arch/x86/include/uapi/asm/sigcontext.h), in order: the names are the
+# kernel's, the values come from the CPU's user registers.
+SIGCONTEXT_GREGS = ('r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rdi', 'rsi', 'rbp',
+                    'rbx', 'rdx', 'rax', 'rcx', 'rsp', 'rip', 'rflags')
+
+
+class SigContext(ctypes.LittleEndianStructure):
+    _pack_ = 1
+    _fields_ = [(name, ctypes.c_uint64) for name in SIGCONTEXT_GREGS] + [
+        ('cs', ctypes.c_uint16), ('gs', ctypes.c_uint16), ('fs', ctypes.c_uint16), ('ss', ctypes.c_uint16),
+        ('err', ctypes.c_uint64), ('trapno', ctypes.c_uint64), ('oldmask', ctypes.c_uint64),
+        ('cr2', ctypes.c_uint64), ('fpstate', ctypes.c_uint64), ('reserved', ctypes.c_uint64 * 8)]
+
+
+assert ctypes.sizeof(SigContext) == 256
+
+
+class UContext(ctypes.LittleEndianStructure):
+    _pack_ = 1
+    _fields_ = [('flags', ctypes.c_uint64), ('link', ctypes.c_uint64),
+                ('ss_sp', ctypes.c_uint64), ('ss_flags', ctypes.c_int32), ('ss_pad', ctypes.c_int32),
+                ('ss_size', ctypes.c_uint64), ('mcontext', SigContext), ('sigmask', ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(UContext) == 304
+
+
+class RtSigframe(ctypes.LittleEndianStructure):
+    """What the handler finds on its stack (arch/x86/include/asm/sigframe.h)."""
+    _pack_ = 1
+    _fields_ = [('pretcode', ctypes.c_uint64), ('uc', UContext), ('info', SigInfo)]
+
+
+assert ctypes.sizeof(RtSigframe) == 440
+
+
+@dataclass
+class PendingSignal:
+    sig: int
+    code: int = 0          # si_code: SI_USER (0), SI_KERNEL (0x80), SEGV_MAPERR (1), ...
+    addr_or_pid: int = 0
+
+
+SI_USER, SI_KERNEL = 0, 0x80
+SEGV_MAPERR, SEGV_ACCERR = 1, 2
+
+
+def frame_address(rsp: int) -> int:
+    """Below the red zone, aligned so that the handler starts as if just called."""
+    return ((rsp - RED_ZONE - ctypes.sizeof(RtSigframe)) & ~15) - 8
+
+
+def build_frame(regs: dict, sig: PendingSignal, restorer: int, old_mask: int, cr2: int = 0) -> RtSigframe:
+    frame = RtSigframe()
+    frame.pretcode = restorer
+    mc = frame.uc.mcontext
+    for name in SIGCONTEXT_GREGS:
+        setattr(mc, name, regs[name])
+    mc.cs, mc.ss = 0x23, 0x1B
+    mc.cr2 = cr2
+    mc.oldmask = old_mask
+    frame.uc.sigmask = old_mask
+    frame.info.signo = sig.sig
+    frame.info.code = sig.code
+    frame.info.addr_or_pid = sig.addr_or_pid
+    return frame
