@@ -46,6 +46,8 @@ class _Borrowed:
 
 
 class Kernel:
+    NO_RETURN = NO_RETURN
+
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
                  log: Callable[[str], None] | None = None, console_is_tty: bool = False):
         self.machine = machine
@@ -167,7 +169,7 @@ class Kernel:
             self.runqueue.remove(p)
         if isinstance(on, Sleep):
             self.clock.schedule(on.until, lambda: self.wake(p) if p.waiting_on is on else None)
-        elif isinstance(on, WaitQueue):
+        elif hasattr(on, 'add'):             # a WaitQueue, or the like
             on.add(p)
         else:
             raise TypeError(f'a system call waited on {on!r}')

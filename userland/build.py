@@ -18,7 +18,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TARGET = ['-target', 'x86_64-linux-musl']
-CFLAGS = ['-static', '-O2', '-g', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
+CFLAGS = ['-static', '-O2', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
+# Debug information makes a program ten times larger: only the gdb demo carries it.
+DEBUG_PROGRAMS = {'gdbdemo'}
 ASFLAGS = ['-static', '-nostdlib']
 
 
@@ -32,7 +34,8 @@ def jobs(outdir: Path) -> list[tuple[Path, Path, list[str]]]:
     for group in ('bin', 'sbin', 'tests'):
         for src in sorted((HERE / group).glob('*.c')):
             exe = outdir / group / src.stem
-            out.append((src, exe, zig_cc([*CFLAGS, str(src), '-o', str(exe)]), headers))
+            debug = ['-g'] if src.stem in DEBUG_PROGRAMS else ['-s']
+            out.append((src, exe, zig_cc([*CFLAGS, *debug, str(src), '-o', str(exe)]), headers))
     for src in sorted((HERE / 'asm').glob('*.S')):
         exe = outdir / 'asm' / src.stem
         out.append((src, exe, zig_cc([*ASFLAGS, str(src), '-o', str(exe)]), []))

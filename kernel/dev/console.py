@@ -19,7 +19,7 @@ class ConsoleDriver:
         self.is_tty = is_tty
         self.input = bytearray()
         self.eof = False
-        self.readers = WaitQueue('console input')
+        self.readers = WaitQueue('console input', interruptible=True)
         bus.write(base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE)
 
     def write(self, data: bytes) -> int:

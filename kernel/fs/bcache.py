@@ -38,16 +38,11 @@ from kernel.fs.ext2 import Ext2, FsError
 from kernel.mm.frames import PAGE_SIZE
 from kernel.proc.wait import Sleep, WaitQueue
 
-try:
-    from kernel.sys.process import EPOCH_NS
-except ImportError:                                  # pragma: no cover
-    EPOCH_NS = 1_767_225_600 * 10**9
+from kernel.sys.time import EPOCH_NS
 
-try:
-    from emu.ahci import AtaCommand
-    FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
-except ImportError:                                  # pragma: no cover
-    FLUSH_COMMAND = 0xEA
+from emu.ahci import AtaCommand
+
+FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 
 class Buffer:

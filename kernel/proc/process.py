@@ -45,7 +45,7 @@ class Process:
     killed_by: int = 0
     report: str = ''
     # family
-    children_events: WaitQueue = field(default_factory=lambda: WaitQueue('wait4'))
+    children_events: WaitQueue = field(default_factory=lambda: WaitQueue('wait4', interruptible=True))
     stop_reported: bool = True                  # a stop not yet seen by wait4(WUNTRACED)
     stop_signal: int = 0
     resume_action: Any = None                   # exec or sigreturn: applied before user mode

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 
 class WaitQueue:
-    def __init__(self, name: str):
+    def __init__(self, name: str, interruptible: bool = False):
         self.name = name
         self.waiters: list = []
+        # May a signal end the wait early (console, pipes, wait4, sleep)?  Disk waits may
+        # not: a file-system update half done must finish.
+        self.interruptible = interruptible
 
     def add(self, proc) -> None:
         self.waiters.append(proc)
@@ -35,3 +38,4 @@ class WaitQueue:
 class Sleep:
     """Yielded by a system call that waits until a virtual time (nanosleep)."""
     until: int
+    interruptible = True

@@ -6,12 +6,14 @@ negative errno the call returns.  Every call that may touch the disk is a genera
 
 import ctypes
 import functools
+import struct
 
 from ..errno import Errno
 from ..fs.ext2 import FsError, ROOT
 from ..fs.ext2_layout import InodeType, S_IFMT
 from ..fs.file import O_ACCMODE, O_RDONLY
 from ..fs import vfs
+from ..fs.pipe import Pipe
 from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
 
 AT_FDCWD = -100
@@ -340,6 +342,28 @@ def sys_sync(k, p):
     if k.vfs is not None:
         yield from k.vfs.sync()
     return 0
+
+
+# -- pipes ------------------------------------------------------------------------------------
+def sys_pipe2(k, p, fds_addr: int, flags: int) -> int:
+    if flags & ~(O_CLOEXEC | vfs.O_NONBLOCK | vfs.O_DIRECT):
+        return -Errno.EINVAL
+    k.user(p).write(fds_addr, bytes(8))               # EFAULT before anything is created
+    reader, writer = Pipe(k.wake).ends()
+    cloexec = bool(flags & O_CLOEXEC)
+    rfd = p.fds.install(reader, cloexec=cloexec)
+    if rfd < 0:
+        return rfd
+    wfd = p.fds.install(writer, cloexec=cloexec)
+    if wfd < 0:
+        p.fds.close(rfd)
+        return wfd
+    k.user(p).write(fds_addr, struct.pack('<ii', rfd, wfd))
+    return 0
+
+
+def sys_pipe(k, p, fds_addr: int) -> int:
+    return sys_pipe2(k, p, fds_addr, 0)
 
 
 # -- descriptors ------------------------------------------------------------------------------

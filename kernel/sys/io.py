@@ -4,6 +4,8 @@ import struct
 
 from ..errno import Errno
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
+from ..proc import lifecycle
+from ..trap import Signal
 
 IOV_MAX = 1024
 MAX_IO = 0x7FFFF000          # Linux caps one transfer at this many bytes
@@ -31,12 +33,19 @@ def sys_read(k, p, fd: int, buf: int, count: int):
     return len(data)
 
 
+def _write(k, p, f, data: bytes):
+    n = yield from f.write(data)
+    if n == -Errno.EPIPE:
+        lifecycle.send(k, p, Signal.SIGPIPE)
+    return n
+
+
 def sys_write(k, p, fd: int, buf: int, count: int):
     f = _file(p, fd, writing=True)
     if f is None:
         return -Errno.EBADF
     data = k.user(p).read(buf, min(count, MAX_IO))
-    return (yield from f.write(data))
+    return (yield from _write(k, p, f, data))
 
 
 def _iovecs(k, p, iov: int, iovcnt: int) -> list[tuple[int, int]] | int:
@@ -55,7 +64,7 @@ def sys_writev(k, p, fd: int, iov: int, iovcnt: int):
         return vecs
     mem = k.user(p)
     data = b''.join(mem.read(base, length) for base, length in vecs)
-    return (yield from f.write(data))
+    return (yield from _write(k, p, f, data))
 
 
 def sys_readv(k, p, fd: int, iov: int, iovcnt: int):

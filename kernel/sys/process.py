@@ -1,21 +1,44 @@
-"""Process and environment system calls for one process: exit, ids, arch_prctl,
-set_tid_address, uname, time, random, signals (recorded), affinity and limits."""
+"""Process system calls: fork/clone, execve, exit, wait4, ids and groups, arch_prctl.
+
+fork and clone return twice: the child's context is the parent's at the syscall, with
+rax = 0.  execve reads the program from the file system, builds the new image, and swaps it
+in as the process returns to user mode (the old image stays intact if anything fails).
+"""
 
 import struct
 
 from ..errno import Errno
+from ..fs.ext2 import FsError
+from ..proc import elf, lifecycle
+from ..proc.process import State
+from . import files
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
-CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
-EPOCH_NS = 1_767_225_600 * 10**9       # guest wall time starts at 2026-01-01 00:00:00 UTC
-NSIG = 64
-SIGKILL, SIGSTOP = 9, 19
-UTSNAME_FIELD = 65
+SYSCALL_INSN_LEN = 2          # `syscall` is 0f 05: the CPU reports the hook at its address
+WNOHANG, WUNTRACED, WCONTINUED = 1, 2, 8
+MAX_ARGS = 4096
+MAX_ARG_BYTES = 256 * 1024
 
 
-def sys_exit(k, p, status: int) -> int:
+class Clone:
+    """clone() flags ukern honours (include/uapi/linux/sched.h)."""
+    VM = 0x100
+    FS = 0x200
+    FILES = 0x400
+    SIGHAND = 0x800
+    VFORK = 0x4000
+    PARENT = 0x8000
+    THREAD = 0x10000
+    SETTLS = 0x80000
+    PARENT_SETTID = 0x100000
+    CHILD_CLEARTID = 0x200000
+    CHILD_SETTID = 0x1000000
+    EXIT_SIGNAL = 0xFF
+
+
+def sys_exit(k, p, status: int):
     k.exit_process(p, (status & 0xFF) << 8)
-    return 0
+    return k.NO_RETURN
 
 
 def sys_getpid(k, p) -> int:
@@ -32,13 +55,13 @@ def sys_getuid(k, p) -> int:
 
 def sys_arch_prctl(k, p, code: int, addr: int) -> int:
     if code == ARCH_SET_FS:
-        k.machine.cpu.set_reg('fs_base', addr)
+        k.cpu.set_reg('fs_base', addr)
         return 0
     if code == ARCH_SET_GS:
-        k.machine.cpu.set_reg('gs_base', addr)
+        k.cpu.set_reg('gs_base', addr)
         return 0
     if code in (ARCH_GET_FS, ARCH_GET_GS):
-        k.user(p).write_u64(addr, k.machine.cpu.reg('fs_base' if code == ARCH_GET_FS else 'gs_base'))
+        k.user(p).write_u64(addr, k.cpu.reg('fs_base' if code == ARCH_GET_FS else 'gs_base'))
         return 0
     return -Errno.EINVAL
 
@@ -48,117 +71,150 @@ def sys_set_tid_address(k, p, tidptr: int) -> int:
     return p.pid
 
 
-def sys_uname(k, p, buf: int) -> int:
-    fields = [b'Linux', b'ukern', b'6.1.0-ukern', b'#1 ukern', b'x86_64', b'(none)']
-    k.user(p).write(buf, b''.join(f.ljust(UTSNAME_FIELD, b'\0') for f in fields))
-    return 0
-
-
-def _timespec(ns: int) -> bytes:
-    return struct.pack('<qq', ns // 10**9, ns % 10**9)
-
-
-def sys_clock_gettime(k, p, clock: int, tp: int) -> int:
-    if clock < 0 or clock > 11:
-        return -Errno.EINVAL
-    now = k.machine.clock.now
-    k.user(p).write(tp, _timespec(now + EPOCH_NS if clock == CLOCK_REALTIME else now))
-    return 0
-
-
-def sys_clock_getres(k, p, clock: int, tp: int) -> int:
-    if tp:
-        k.user(p).write(tp, _timespec(1))
-    return 0
-
-
-def sys_gettimeofday(k, p, tv: int, tz: int) -> int:
-    ns = k.machine.clock.now + EPOCH_NS
-    if tv:
-        k.user(p).write(tv, struct.pack('<qq', ns // 10**9, (ns % 10**9) // 1000))
-    return 0
-
-
-def sys_nanosleep(k, p, req: int, rem: int):
-    sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
-    if sec < 0 or not 0 <= nsec < 10**9:
-        return -Errno.EINVAL
-    yield from k.sleep(p, sec * 10**9 + nsec)
-    return 0
-
-
-def sys_clock_nanosleep(k, p, clock: int, flags: int, req: int, rem: int):
-    sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
-    if sec < 0 or not 0 <= nsec < 10**9:
-        return -Errno.EINVAL
-    ns = sec * 10**9 + nsec
-    if flags & 1:   # TIMER_ABSTIME
-        ns -= k.machine.clock.now + (EPOCH_NS if clock == CLOCK_REALTIME else 0)
-    yield from k.sleep(p, max(0, ns))
-    return 0
-
-
 def sys_sched_yield(k, p) -> int:
     k.yield_cpu(p)
     return 0
 
 
-def sys_getrandom(k, p, buf: int, count: int, flags: int) -> int:
-    count = min(count, 1 << 20)
-    k.user(p).write(buf, k.random.randbytes(count))
-    return count
-
-
-def sys_rt_sigaction(k, p, sig: int, act: int, oldact: int, sigsetsize: int) -> int:
-    if not 1 <= sig <= NSIG or sigsetsize != 8:
-        return -Errno.EINVAL
-    mem = k.user(p)
-    old = p.sigactions.get(sig, bytes(32))
-    if act:
-        if sig in (SIGKILL, SIGSTOP):
-            return -Errno.EINVAL
-        new = mem.read(act, 32)
-    if oldact:
-        mem.write(oldact, old)
-    if act:
-        p.sigactions[sig] = new
-    return 0
-
-
-def sys_rt_sigprocmask(k, p, how: int, set_: int, oldset: int, sigsetsize: int) -> int:
-    if sigsetsize != 8:
-        return -Errno.EINVAL
-    mem = k.user(p)
-    old = p.sigmask
-    if set_:
-        mask = mem.read_u64(set_) & ~((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)))
-        if how == 0:
-            p.sigmask |= mask
-        elif how == 1:
-            p.sigmask &= ~mask
-        elif how == 2:
-            p.sigmask = mask
-        else:
-            return -Errno.EINVAL
-    if oldset:
-        mem.write_u64(oldset, old)
-    return 0
-
-
-def sys_sched_getaffinity(k, p, pid: int, size: int, mask: int) -> int:
-    if size < 8:
-        return -Errno.EINVAL
-    k.user(p).write(mask, struct.pack('<Q', 1))
-    return 8
-
-
-def sys_prlimit64(k, p, pid: int, resource: int, new: int, old: int) -> int:
-    if old:
-        limits = {3: (8 << 20, (1 << 64) - 1), 7: (256, 256)}   # RLIMIT_STACK, RLIMIT_NOFILE
-        cur, mx = limits.get(resource, ((1 << 64) - 1, (1 << 64) - 1))
-        k.user(p).write(old, struct.pack('<QQ', cur, mx))
-    return 0
-
-
 def sys_set_robust_list(k, p, head: int, length: int) -> int:
     return 0 if length == 24 else -Errno.EINVAL
+
+
+# -- fork, clone ---------------------------------------------------------------------------
+def _new_child(k, p, stack: int = 0, tls: int = None):
+    child = lifecycle.fork(k, p)
+    if isinstance(child, int):
+        return child
+    cpu = k.cpu
+    cpu.set_context_reg(child.ctx, 'rip', cpu.reg('rip') + SYSCALL_INSN_LEN)
+    if stack:
+        cpu.set_context_reg(child.ctx, 'rsp', stack)
+    if tls is not None:
+        cpu.set_context_reg(child.ctx, 'fs_base', tls)
+    if k.trace.enabled:
+        k._emit('fork', p, child=child.pid)
+    return child
+
+
+def sys_fork(k, p) -> int:
+    child = _new_child(k, p)
+    return child if isinstance(child, int) else child.pid
+
+
+def sys_clone(k, p, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int):
+    if flags & (Clone.THREAD | Clone.SIGHAND):
+        return -Errno.EINVAL            # one thread per process: no threads here
+    child = _new_child(k, p, stack, tls if flags & Clone.SETTLS else None)
+    if isinstance(child, int):
+        return child
+    if flags & Clone.PARENT_SETTID:
+        k.user(p).write(parent_tid, struct.pack('<i', child.pid))
+    if flags & Clone.CHILD_SETTID:
+        k.write_into(child.aspace, child_tid, struct.pack('<i', child.pid))
+    if flags & Clone.CHILD_CLEARTID:
+        child.clear_child_tid = child_tid
+    if flags & Clone.PARENT:
+        child.ppid = p.ppid
+    return child.pid
+
+
+# -- execve ----------------------------------------------------------------------------------
+def _strings(k, p, addr: int) -> list[bytes]:
+    mem = k.user(p)
+    if not addr:
+        return []
+    ptrs = mem.read_ptr_array(addr, MAX_ARGS)
+    out = [mem.read_cstr(a, MAX_ARG_BYTES) for a in ptrs]
+    if sum(len(s) + 1 for s in out) > MAX_ARG_BYTES:
+        raise FsError(Errno.E2BIG)
+    return out
+
+
+@files.fs_errors
+def sys_execve(k, p, path_addr: int, argv_addr: int, envp_addr: int):
+    path = files._path(k, p, path_addr)
+    argv, envp = _strings(k, p, argv_addr), _strings(k, p, envp_addr)
+    data = yield from files._vfs(k).read_file(path, p.cwd)
+    name = (argv[0] if argv else path).rsplit(b'/', 1)[-1].decode(errors='replace')
+    try:
+        lifecycle.exec_image(k, p, data, argv, envp, name)
+    except elf.ExecError as e:
+        k.log(f'ukern: pid {p.pid} ({p.name}): execve: {e}')
+        return -Errno.ENOEXEC
+    if k.trace.enabled:
+        k._emit('exec', p, path=path.decode(errors='replace'), argv=[a.decode(errors='replace') for a in argv])
+    return k.NO_RETURN
+
+
+# -- wait4 -------------------------------------------------------------------------------------
+def _matches(p, child, pid: int) -> bool:
+    if pid > 0:
+        return child.pid == pid
+    if pid == 0:
+        return child.pgid == p.pgid
+    if pid == -1:
+        return True
+    return child.pgid == -pid
+
+
+def sys_wait4(k, p, pid: int, wstatus: int, options: int, rusage: int):
+    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
+    while True:
+        kids = [c for c in lifecycle.children(k, p) if _matches(p, c, pid)]
+        if not kids:
+            return -Errno.ECHILD
+        for child in kids:
+            if child.state is State.ZOMBIE:
+                status = child.exit_status
+                lifecycle.reap(k, child)
+                return _report(k, p, child.pid, status, wstatus, rusage)
+            if child.state is State.STOPPED and options & WUNTRACED and not child.stop_reported:
+                child.stop_reported = True
+                return _report(k, p, child.pid, 0x7F | (child.stop_signal << 8), wstatus, rusage)
+        if options & WNOHANG:
+            return 0
+        yield p.children_events
+
+
+def _report(k, p, pid: int, status: int, wstatus: int, rusage: int) -> int:
+    if wstatus:
+        k.user(p).write(wstatus, struct.pack('<i', status))
+    if rusage:
+        k.user(p).write(rusage, bytes(144))
+    return pid
+
+
+# -- process groups and sessions ----------------------------------------------------------------
+def _proc(k, p, pid: int):
+    return p if pid == 0 else k.procs.get(pid)
+
+
+def sys_setpgid(k, p, pid: int, pgid: int) -> int:
+    target = _proc(k, p, pid)
+    if target is None or (target is not p and target.ppid != p.pid):
+        return -Errno.ESRCH
+    if pgid >= 1 << 31:
+        return -Errno.EINVAL
+    target.pgid = pgid or target.pid
+    return 0
+
+
+def sys_getpgid(k, p, pid: int) -> int:
+    target = _proc(k, p, pid)
+    return target.pgid if target is not None else -Errno.ESRCH
+
+
+def sys_getpgrp(k, p) -> int:
+    return p.pgid
+
+
+def sys_setsid(k, p) -> int:
+    if any(q.pgid == p.pid for q in k.procs.values() if q is not p):
+        return -Errno.EPERM
+    p.sid = p.pgid = p.pid
+    return p.pid
+
+
+def sys_getsid(k, p, pid: int) -> int:
+    target = _proc(k, p, pid)
+    return target.sid if target is not None else -Errno.ESRCH

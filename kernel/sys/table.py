@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import files, io, memory, process
+from . import files, io, memory, process, signals, time
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -72,33 +72,50 @@ _HANDLERS = {
     10: memory.sys_mprotect,
     11: memory.sys_munmap,
     12: memory.sys_brk,
-    13: process.sys_rt_sigaction,
-    14: process.sys_rt_sigprocmask,
+    13: signals.sys_rt_sigaction,
+    14: signals.sys_rt_sigprocmask,
+    15: signals.sys_rt_sigreturn,
     16: io.sys_ioctl,
     19: io.sys_readv,
     20: io.sys_writev,
     24: process.sys_sched_yield,
-    35: process.sys_nanosleep,
+    22: files.sys_pipe,
+    34: signals.sys_pause,
+    35: time.sys_nanosleep,
     39: process.sys_getpid,
+    56: process.sys_clone,
+    57: process.sys_fork,
+    58: process.sys_fork,         # vfork: a copy-on-write fork is a correct vfork
+    59: process.sys_execve,
     60: process.sys_exit,
-    63: process.sys_uname,
-    96: process.sys_gettimeofday,
+    61: process.sys_wait4,
+    62: signals.sys_kill,
+    63: time.sys_uname,
+    96: time.sys_gettimeofday,
     102: process.sys_getuid,
     104: process.sys_getuid,      # getgid
     107: process.sys_getuid,      # geteuid
     108: process.sys_getuid,      # getegid
+    109: process.sys_setpgid,
     110: process.sys_getppid,
+    111: process.sys_getpgrp,
+    112: process.sys_setsid,
+    121: process.sys_getpgid,
+    124: process.sys_getsid,
     158: process.sys_arch_prctl,
     186: process.sys_getpid,      # gettid: one thread per process
-    204: process.sys_sched_getaffinity,
+    200: signals.sys_tkill,
+    204: time.sys_sched_getaffinity,
     218: process.sys_set_tid_address,
-    228: process.sys_clock_gettime,
-    229: process.sys_clock_getres,
-    230: process.sys_clock_nanosleep,
+    228: time.sys_clock_gettime,
+    229: time.sys_clock_getres,
+    230: time.sys_clock_nanosleep,
     231: process.sys_exit,        # exit_group: one thread per process
+    234: signals.sys_tgkill,
     273: process.sys_set_robust_list,
-    302: process.sys_prlimit64,
-    318: process.sys_getrandom,
+    293: files.sys_pipe2,
+    302: time.sys_prlimit64,
+    318: time.sys_getrandom,
 }
 
 SYSCALLS: dict[int, Syscall] = {nr: _entry(nr, h) for nr, h in _HANDLERS.items()}

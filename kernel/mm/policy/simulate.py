@@ -149,3 +149,26 @@ def uniform(n: int, pages: int, seed: int = 0) -> list[int]:
 
 
 WORKLOADS = {'hot-scan': hot_set_with_scan, 'loop': loop, 'uniform': uniform}
+
+
+def main(argv=None) -> None:
+    """``python -m kernel.mm.policy.simulate [frames] [accesses]``: a miss-ratio table."""
+    import sys
+    from . import POLICIES
+    args = sys.argv[1:] if argv is None else argv
+    frames = int(args[0]) if args else 100
+    n = int(args[1]) if len(args) > 1 else 20000
+    traces = {
+        'hot-scan': hot_set_with_scan(n, frames * 2 // 5, 50 * frames, 0.5, seed=1),
+        'loop': loop(n, frames * 11 // 10),
+        'uniform': uniform(n, 2 * frames, seed=2),
+    }
+    print(f'miss ratio, {frames} frames, {n} accesses')
+    print(f'{"policy":14}' + ''.join(f'{w:>10}' for w in traces))
+    for name in POLICIES:
+        print(f'{name:14}' + ''.join(f'{simulate(name, t, frames).miss_ratio:10.4f}'
+                                      for t in traces.values()))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,101 @@
+"""Signal system calls: sigaction, sigprocmask, sigreturn, kill, pause."""
+
+import ctypes
+
+from ..errno import Errno
+from ..proc import lifecycle
+from ..proc import signal as sig
+from ..trap import Signal
+
+
+def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) -> int:
+    if not 1 <= signum <= sig.NSIG or sigsetsize != 8:
+        return -Errno.EINVAL
+    mem = k.user(p)
+    old = lifecycle.action_of(p, signum)
+    if act:
+        if signum in (Signal.SIGKILL, Signal.SIGSTOP):
+            return -Errno.EINVAL
+        new = sig.KSigaction.from_buffer_copy(mem.read(act, ctypes.sizeof(sig.KSigaction)))
+    if oldact:
+        mem.write(oldact, bytes(old))
+    if act:
+        p.sigactions[signum] = new
+        if new.handler == sig.SIG_IGN:
+            p.sigpending = [x for x in p.sigpending if x.sig != signum]
+    return 0
+
+
+def sys_rt_sigprocmask(k, p, how: int, set_: int, oldset: int, sigsetsize: int) -> int:
+    if sigsetsize != 8:
+        return -Errno.EINVAL
+    mem = k.user(p)
+    old = p.sigmask
+    if set_:
+        mask = mem.read_u64(set_) & ~sig.UNBLOCKABLE
+        if how == 0:
+            p.sigmask |= mask
+        elif how == 1:
+            p.sigmask &= ~mask
+        elif how == 2:
+            p.sigmask = mask
+        else:
+            return -Errno.EINVAL
+    if oldset:
+        mem.write_u64(oldset, old)
+    return 0
+
+
+def sys_rt_sigreturn(k, p):
+    lifecycle.sigreturn(k, p)
+    return k.NO_RETURN
+
+
+def _targets(k, p, pid: int) -> list:
+    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
+    if pid > 0:
+        return [q for q in [k.procs.get(pid)] if q is not None]
+    if pid == 0:
+        return [q for q in k.procs.values() if q.pgid == p.pgid]
+    if pid == -1:
+        return [q for q in k.procs.values() if q.pid not in (1, p.pid)]
+    return [q for q in k.procs.values() if q.pgid == -pid]
+
+
+def sys_kill(k, p, pid: int, signum: int) -> int:
+    if not 0 <= signum <= sig.NSIG:
+        return -Errno.EINVAL
+    targets = [q for q in _targets(k, p, pid) if q.state.value != 'zombie']
+    if not targets:
+        return -Errno.ESRCH
+    for q in targets:
+        lifecycle.send(k, q, signum, sig.PendingSignal(signum, sig.SI_USER, p.pid))
+    return 0
+
+
+def sys_tkill(k, p, tid: int, signum: int) -> int:
+    return sys_kill(k, p, tid, signum) if tid > 0 else -Errno.EINVAL
+
+
+def sys_tgkill(k, p, tgid: int, tid: int, signum: int) -> int:
+    return sys_tkill(k, p, tid, signum)
+
+
+def sys_pause(k, p):
+    while True:
+        yield PAUSE
+
+
+class _Pause:
+    """Waits for nothing but a signal."""
+    interruptible = True
+    name = 'pause'
+
+    def add(self, p):
+        pass
+
+    def discard(self, p):
+        pass
+
+
+PAUSE = _Pause()

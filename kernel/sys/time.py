@@ -1,0 +1,81 @@
+"""Time and the machine's description: clocks (virtual), sleeping, uname, random bytes
+(deterministic, from the kernel's seeded generator), affinity and resource limits."""
+
+import struct
+
+from ..errno import Errno
+
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+EPOCH_NS = 1_767_225_600 * 10**9       # guest wall time starts at 2026-01-01 00:00:00 UTC
+UTSNAME_FIELD = 65
+
+
+def sys_uname(k, p, buf: int) -> int:
+    fields = [b'Linux', b'ukern', b'6.1.0-ukern', b'#1 ukern', b'x86_64', b'(none)']
+    k.user(p).write(buf, b''.join(f.ljust(UTSNAME_FIELD, b'\0') for f in fields))
+    return 0
+
+
+def _timespec(ns: int) -> bytes:
+    return struct.pack('<qq', ns // 10**9, ns % 10**9)
+
+
+def sys_clock_gettime(k, p, clock: int, tp: int) -> int:
+    if clock < 0 or clock > 11:
+        return -Errno.EINVAL
+    now = k.machine.clock.now
+    k.user(p).write(tp, _timespec(now + EPOCH_NS if clock == CLOCK_REALTIME else now))
+    return 0
+
+
+def sys_clock_getres(k, p, clock: int, tp: int) -> int:
+    if tp:
+        k.user(p).write(tp, _timespec(1))
+    return 0
+
+
+def sys_gettimeofday(k, p, tv: int, tz: int) -> int:
+    ns = k.machine.clock.now + EPOCH_NS
+    if tv:
+        k.user(p).write(tv, struct.pack('<qq', ns // 10**9, (ns % 10**9) // 1000))
+    return 0
+
+
+def sys_nanosleep(k, p, req: int, rem: int):
+    sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        return -Errno.EINVAL
+    yield from k.sleep(p, sec * 10**9 + nsec)
+    return 0
+
+
+def sys_clock_nanosleep(k, p, clock: int, flags: int, req: int, rem: int):
+    sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        return -Errno.EINVAL
+    ns = sec * 10**9 + nsec
+    if flags & 1:   # TIMER_ABSTIME
+        ns -= k.machine.clock.now + (EPOCH_NS if clock == CLOCK_REALTIME else 0)
+    yield from k.sleep(p, max(0, ns))
+    return 0
+
+
+def sys_getrandom(k, p, buf: int, count: int, flags: int) -> int:
+    count = min(count, 1 << 20)
+    k.user(p).write(buf, k.random.randbytes(count))
+    return count
+
+
+def sys_sched_getaffinity(k, p, pid: int, size: int, mask: int) -> int:
+    if size < 8:
+        return -Errno.EINVAL
+    k.user(p).write(mask, struct.pack('<Q', 1))
+    return 8
+
+
+def sys_prlimit64(k, p, pid: int, resource: int, new: int, old: int) -> int:
+    if old:
+        limits = {3: (8 << 20, (1 << 64) - 1), 7: (256, 256)}   # RLIMIT_STACK, RLIMIT_NOFILE
+        cur, mx = limits.get(resource, ((1 << 64) - 1, (1 << 64) - 1))
+        k.user(p).write(old, struct.pack('<QQ', cur, mx))
+    return 0
