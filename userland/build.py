@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 TARGET = ['-target', 'x86_64-linux-musl']
 CFLAGS = ['-static', '-O2', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
 # Debug information makes a program ten times larger: only the gdb demo carries it.
-DEBUG_PROGRAMS = {'gdbdemo'}
+DEBUG_PROGRAMS = {'gdbdemo', 'segv'}
 ASFLAGS = ['-static', '-nostdlib']
 
 

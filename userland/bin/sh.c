@@ -337,7 +337,7 @@ static int parse(void)
         p->term = toks[i].type;
         if (p->term != T_END)
             i++;
-        if ((p->term == T_AND || p->term == T_OR || p->term == T_PIPE) && toks[i].type == T_END)
+        if ((p->term == T_AND || p->term == T_OR) && toks[i].type == T_END)
             return syntax_error(i);             /* "a &&" with nothing after it */
     }
     return 0;
@@ -470,6 +470,19 @@ static int builtin(struct cmd *c)
     exit(status);
 }
 
+/* execve, and for a file that is neither ELF nor "#!" (ENOEXEC), run it as a shell
+ * script, as POSIX shells do.  Returns only if that failed: the errno. */
+static int try_exec(char *path, char **argv)
+{
+    execve(path, argv, environ);
+    int err = errno;
+    if (err == ENOEXEC) {
+        char *args[] = {"sh", path, NULL};
+        execve("/bin/sh", args, environ);
+    }
+    return err;
+}
+
 /* In a child: apply the redirections, then become the command.  Never returns. */
 static void exec_command(struct cmd *c)
 {
@@ -499,8 +512,7 @@ static void exec_command(struct cmd *c)
 
     int err = ENOENT;
     if (strchr(name, '/')) {                    /* a path: no search */
-        execve(name, c->argv, environ);
-        err = errno;
+        err = try_exec(name, c->argv);
     } else {                                    /* search each directory of $PATH */
         const char *dir = getenv("PATH");
         if (!dir)
@@ -513,13 +525,9 @@ static void exec_command(struct cmd *c)
                 snprintf(full, sizeof full, "%.*s/%s", dirlen, dir, name);
             else                                /* an empty entry means "." */
                 snprintf(full, sizeof full, "./%s", name);
-            execve(full, c->argv, environ);
-            if (errno != ENOENT && errno != ENOTDIR)
-                err = errno;                    /* found, but could not run it */
-            if (err == ENOEXEC) {               /* no #! and not ELF: a shell script */
-                char *args[] = {"sh", full, NULL};
-                execve("/bin/sh", args, environ);
-            }
+            int e = try_exec(full, c->argv);
+            if (e != ENOENT && e != ENOTDIR)
+                err = e;                        /* found, but could not run it */
             if (err != ENOENT || !colon)
                 break;
             dir = colon + 1;

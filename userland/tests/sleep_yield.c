@@ -1,6 +1,7 @@
 /* nanosleep sleeps at least as long as asked and refuses a bad time; sched_yield returns
  * 0 and lets other processes run: the parent yields in a loop while its child sleeps,
- * until the child has exited. */
+ * until the child has exited (the sleeping child must wake although the parent never
+ * blocks: the clock moves on while the parent runs). */
 #include "check.h"
 #include <errno.h>
 #include <sched.h>
@@ -34,7 +35,7 @@ int main(void)
     start = now_ns();
     pid_t pid = fork();
     if (pid == 0) {
-        struct timespec child = {0, 20000000};  /* 20 ms */
+        struct timespec child = {0, 1000000};   /* 1 ms: the parent yields all along */
         nanosleep(&child, NULL);
         _exit(5);
     }
@@ -49,6 +50,6 @@ int main(void)
     check("waitpid(WNOHANG) finally returns the child", r == pid);
     check_eq("its exit status", 5, WEXITSTATUS(st));
     check("the parent yielded while the child slept", yields > 0);
-    check("the child slept at least 20 ms", now_ns() - start >= 20000000);
+    check("the child slept at least 1 ms", now_ns() - start >= 1000000);
     end();
 }
