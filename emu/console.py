@@ -7,6 +7,8 @@ kernel's bottom half reads them from RX.
 """
 
 import enum
+import os
+import select
 from collections import deque
 from typing import BinaryIO, Callable
 
@@ -29,6 +31,7 @@ class ConsoleStatus(enum.IntFlag):
 
 class ConsoleControl(enum.IntFlag):
     RX_IRQ_ENABLE = 1 << 0
+    RTS = 1 << 1        # "request to send": the driver has a reader waiting for input
 
 
 class Console:
@@ -41,6 +44,7 @@ class Console:
         self._rx: deque[int] = deque()
         self._eof = False
         self._control = ConsoleControl(0)
+        self._script: list[bytes] | None = None
         bus.map(base, WINDOW_SIZE, self)
 
     # -- host side --------------------------------------------------------------------
@@ -58,6 +62,41 @@ class Console:
         data = self._source.read1(4096) if hasattr(self._source, 'read1') else self._source.read(4096)
         self.feed(data, eof=not data)
         return True
+
+    def poll_host_input(self) -> None:
+        """While guests run: take whatever the host side has typed, without waiting."""
+        if self._source is None or self._eof or not hasattr(self._source, 'fileno'):
+            return
+        if select.select([self._source], [], [], 0)[0]:
+            data = os.read(self._source.fileno(), 4096)
+            self.feed(data, eof=not data)
+
+    def type_script(self, clock, data: bytes, delay_ns: int, patience_ns: int) -> None:
+        """Deterministic typing for tests and demos, as a patient person types: the next
+        line (or control key) is typed `delay_ns` after the driver asks for input (RTS),
+        or after `patience_ns` of virtual time with no request (how Ctrl-C reaches a
+        program that is busy computing).  End of input follows the last key."""
+        self._script = _split_keys(data)
+        self._clock = clock
+        self._delay = delay_ns
+        self._patience = patience_ns
+        self._typed = 0
+        self._type_next_after(patience_ns)
+
+    def _type_next_after(self, ns: int) -> None:
+        typed = self._typed
+        self._clock.schedule_in(ns, lambda: self._type_next(typed))
+
+    def _type_next(self, expected: int) -> None:
+        if self._typed != expected or self._eof:
+            return                     # already typed by the other trigger
+        self._typed += 1
+        if expected >= len(self._script):
+            self.feed(b'', eof=True)
+            return
+        self._control &= ~ConsoleControl.RTS
+        self.feed(self._script[expected])
+        self._type_next_after(self._patience)
 
     def _update_irq(self) -> None:
         if (self._rx or self._eof) and ConsoleControl.RX_IRQ_ENABLE in self._control:
@@ -84,5 +123,27 @@ class Console:
         if offset == ConsoleReg.TX:
             self._sink(bytes([value & 0xFF]))
         elif offset == ConsoleReg.CONTROL:
-            self._control = ConsoleControl(value & 1)
+            asked = ConsoleControl.RTS in ConsoleControl(value & 3) and ConsoleControl.RTS not in self._control
+            self._control = ConsoleControl(value & 3)
             self._update_irq()
+            if asked and self._script is not None:
+                self._type_next_after(self._delay)
+
+
+def _split_keys(data: bytes) -> list[bytes]:
+    """A script as what a person types at once: whole lines, and each control key alone."""
+    keys, line = [], bytearray()
+    for b in data:
+        if b < 0x20 and b not in (0x0A, 0x09):
+            if line:
+                keys.append(bytes(line))
+                line.clear()
+            keys.append(bytes([b]))
+            continue
+        line.append(b)
+        if b == 0x0A:
+            keys.append(bytes(line))
+            line.clear()
+    if line:
+        keys.append(bytes(line))
+    return keys

@@ -272,8 +272,9 @@ class CPU:
         self._entry = self._trampoline_va
 
     # -- running --------------------------------------------------------------------------
-    def run(self, rip: int, count: int = 0) -> tuple[Trap | None, int]:
-        """Run user code from `rip` until a callback stops it, or for `count` instructions.
+    def run(self, rip: int, count: int = 0, timeout_ms: int = 0) -> tuple[Trap | None, int]:
+        """Run user code from `rip` until a callback stops it, or for `count` instructions,
+        or (for interactive use only: it is not deterministic) `timeout_ms` of host time.
 
         Returns the trap that ended the slice (None if a callback stopped it or the count
         ran out) and the instructions retired (0 when the slice was not counted).
@@ -290,10 +291,11 @@ class CPU:
         self._clear_pending_exception()  # a count-limited stop leaves old_exception set too
         while True:
             try:
-                self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP, count=count)
+                self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP, timeout=timeout_ms * 1000,
+                                  count=count)
             except UcError as e:
                 self._trap_from_error(e)
-            if self._stopping or self._trap or count:
+            if self._stopping or self._trap or count or timeout_ms:
                 break
             # An uncounted slice right after a counted one may stop once by itself while
             # Unicorn removes its counting hook: nothing happened, so carry on.

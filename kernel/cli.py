@@ -83,6 +83,71 @@ def cmd_run(args) -> int:
     return wait_status_to_exit_code(init.exit_status)
 
 
+TYPING_DELAY_NS = 1_000_000         # --input: a line is typed 1 ms after the guest asks for one,
+TYPING_PATIENCE_NS = 100_000_000    # or after 100 ms if nobody asks (so Ctrl-C reaches busy programs)
+
+
+def cmd_boot(args) -> int:
+    """Boot from the disk to /sbin/init: the console is this terminal (raw mode), or the
+    keys of an --input file typed at a steady virtual pace."""
+    if not args.disk:
+        print('ukern boot: --disk IMAGE is required (make one with `ukern mkdisk`)', file=sys.stderr)
+        return 2
+    script = open(args.input, 'rb').read() if args.input else None
+    interactive = script is None and sys.stdin.isatty()
+    sink = _terminal_sink() if script is not None and not sys.stdout.isatty() else None
+    machine = Machine(args.mem, console_sink=sink, disks=[DiskImage(args.disk)],
+                      console_source=None if script is not None else sys.stdin.buffer)
+    kernel = Kernel(machine, quantum=args.quantum,
+                    console_is_tty=script is not None or sys.stdin.isatty())
+    try:
+        kernel.mount_root()
+        data = kernel.read_guest_file(os.fsencode(args.init))
+        init = kernel.spawn(data, [os.fsencode(args.init)], [b'PATH=/bin', b'HOME=/', b'TERM=vt100'])
+    except (OSError, FsError, ExecError, ValueError) as e:
+        print(f'ukern: cannot boot: {e}', file=sys.stderr)
+        return 1
+    if script is not None:
+        machine.console.type_script(machine.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
+    kernel.interactive = interactive
+    close_trace = attach(kernel, args)
+    with _raw_terminal(interactive):
+        try:
+            kernel.run()
+        finally:
+            close_trace()
+            kernel.shutdown()
+    return wait_status_to_exit_code(init.exit_status)
+
+
+def _terminal_sink():
+    """The host side of a terminal for a transcript on a pipe or file: CR LF becomes LF."""
+    def sink(data: bytes) -> None:
+        if data != b'\r':
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+    return sink
+
+
+class _raw_terminal:
+    """The host terminal in raw mode while the guest owns it (keys go to ukern's line
+    discipline, Ctrl-C included); restored on the way out."""
+    def __init__(self, on: bool):
+        self.on = on
+
+    def __enter__(self):
+        if self.on:
+            import termios
+            import tty
+            self.saved = termios.tcgetattr(sys.stdin)
+            tty.setraw(sys.stdin)
+
+    def __exit__(self, *exc):
+        if self.on:
+            import termios
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self.saved)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='ukern', description='a teaching microkernel on an emulated x86-64')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -92,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('args', nargs=argparse.REMAINDER)
     add_trace_options(run)
     run.set_defaults(func=cmd_run)
+    boot = sub.add_parser('boot', help='boot /sbin/init from a disk image, with this terminal as the console')
+    _add_machine_options(boot)
+    boot.add_argument('--input', help='type the keys of this file instead of reading the terminal')
+    boot.add_argument('--init', default='/sbin/init', help='the first program (default %(default)s)')
+    add_trace_options(boot)
+    boot.set_defaults(func=cmd_boot)
     mk = sub.add_parser('mkdisk', help='make a disk image: MBR, ext2 from a directory, object store',
                         add_help=False)
     mk.add_argument('rest', nargs=argparse.REMAINDER)

@@ -32,6 +32,7 @@ from . import trap as traps
 
 NO_RETURN = object()               # a system call result that leaves rax alone (exec, sigreturn)
 DEFAULT_QUANTUM = 100_000          # instructions per slice when others wait
+INTERACTIVE_SLICE_MS = 50          # wall-clock bound on a slice while a person may press Ctrl-C
 SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
 FAULT_COST_NS = 500
 
@@ -60,6 +61,7 @@ class Kernel:
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
         self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty)
+        self.console.signal_group = self.signal_group
         self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}
         self.procs: dict[int, Process] = {}
         self.runqueue: list[Process] = []
@@ -72,6 +74,7 @@ class Kernel:
         self._flush_code = False
         self._last_fault: fault.FaultResult | None = None
         self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
+        self.interactive = False           # a person types on the host terminal (ukern boot)
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = None
@@ -117,7 +120,16 @@ class Kernel:
             fds.put(fd, ConsoleFile(self.console, mode))
         pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
         path = argv[0].decode(errors='replace') if argv else pname
-        return lifecycle.create(self, data, argv, envp, fds, pname, path)
+        p = lifecycle.create(self, data, argv, envp, fds, pname, path)
+        if not self.console.foreground:
+            self.console.foreground = p.pgid      # the first process owns the terminal
+        return p
+
+    def signal_group(self, pgid: int, signal: int) -> None:
+        """Ctrl-C and friends: a signal to every process of a process group."""
+        for q in list(self.procs.values()):
+            if q.pgid == pgid:
+                lifecycle.send(self, q, signal)
 
     def exit_process(self, p: Process, status: int) -> None:
         lifecycle.exit_process(self, p, status)
@@ -356,7 +368,10 @@ class Kernel:
             return
         count = self._slice_length(p)
         self._charged = 0
-        trap, retired = self.cpu.run(self.cpu.reg('rip'), count)
+        timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
+        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout)
+        if self.interactive:
+            self.machine.console.poll_host_input()
         self.clock.retire(retired - self._charged)
         self._charged = 0
         if trap is not None and p.state is not State.ZOMBIE:

@@ -1,15 +1,71 @@
-"""The console driver: output through the console's TX register, input in two halves.
+"""The console driver: a terminal line discipline in two halves (seed 002: xv6's console).
 
-Bottom half (`interrupt`): runs when the console raises its line; drains RX into the input
-buffer and wakes readers when a line (or end of file) is complete.
-Top half (`read`): a reading process waits on the queue until a line is ready, then
-takes at most one line, as a terminal in canonical mode delivers it (seed 002's xv6
-console read path).
+Bottom half (`interrupt`): runs when the console raises its line.  It drains RX one byte at
+a time and edits the line being typed as a terminal does in canonical mode: echo,
+backspace, Ctrl-U (kill the line), Ctrl-D (end of file), Enter (the line is ready), and
+Ctrl-C / Ctrl-\\ / Ctrl-Z as SIGINT / SIGQUIT / SIGTSTP to the foreground process group.
+Top half (`read`): a reader waits until a line is ready (or, in raw mode, any byte), then
+takes at most one line.  Output goes byte by byte through the TX register, with "\\n"
+sent as "\\r\\n" (ONLCR) as a terminal expects.
 """
+
+import enum
+import struct
 
 from emu.bus import Bus
 from emu.console import ConsoleReg, ConsoleStatus, ConsoleControl
 from ..proc.wait import WaitQueue
+
+
+class LFlag(enum.IntFlag):
+    """termios c_lflag bits (asm-generic/termbits.h)."""
+    ISIG = 0o1
+    ICANON = 0o2
+    ECHO = 0o10
+    ECHOE = 0o20
+    ECHOK = 0o40
+
+
+class OFlag(enum.IntFlag):
+    OPOST = 0o1
+    ONLCR = 0o4
+
+
+class IFlag(enum.IntFlag):
+    ICRNL = 0o400
+
+
+class CC(enum.IntEnum):
+    """Indexes into c_cc."""
+    VINTR = 0
+    VQUIT = 1
+    VERASE = 2
+    VKILL = 3
+    VEOF = 4
+    VMIN = 6
+    VSUSP = 10
+
+
+# struct termios as the kernel lays it out: iflag, oflag, cflag, lflag, line, cc[19].
+TERMIOS = struct.Struct('<IIIIB19s')
+DEFAULT_CC = bytes([3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0])
+SIGINT, SIGQUIT, SIGTSTP = 2, 3, 20
+
+
+class Termios:
+    def __init__(self):
+        self.iflag = int(IFlag.ICRNL)
+        self.oflag = int(OFlag.OPOST | OFlag.ONLCR)
+        self.cflag = 0o277                 # B38400 | CS8 | CREAD
+        self.lflag = int(LFlag.ISIG | LFlag.ICANON | LFlag.ECHO | LFlag.ECHOE | LFlag.ECHOK)
+        self.cc = bytearray(DEFAULT_CC)
+
+    def pack(self) -> bytes:
+        return TERMIOS.pack(self.iflag, self.oflag, self.cflag, self.lflag, 0, bytes(self.cc))
+
+    def unpack(self, raw: bytes) -> None:
+        self.iflag, self.oflag, self.cflag, self.lflag, _, cc = TERMIOS.unpack(raw[:TERMIOS.size])
+        self.cc = bytearray(cc)
 
 
 class ConsoleDriver:
@@ -17,41 +73,107 @@ class ConsoleDriver:
         self.bus = bus
         self.base = base
         self.is_tty = is_tty
-        self.input = bytearray()
-        self.eof = False
+        self.termios = Termios()
+        if not is_tty:
+            # Input from a pipe or file is not typed: no echo, and output passes untouched.
+            self.termios.lflag &= ~(LFlag.ECHO | LFlag.ECHOE | LFlag.ECHOK)
+            self.termios.oflag = 0
+        self.ready = bytearray()          # finished lines (or raw bytes) waiting for read()
+        self.editing = bytearray()        # the line being typed
+        self.eof_marks = 0                # Ctrl-D on an empty line: read() returns 0 once
+        self.host_eof = False             # the input file ended: every read returns 0
+        self.foreground = 0               # process group that gets Ctrl-C
+        self.signal_group = None          # set by the kernel: (pgid, signal) -> None
         self.readers = WaitQueue('console input', interruptible=True)
         bus.write(base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE)
 
+    # -- output ---------------------------------------------------------------------------
     def write(self, data: bytes) -> int:
+        if self.termios.oflag & OFlag.OPOST and self.termios.oflag & OFlag.ONLCR:
+            self._transmit(data.replace(b'\n', b'\r\n'))
+        else:
+            self._transmit(data)
+        return len(data)
+
+    def _transmit(self, data: bytes) -> None:
         tx = self.base + ConsoleReg.TX
         for b in data:
             self.bus.write(tx, b, 1)
-        return len(data)
 
+    def _echo(self, data: bytes) -> None:
+        if self.termios.lflag & LFlag.ECHO:
+            self.write(data)
+
+    # -- bottom half ------------------------------------------------------------------------
     def interrupt(self, wake) -> None:
-        """Bottom half: move received bytes into the line buffer."""
+        """Move received bytes through the line discipline; wake readers if input is ready."""
         status_reg = self.base + ConsoleReg.STATUS
         while True:
-            status = ConsoleStatus(self.bus.read(status_reg))
-            if ConsoleStatus.RX_READY in status:
-                self.input.append(self.bus.read(self.base + ConsoleReg.RX))
+            status = self.bus.read(status_reg)
+            if status & ConsoleStatus.RX_READY:
+                self._receive(self.bus.read(self.base + ConsoleReg.RX))
             else:
-                if ConsoleStatus.RX_EOF in status:
-                    self.eof = True
+                if status & ConsoleStatus.RX_EOF:
+                    self.host_eof = True
                     self.bus.write(self.base + ConsoleReg.CONTROL, 0)   # nothing more will come
                 break
-        if self.line_ready():
+        if self.input_ready():
             self.readers.wake_all(wake)
 
-    def line_ready(self) -> bool:
-        return b'\n' in self.input or self.eof
+    def _receive(self, c: int) -> None:
+        t = self.termios
+        if c == ord('\r') and t.iflag & IFlag.ICRNL:
+            c = ord('\n')
+        if t.lflag & LFlag.ISIG and c in (t.cc[CC.VINTR], t.cc[CC.VQUIT], t.cc[CC.VSUSP]):
+            sig = {t.cc[CC.VINTR]: SIGINT, t.cc[CC.VQUIT]: SIGQUIT, t.cc[CC.VSUSP]: SIGTSTP}[c]
+            self.editing.clear()
+            self._echo(b'^' + bytes([c + 64]) + b'\n')
+            if self.signal_group and self.foreground:
+                self.signal_group(self.foreground, sig)
+            return
+        if not t.lflag & LFlag.ICANON:
+            self.ready.append(c)
+            self._echo(bytes([c]))
+            return
+        if c in (t.cc[CC.VERASE], 8):
+            if self.editing:
+                self.editing.pop()
+                self._echo(b'\b \b')
+        elif c == t.cc[CC.VKILL]:
+            self._echo(b'\b \b' * len(self.editing))
+            self.editing.clear()
+        elif c == t.cc[CC.VEOF]:
+            if self.editing:
+                self._finish_line()
+            else:
+                self.eof_marks += 1
+        elif c == ord('\n'):
+            self.editing.append(c)
+            self._echo(b'\n')
+            self._finish_line()
+        else:
+            self.editing.append(c)
+            self._echo(bytes([c]))
 
+    def _finish_line(self) -> None:
+        self.ready += self.editing
+        self.editing.clear()
+
+    def input_ready(self) -> bool:
+        return bool(self.ready) or self.eof_marks > 0 or self.host_eof
+
+    # -- top half -----------------------------------------------------------------------------
     def read(self, n: int):
-        """Top half (a generator: it may wait for input)."""
-        while not self.line_ready():
+        """A generator: wait for a line (or any byte in raw mode), return at most one line."""
+        while not self.input_ready():
+            self.bus.write(self.base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE | ConsoleControl.RTS)
             yield self.readers
-        end = self.input.find(b'\n')
-        take = min(n, end + 1 if end >= 0 else len(self.input))
-        data = bytes(self.input[:take])
-        del self.input[:take]
+        if not self.ready:
+            if self.eof_marks:
+                self.eof_marks -= 1
+            return b''
+        end = self.ready.find(b'\n') if self.termios.lflag & LFlag.ICANON else -1
+        take = min(n, end + 1 if end >= 0 else len(self.ready))
+        data = bytes(self.ready[:take])
+        del self.ready[:take]
         return data

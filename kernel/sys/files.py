@@ -14,6 +14,7 @@ from ..fs.ext2_layout import InodeType, S_IFMT
 from ..fs.file import O_ACCMODE, O_RDONLY
 from ..fs import vfs
 from ..fs.pipe import Pipe
+from .args import s32, s64
 from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
 
 AT_FDCWD = -100
@@ -68,7 +69,7 @@ def _path(k, p, addr: int) -> bytes:
 
 def _dir(p, dirfd: int, path: bytes) -> Cwd:
     """The directory a *at() call's relative path starts from."""
-    if path.startswith(b'/') or dirfd == AT_FDCWD or dirfd & 0xFFFFFFFF == AT_FDCWD & 0xFFFFFFFF:
+    if path.startswith(b'/') or s32(dirfd) == AT_FDCWD:
         return p.cwd
     f = p.fds.get(dirfd)
     if f is None:
@@ -104,7 +105,7 @@ def sys_lseek(k, p, fd: int, offset: int, whence: int):
         return -Errno.EBADF
     if not getattr(f, 'seekable', False):
         return -Errno.ESPIPE
-    offset = offset - (1 << 64) if offset >= 1 << 63 else offset
+    offset = s64(offset)
     if whence == SEEK_SET:
         new = offset
     elif whence == SEEK_CUR:

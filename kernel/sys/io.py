@@ -3,6 +3,7 @@
 import struct
 
 from ..errno import Errno
+from ..dev.console import TERMIOS
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
 from ..proc import lifecycle
 from ..trap import Signal
@@ -99,11 +100,9 @@ class Ioctl:
     TIOCGWINSZ = 0x5413
     FIONREAD = 0x541B
 
-# struct termios as the kernel (not libc) lays it out: 4 flag words, line, 19 control chars.
-TERMIOS = struct.Struct('<IIIIB19s')
-DEFAULT_TERMIOS = TERMIOS.pack(0x500, 0x5, 0xBF, 0x8A3B, 0,
-                               bytes([3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0]))
+
 WINSIZE = struct.Struct('<HHHH')
+TERMINAL_SIZE = (24, 80)
 
 
 def sys_ioctl(k, p, fd: int, request: int, arg: int) -> int:
@@ -112,17 +111,20 @@ def sys_ioctl(k, p, fd: int, request: int, arg: int) -> int:
         return -Errno.EBADF
     if not f.is_tty:
         return -Errno.ENOTTY
+    tty = f.driver
     mem = k.user(p)
     if request == Ioctl.TIOCGWINSZ:
-        mem.write(arg, WINSIZE.pack(24, 80, 0, 0))
-        return 0
-    if request == Ioctl.TCGETS:
-        mem.write(arg, DEFAULT_TERMIOS)
-        return 0
-    if request in (Ioctl.TCSETS, Ioctl.TCSETSW, Ioctl.TCSETSF):
-        mem.read(arg, TERMIOS.size)
-        return 0
-    if request == Ioctl.TIOCGPGRP:
-        mem.write(arg, struct.pack('<i', p.pid))
-        return 0
-    return -Errno.EINVAL
+        mem.write(arg, WINSIZE.pack(*TERMINAL_SIZE, 0, 0))
+    elif request == Ioctl.TCGETS:
+        mem.write(arg, tty.termios.pack())
+    elif request in (Ioctl.TCSETS, Ioctl.TCSETSW, Ioctl.TCSETSF):
+        tty.termios.unpack(mem.read(arg, TERMIOS.size))
+    elif request == Ioctl.TIOCGPGRP:
+        mem.write(arg, struct.pack('<i', tty.foreground))
+    elif request == Ioctl.TIOCSPGRP:
+        tty.foreground = struct.unpack('<i', mem.read(arg, 4))[0]
+    elif request == Ioctl.FIONREAD:
+        mem.write(arg, struct.pack('<i', len(tty.ready)))
+    else:
+        return -Errno.EINVAL
+    return 0

@@ -12,6 +12,7 @@ from ..fs.ext2 import FsError
 from ..proc import elf, lifecycle
 from ..proc.process import State
 from . import files
+from .args import s32
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 SYSCALL_INSN_LEN = 2          # `syscall` is 0f 05: the CPU reports the hook at its address
@@ -158,7 +159,7 @@ def _matches(p, child, pid: int) -> bool:
 
 
 def sys_wait4(k, p, pid: int, wstatus: int, options: int, rusage: int):
-    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
+    pid = s32(pid)
     while True:
         kids = [c for c in lifecycle.children(k, p) if _matches(p, c, pid)]
         if not kids:
@@ -186,6 +187,7 @@ def _report(k, p, pid: int, status: int, wstatus: int, rusage: int) -> int:
 
 # -- process groups and sessions ----------------------------------------------------------------
 def _proc(k, p, pid: int):
+    pid = s32(pid)
     return p if pid == 0 else k.procs.get(pid)
 
 
@@ -193,7 +195,7 @@ def sys_setpgid(k, p, pid: int, pgid: int) -> int:
     target = _proc(k, p, pid)
     if target is None or (target is not p and target.ppid != p.pid):
         return -Errno.ESRCH
-    if pgid >= 1 << 31:
+    if s32(pgid) < 0:
         return -Errno.EINVAL
     target.pgid = pgid or target.pid
     return 0

@@ -6,6 +6,7 @@ from ..errno import Errno
 from ..proc import lifecycle
 from ..proc import signal as sig
 from ..trap import Signal
+from .args import s32
 
 
 def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) -> int:
@@ -52,7 +53,7 @@ def sys_rt_sigreturn(k, p):
 
 
 def _targets(k, p, pid: int) -> list:
-    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
+    pid = s32(pid)
     if pid > 0:
         return [q for q in [k.procs.get(pid)] if q is not None]
     if pid == 0:
