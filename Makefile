@@ -24,8 +24,10 @@ userland: $(STAMP)
 disk: userland
 	$(PY) -m kernel mkdisk $(DISK) --root $(BUILD)/root --size 64M
 
+# Boot to the shell: /sbin/init starts /bin/sh on this terminal.  `exit` (or Ctrl-D) shuts down.
 run: disk
 	$(PY) -m kernel run --disk $(DISK) /bin/hello
+	$(PY) -m kernel boot --disk $(DISK)
 
 test: userland
 	$(PY) -m pytest -q

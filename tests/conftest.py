@@ -79,7 +79,7 @@ class GuestRun:
 
 
 def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: bytes = b'',
-         disk: Path | None = None):
+         disk: Path | None = None, tty: bool = False):
     """A fresh machine and kernel whose console writes into a buffer."""
     import io
     from emu.machine import Machine
@@ -89,7 +89,7 @@ def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: byte
     log: list[str] = []
     disks = [DiskImage(disk)] if disk else None
     machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin), disks=disks)
-    kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append)
+    kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty)
     if disk:
         kernel.mount_root()
     return kernel, out, log

@@ -363,15 +363,14 @@ static const char *signal_message(int sig)
     case SIGALRM: return "Alarm clock";
     case SIGTERM: return "Terminated";
     case SIGSYS:  return "Bad system call";
-    case SIGINT:  return NULL;                  /* the user typed Ctrl-C: no news */
+    case SIGINT:  return NULL;                  /* Ctrl-C: the console echoed "^C" already */
     case SIGPIPE: return NULL;                  /* normal in `yes | head` */
     default:      return "Killed by a signal";
     }
 }
 
-/* A wait status as a shell status: the exit code, or 128 + the signal number.  last:
- * this is the pipeline's last command (one newline after a ^C is enough). */
-static int decode_status(pid_t pid, int st, int last)
+/* A wait status as a shell status: the exit code, or 128 + the signal number. */
+static int decode_status(pid_t pid, int st)
 {
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
@@ -380,8 +379,6 @@ static int decode_status(pid_t pid, int st, int last)
         const char *m = signal_message(sig);
         if (m)
             fprintf(stderr, "%s\n", m);
-        else if (sig == SIGINT && interactive && last)
-            fprintf(stderr, "\n");              /* end the line the ^C was echoed on */
         return 128 + sig;
     }
     if (WIFSTOPPED(st)) {                       /* Ctrl-Z: left stopped; `kill -CONT pid` */
@@ -392,12 +389,12 @@ static int decode_status(pid_t pid, int st, int last)
 }
 
 /* Wait for one child to end (or, with job control, to stop). */
-static int wait_child(pid_t pid, int last)
+static int wait_child(pid_t pid)
 {
     int st, flags = jobctl ? WUNTRACED : 0;
     for (;;) {
         if (waitpid(pid, &st, flags) == pid)
-            return decode_status(pid, st, last);
+            return decode_status(pid, st);
         if (errno == EINVAL && flags) {         /* a kernel without WUNTRACED */
             flags = 0;
             continue;
@@ -635,7 +632,7 @@ static int run_pipeline(struct cmd *c, int n, int background)
     give_terminal(pgid);
     int status = 0;
     for (int i = 0; i < started; i++)
-        status = wait_child(pids[i], i == started - 1);           /* the pipeline's status: the last one's */
+        status = wait_child(pids[i]);           /* the pipeline's status: the last one's */
     give_terminal(getpgrp());                   /* the shell is in the foreground again */
     if (started < n)
         status = 1;

@@ -1,0 +1,104 @@
+"""Processes, signals, pipes and the shell (issue: processes, a preemptive scheduler,
+signals, pipes, the console, and `make run` booting to a shell)."""
+
+import pytest
+
+from conftest import run_on_disk, boot, fsck
+
+
+def passed(r, name):
+    assert 'FAIL' not in r.text, r.text
+    assert f'({name}) end' in r.text, r.text + '\n'.join(r.log)
+    assert r.status == 0, r.text
+
+
+@pytest.mark.parametrize('program', [
+    'fork_cow',          # parent and children write the same pages after fork: copy-on-write
+    'forkexit',          # 1000 fork + exit + waitpid
+    'waitstatus',        # exit status and death-by-signal encodings
+    'sigsegv_handler',   # a SIGSEGV handler runs with si_addr, siglongjmp out of it
+    'sigint_self',       # a SIGINT handler runs and returns through the restorer
+    'pipe_basic',        # EOF when writers close, EPIPE and SIGPIPE with no reader
+    'proclimit',         # fork past the process table's limit: EAGAIN, nothing breaks
+    'execve_args',       # argv/envp through execve, close-on-exec, ENOENT
+    'sleep_yield',       # nanosleep and sched_yield on the virtual clock
+])
+def test_guest_program(disk, program):
+    passed(run_on_disk(disk, f'/tests/{program}'), program)
+
+
+def test_no_frames_leak_after_1000_fork_and_exit(disk):
+    kernel, out, log = boot(disk=disk)
+    data = kernel.read_guest_file(b'/tests/forkexit')
+    cache = kernel.vfs.cache
+
+    def in_use():
+        return kernel.frames.total - kernel.frames.free_count - cache.stats()['cached']
+
+    before = in_use()
+    p = kernel.spawn(data, [b'forkexit'], [])
+    kernel.run()
+    assert p.exit_status == 0, out.decode()
+    kernel.procs.clear()                          # pid 1's zombie holds no frames
+    assert in_use() == before
+
+
+def session(disk, script: bytes, trace=None):
+    """Boot /sbin/init with `script` typed on the console; returns (output, init status)."""
+    from kernel.cli import TYPING_DELAY_NS, TYPING_PATIENCE_NS
+    kernel, out, log = boot(disk=disk, tty=True)
+    if trace is not None:
+        kernel.trace.subscribe(lambda e: trace.append((e.kind, e.time, e.pid, e.args.get('name'),
+                                                       e.args.get('result'))))
+    init = kernel.spawn(kernel.read_guest_file(b'/sbin/init'), [b'/sbin/init'], [b'PATH=/bin'])
+    kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
+    kernel.run()
+    kernel.shutdown()
+    return out.decode(errors='replace').replace('\r\n', '\n'), init.exit_status
+
+
+def test_shell_runs_commands_pipelines_and_redirections(disk):
+    text, status = session(disk, b'echo hello world\nls /etc\necho one > /f; echo two >> /f; cat < /f\n'
+                                 b'false; echo status $?\nexit\n')
+    assert status == 0
+    assert 'hello world\n' in text
+    assert 'motd\n' in text
+    assert 'one\ntwo\n' in text
+    assert 'status 1\n' in text
+    assert 'the shell exited; syncing and shutting down' in text
+    check = fsck(disk)
+    assert check.returncode == 0, check.stdout
+
+
+def test_pipeline_moves_several_mib(disk):
+    text, status = session(disk, b'yes 200000 0123456789abcdefghijklmnopqrstuvwxyz > /big\n'
+                                 b'cat /big | wc -c\nexit\n')
+    assert status == 0
+    assert '7400000' in text.split('cat /big | wc -c')[1], text
+
+
+def test_ctrl_c_interrupts_the_running_program_not_the_shell(disk):
+    text, status = session(disk, b'/tests/spin 3000000000\n\x03echo after: $?\nexit\n')
+    assert status == 0
+    assert '^C' in text
+    assert 'after: 130' in text
+    assert 'spin' not in text.split('^C')[1].split('after')[0].replace('echo', '')
+
+
+def test_background_job_and_wait_for_it(disk):
+    text, status = session(disk, b'/tests/spin 1000000 &\necho started\nexit\n')
+    assert status == 0
+    assert 'started' in text
+
+
+def test_same_session_twice_gives_the_same_trace(disk, tmp_path):
+    import shutil
+    script = b'echo a | cat\nls /bin | wc -l\n/tests/spin 5000000\nexit\n'
+    other = tmp_path / 'other.img'
+    shutil.copyfile(disk, other)
+    t1, t2 = [], []
+    out1, _ = session(disk, script, t1)
+    out2, _ = session(other, script, t2)
+    assert out1 == out2
+    assert len(t1) > 100
+    assert t1 == t2
