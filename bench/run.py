@@ -8,6 +8,7 @@ the ratios (ukern / floor) are what to compare across runs, not the absolute tim
 
 import argparse
 import io
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -34,10 +35,14 @@ def best_of(n: int, fn) -> float:
 
 
 # -- ukern -------------------------------------------------------------------------------
-def ukern_time(program: str, mem: int = 128 << 20) -> float:
-    """Seconds from the first instruction to exit, under the full kernel (boot excluded)."""
+def ukern_time(program: str, mem: int = 128 << 20, strace: bool = False) -> float:
+    """Seconds from the first instruction to exit, under the full kernel (boot excluded);
+    with `strace`, the strace view listens to every event (its text goes nowhere)."""
     machine = Machine(mem, console_sink=lambda b: None, console_source=io.BytesIO())
     kernel = Kernel(machine, log=lambda m: None)
+    if strace:
+        from kernel.trace.strace import Strace
+        kernel.trace.subscribe(Strace(kernel, io.StringIO()))
     kernel.spawn((PROGRAMS / program).read_bytes(), [program.encode()], [])
     t = time.perf_counter()
     kernel.run()
@@ -96,6 +101,34 @@ def fault_floor() -> float:
     return time.perf_counter() - t
 
 
+def disk_read(tmp: Path, mib: int = 64) -> tuple[float, float]:
+    """Seconds to read a `mib` MiB file sequentially: through the whole of ukern (a guest's
+    read() -> ext2 -> buffer cache -> block layer -> AHCI DMA), and with plain Python file
+    I/O on the same bytes of the image file, in 1 MiB pieces both."""
+    from emu.disk_image import DiskImage
+    from kernel.tools.mkdisk import make_disk
+    root = tmp / 'root'
+    (root / 'tests').mkdir(parents=True)
+    (root / 'tests' / 'readall').write_bytes((ROOT / 'build/userland/tests/readall').read_bytes())
+    (root / 'big').write_bytes(bytes(range(256)) * (mib << 12))
+    image = tmp / 'disk.img'
+    make_disk(image, root, (mib + 48) << 20)
+    machine = Machine(128 << 20, console_sink=lambda b: None, disks=[DiskImage(image)])
+    kernel = Kernel(machine, log=lambda m: None)
+    kernel.mount_root()
+    kernel.spawn(kernel.read_guest_file(b'/tests/readall'), [b'readall', b'/big'], [])
+    t = time.perf_counter()
+    kernel.run()
+    guest = time.perf_counter() - t
+    t = time.perf_counter()
+    with open(image, 'rb') as f:
+        f.seek(1 << 20)
+        while f.read(1 << 20) and f.tell() < (mib + 1) << 20:
+            pass
+    plain = time.perf_counter() - t
+    return mib / guest, mib / plain
+
+
 def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     rows = []
     crc = best_of(reps, lambda: ukern_time('bench_crc'))
@@ -105,9 +138,16 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     sc = best_of(reps, lambda: ukern_time('bench_getppid')) / SYSCALLS_IN_BENCH * 1e6
     sc_floor = best_of(reps, lambda: bare_unicorn('bench_getppid')) / SYSCALLS_IN_BENCH * 1e6
     rows.append(('syscall: getppid round trip', 'µs', sc, 'empty Python syscall hook', sc_floor, ''))
+    traced = best_of(reps, lambda: ukern_time('bench_getppid', strace=True)) / SYSCALLS_IN_BENCH * 1e6
+    rows.append(('syscall with --strace listening', 'µs', traced, 'the same, tracing off (row above)', sc,
+                 'what tracing costs when on'))
     pf = best_of(reps, lambda: ukern_time('bench_touch')) / PAGES_IN_BENCH * 1e6
     pf_floor = best_of(reps, fault_floor) / PAGES_IN_BENCH * 1e6
     rows.append(('fault: demand-zero page fault', 'µs', pf, 'fault hook that maps one page', pf_floor, ''))
+    with tempfile.TemporaryDirectory() as tmp:
+        guest, plain = disk_read(Path(tmp))
+    rows.append(('disk: sequential read of a 64 MiB file', 'MB/s', guest, 'plain Python read of the image',
+                 plain, 'ukern / plain >= 0.5'))
     return rows
 
 

@@ -74,11 +74,13 @@ def cmd_run(args) -> int:
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
+    kernel.interactive = sys.stdin.isatty()
     close_trace = attach(kernel, args)
-    try:
-        kernel.run()
-    finally:
-        close_trace()
+    with _raw_terminal(kernel.interactive):
+        try:
+            kernel.run()
+        finally:
+            close_trace()
     kernel.shutdown()
     return wait_status_to_exit_code(init.exit_status)
 

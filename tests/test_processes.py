@@ -22,6 +22,9 @@ def passed(r, name):
     'proclimit',         # fork past the process table's limit: EAGAIN, nothing breaks
     'execve_args',       # argv/envp through execve, close-on-exec, ENOENT
     'sleep_yield',       # nanosleep and sched_yield on the virtual clock
+    'spawn',             # posix_spawn and system(): clone(CLONE_VM | CLONE_VFORK)
+    'orphan',            # orphans are reparented to pid 1, which reaps them
+    'stopcont',          # SIGSTOP, waitpid(WUNTRACED), SIGCONT, SIGTERM
 ])
 def test_guest_program(disk, program):
     passed(run_on_disk(disk, f'/tests/{program}'), program)
@@ -102,3 +105,10 @@ def test_same_session_twice_gives_the_same_trace(disk, tmp_path):
     assert out1 == out2
     assert len(t1) > 100
     assert t1 == t2
+
+
+def test_ps_lists_processes_from_proc(disk):
+    text, status = session(disk, b'ps\ncat /proc/1/stat\nexit\n')
+    assert status == 0
+    assert '    1     0 S init' in text and ' sh\n' in text and ' R ps' in text
+    assert '1 (init) S 0 1 1' in text

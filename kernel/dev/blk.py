@@ -198,17 +198,28 @@ class BlockQueue:
         return chosen
 
     def _merge(self, first, chosen, candidates, max_segments, max_sectors) -> None:
-        def fits(r):
-            return (not r.solo and r.write == first.write and r not in chosen
-                    and sum(len(c.segments) for c in chosen) + len(r.segments) <= max_segments
-                    and sum(c.sectors for c in chosen) + r.sectors <= max_sectors)
-        while True:                     # back merges: requests ending where we start
-            r = next((r for r in candidates if r.end == chosen[0].lba and fits(r)), None)
-            if r is None:
-                break
+        """Grow `chosen` with requests of the same direction that continue it on either
+        side, within the command's limits (by LBA: a lookup each step, not a scan)."""
+        by_start: dict[int, BlockRequest] = {}
+        by_end: dict[int, BlockRequest] = {}
+        for r in candidates:                         # candidates are in (lba, seq) order
+            if r is not first and not r.solo and r.write == first.write:
+                by_start.setdefault(r.lba, r)
+                by_end.setdefault(r.end, r)
+        segments, sectors = len(first.segments), first.sectors
+        taken = {id(first)}
+
+        def take(r) -> bool:
+            nonlocal segments, sectors
+            if r is None or id(r) in taken or segments + len(r.segments) > max_segments \
+                    or sectors + r.sectors > max_sectors:
+                return False
+            taken.add(id(r))
+            segments += len(r.segments)
+            sectors += r.sectors
+            return True
+
+        while take(r := by_end.get(chosen[0].lba)):         # back merges: ending where we start
             chosen.insert(0, r)
-        while True:                     # front merges: requests starting where we end
-            r = next((r for r in candidates if r.lba == chosen[-1].end and fits(r)), None)
-            if r is None:
-                break
+        while take(r := by_start.get(chosen[-1].end)):      # front merges: starting where we end
             chosen.append(r)

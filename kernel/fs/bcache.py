@@ -191,6 +191,21 @@ class BufferCache:
             if error:
                 raise FsError(Errno.EIO, f'read of block {n} failed ({error})')
 
+    def prefetch(self, blocknos) -> int:
+        """Start reads of the blocks not yet cached, all at once and without waiting, so
+        the elevator can merge neighbours into large commands (a multi-block read, and
+        readahead).  Returns how many reads were started."""
+        size = self._block_size
+        started = 0
+        for n in blocknos:
+            key = (size, n)
+            if key in self._bufs:
+                continue
+            self._lba(size, n)
+            self._submit(self._new_buffer(key), write=False)
+            started += 1
+        return started
+
     def write_block(self, n: int, data: bytes):
         size = self._block_size
         if len(data) != size:

@@ -468,18 +468,24 @@ class Ext2:
         return (yield from self._read_data(inode, offset, min(offset + length, self._size(inode))))
 
     def _read_data(self, inode: Inode, start: int, end: int):
-        out = bytearray()
         bs = self.block_size
+        blocks = []                       # (block number or 0 for a hole, within, count)
         position = start
         while position < end:
             lbn, within = divmod(position, bs)
             count = min(bs - within, end - position)
             blockno, _ = yield from self._bmap(inode, lbn)
+            blocks.append((blockno, within, count))
+            position += count
+        prefetch = getattr(self.dev, 'prefetch', None)
+        if prefetch is not None and len(blocks) > 1:
+            prefetch([b for b, _, _ in blocks if b])      # one batch: the elevator merges it
+        out = bytearray()
+        for blockno, within, count in blocks:
             if blockno:
                 out += (yield from self.dev.read_block(blockno))[within:within + count]
             else:
                 out += bytes(count)
-            position += count
         return bytes(out)
 
     def write(self, ino: int, offset: int, data: bytes):

@@ -15,6 +15,7 @@ from ..proc.lock import SleepLock
 from .ext2 import Ext2, FsError, ROOT
 from .ext2_layout import InodeType, S_IFMT
 from .file import File, O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR
+from .procfs import ProcFs
 
 O_CREAT = 0o100
 O_EXCL = 0o200
@@ -42,6 +43,7 @@ class Vfs:
         self.cache = cache
         self.lock = SleepLock(kernel.wake, 'ext2')
         self.devsw: dict[tuple[str, int], object] = {}     # ('c'|'b', major) -> open(minor, flags)
+        self.procfs = ProcFs(kernel)
 
     def call(self, gen):
         """Run one ext2 operation under the mount lock (a generator)."""
@@ -71,6 +73,9 @@ class Vfs:
         """A File for path (a generator).  Raises FsError."""
         if not path:
             raise FsError(Errno.ENOENT)
+        absolute = normalize(cwd, path)
+        if ProcFs.owns(absolute):
+            return self.procfs.open(absolute, flags)
         try:
             ino = yield from self.lookup(path, cwd)
             if flags & O_CREAT and flags & O_EXCL:
@@ -98,6 +103,14 @@ class Vfs:
         if flags & O_TRUNC and flags & O_ACCMODE != O_RDONLY:
             yield from self.call(self.fs.truncate(ino, 0))
         return InodeFile(self, ino, flags)
+
+    def stat(self, path: bytes, cwd: Cwd):
+        """The Stat of a path (a generator); /proc included."""
+        absolute = normalize(cwd, path)
+        if ProcFs.owns(absolute):
+            return (yield from self.procfs.open(absolute, O_RDONLY).stat())
+        ino = yield from self.lookup(path, cwd)
+        return (yield from self.call(self.fs.stat(ino)))
 
     def read_file(self, path: bytes, cwd: Cwd):
         """The whole content of a regular file (for exec)."""

@@ -86,6 +86,8 @@ def sys_openat(k, p, dirfd: int, path_addr: int, flags: int, mode: int):
     f = yield from _vfs(k).open(path, flags, mode, _dir(p, dirfd, path))
     if isinstance(f, vfs.DirFile):
         f.path = normalize(_dir(p, dirfd, path), path)
+    elif flags & O_DIRECTORY and not hasattr(f, 'entries'):
+        return -Errno.ENOTDIR
     return p.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
 
 
@@ -179,9 +181,7 @@ def sys_newfstatat(k, p, dirfd: int, path_addr: int, buf: int, flags: int):
     path = _path(k, p, path_addr)
     if not path and flags & AT_EMPTY_PATH:
         return (yield from sys_fstat(k, p, dirfd, buf))
-    v = _vfs(k)
-    ino = yield from v.lookup(path, _dir(p, dirfd, path))
-    st = yield from v.call(v.fs.stat(ino))
+    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path))
     k.user(p).write(buf, _stat_bytes(st))
     return 0
 
@@ -193,7 +193,7 @@ def sys_stat(k, p, path_addr: int, buf: int):
 @fs_errors
 def sys_faccessat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    yield from _vfs(k).lookup(path, _dir(p, dirfd, path))
+    yield from _vfs(k).stat(path, _dir(p, dirfd, path))
     return 0       # one user, root: existence is the only check
 
 
@@ -207,7 +207,7 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
     f = p.fds.get(fd)
     if f is None:
         return -Errno.EBADF
-    if not isinstance(f, vfs.DirFile):
+    if not hasattr(f, 'entries'):
         return -Errno.ENOTDIR
     entries = yield from f.entries()
     out = bytearray()
