@@ -54,7 +54,7 @@ def test_a_process_runs_while_another_waits_for_the_disk(disk):
     """Asynchrony: while the reader is blocked on DMA, the spinner gets the CPU."""
     from kernel.proc.process import State
     kernel, out, log = boot(disk=disk, quantum=20_000)
-    reader = kernel.spawn(kernel.read_guest_file(b'/bin/cat'), [b'cat', b'/bin/hello'], [])
+    reader = kernel.spawn(kernel.read_guest_file(b'/bin/cat'), [b'cat', b'/bin/gdbdemo'], [])
     spinner = kernel.spawn(kernel.read_guest_file(b'/tests/spin'), [b'spin', b'3000000'], [])
     ran_while_blocked = []
     kernel.trace.subscribe(lambda e: ran_while_blocked.append(e.time)
