@@ -74,15 +74,21 @@ def cmd_run(args) -> int:
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
-    kernel.interactive = sys.stdin.isatty()
+    run_to_the_end(kernel, args, interactive=sys.stdin.isatty())
+    return wait_status_to_exit_code(init.exit_status)
+
+
+def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
+    """Run until no process is left, tracing as asked, the terminal raw while a person
+    types; then write everything back to the disk."""
+    kernel.interactive = interactive
     close_trace = attach(kernel, args)
-    with _raw_terminal(kernel.interactive):
+    with _raw_terminal(interactive):
         try:
             kernel.run()
         finally:
             close_trace()
-    kernel.shutdown()
-    return wait_status_to_exit_code(init.exit_status)
+            kernel.shutdown()
 
 
 TYPING_DELAY_NS = 1_000_000         # --input: a line is typed 1 ms after the guest asks for one,
@@ -111,14 +117,7 @@ def cmd_boot(args) -> int:
         return 1
     if script is not None:
         machine.console.type_script(machine.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
-    kernel.interactive = interactive
-    close_trace = attach(kernel, args)
-    with _raw_terminal(interactive):
-        try:
-            kernel.run()
-        finally:
-            close_trace()
-            kernel.shutdown()
+    run_to_the_end(kernel, args, interactive)
     return wait_status_to_exit_code(init.exit_status)
 
 
