@@ -33,7 +33,9 @@ test: userland
 	$(PY) -m pytest -q
 
 bench: userland
+	$(PY) -m pip install -q matplotlib
 	$(PY) bench/run.py
+	$(PY) bench/policies.py
 
 # A demo under gdb: the kernel stops before the first instruction and serves gdb.
 GDBPORT ?= 1234

@@ -11,6 +11,7 @@
 import argparse
 import os
 import sys
+import tempfile
 
 from emu.machine import Machine
 from .kernel import Kernel, DEFAULT_QUANTUM
@@ -19,6 +20,8 @@ from .trace.options import add_trace_options, attach, trace_main
 from .fs.ext2 import FsError
 from .tools import mkdisk
 from .tools.mkdisk import parse_size
+from .mm.policy import POLICIES
+from .mm.swap import SWAP_TYPE
 from emu.disk_image import DiskImage
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
@@ -26,6 +29,10 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--quantum', type=int, default=DEFAULT_QUANTUM,
                    help='instructions per time slice (default %(default)s)')
     p.add_argument('--disk', help='disk image (made by `ukern mkdisk`): partition 1 is mounted at /')
+    p.add_argument('--swap', default=None, help='size of the swap file when the disk has no swap '
+                   'partition (default: twice --mem; 0 for none)')
+    p.add_argument('--policy', default='clock', choices=sorted(POLICIES),
+                   help='page-replacement policy (default %(default)s)')
 
 
 def wait_status_to_exit_code(status: int) -> int:
@@ -35,12 +42,28 @@ def wait_status_to_exit_code(status: int) -> int:
     return (status >> 8) & 0xFF
 
 
-def boot_kernel(args) -> Kernel:
-    disks = [DiskImage(args.disk)] if args.disk else None
-    machine = Machine(args.mem, console_source=sys.stdin.buffer, disks=disks)
-    kernel = Kernel(machine, quantum=args.quantum, console_is_tty=sys.stdout.isatty())
-    if disks:
+def machine_disks(args) -> list:
+    """Port 0: the boot disk (if any); port 1: a temporary swap file, unless --swap 0 or
+    the boot disk has its own swap partition (a temporary file is deleted when we exit)."""
+    boot = DiskImage(args.disk) if args.disk else None
+    size = 2 * args.mem if args.swap is None else parse_size(args.swap)
+    if size <= 0 or (args.disk and SWAP_TYPE in (kind for _, _, kind in mkdisk.partition_offsets(args.disk))):
+        return [boot] if boot else []
+    swapfile = tempfile.NamedTemporaryFile(prefix='ukern-swap-', suffix='.img')
+    _keep_alive.append(swapfile)
+    return [boot, DiskImage.create(swapfile.name, size // 512)]
+
+
+_keep_alive = []
+
+
+def boot_kernel(args, tty: bool, **console) -> Kernel:
+    """The machine and kernel the options describe: disks attached, root mounted, swap on."""
+    machine = Machine(args.mem, disks=machine_disks(args) or None, **console)
+    kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy)
+    if args.disk:
         kernel.mount_root()
+    kernel.enable_swap()
     return kernel
 
 
@@ -55,7 +78,7 @@ def load_program(kernel: Kernel, program: str) -> bytes:
 
 def cmd_run(args) -> int:
     try:
-        kernel = boot_kernel(args)
+        kernel = boot_kernel(args, sys.stdout.isatty(), console_source=sys.stdin.buffer)
     except (OSError, FsError, ValueError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1
@@ -104,19 +127,16 @@ def cmd_boot(args) -> int:
     script = open(args.input, 'rb').read() if args.input else None
     interactive = script is None and sys.stdin.isatty()
     sink = _terminal_sink() if script is not None and not sys.stdout.isatty() else None
-    machine = Machine(args.mem, console_sink=sink, disks=[DiskImage(args.disk)],
-                      console_source=None if script is not None else sys.stdin.buffer)
-    kernel = Kernel(machine, quantum=args.quantum,
-                    console_is_tty=script is not None or sys.stdin.isatty())
     try:
-        kernel.mount_root()
+        kernel = boot_kernel(args, script is not None or sys.stdin.isatty(), console_sink=sink,
+                             console_source=None if script is not None else sys.stdin.buffer)
         data = kernel.read_guest_file(os.fsencode(args.init))
         init = kernel.spawn(data, [os.fsencode(args.init)], [b'PATH=/bin', b'HOME=/', b'TERM=vt100'])
     except (OSError, FsError, ExecError, ValueError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1
     if script is not None:
-        machine.console.type_script(machine.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
+        kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     run_to_the_end(kernel, args, interactive)
     return wait_status_to_exit_code(init.exit_status)
 

@@ -9,6 +9,7 @@ must wait blocks the process (its handler is a generator, resumed on wake-up).
 
 import random
 import sys
+from collections import Counter
 from typing import Callable
 
 from emu.cpu import Trap, Vector
@@ -16,11 +17,12 @@ from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
-from .fs.mount import mount_boot_disk, unmount
+from .fs.mount import mount_boot_disk, find_swap, unmount
 from .mm import fault
 from .mm.frames import FrameAllocator, OutOfMemory
 from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
+from .mm.reclaim import Reclaimer
 from .proc import elf, lifecycle
 from .proc import signal as psig
 from .proc.process import Process, State
@@ -50,7 +52,8 @@ class Kernel:
     NO_RETURN = NO_RETURN
 
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
-                 log: Callable[[str], None] | None = None, console_is_tty: bool = False):
+                 log: Callable[[str], None] | None = None, console_is_tty: bool = False,
+                 policy: str = 'clock'):
         self.machine = machine
         self.cpu = machine.cpu
         self.clock = machine.clock
@@ -74,14 +77,22 @@ class Kernel:
         self._flush_code = False
         self._last_fault: fault.FaultResult | None = None
         self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
+        self.vmstat = Counter()            # the memory manager's counters (/proc/vmstat, --stats)
+        self.reclaim = Reclaimer(self, policy)
         self.interactive = False           # a person types on the host terminal (ukern boot)
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = None
+        self.disks = None                  # port -> Disk, once the controller is probed
 
     def mount_root(self) -> None:
-        """Probe the disk controller and mount partition 1 of the first disk at /."""
+        """Probe the disk controller and mount partition 1 of the boot disk at /."""
         self.vfs = mount_boot_disk(self)
+
+    def enable_swap(self) -> bool:
+        """Swap on the boot disk's swap partition, or the disk attached for swap."""
+        self.frames.swap = find_swap(self)
+        return self.frames.swap is not None
 
     def read_guest_file(self, path: bytes) -> bytes:
         """At boot: the content of a file in the mounted file system."""
@@ -93,6 +104,8 @@ class Kernel:
         """Write back everything the file system holds (the machine may then be dropped)."""
         if self.vfs is not None:
             unmount(self, self.vfs)
+        elif self.machine.ahci is not None:
+            self.machine.ahci.flush()
 
     def _map_kernel_half(self) -> int:
         """The supervisor half shared by every address space: for now the machine's
@@ -246,6 +259,26 @@ class Kernel:
         return -Errno.ENOSYS
 
     def page_fault(self, p: Process, addr: int, error: int, from_kernel: bool = False) -> fault.FaultResult:
+        result = self._page_fault(p, addr, error, from_kernel)
+        if result.action is fault.Action.NO_MEMORY:
+            if self.reclaim.out_of_memory(p):
+                result = fault.FaultResult(fault.Action.WAIT, queue=self.reclaim.memory_freed)
+            else:
+                kill = fault.Action.EFAULT if from_kernel else fault.Action.KILL
+                result = fault.FaultResult(kill, result.reason, result.signal)
+        while from_kernel and result.action is fault.Action.WAIT:
+            # A system call's copy met a page still on its way: the kernel waits right
+            # here (the copy cannot be suspended), letting device events run meanwhile.
+            self._wait_here(result.queue)
+            result = self._page_fault(p, addr, error, from_kernel)
+        return result
+
+    def _wait_here(self, queue) -> None:
+        token = _Borrowed(None)
+        queue.add(token)
+        self.run_until(lambda: token not in queue.waiters)
+
+    def _page_fault(self, p: Process, addr: int, error: int, from_kernel: bool) -> fault.FaultResult:
         if p is self.current:
             rsp = self.cpu.reg('rsp')
         else:
@@ -257,6 +290,7 @@ class Kernel:
             result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
         self.clock.spend(FAULT_COST_NS)
+        self._count_fault(p, addr, result)
         if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS):
             self.flush_tlb(p)
         if traced:
@@ -266,13 +300,33 @@ class Kernel:
                        rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
         return result
 
+    def _count_fault(self, p, addr: int, result: fault.FaultResult) -> None:
+        A = fault.Action
+        self.vmstat['pgfault'] += 1
+        if result.action in (A.FILE_READ, A.SWAP_IN):
+            self.vmstat['pgmajfault'] += 1
+        if result.action is A.SWAP_IN:
+            self.vmstat['pswpin'] += 1
+        if result.action in (A.ZERO_FILL, A.FILE_READ, A.COW_COPY, A.SWAP_IN, A.STACK_GROW):
+            pte = p.aspace.pt.lookup(addr & ~0xFFF)
+            if pte & 1:
+                self.reclaim.track(pte & 0x000F_FFFF_FFFF_F000)
+
     def _on_trap(self, trap: Trap) -> bool:
         """Called by the CPU at an exception.  True: retry the instruction."""
         p = self.current
         self._sync_clock()
         if trap.vector == Vector.PAGE_FAULT:
-            return self.page_fault(p, trap.cr2, trap.error).action is not fault.Action.KILL
+            result = self.page_fault(p, trap.cr2, trap.error)
+            if result.action is fault.Action.WAIT:
+                self._block(p, result.queue)     # the instruction runs again once woken
+                return False
+            return result.action is not fault.Action.KILL
         return False
+
+    def flush_tlb_of(self, aspace) -> None:
+        if self.current is not None and self.current.aspace is aspace:
+            self.cpu.flush_tlb()
 
     def flush_tlb(self, p: Process) -> None:
         if p is self.current:
@@ -283,6 +337,7 @@ class Kernel:
         """Run until no process can ever run again."""
         while True:
             self._deliver_events()
+            self.reclaim.balance()
             p = self._pick()
             if p is None:
                 if not self._idle():
@@ -374,7 +429,7 @@ class Kernel:
             self.machine.console.poll_host_input()
         self.clock.retire(retired - self._charged)
         self._charged = 0
-        if trap is not None and p.state is not State.ZOMBIE:
+        if trap is not None and p.state is State.RUNNABLE:
             if self.debugger is None or not self.debugger.on_trap(p, trap):
                 self._unhandled_trap(p, trap)
         if self.debugger is not None:

@@ -1,33 +1,55 @@
-"""Bringing the file system up at boot and down at shutdown.
+"""Bringing the disks up at boot and down at shutdown.
 
-Boot: probe the AHCI controller, mount ext2 from partition 1 of the first disk at /, and
-fill the device switch (character major 5 = the console, block major 8 = the raw disk).
-Shutdown: write every dirty block back and flush the disk image, so nothing a program
+Boot: probe the AHCI controller once; mount ext2 from partition 1 of the boot disk (port
+0) at /, and fill the device switch (character major 5 = the console, block major 8 = the
+raw disk); swap on the boot disk's swap partition (type 0x82) if it has one, else on the
+whole disk at port 1 (the swap file `ukern run` and `ukern boot` attach).
+Shutdown: write every dirty block back and flush the disk images, so nothing a program
 wrote is lost and e2fsck finds the file system clean.
 """
 
 from ..dev.ahci import AhciDriver
 from ..dev.disk import DiskFile
-from .bcache import mount_root, run_boot
+from ..mm.swap import SwapArea, SWAP_TYPE
+from .bcache import mount_root, partitions, run_boot
 from .file import ConsoleFile
 from .vfs import Vfs
 
 MAJOR_CONSOLE = 5      # /dev/console is 5,1 on Linux
 MAJOR_DISK = 8         # /dev/sda is 8,0 on Linux; ukern names it /dev/disk0
+BOOT_PORT, SWAP_PORT = 0, 1
+
+
+def probe_disks(kernel) -> dict:
+    """port -> Disk, probing the controller the first time."""
+    if kernel.disks is None:
+        found = AhciDriver(kernel).probe() if kernel.machine.ahci is not None else []
+        kernel.disks = {d.port: d for d in found}
+    return kernel.disks
 
 
 def mount_boot_disk(kernel) -> Vfs | None:
-    if kernel.machine.ahci is None:
+    boot = probe_disks(kernel).get(BOOT_PORT)
+    if boot is None:
         return None
-    disks = AhciDriver(kernel).probe()
-    if not disks:
-        return None
-    fs, cache = mount_root(kernel, disks[0])
+    fs, cache = mount_root(kernel, boot)
     vfs = Vfs(kernel, fs, cache)
     vfs.devsw[('c', MAJOR_CONSOLE)] = lambda minor, flags: ConsoleFile(kernel.console, flags)
-    vfs.devsw[('b', MAJOR_DISK)] = lambda minor, flags: DiskFile(kernel, disks[minor], flags)
-    vfs.disks = disks
+    vfs.devsw[('b', MAJOR_DISK)] = lambda minor, flags: DiskFile(kernel, boot, flags)
     return vfs
+
+
+def find_swap(kernel) -> SwapArea | None:
+    disks = probe_disks(kernel)
+    boot = disks.get(BOOT_PORT)
+    if boot is not None:
+        for start, count, kind in partitions(kernel, boot):
+            if kind == SWAP_TYPE:
+                return SwapArea(kernel, boot, start, count)
+    swap_disk = disks.get(SWAP_PORT)
+    if swap_disk is not None:
+        return SwapArea(kernel, swap_disk, 0, swap_disk.sectors)
+    return None
 
 
 def unmount(kernel, vfs: Vfs) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
-from .pagetable import P, COW, frame_of, USER_TOP
+from .pagetable import P, W, COW, SWAP, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_LIMIT, STACK_GAP, STACK_TOP
 
 
@@ -23,6 +23,9 @@ class Action(enum.Enum):
     COW_REUSE = 'copy-on-write, last sharer keeps the page'
     STACK_GROW = 'stack growth'
     SPURIOUS = 'already mapped (TLB refresh)'
+    SWAP_IN = 'swap-in'
+    WAIT = 'wait for the page to arrive'
+    NO_MEMORY = 'no free frame'
     KILL = 'kill'
     EFAULT = 'the system call fails with EFAULT'   # the kernel's own copy hit a bad address
 
@@ -32,6 +35,7 @@ class FaultResult:
     action: Action
     reason: str = ''          # for KILL: 'write to read-only 0x...'
     signal: int = 0
+    queue: object = None      # for WAIT: what the process sleeps on (a read's completion)
 
 
 SIGSEGV = 11
@@ -66,11 +70,13 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     pte = aspace.pt.lookup(va)
     try:
         if not pte & P:
+            if pte & SWAP:
+                return _swap_in(aspace, frames, region, va, pte >> 12)
             return _fill(aspace, frames, region, va)
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
     except OutOfMemory:
-        return FaultResult(Action.KILL, f'out of memory at {addr:#018x}', SIGBUS)
+        return FaultResult(Action.NO_MEMORY, f'no free frame for {addr:#018x}', SIGBUS)
     return FaultResult(Action.SPURIOUS)
 
 
@@ -97,7 +103,7 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int)
             start = region.image.offset + off
             frames.memory.write(frame, region.image.data[start:start + n])
             action = Action.FILE_READ
-    aspace.pt.map(va, frame, region.pte_flags())
+    aspace.map_page(va, frame, region.pte_flags())
     return FaultResult(action)
 
 
@@ -109,6 +115,24 @@ def _break_cow(aspace, frames, region, va, pte) -> FaultResult:
         return FaultResult(Action.COW_REUSE)
     new = frames.alloc(zero=False)
     frames.memory.copy(new, old, PAGE_SIZE)
-    aspace.pt.map(va, new, flags)
+    aspace.replace_page(va, old, new, flags)
     frames.release(old)
     return FaultResult(Action.COW_COPY)
+
+
+def _swap_in(aspace, frames, region, va, slot) -> FaultResult:
+    """Bring a swapped-out page back: from the swap cache if another mapper already did,
+    else start the read and make the process wait for it (it retries the instruction)."""
+    swap = frames.swap
+    if slot in swap.failed:
+        return FaultResult(Action.KILL, f'page at {va:#018x} lost: its swap read failed', SIGBUS)
+    cached = swap.cache.get(slot) or swap.read_into_cache(slot)
+    if cached.request is not None:
+        return FaultResult(Action.WAIT, queue=cached.request.waiters)
+    frames.share(cached.frame)
+    swap.release(slot)                            # this PTE no longer holds the slot
+    flags = region.pte_flags()
+    if frames.refs(cached.frame) > 1 and not region.shared:
+        flags = (flags & ~W) | COW                # still shared with another mapper
+    aspace.map_page(va, cached.frame, flags)
+    return FaultResult(Action.SWAP_IN)

@@ -10,6 +10,7 @@ import heapq
 from array import array
 
 from emu.memory import PhysicalMemory
+from .rmap import ReverseMap
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
@@ -29,6 +30,9 @@ class FrameAllocator:
         self.pins = array('I', bytes(4 * nframes))
         self._free = list(range(first // PAGE_SIZE, nframes))  # already a heap: sorted
         self.total = len(self._free)
+        self.rmap = ReverseMap()
+        self.swap = None               # the swap area (mm/swap.py), when there is one
+        self.on_free = None            # reclaim's hook: a frame left the reclaimable set
 
     @property
     def free_count(self) -> int:
@@ -55,6 +59,8 @@ class FrameAllocator:
         self.refcount[pfn] -= 1
         if self.refcount[pfn] or self.pins[pfn]:
             return False
+        if self.on_free is not None:
+            self.on_free(addr)
         heapq.heappush(self._free, pfn)
         return True
 
@@ -70,6 +76,8 @@ class FrameAllocator:
         assert self.pins[pfn] > 0
         self.pins[pfn] -= 1
         if not self.pins[pfn] and not self.refcount[pfn]:
+            if self.on_free is not None:
+                self.on_free(pfn << PAGE_SHIFT)
             heapq.heappush(self._free, pfn)
 
     def pinned(self, addr: int) -> bool:

@@ -24,14 +24,15 @@ class PTE(enum.IntFlag):
     PS = 1 << 7       # large page (in PDPTE/PDE)
     G = 1 << 8
     COW = 1 << 9      # software: read-only because shared copy-on-write
-    SW1 = 1 << 10     # software: reserved for later issues
-    SW2 = 1 << 11
+    SWAP = 1 << 10    # software, in a not-present entry: bits 12+ are a swap slot
+    SW2 = 1 << 11     # software: reserved for later issues
     NX = 1 << 63      # no execute (needs EFER.NXE)
 
 
 # The hot paths test and build entries with these plain ints: arithmetic on IntFlag members
 # creates new enum objects, which costs more than the rest of a page fault.
-P, W, U, A, D, COW, NX = (int(f) for f in (PTE.P, PTE.W, PTE.U, PTE.A, PTE.D, PTE.COW, PTE.NX))
+P, W, U, A, D, COW, SWAP, NX = (int(f) for f in (PTE.P, PTE.W, PTE.U, PTE.A, PTE.D, PTE.COW,
+                                                  PTE.SWAP, PTE.NX))
 ADDR_MASK = 0x000F_FFFF_FFFF_F000
 LEVEL_SHIFTS = (39, 30, 21, 12)
 LEVEL_NAMES = ('PML4E', 'PDPTE', 'PDE', 'PTE')
@@ -121,6 +122,12 @@ class PageTable:
 
     def present_pages(self, start: int, end: int):
         """(va, pte) for every present leaf in [start, end), skipping absent tables fast."""
+        for va, pte in self._scan(self.root, 0, 0, start, end):
+            if pte & P:
+                yield va, pte
+
+    def leaf_entries(self, start: int, end: int):
+        """(va, pte) for every non-zero leaf in [start, end): present pages, swap entries."""
         yield from self._scan(self.root, 0, 0, start, end)
 
     def _scan(self, table: int, level: int, base: int, start: int, end: int):
@@ -130,13 +137,11 @@ class PageTable:
         words = self.mem.words
         for i in range(first, last + 1):
             entry = words[(table >> 3) + i]
-            if not entry & P:
-                continue
-            va = base + i * span
             if level == 3:
-                yield va, entry
-            else:
-                yield from self._scan(frame_of(entry), level + 1, va, start, end)
+                if entry:
+                    yield base + i * span, entry
+            elif entry & P:
+                yield from self._scan(frame_of(entry), level + 1, base + i * span, start, end)
 
     def free_tables(self, keep_kernel_half: bool = True) -> None:
         """Free every table frame of the user half (leaf frames must already be released)."""

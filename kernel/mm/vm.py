@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
-from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, COW, ADDR_MASK
+from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, COW, SWAP, ADDR_MASK
 
 
 class Prot(enum.IntFlag):
@@ -133,13 +133,33 @@ class AddressSpace:
         return end - length if end - length >= ELF_MIN else None
 
     # -- pages ----------------------------------------------------------------------------
+    # Every leaf mapping of a frame is made and unmade here, so the reverse map stays true.
+    def map_page(self, va: int, frame: int, flags: int) -> None:
+        self.pt.map(va, frame, flags)
+        self.frames.rmap.add(frame, self, va)
+
+    def replace_page(self, va: int, old: int, new: int, flags: int) -> None:
+        """Point va at another frame (copy-on-write, swap-in); the caller handles refcounts."""
+        self.frames.rmap.remove(old, self, va)
+        self.map_page(va, new, flags)
+
+    def unmap_page(self, va: int) -> int:
+        """Take va's page away (its frame reference stays with the caller); returns the PTE."""
+        pte = self.pt.clear(va)
+        if pte & P:
+            self.frames.rmap.remove(pte & ADDR_MASK, self, va)
+        return pte
+
     def unmap_range(self, start: int, end: int) -> int:
-        """Drop every page mapped in [start, end); returns how many frames were released."""
+        """Drop every page (and swap entry) in [start, end); returns frames released."""
         released = 0
-        for va, pte in list(self.pt.present_pages(start, end)):
-            self.pt.clear(va)
-            self.frames.release(pte & ADDR_MASK)
-            released += 1
+        for va, pte in list(self.pt.leaf_entries(start, end)):
+            self.unmap_page(va)
+            if pte & P:
+                self.frames.release(pte & ADDR_MASK)
+                released += 1
+            elif pte & SWAP and self.frames.swap is not None:
+                self.frames.swap.release(pte >> 12)
         return released
 
     def remove(self, start: int, end: int) -> None:
@@ -157,11 +177,16 @@ class AddressSpace:
         for r in self.regions:
             copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared)
             child.regions.append(copy)
-            for va, pte in list(self.pt.present_pages(r.start, r.end)):
+            for va, pte in list(self.pt.leaf_entries(r.start, r.end)):
+                if not pte & P:                          # a swap entry: share the slot
+                    child.pt.set(va, pte)
+                    self.frames.swap.share(pte >> 12)
+                    continue
                 if pte & W and not r.shared:
                     pte = (pte & ~W) | COW
                     self.pt.update(va, pte)
                 child.pt.set(va, pte)
+                self.frames.rmap.add(pte & ADDR_MASK, child, va)
                 self.frames.share(pte & ADDR_MASK)
         return child
 

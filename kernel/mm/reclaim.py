@@ -1,0 +1,185 @@
+"""Reclaim: when free frames fall below a low watermark, evict pages until a high one.
+
+The replacement policy (mm/policy/, chosen at boot with --policy) picks victims among the
+user pages; it sees references through the Accessed bits the CPU set in every PTE that
+maps a page (found through the reverse map), never through a per-access hook.
+
+  - A clean page that a file image can give back (program text, untouched data) is simply
+    unmapped and freed; the next touch reads it again.
+  - Any other page is paged out to swap, as seed 004 describes: its Dirty bits are
+    cleared, the write starts while the page stays mapped, and when the write completes
+    the Dirty bits are checked again.  A page written meanwhile keeps its frame and the
+    page-out counts as not done; otherwise every mapper's PTE becomes a swap entry and the
+    frame is freed.  The frame is pinned while the DMA reads it.
+  - Pinned frames (DMA in flight) and shared mappings are never chosen.
+  - With nothing left to evict and no frame free, the largest process is killed (OOM).
+"""
+
+from dataclasses import dataclass, field
+
+from ..trap import Signal
+from .pagetable import A, D, P, SWAP, ADDR_MASK
+from .policy import make, NoEvictablePage
+from ..proc.wait import WaitQueue
+
+LOW_FRACTION = 32          # low watermark: 1/32 of RAM free
+MIN_LOW = 16
+
+
+@dataclass
+class PageOut:
+    frame: int
+    slot: int
+    started: int
+
+
+class Reclaimer:
+    def __init__(self, kernel, policy: str = 'clock'):
+        self.kernel = kernel
+        self.frames = kernel.frames
+        self.policy = make(policy)
+        self.policy_name = policy
+        self.low = max(MIN_LOW, self.frames.total // LOW_FRACTION)
+        self.high = 2 * self.low
+        self.tracked: set[int] = set()
+        self.inflight: dict[int, PageOut] = {}
+        self.memory_freed = WaitQueue('free memory')
+        self.frames.on_free = self._frame_freed
+        self.stats = kernel.vmstat
+
+    # -- which pages the policy knows ---------------------------------------------------
+    def track(self, frame: int) -> None:
+        """A user page became resident."""
+        if frame not in self.tracked:
+            self.tracked.add(frame)
+            self.policy.added(frame)
+
+    def _frame_freed(self, frame: int) -> None:
+        if frame in self.tracked:
+            self.tracked.discard(frame)
+            self.policy.removed(frame)
+        if self.memory_freed.waiters:
+            self.memory_freed.wake_all(self.kernel.wake)
+
+    # -- the policy's view of the hardware bits ------------------------------------------
+    def _ptes(self, frame: int):
+        for aspace, va in self.frames.rmap.mappers(frame):
+            yield aspace, va, aspace.pt.lookup(va)
+
+    def is_referenced(self, frame: int) -> bool:
+        return any(pte & A for _, _, pte in self._ptes(frame))
+
+    def clear_referenced(self, frame: int) -> None:
+        for aspace, va, pte in self._ptes(frame):
+            if pte & A:
+                aspace.pt.update(va, pte & ~A)
+        self._flush = True         # the CPU's TLB may still hold the A bit set
+
+    def can_evict(self, frame: int) -> bool:
+        if self.frames.pinned(frame) or frame in self.inflight:
+            return False
+        mappers = self.frames.rmap.mappers(frame)
+        if not mappers or len(mappers) != self.frames.refs(frame):
+            return False            # held by something other than page tables (swap cache)
+        return not any(aspace.find(va).shared for aspace, va in mappers)
+
+    # -- balancing -----------------------------------------------------------------------
+    def balance(self) -> None:
+        """Called by the kernel's loop: start evictions while free memory is low."""
+        if self.frames.free_count + len(self.inflight) >= self.low:
+            return
+        self._flush = False
+        while self.frames.free_count + len(self.inflight) < self.high:
+            try:
+                victim = self.policy.choose_victim(self.is_referenced, self.clear_referenced,
+                                                   self.can_evict)
+            except NoEvictablePage:
+                break
+            self.tracked.discard(victim)
+            if not self._evict(victim):
+                break
+        if self._flush:
+            self.kernel.cpu.flush_tlb()
+
+    def _evict(self, frame: int) -> bool:
+        mappers = self.frames.rmap.mappers(frame)
+        if self._clean_file_page(frame, mappers):
+            self._unmap_all(frame, mappers, 0)
+            self.stats['pgsteal_file'] += 1
+            self._event('evict', frame, kind='file page dropped')
+            return True
+        swap = self.frames.swap
+        slot = swap.alloc() if swap is not None else None
+        if slot is None:
+            self.policy.added(frame)           # keep it: nowhere to put it
+            self.tracked.add(frame)
+            return False
+        for aspace, va, pte in self._ptes(frame):
+            aspace.pt.update(va, pte & ~D)      # seed 004: was it written during the write?
+        self._flush = True
+        self.frames.pin(frame)
+        self.inflight[frame] = PageOut(frame, slot, self.kernel.clock.now)
+        swap.write(frame, slot, lambda req, f=frame: self._page_out_done(f, req))
+        self.stats['pswpout_started'] += 1
+        self._event('pageout', frame, slot=slot)
+        return True
+
+    @staticmethod
+    def _clean_file_page(frame, mappers) -> bool:
+        """Can the page be read again from its program image, unchanged?"""
+        for aspace, va in mappers:
+            region = aspace.find(va)
+            pte = aspace.pt.lookup(va)
+            if region is None or region.image is None or pte & D or region.image.filesz <= va - region.start:
+                return False
+        return True
+
+    def _page_out_done(self, frame: int, req) -> None:
+        out = self.inflight.pop(frame)
+        swap = self.frames.swap
+        ptes = list(self._ptes(frame))
+        if req.error or any(pte & D for _, _, pte in ptes):
+            swap.release(out.slot)               # written meanwhile (or I/O error): not done
+            self.stats['pageout_redirtied' if not req.error else 'pageout_failed'] += 1
+            self.frames.unpin(frame)
+            if ptes:
+                self.track(frame)
+            return
+        self._unmap_all(frame, [(a, va) for a, va, _ in ptes], out.slot)
+        self.frames.unpin(frame)
+        self.stats['pswpout'] += 1
+        self._event('swapped out', frame, slot=out.slot)
+
+    def _unmap_all(self, frame: int, mappers, slot: int) -> None:
+        """Every mapper loses the page; with a slot, each keeps a swap entry to it."""
+        for i, (aspace, va) in enumerate(mappers):
+            aspace.unmap_page(va)
+            if slot:
+                aspace.pt.set(va, (slot << 12) | SWAP)
+                if i:
+                    self.frames.swap.share(slot)
+            self.frames.release(frame)
+            self.kernel.flush_tlb_of(aspace)
+        if slot and not mappers:
+            self.frames.swap.release(slot)
+
+    # -- out of memory -------------------------------------------------------------------------
+    def out_of_memory(self, p) -> bool:
+        """No free frame for p.  True if p should wait (page-outs are on their way);
+        otherwise the largest process has been killed."""
+        self.balance()
+        if self.inflight:
+            return True
+        victims = [q for q in self.kernel.procs.values() if q.state.value != 'zombie']
+        if not victims:
+            return False
+        largest = max(victims, key=lambda q: sum(1 for _ in q.aspace.pt.present_pages(0, 1 << 47)))
+        self.stats['oom_kill'] += 1
+        self.kernel.terminate(largest, Signal.SIGKILL,
+                              f'ukern: out of memory: killed pid {largest.pid} ({largest.name}), '
+                              f'the largest process')
+        return largest is not p
+
+    def _event(self, what: str, frame: int, **args) -> None:
+        if self.kernel.trace.enabled:
+            self.kernel._emit('reclaim', None, what=what, frame=hex(frame), policy=self.policy_name, **args)

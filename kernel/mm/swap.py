@@ -1,0 +1,81 @@
+"""The swap area: page-sized slots on a disk, where anonymous pages go under memory pressure.
+
+A swapped-out page leaves a swap entry in each PTE that mapped it: not present, the SWAP
+software bit, the slot number in bits 12 and up.  A slot has a reference count (how many
+PTEs hold it).  While a slot's page is in memory again for some of its mappers, the swap
+cache keeps slot -> frame so that the others find the same frame (copy-on-write sharing
+survives swapping).  All transfers are DMA through the block layer, like any other I/O.
+"""
+
+import heapq
+from array import array
+from dataclasses import dataclass
+
+from ..dev.blk import BlockRequest
+from .frames import PAGE_SIZE
+
+SWAP_TYPE = 0x82            # the MBR partition type of a Linux swap partition
+
+
+@dataclass
+class CachedSlot:
+    frame: int
+    request: BlockRequest | None      # the read still in flight, if any
+
+
+class SwapArea:
+    def __init__(self, kernel, disk, start_lba: int, nsectors: int):
+        self.kernel = kernel
+        self.disk = disk
+        self.start_lba = start_lba
+        self.per_slot = PAGE_SIZE // disk.sector_size
+        self.nslots = nsectors // self.per_slot
+        self._free = list(range(1, self.nslots))     # slot 0 is never used: a header, as Linux's
+        self.refs = array('I', bytes(4 * max(1, self.nslots)))
+        self.cache: dict[int, CachedSlot] = {}
+        self.failed: set[int] = set()     # slots whose read failed: their page is lost
+
+    @property
+    def free_slots(self) -> int:
+        return len(self._free)
+
+    def alloc(self) -> int | None:
+        if not self._free:
+            return None
+        slot = heapq.heappop(self._free)
+        self.refs[slot] = 1
+        return slot
+
+    def share(self, slot: int) -> None:
+        self.refs[slot] += 1
+
+    def release(self, slot: int) -> None:
+        self.refs[slot] -= 1
+        if self.refs[slot] == 0:
+            cached = self.cache.pop(slot, None)
+            if cached is not None and cached.request is None:
+                self.kernel.frames.release(cached.frame)
+            heapq.heappush(self._free, slot)
+
+    def _request(self, frame: int, slot: int, write: bool, on_done) -> BlockRequest:
+        req = BlockRequest(self.disk, self.start_lba + slot * self.per_slot, self.per_slot,
+                           [(frame, PAGE_SIZE)], write=write, on_done=on_done)
+        return self.disk.queue.submit(req)
+
+    def write(self, frame: int, slot: int, on_done) -> BlockRequest:
+        return self._request(frame, slot, True, on_done)
+
+    def read_into_cache(self, slot: int) -> CachedSlot:
+        """Start reading a slot into a fresh frame held by the swap cache."""
+        frame = self.kernel.frames.alloc(zero=False)
+        cached = CachedSlot(frame, None)
+
+        def done(req):
+            cached.request = None
+            if req.error:                   # the page is lost: its mappers will get SIGBUS
+                self.cache.pop(slot, None)
+                self.kernel.frames.release(frame)
+                self.failed.add(slot)
+        cached.request = self._request(frame, slot, False, done)
+        self.cache[slot] = cached
+        return cached
