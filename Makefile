@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 DISK   := $(BUILD)/disk.img
 
-.PHONY: run test bench userland disk gdb clean
+.PHONY: run test bench userland disk gdb clean grade lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,18 @@ gdb: userland
 	$(PY) -m kernel run --gdb $(GDBPORT) $(BUILD)/userland/bin/gdbdemo & \
 	sleep 1; gdb -q -nx -ex 'target remote 127.0.0.1:$(GDBPORT)' -ex 'break main' -ex 'continue' \
 	    $(BUILD)/userland/bin/gdbdemo; wait
+
+# Course labs (labs/README.md): start one, grade it (LAB empty: every lab), go back.
+LAB ?=
+grade: userland
+	$(PY) labs/grade.py $(LAB)
+
+lab-start: $(STAMP)
+	@test -n "$(LAB)" || { echo 'usage: make lab-start LAB=NAME'; $(PY) -m kernel lab list; exit 2; }
+	$(PY) -m kernel lab start $(LAB)
+
+lab-stop: $(STAMP)
+	$(PY) -m kernel lab stop
 
 clean:
 	rm -rf $(BUILD)

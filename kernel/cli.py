@@ -33,6 +33,7 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
                    'partition (default: twice --mem; 0 for none)')
     p.add_argument('--policy', default='clock', choices=sorted(POLICIES),
                    help='page-replacement policy (default %(default)s)')
+    p.add_argument('--stats', action='store_true', help='print the memory counters at the end')
 
 
 def wait_status_to_exit_code(status: int) -> int:
@@ -112,6 +113,17 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
         finally:
             close_trace()
             kernel.shutdown()
+    if args.stats:
+        print_stats(kernel)
+
+
+def print_stats(kernel: Kernel) -> None:
+    stats = dict(kernel.vmstat, policy=kernel.reclaim.policy_name,
+                 frames_total=kernel.frames.total, frames_free=kernel.frames.free_count)
+    width = max(len(k) for k in stats)
+    print('ukern: memory counters', file=sys.stderr)
+    for name, value in sorted(stats.items()):
+        print(f'  {name:<{width}}  {value}', file=sys.stderr)
 
 
 TYPING_DELAY_NS = 1_000_000         # --input: a line is typed 1 ms after the guest asks for one,
@@ -192,7 +204,56 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     tr.add_argument('rest', nargs=argparse.REMAINDER)
     tr.set_defaults(func=lambda args: trace_main(args.rest))
+    lab = sub.add_parser('lab', help='course labs: ukern lab start NAME | stop | status | grade [NAME] | run ...')
+    lab.add_argument('action', choices=['start', 'stop', 'status', 'list', 'grade', 'run'])
+    lab.add_argument('rest', nargs=argparse.REMAINDER,
+                     help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command')
+    lab.set_defaults(func=cmd_lab)
     return parser
+
+
+def cmd_lab(args) -> int:
+    """The course labs (labs/README.md): put a lab's starter code in its work area and
+    make the kernel use it, go back to ukern's own parts, grade, or run with the lab active."""
+    import subprocess
+    from . import labs
+    try:
+        if args.action == 'list' or (args.action == 'start' and not args.rest):
+            which = labs.active()
+            for lab in labs.LABS.values():
+                mark = '*' if which and which[0] == lab.name else ' '
+                print(f'{mark} {lab.name:12} {lab.title}')
+            return 0 if args.action == 'list' else 2
+        if args.action == 'start':
+            name, force = args.rest[0], '--force' in args.rest[1:]
+            files = labs.start(name, force=force)
+            print(f'lab {name} started: the kernel now uses your code in '
+                  f'{labs.get(name).student_dir.relative_to(labs.ROOT)}/')
+            for f in files:
+                print(f'  edit {f.relative_to(labs.ROOT)}')
+            print(f'handout: labs/{name}/README.md; grade: make grade LAB={name}; '
+                  f'back to the reference: ukern lab stop')
+            return 0
+        if args.action == 'stop':
+            was = labs.stop()
+            print(f'lab {was} stopped: the kernel uses its own parts (your files stay)' if was
+                  else 'no lab was active')
+            return 0
+        if args.action == 'status':
+            which = labs.active()
+            print(f'active lab: {which[0]} ({which[1]})' if which else 'no lab is active')
+            return 0
+        if args.action == 'grade':
+            return subprocess.call([sys.executable, str(labs.LABS_DIR / 'grade.py'), *args.rest])
+        if args.action == 'run':                   # e.g. ukern lab run run build/userland/tests/fork_cow
+            which = labs.activate_active()
+            if which:
+                print(f'ukern: lab {which} is active', file=sys.stderr)
+            return main(args.rest)
+    except labs.LabError as e:
+        print(f'ukern lab: {e}', file=sys.stderr)
+        return 2
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,9 +40,11 @@ FAULT_COST_NS = 500
 
 
 class _Borrowed:
-    """Stands in for a process when the kernel writes into an address space not yet run."""
+    """Stands in for a process when the kernel writes into an address space not yet run,
+    or waits on a queue itself (it is never BLOCKED, so wake leaves it alone)."""
     pid = 0
     ctx = None
+    state = None
 
     def __init__(self, aspace):
         self.aspace = aspace

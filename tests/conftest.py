@@ -79,7 +79,7 @@ class GuestRun:
 
 
 def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: bytes = b'',
-         disk: Path | None = None, tty: bool = False):
+         disk: Path | None = None, tty: bool = False, swap: Path | None = None, policy: str = 'clock'):
     """A fresh machine and kernel whose console writes into a buffer."""
     import io
     from emu.machine import Machine
@@ -87,11 +87,16 @@ def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: byte
     from kernel.kernel import Kernel
     out = bytearray()
     log: list[str] = []
-    disks = [DiskImage(disk)] if disk else None
-    machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin), disks=disks)
-    kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty)
+    disks = [DiskImage(disk) if disk else None]
+    if swap is not None:                 # a swap disk twice the size of RAM, at port 1
+        disks.append(DiskImage.create(swap, 2 * mem // 512))
+    machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin),
+                      disks=disks if disk or swap else None)
+    kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty, policy=policy)
     if disk:
         kernel.mount_root()
+    if swap is not None:
+        kernel.enable_swap()
     return kernel, out, log
 
 

@@ -79,8 +79,9 @@ class Reclaimer:
         if self.frames.pinned(frame) or frame in self.inflight:
             return False
         mappers = self.frames.rmap.mappers(frame)
-        if not mappers or len(mappers) != self.frames.refs(frame):
-            return False            # held by something other than page tables (swap cache)
+        cached = self.frames.swap is not None and self.frames.swap.slot_of(frame) is not None
+        if not mappers and not cached or len(mappers) + cached != self.frames.refs(frame):
+            return False            # held by something other than page tables
         return not any(aspace.find(va).shared for aspace, va in mappers)
 
     # -- balancing -----------------------------------------------------------------------
@@ -103,12 +104,21 @@ class Reclaimer:
 
     def _evict(self, frame: int) -> bool:
         mappers = self.frames.rmap.mappers(frame)
+        swap = self.frames.swap
+        cached_slot = swap.slot_of(frame) if swap is not None else None
+        if cached_slot is not None:
+            # Its content is already in the slot: every mapper gets the swap entry back.
+            for _ in mappers:
+                swap.share(cached_slot)
+            self._unmap_all(frame, mappers, cached_slot, share_first=False)
+            swap.drop_cached(cached_slot)
+            self.stats['pgsteal_swapcache'] += 1
+            return True
         if self._clean_file_page(frame, mappers):
             self._unmap_all(frame, mappers, 0)
             self.stats['pgsteal_file'] += 1
             self._event('evict', frame, kind='file page dropped')
             return True
-        swap = self.frames.swap
         slot = swap.alloc() if swap is not None else None
         if slot is None:
             self.policy.added(frame)           # keep it: nowhere to put it
@@ -145,23 +155,25 @@ class Reclaimer:
             if ptes:
                 self.track(frame)
             return
-        self._unmap_all(frame, [(a, va) for a, va, _ in ptes], out.slot)
+        if ptes:
+            self._unmap_all(frame, [(a, va) for a, va, _ in ptes], out.slot)
+        else:
+            swap.release(out.slot)               # everyone let go of the page meanwhile
         self.frames.unpin(frame)
         self.stats['pswpout'] += 1
         self._event('swapped out', frame, slot=out.slot)
 
-    def _unmap_all(self, frame: int, mappers, slot: int) -> None:
-        """Every mapper loses the page; with a slot, each keeps a swap entry to it."""
+    def _unmap_all(self, frame: int, mappers, slot: int, share_first: bool = True) -> None:
+        """Every mapper loses the page; with a slot, each keeps a swap entry to it (a new
+        slot starts with one reference, for the first mapper)."""
         for i, (aspace, va) in enumerate(mappers):
             aspace.unmap_page(va)
             if slot:
                 aspace.pt.set(va, (slot << 12) | SWAP)
-                if i:
+                if i and share_first:
                     self.frames.swap.share(slot)
             self.frames.release(frame)
             self.kernel.flush_tlb_of(aspace)
-        if slot and not mappers:
-            self.frames.swap.release(slot)
 
     # -- out of memory -------------------------------------------------------------------------
     def out_of_memory(self, p) -> bool:

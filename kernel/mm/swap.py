@@ -65,6 +65,16 @@ class SwapArea:
     def write(self, frame: int, slot: int, on_done) -> BlockRequest:
         return self._request(frame, slot, True, on_done)
 
+    def slot_of(self, frame: int) -> int | None:
+        """The slot whose swap-cache copy `frame` is (such a frame is always clean: the
+        cache's own reference makes every mapping of it copy-on-write)."""
+        return next((slot for slot, c in self.cache.items() if c.frame == frame and c.request is None), None)
+
+    def drop_cached(self, slot: int) -> None:
+        """Forget the in-memory copy of a slot (its frame reference goes)."""
+        cached = self.cache.pop(slot)
+        self.kernel.frames.release(cached.frame)
+
     def read_into_cache(self, slot: int) -> CachedSlot:
         """Start reading a slot into a fresh frame held by the swap cache."""
         frame = self.kernel.frames.alloc(zero=False)
