@@ -55,6 +55,20 @@ def fsck(image: Path) -> subprocess.CompletedProcess:
     return subprocess.run(['e2fsck', '-fn', str(part)], capture_output=True, text=True)
 
 
+def put_file(image: Path, path: str, data: bytes) -> None:
+    """Write a file into partition 1 from the host, with ukern's own ext2 code."""
+    from kernel.fs.blockdev import FileBlockDevice, run_sync
+    from kernel.fs.ext2 import Ext2, ROOT
+    from kernel.tools.mkdisk import partition_offsets
+    start, _, _ = partition_offsets(image)[0]
+    with FileBlockDevice(image, start, 4096) as dev:
+        fs = Ext2(dev)
+        run_sync(fs.mount())
+        ino = run_sync(fs.create(ROOT, path.lstrip('/')))
+        run_sync(fs.write(ino, 0, data))
+        run_sync(fs.sync())
+
+
 def debugfs_cat(image: Path, path: str) -> bytes:
     part = partition1(image, image.with_suffix('.p1'))
     r = subprocess.run(['debugfs', '-R', f'cat {path}', str(part)], capture_output=True)

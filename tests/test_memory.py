@@ -92,3 +92,51 @@ def test_a_page_out_that_completes_leaves_a_swap_entry_and_comes_back(userland, 
     assert kernel.frames.free_count == free_before + 1
     assert user.read(va, 7) == b'keep me'              # faulted back in from swap
     assert kernel.vmstat['pswpin'] == 1
+
+
+def test_mmap_shared_writes_reach_the_disk_and_private_ones_never(disk):
+    from conftest import run_on_disk, fsck, debugfs_cat
+    r = run_on_disk(disk, '/tests/mmap_file')
+    passed(r, 'mmap_file')
+    data = debugfs_cat(disk, '/mapped')
+    assert len(data) == 3 * 4096
+    assert data[:7] == b'abcdefg'                  # the private write never reached the file
+    assert data[4096:4102] == b'SHARED'            # msync
+    assert data[8192:8198] == b'ATEXIT'            # written back when the mapping went away
+    assert fsck(disk).returncode == 0
+
+
+def dma_commands(kernel):
+    issued = []
+    kernel.trace.subscribe(lambda e: issued.append(e.args['sectors'])
+                           if e.kind == 'dma' and e.args.get('phase') == 'issue' else None)
+    return issued
+
+
+def test_readahead_turns_a_sequential_read_into_few_large_commands(disk):
+    from conftest import put_file
+    size = 16 << 20
+    put_file(disk, '/big', bytes(range(256)) * (size // 256))
+    kernel, out, log = boot(disk=disk)
+    issued = dma_commands(kernel)
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/readall'), [b'readall', b'/big', b'4096'], [])
+    kernel.run()
+    assert out.decode().startswith(f'{size} bytes'), out
+    data_commands = [s for s in issued if s >= 8]
+    pages = size // 4096
+    assert len(data_commands) < pages // 16, (len(data_commands), pages)
+    assert max(issued) >= 256                      # at least 128 KiB in one command
+    assert kernel.vmstat['readahead_hits'] > pages // 2
+    assert kernel.vmstat['readahead_wasted'] == 0
+
+
+def test_random_reads_turn_readahead_off(disk):
+    from conftest import put_file
+    put_file(disk, '/big', bytes(4 << 20))
+    kernel, out, log = boot(disk=disk)
+    from kernel.fs.vfs import Cwd, O_RDONLY
+    from kernel.fs.bcache import run_boot
+    f = run_boot(kernel, kernel.vfs.open(b'/big', O_RDONLY, 0, Cwd(2, '/')))
+    for offset in (3 << 20, 1 << 20, 2 << 20, 5000, 900_000):
+        run_boot(kernel, f.pread(4096, offset))
+    assert kernel.vmstat['readahead_pages'] == 0

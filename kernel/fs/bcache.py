@@ -46,7 +46,7 @@ FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 
 class Buffer:
-    __slots__ = ('size', 'n', 'frame', 'valid', 'dirty', 'version', 'io')
+    __slots__ = ('size', 'n', 'frame', 'valid', 'dirty', 'version', 'io', 'readahead', 'dirtied_at')
 
     def __init__(self, size: int, n: int, frame: int):
         self.size = size
@@ -56,6 +56,8 @@ class Buffer:
         self.dirty = False          # newer than the disk
         self.version = 0            # bumped by every write_block
         self.io: BlockRequest | None = None     # the read or write in flight
+        self.readahead = False      # read ahead of need, and not used yet
+        self.dirtied_at = 0         # virtual time it became dirty (for writeback by age)
 
     @property
     def idle(self) -> bool:
@@ -75,6 +77,7 @@ class BufferCache:
         self.dirty_limit = dirty_limit or max(8, self.max_blocks // 2)
         self.flush_cache = flush_cache          # send FLUSH CACHE EXT after a sync's writes
         self._bufs: OrderedDict[tuple[int, int], Buffer] = OrderedDict()   # LRU first
+        self._writeback_armed = False
         self._dirty: set[tuple[int, int]] = set()
         self._block_size = 0
         self.block_size = block_size
@@ -109,12 +112,14 @@ class BufferCache:
 
     def _drop(self, key, buf: Buffer) -> None:
         del self._bufs[key]
+        if buf.readahead:
+            self.kernel.vmstat['readahead_wasted'] += 1
         self.kernel.frames.release(buf.frame)
 
     def _make_room(self) -> None:
         while len(self._bufs) >= self.max_blocks:
             victim = next(((k, b) for k, b in self._bufs.items()
-                           if b.valid and not b.dirty and b.idle
+                           if b.valid and not b.dirty and b.idle and not self.mapped(b)
                            and not self.kernel.frames.pinned(b.frame)), None)
             if victim is None:
                 return              # everything is dirty or busy: run over the cap
@@ -156,6 +161,60 @@ class BufferCache:
             self.reads += 1
         return req
 
+    def mapped(self, buf: Buffer) -> bool:
+        """Is the block's frame mapped into some process (mmap)?  Then it must stay."""
+        return self.kernel.frames.refs(buf.frame) > 1
+
+    # -- the page cache's view: a 4 KiB block is a file page, mapped by mmap ---------------
+    def page(self, n: int) -> Buffer | None:
+        """The buffer of block n, if cached (valid or on its way)."""
+        buf = self._bufs.get((self._block_size, n))
+        if buf is not None:
+            self._bufs.move_to_end((self._block_size, n))
+        return buf
+
+    def mark_dirty(self, n: int) -> None:
+        """A mapped page was written through its mapping (its PTE's Dirty bit)."""
+        key = (self._block_size, n)
+        buf = self._bufs.get(key)
+        if buf is not None and buf.valid:
+            self._make_dirty(key, buf)
+
+    # -- writeback: dirty blocks go to the disk in the background -------------------------------
+    WRITEBACK_AGE_NS = 500_000_000         # a block dirty this long is written back (0.5 s)
+
+    def _make_dirty(self, key, buf: Buffer) -> None:
+        if not buf.dirty:
+            buf.dirtied_at = self.kernel.clock.now
+        buf.dirty = True
+        buf.version += 1
+        self._dirty.add(key)
+        if not self._writeback_armed:
+            self._writeback_armed = True
+            self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
+
+    def _writeback(self) -> None:
+        """Start writing the blocks dirty for longer than the age, without waiting (early
+        writeback, so reclaim finds clean pages and a crash loses little)."""
+        self._writeback_armed = False
+        now = self.kernel.clock.now
+        old = [key for key in sorted(self._dirty)
+               if self._bufs[key].idle and now - self._bufs[key].dirtied_at >= self.WRITEBACK_AGE_NS]
+        for key in old:
+            self._submit(self._bufs[key], write=True)
+        self.kernel.vmstat['writeback_pages'] += len(old)
+        if self._dirty and len(old) < len(self._dirty):
+            self._writeback_armed = True
+            self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
+
+    def start_writeback(self) -> int:
+        """Dirty blocks have passed their share of memory: start writing them all now."""
+        keys = [key for key in sorted(self._dirty) if self._bufs[key].idle]
+        for key in keys:
+            self._submit(self._bufs[key], write=True)
+        self.kernel.vmstat['writeback_pages'] += len(keys)
+        return len(keys)
+
     @property
     def dirty_count(self) -> int:
         return len(self._dirty)
@@ -175,12 +234,14 @@ class BufferCache:
             if buf is not None and buf.valid:
                 if not counted:
                     self.hits += 1
+                self._used(buf)
                 self._bufs.move_to_end(key)
                 return self.memory.read(buf.frame, size)
             if buf is not None:                  # someone else's read is in flight
                 if not counted:
                     self.hits += 1
                     counted = True
+                self._used(buf)
                 yield from buf.io.wait()
                 continue
             self.misses += 1
@@ -191,7 +252,7 @@ class BufferCache:
             if error:
                 raise FsError(Errno.EIO, f'read of block {n} failed ({error})')
 
-    def prefetch(self, blocknos) -> int:
+    def prefetch(self, blocknos, readahead: bool = False) -> int:
         """Start reads of the blocks not yet cached, all at once and without waiting, so
         the elevator can merge neighbours into large commands (a multi-block read, and
         readahead).  Returns how many reads were started."""
@@ -202,9 +263,18 @@ class BufferCache:
             if key in self._bufs:
                 continue
             self._lba(size, n)
-            self._submit(self._new_buffer(key), write=False)
+            buf = self._new_buffer(key)
+            buf.readahead = readahead
+            self._submit(buf, write=False)
             started += 1
+        if readahead:
+            self.kernel.vmstat['readahead_pages'] += started
         return started
+
+    def _used(self, buf: Buffer) -> None:
+        if buf.readahead:
+            buf.readahead = False
+            self.kernel.vmstat['readahead_hits'] += 1
 
     def write_block(self, n: int, data: bytes):
         size = self._block_size
@@ -222,12 +292,12 @@ class BufferCache:
             yield from buf.io.wait()             # a read in flight would overwrite us
         self.memory.write(buf.frame, bytes(data))
         buf.valid = True
-        buf.dirty = True
-        self._dirty.add(key)
-        buf.version += 1
+        self._make_dirty(key, buf)
         self._bufs.move_to_end(key)
         if self.dirty_count > self.dirty_limit:
-            yield from self.sync()
+            yield from self.sync()               # the writer has outrun the disk: it waits
+        elif self.dirty_count > self.dirty_limit // 2:
+            self.start_writeback()               # early writeback: the disk starts on them now
 
     def sync(self):
         """Generator: write every dirty block (all submitted before any wait, so the
@@ -258,7 +328,7 @@ class BufferCache:
     def invalidate(self) -> None:
         """Forget every clean idle block (tests use it to force reads from the disk)."""
         for key, buf in list(self._bufs.items()):
-            if buf.idle and not buf.dirty:
+            if buf.idle and not buf.dirty and not self.mapped(buf):
                 self._drop(key, buf)
 
     def stats(self) -> dict:

@@ -488,6 +488,16 @@ class Ext2:
                 out += bytes(count)
         return bytes(out)
 
+    def file_blocks(self, ino: int, first: int, count: int):
+        """Disk block numbers of logical blocks first..first+count-1 (0 for holes): what
+        mmap maps, page by page, when blocks are as large as pages."""
+        inode = yield from self._regular_file(ino)
+        out = []
+        for lbn in range(first, first + count):
+            blockno, _ = yield from self._bmap(inode, lbn)
+            out.append(blockno)
+        return out
+
     def write(self, ino: int, offset: int, data: bytes):
         """Write data at offset, allocating blocks; returns the count (short if the disk fills)."""
         self._check_writable()

@@ -125,13 +125,19 @@ class Vfs:
         yield from self.cache.sync()
 
 
+READAHEAD_MIN = 4         # blocks read ahead when a file is first read sequentially
+READAHEAD_MAX = 256       # the window doubles while reading stays sequential, up to this
+
+
 class InodeFile(File):
-    """An open regular file."""
+    """An open regular file, with its readahead state (Linux's file_ra_state)."""
 
     def __init__(self, vfs: Vfs, ino: int, flags: int):
         super().__init__(flags)
         self.vfs = vfs
         self.ino = ino
+        self.ra_next = 0          # where a sequential reader reads next
+        self.ra_window = 0        # blocks to read ahead; 0 once access turns random
 
     def read(self, n: int):
         data = yield from self.pread(n, self.offset)
@@ -139,7 +145,23 @@ class InodeFile(File):
         return data
 
     def pread(self, n: int, offset: int):
-        return (yield from self.vfs.call(self.vfs.fs.read(self.ino, offset, n)))
+        data = yield from self.vfs.call(self.vfs.fs.read(self.ino, offset, n))
+        yield from self._read_ahead(offset, len(data))
+        return data
+
+    def _read_ahead(self, offset: int, n: int):
+        """Sequential reading: start reading the next window of blocks, and do not wait
+        for them; the window grows while the reads stay sequential."""
+        sequential = offset == self.ra_next and n > 0
+        self.ra_next = offset + n
+        if not sequential:
+            self.ra_window = 0
+            return
+        self.ra_window = min(READAHEAD_MAX, max(READAHEAD_MIN, 2 * self.ra_window))
+        bs = self.vfs.fs.block_size
+        first = (offset + n + bs - 1) // bs
+        blocks = yield from self.vfs.call(self.vfs.fs.file_blocks(self.ino, first, self.ra_window))
+        self.vfs.cache.prefetch([b for b in blocks if b], readahead=True)
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:

@@ -72,6 +72,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
         if not pte & P:
             if pte & SWAP:
                 return _swap_in(aspace, frames, region, va, pte >> 12)
+            if region.file is not None:
+                return _map_file_page(aspace, frames, region, va)
             return _fill(aspace, frames, region, va)
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
@@ -118,6 +120,36 @@ def _break_cow(aspace, frames, region, va, pte) -> FaultResult:
     aspace.replace_page(va, old, new, flags)
     frames.release(old)
     return FaultResult(Action.COW_COPY)
+
+
+READAHEAD_PAGES = 8          # on a miss in a mapped file, read this many pages ahead
+HOLE = -1                    # MappedFile.blocks: a page inside the file with no block yet
+
+
+def _map_file_page(aspace, frames, region, va) -> FaultResult:
+    """A page of a mapped file: the buffer cache's frame itself.  A shared mapping writes
+    to it (the Dirty bit tells msync); a private one maps it copy-on-write."""
+    index = (va - region.start) // PAGE_SIZE
+    blockno = region.file.blocks[index] if index < len(region.file.blocks) else 0
+    if blockno == HOLE:                        # a hole in the file (private mappings only)
+        return _fill(aspace, frames, region, va)
+    if not blockno:
+        return FaultResult(Action.KILL, f'access beyond the end of the mapped file at {va:#018x}', SIGBUS)
+    cache = region.file.cache
+    buf = cache.page(blockno)
+    if buf is None or not buf.valid:
+        ahead = [b for b in region.file.blocks[index:index + READAHEAD_PAGES] if b > 0]
+        cache.prefetch(ahead)                  # this page and a few after it, in one batch
+        buf = cache.page(blockno)
+        if buf is None or buf.io is None:
+            return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
+        return FaultResult(Action.WAIT, queue=buf.io.waiters)
+    flags = region.pte_flags()
+    if not region.shared:
+        flags = (flags & ~W) | (COW if flags & W else 0)
+    frames.share(buf.frame)
+    aspace.map_page(va, buf.frame, flags)
+    return FaultResult(Action.FILE_READ)
 
 
 def _swap_in(aspace, frames, region, va, slot) -> FaultResult:

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
-from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, COW, SWAP, ADDR_MASK
+from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, ADDR_MASK
 
 
 class Prot(enum.IntFlag):
@@ -26,6 +26,7 @@ class Kind(enum.Enum):
     ELF = 'elf'
     HEAP = 'heap'
     STACK = 'stack'
+    FILE = 'file'
 
 
 @dataclass
@@ -37,6 +38,14 @@ class FileImage:
 
 
 @dataclass
+class MappedFile:
+    """A file mapped with mmap: the disk blocks of its pages, through the buffer cache
+    (a page of the file is a 4 KiB block: the same frame read() and write() use)."""
+    cache: object            # fs.bcache.BufferCache
+    blocks: list[int]        # block number of each page of the region (0: beyond the file)
+
+
+@dataclass
 class Region:
     start: int
     end: int
@@ -45,6 +54,7 @@ class Region:
     name: str = ''
     image: FileImage | None = None
     shared: bool = False
+    file: MappedFile | None = None
 
     def __contains__(self, va: int) -> bool:
         return self.start <= va < self.end
@@ -56,6 +66,10 @@ class Region:
     def split_at(self, va: int) -> 'Region':
         """Cut this region at va; returns the upper part."""
         upper = Region(va, self.end, self.prot, self.kind, self.name, None, self.shared)
+        if self.file:
+            cut = (va - self.start) // PAGE_SIZE
+            upper.file = MappedFile(self.file.cache, self.file.blocks[cut:])
+            self.file = MappedFile(self.file.cache, self.file.blocks[:cut])
         if self.image:
             upper.image = FileImage(self.image.data, self.image.offset + (va - self.start),
                                     max(0, self.image.filesz - (va - self.start)))
@@ -165,8 +179,22 @@ class AddressSpace:
     def remove(self, start: int, end: int) -> None:
         """munmap: forget the regions in [start, end) and their pages."""
         for r in self.carve(start, end):
+            self.sync_shared(r)
             self.regions.remove(r)
         self.unmap_range(start, end)
+
+    def sync_shared(self, r: Region, start: int = 0, end: int = 1 << 64) -> int:
+        """Pass the Dirty bits of a shared file mapping on to the cache (msync, munmap,
+        exit): the block is then written back like any other.  Returns pages passed."""
+        if not (r.file and r.shared):
+            return 0
+        passed = 0
+        for va, pte in list(self.pt.present_pages(max(r.start, start), min(r.end, end))):
+            if pte & D:
+                self.pt.update(va, pte & ~D)
+                r.file.cache.mark_dirty(r.file.blocks[(va - r.start) // PAGE_SIZE])
+                passed += 1
+        return passed
 
     def fork(self) -> 'AddressSpace':
         """A copy-on-write copy (fork): both sides map the same frames; private writable
@@ -175,7 +203,7 @@ class AddressSpace:
         child = AddressSpace(self.frames, self.kernel_pdpt)
         child.brk_start, child.brk = self.brk_start, self.brk
         for r in self.regions:
-            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared)
+            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file)
             child.regions.append(copy)
             for va, pte in list(self.pt.leaf_entries(r.start, r.end)):
                 if not pte & P:                          # a swap entry: share the slot
@@ -191,6 +219,8 @@ class AddressSpace:
         return child
 
     def destroy(self) -> None:
+        for r in self.regions:
+            self.sync_shared(r)
         self.unmap_range(0, USER_TOP)
         self.regions.clear()
         self.pt.free_tables()

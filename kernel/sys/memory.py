@@ -7,7 +7,13 @@ import enum
 
 from ..errno import Errno
 from ..mm.pagetable import PTE, USER_TOP
-from ..mm.vm import Region, Kind, Prot, page_up, page_down, ELF_MIN
+from ..fs.ext2 import FsError
+from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
+from ..fs.vfs import InodeFile
+from ..mm.fault import HOLE
+from ..mm.vm import Region, Kind, Prot, MappedFile, page_up, page_down, ELF_MIN
+
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
 PAGE = 4096
 MAX_HEAP = 1 << 40
@@ -47,15 +53,18 @@ def _valid_range(addr: int, length: int) -> bool:
     return addr % PAGE == 0 and 0 < length and addr + length <= USER_TOP
 
 
-def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offset: int):
     flags = MapFlags(flags & 0x1FFFFF)
     if length == 0 or length > USER_TOP or offset % PAGE:
         return -Errno.EINVAL
-    if MapFlags.ANONYMOUS not in flags:
-        return -Errno.ENODEV if p.fds.get(fd) is not None else -Errno.EBADF
     if (MapFlags.SHARED in flags) == (MapFlags.PRIVATE in flags):
         return -Errno.EINVAL
     length = page_up(length)
+    mapped = None
+    if MapFlags.ANONYMOUS not in flags:
+        mapped = yield from _map_file(k, p, fd, offset, length, prot, MapFlags.SHARED in flags)
+        if isinstance(mapped, int):
+            return mapped
     a = p.aspace
     if flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE):
         if not _valid_range(addr, length) or addr < ELF_MIN:
@@ -72,9 +81,59 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         start = page_down(addr) if hint_ok else a.free_gap(length)
         if start is None:
             return -Errno.ENOMEM
-    a.add(Region(start, start + length, Prot(prot & 7), Kind.ANON, '[anon]',
-                 shared=MapFlags.SHARED in flags))
+    a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
+                 '[file]' if mapped else '[anon]', shared=MapFlags.SHARED in flags, file=mapped))
     return start
+
+
+def _map_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):
+    """The pages of an open file as a MappedFile (a generator), or a negative errno."""
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not isinstance(f, InodeFile):
+        return -Errno.ENODEV
+    if f.flags & O_ACCMODE == O_WRONLY or (shared and prot & Prot.WRITE and f.flags & O_ACCMODE == O_RDONLY):
+        return -Errno.EACCES
+    v = f.vfs
+    if v.fs.block_size != PAGE:
+        return -Errno.ENODEV          # a page must be one block for the cache's frame to be mappable
+    try:
+        size = (yield from f.stat()).size
+        first, count = offset // PAGE, length // PAGE
+        in_file = max(0, min(count, (size + PAGE - 1) // PAGE - first))
+        blocks = yield from v.call(v.fs.file_blocks(f.ino, first, in_file))
+        if shared and 0 in blocks:             # holes in a shared mapping get their blocks now
+            for i, b in enumerate(blocks):
+                if not b:
+                    page_end = min(PAGE, size - (first + i) * PAGE)
+                    yield from v.call(v.fs.write(f.ino, (first + i) * PAGE, bytes(page_end)))
+            blocks = yield from v.call(v.fs.file_blocks(f.ino, first, in_file))
+    except FsError as e:
+        return -e.errno
+    blocks = [b or HOLE for b in blocks] + [0] * (count - in_file)
+    return MappedFile(v.cache, blocks)
+
+
+def sys_msync(k, p, addr: int, length: int, flags: int):
+    if addr % PAGE or flags & ~7:
+        return -Errno.EINVAL
+    end = addr + page_up(length)
+    a = p.aspace
+    covered = [r for r in a.overlapping(addr, end)]
+    if sum(min(r.end, end) - max(r.start, addr) for r in covered) != end - addr:
+        return -Errno.ENOMEM
+    for r in covered:
+        a.sync_shared(r, addr, end)
+    k.flush_tlb(p)
+    caches = {id(r.file.cache): r.file.cache for r in covered if r.file and r.shared}
+    if flags & MS_SYNC:
+        try:
+            for cache in caches.values():
+                yield from cache.sync()
+        except FsError as e:
+            return -e.errno
+    return 0
 
 
 def sys_munmap(k, p, addr: int, length: int) -> int:

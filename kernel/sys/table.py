@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import files, io, memory, process, signals, time
+from . import files, io, memory, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -79,6 +79,7 @@ _HANDLERS = {
     19: io.sys_readv,
     20: io.sys_writev,
     24: process.sys_sched_yield,
+    26: memory.sys_msync,
     22: files.sys_pipe,
     34: signals.sys_pause,
     35: time.sys_nanosleep,
@@ -116,6 +117,9 @@ _HANDLERS = {
     293: files.sys_pipe2,
     302: time.sys_prlimit64,
     318: time.sys_getrandom,
+    # ukern's own calls (userland/include/ukern.h)
+    UKERN_BASE + 0: ukern.sys_trace,
+    UKERN_BASE + 1: ukern.sys_sysinfo,
 }
 
 SYSCALLS: dict[int, Syscall] = {nr: _entry(nr, h) for nr, h in _HANDLERS.items()}
