@@ -36,6 +36,7 @@ bench: userland
 	$(PY) -m pip install -q matplotlib
 	$(PY) bench/run.py
 	$(PY) bench/policies.py
+	$(PY) bench/kernel_policies.py
 
 # A demo under gdb: the kernel stops before the first instruction and serves gdb.
 GDBPORT ?= 1234

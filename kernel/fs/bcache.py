@@ -203,6 +203,8 @@ class BufferCache:
         for key in old:
             self._submit(self._bufs[key], write=True)
         self.kernel.vmstat['writeback_pages'] += len(old)
+        if old and self.kernel.trace.enabled:
+            self.kernel._emit('writeback', None, blocks=len(old), reason='age')
         if self._dirty and len(old) < len(self._dirty):
             self._writeback_armed = True
             self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
@@ -267,8 +269,10 @@ class BufferCache:
             buf.readahead = readahead
             self._submit(buf, write=False)
             started += 1
-        if readahead:
+        if readahead and started:
             self.kernel.vmstat['readahead_pages'] += started
+            if self.kernel.trace.enabled:
+                self.kernel._emit('readahead', None, blocks=started, first=min(blocknos))
         return started
 
     def _used(self, buf: Buffer) -> None:
@@ -324,6 +328,21 @@ class BufferCache:
     def flush(self) -> None:
         """Synchronous sync for shutdown, when no process runs."""
         run_boot(self.kernel, self.sync())
+
+    def shrink(self, want: int) -> int:
+        """Memory is short: give back up to `want` frames of clean, idle, unmapped blocks,
+        least recently used first.  Returns how many were freed."""
+        freed = 0
+        for key, buf in list(self._bufs.items()):
+            if freed >= want:
+                break
+            if buf.valid and buf.idle and not buf.dirty and not self.mapped(buf) \
+                    and not self.kernel.frames.pinned(buf.frame):
+                self._drop(key, buf)
+                self.evictions += 1
+                freed += 1
+        self.kernel.vmstat['pgsteal_cache'] += freed
+        return freed
 
     def invalidate(self) -> None:
         """Forget every clean idle block (tests use it to force reads from the disk)."""

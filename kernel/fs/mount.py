@@ -33,6 +33,7 @@ def mount_boot_disk(kernel) -> Vfs | None:
     if boot is None:
         return None
     fs, cache = mount_root(kernel, boot)
+    kernel.reclaim.shrinkers.append(cache.shrink)
     vfs = Vfs(kernel, fs, cache)
     vfs.devsw[('c', MAJOR_CONSOLE)] = lambda minor, flags: ConsoleFile(kernel.console, flags)
     vfs.devsw[('b', MAJOR_DISK)] = lambda minor, flags: DiskFile(kernel, boot, flags)

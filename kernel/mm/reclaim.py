@@ -46,6 +46,7 @@ class Reclaimer:
         self.memory_freed = WaitQueue('free memory')
         self.frames.on_free = self._frame_freed
         self.stats = kernel.vmstat
+        self.shrinkers = []        # caches that can give clean frames back: shrink(n) -> freed
 
     # -- which pages the policy knows ---------------------------------------------------
     def track(self, frame: int) -> None:
@@ -89,6 +90,8 @@ class Reclaimer:
         """Called by the kernel's loop: start evictions while free memory is low."""
         if self.frames.free_count + len(self.inflight) >= self.low:
             return
+        for shrink in self.shrinkers:              # clean cached blocks go first: no I/O
+            shrink(self.high - self.frames.free_count - len(self.inflight))
         self._flush = False
         while self.frames.free_count + len(self.inflight) < self.high:
             try:

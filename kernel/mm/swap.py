@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..dev.blk import BlockRequest
 from .frames import PAGE_SIZE
 
-SWAP_TYPE = 0x82            # the MBR partition type of a Linux swap partition
+from ..tools.mkdisk import SWAP_TYPE        # the MBR partition type of a Linux swap partition
 
 
 @dataclass

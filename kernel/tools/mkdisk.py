@@ -1,11 +1,12 @@
 """mkdisk: build a ukern disk image from a host directory.
 
-    ukern mkdisk IMAGE --root DIR [--size 64M]
+    ukern mkdisk IMAGE --root DIR [--size 64M] [--swap 64M]
 
 The image gets an MBR partition table with two partitions:
   1. ext2 (type 0x83), starting at LBA 2048, holding a copy of DIR (made by mke2fs -d);
   2. OBJECT_STORE_TYPE, the last eighth of the disk (at least 1 MiB), left empty for the
-     kernel's object store.
+     kernel's object store;
+  3. with --swap, a swap partition (type 0x82) after them.
 The kernel finds partition 1 with partition_offsets() and mounts it with kernel.fs.ext2.
 """
 
@@ -23,6 +24,7 @@ FIRST_PARTITION_LBA = 2048        # 1 MiB in, where every modern partitioner sta
 PARTITION_ALIGN = MIB // SECTOR_SIZE
 LINUX_TYPE = 0x83
 OBJECT_STORE_TYPE = 0xDA          # "non-FS data": nothing else will try to mount it
+SWAP_TYPE = 0x82                  # Linux swap (kernel/mm/swap.py uses it)
 MIN_OBJECT_STORE = MIB
 MBR_SIGNATURE = 0xAA55
 NO_CHS = (0xFE, 0xFF, 0xFF)       # "use the LBA fields": CHS cannot address big disks
@@ -60,15 +62,20 @@ class MasterBootRecord(ctypes.LittleEndianStructure):
 assert ctypes.sizeof(MasterBootRecord) == SECTOR_SIZE
 
 
-def plan_partitions(size_bytes: int) -> list[tuple[int, int, int]]:
-    """(first LBA, sector count, type) of the ext2 and object-store partitions."""
+def plan_partitions(size_bytes: int, swap_bytes: int = 0) -> list[tuple[int, int, int]]:
+    """(first LBA, sector count, type) of the ext2 and object-store partitions, and of a
+    swap partition at the end of the disk when swap_bytes is given (the disk grows by it)."""
     sectors = size_bytes // SECTOR_SIZE
     store = max(sectors // 8, MIN_OBJECT_STORE // SECTOR_SIZE)
     store_start = (sectors - store) // PARTITION_ALIGN * PARTITION_ALIGN
     if store_start - FIRST_PARTITION_LBA < 2 * PARTITION_ALIGN:
         raise ValueError(f"disk of {size_bytes} bytes is too small for two partitions")
-    return [(FIRST_PARTITION_LBA, store_start - FIRST_PARTITION_LBA, LINUX_TYPE),
+    plan = [(FIRST_PARTITION_LBA, store_start - FIRST_PARTITION_LBA, LINUX_TYPE),
             (store_start, sectors - store_start, OBJECT_STORE_TYPE)]
+    if swap_bytes:
+        swap_sectors = (swap_bytes + MIB - 1) // MIB * PARTITION_ALIGN
+        plan.append((sectors, swap_sectors, SWAP_TYPE))
+    return plan
 
 
 def build_mbr(partitions: list[tuple[int, int, int]]) -> bytes:
@@ -119,12 +126,13 @@ def copy_into(source_path, image, offset: int, chunk: int = MIB):
 
 
 def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
-              block_size: int = EXT2_BLOCK_SIZE) -> list[tuple[int, int, int]]:
+              block_size: int = EXT2_BLOCK_SIZE, swap_bytes: int = 0) -> list[tuple[int, int, int]]:
     """Write a partitioned disk image; returns partition_offsets() of the result."""
-    partitions = plan_partitions(size_bytes)
+    partitions = plan_partitions(size_bytes, swap_bytes)
     ext2_lba, ext2_sectors, _ = partitions[0]
+    last_lba, last_count, _ = partitions[-1]
     with open(image_path, "wb") as image:
-        image.truncate(size_bytes)                  # sparse: unwritten space reads as zero
+        image.truncate((last_lba + last_count) * SECTOR_SIZE)   # sparse: unwritten space reads as zero
         image.write(build_mbr(partitions))
         with tempfile.TemporaryDirectory() as scratch:
             fs_path = os.path.join(scratch, "ext2.img")
@@ -173,11 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("image", help="disk image to write (overwritten)")
     parser.add_argument("--root", help="directory whose contents go into the ext2 partition")
     parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, help="disk size, e.g. 64M")
+    parser.add_argument("--swap", type=parse_size, default=0,
+                        help="add a swap partition of this size (partition 3), e.g. 64M")
     args = parser.parse_args(argv)
     if args.root is not None and not os.path.isdir(args.root):
         parser.error(f"--root {args.root}: not a directory")
     try:
-        partitions = make_disk(args.image, args.root, args.size)
+        partitions = make_disk(args.image, args.root, args.size, swap_bytes=args.swap)
     except (ValueError, RuntimeError, FileNotFoundError) as err:
         print(f"ukern mkdisk: {err}", file=sys.stderr)
         return 1
