@@ -23,6 +23,7 @@ from .mm.frames import FrameAllocator, OutOfMemory
 from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
+from .mm.aio import AioEngine
 from .proc import elf, lifecycle
 from .proc import signal as psig
 from .proc.process import Process, State
@@ -83,6 +84,7 @@ class Kernel:
         self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
         self.vmstat = Counter()            # the memory manager's counters (/proc/vmstat, --stats)
         self.reclaim = Reclaimer(self, policy)
+        self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap

@@ -53,7 +53,10 @@ CMD_LIST_SIZE = COMMAND_SLOTS * ctypes.sizeof(CommandHeader)      # 1 KiB
 RFIS_OFFSET = 0x400                     # received-FIS area within the port's frame
 MAX_PRDT = (PAGE_SIZE - CT_PRDT) // ctypes.sizeof(PrdEntry)      # 248 entries per table
 MAX_PRD_BYTES = PRD_DBC_MASK + 1        # 4 MiB per PRDT entry
-MAX_SECTORS = 0xFFFF                    # count field; 0 would mean 65536
+# The elevator builds commands of at most 256 KiB (Linux's max_sectors_kb is of this order):
+# one command completes as a whole, so smaller commands let the first pages of a large
+# request arrive (and their waiters run) while the rest are still on their way.
+MAX_SECTORS = 512
 DEFAULT_DEPTH = 4                       # commands in flight per port
 POLL_LIMIT = 1000                       # register polls before a wait is declared stuck
 CFIS_DWORDS = ctypes.sizeof(H2DRegisterFis) // 4

@@ -498,6 +498,23 @@ class Ext2:
             out.append(blockno)
         return out
 
+    def allocate(self, ino: int, first: int, count: int):
+        """Give logical blocks first..first+count-1 disk blocks (their contents are left for
+        the caller's DMA to fill), grow the size to cover them, and return the block
+        numbers: direct I/O and ukern_awrite write user pages straight to them."""
+        self._check_writable()
+        inode = yield from self._regular_file(ino)
+        out = []
+        for lbn in range(first, first + count):
+            blockno, _ = yield from self._bmap(inode, lbn, create=True)
+            out.append(blockno)
+        end = (first + count) * self.block_size
+        if end > self._size(inode):
+            self._set_size(inode, end)
+        self._touch(inode)
+        yield from self._write_inode(ino)
+        return out
+
     def write(self, ino: int, offset: int, data: bytes):
         """Write data at offset, allocating blocks; returns the count (short if the disk fills)."""
         self._check_writable()

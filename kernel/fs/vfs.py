@@ -44,6 +44,7 @@ class Vfs:
         self.lock = SleepLock(kernel.wake, 'ext2')
         self.devsw: dict[tuple[str, int], object] = {}     # ('c'|'b', major) -> open(minor, flags)
         self.procfs = ProcFs(kernel)
+        self.write_errors: dict[int, int] = {}            # inode -> an error fsync must report
 
     def call(self, gen):
         """Run one ext2 operation under the mount lock (a generator)."""
@@ -124,6 +125,10 @@ class Vfs:
         yield from self.call(self.fs.sync())
         yield from self.cache.sync()
 
+    def record_write_error(self, ino: int) -> None:
+        """An asynchronous write to the file failed after its call returned."""
+        self.write_errors[ino] = -Errno.EIO
+
 
 READAHEAD_MIN = 4         # blocks read ahead when a file is first read sequentially
 READAHEAD_MAX = 256       # the window doubles while reading stays sequential, up to this
@@ -181,6 +186,9 @@ class InodeFile(File):
 
     def sync(self):
         yield from self.vfs.sync()
+        error = self.vfs.write_errors.pop(self.ino, 0)
+        if error:
+            raise FsError(-error)
 
     seekable = True
 

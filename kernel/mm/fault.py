@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
-from .pagetable import P, W, COW, SWAP, frame_of, USER_TOP
+from .pagetable import P, W, COW, SWAP, BLOCKED, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_LIMIT, STACK_GAP, STACK_TOP
 
 
@@ -70,6 +70,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     pte = aspace.pt.lookup(va)
     try:
         if not pte & P:
+            if pte & BLOCKED:
+                return _blocked(frames, pte, va)
             if pte & SWAP:
                 return _swap_in(aspace, frames, region, va, pte >> 12)
             if region.file is not None:
@@ -150,6 +152,16 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
     frames.share(buf.frame)
     aspace.map_page(va, buf.frame, flags)
     return FaultResult(Action.FILE_READ)
+
+
+def _blocked(frames, pte: int, va: int) -> FaultResult:
+    """A page of an asynchronous read: wait for that page alone, or SIGBUS if it failed."""
+    if pte & SWAP:                              # POISON: both software bits
+        return FaultResult(Action.KILL, f'I/O error on page {va & ~(PAGE_SIZE - 1):#018x}', SIGBUS)
+    page = frames.aio.blocked_page(pte)
+    if page is None:                            # arrived between the fault and now
+        return FaultResult(Action.SPURIOUS)
+    return FaultResult(Action.WAIT, queue=page.waiters)
 
 
 def _swap_in(aspace, frames, region, va, slot) -> FaultResult:

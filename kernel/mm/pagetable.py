@@ -25,14 +25,14 @@ class PTE(enum.IntFlag):
     G = 1 << 8
     COW = 1 << 9      # software: read-only because shared copy-on-write
     SWAP = 1 << 10    # software, in a not-present entry: bits 12+ are a swap slot
-    SW2 = 1 << 11     # software: reserved for later issues
+    BLOCKED = 1 << 11 # software, in a not-present entry: the page's asynchronous read is in flight
     NX = 1 << 63      # no execute (needs EFER.NXE)
 
 
 # The hot paths test and build entries with these plain ints: arithmetic on IntFlag members
 # creates new enum objects, which costs more than the rest of a page fault.
-P, W, U, A, D, COW, SWAP, NX = (int(f) for f in (PTE.P, PTE.W, PTE.U, PTE.A, PTE.D, PTE.COW,
-                                                  PTE.SWAP, PTE.NX))
+P, W, U, A, D, COW, SWAP, BLOCKED, NX = (int(f) for f in (PTE.P, PTE.W, PTE.U, PTE.A, PTE.D, PTE.COW,
+                                                           PTE.SWAP, PTE.BLOCKED, PTE.NX))
 ADDR_MASK = 0x000F_FFFF_FFFF_F000
 LEVEL_SHIFTS = (39, 30, 21, 12)
 LEVEL_NAMES = ('PML4E', 'PDPTE', 'PDE', 'PTE')

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
-from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, ADDR_MASK
+from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, BLOCKED, ADDR_MASK
 
 
 class Prot(enum.IntFlag):
@@ -172,7 +172,7 @@ class AddressSpace:
             if pte & P:
                 self.frames.release(pte & ADDR_MASK)
                 released += 1
-            elif pte & SWAP and self.frames.swap is not None:
+            elif pte & SWAP and not pte & BLOCKED and self.frames.swap is not None:
                 self.frames.swap.release(pte >> 12)
         return released
 
@@ -206,10 +206,12 @@ class AddressSpace:
             copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file)
             child.regions.append(copy)
             for va, pte in list(self.pt.leaf_entries(r.start, r.end)):
-                if not pte & P:                          # a swap entry: share the slot
-                    child.pt.set(va, pte)
-                    self.frames.swap.share(pte >> 12)
-                    continue
+                if not pte & P:
+                    if pte & SWAP and not pte & BLOCKED:   # a swap entry: share the slot
+                        child.pt.set(va, pte)
+                        self.frames.swap.share(pte >> 12)
+                    continue                # a page still arriving by aread is the parent's only
+
                 if pte & W and not r.shared:
                     pte = (pte & ~W) | COW
                     self.pt.update(va, pte)

@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import files, io, memory, process, signals, time, ukern
+from . import aio, files, io, memory, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -120,6 +120,10 @@ _HANDLERS = {
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,
+    UKERN_BASE + 2: aio.sys_aread,
+    UKERN_BASE + 3: aio.sys_awrite,
+    UKERN_BASE + 4: aio.sys_await,
+    UKERN_BASE + 5: aio.sys_apoll,
 }
 
 SYSCALLS: dict[int, Syscall] = {nr: _entry(nr, h) for nr, h in _HANDLERS.items()}

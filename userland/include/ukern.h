@@ -13,6 +13,13 @@
  * handlers; while a lab is active kernel/labs.py installs a student's instead. */
 #define SYS_ukern_trace    (UKERN_SYSCALL_BASE + 0)   /* labs/syscall */
 #define SYS_ukern_sysinfo  (UKERN_SYSCALL_BASE + 1)   /* labs/syscall */
+/* Page-level asynchronous I/O (kernel/mm/aio.py): buffers, lengths and offsets are whole
+ * pages.  aread/awrite return a request id at once; touching a page of an aread buffer
+ * before its data has arrived blocks on that page alone (SIGBUS if its read failed). */
+#define SYS_ukern_aread    (UKERN_SYSCALL_BASE + 2)
+#define SYS_ukern_awrite   (UKERN_SYSCALL_BASE + 3)
+#define SYS_ukern_await    (UKERN_SYSCALL_BASE + 4)
+#define SYS_ukern_apoll    (UKERN_SYSCALL_BASE + 5)
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -27,6 +34,10 @@ struct ukern_sysinfo {
 /* The wrappers: each returns the call's result, or -1 with errno set. */
 static inline long ukern_trace(unsigned long mask) { return syscall(SYS_ukern_trace, mask); }
 static inline long ukern_sysinfo(struct ukern_sysinfo *info) { return syscall(SYS_ukern_sysinfo, info); }
+static inline long ukern_aread(int fd, void *buf, size_t len, off_t off) { return syscall(SYS_ukern_aread, fd, buf, len, off); }
+static inline long ukern_awrite(int fd, const void *buf, size_t len, off_t off) { return syscall(SYS_ukern_awrite, fd, buf, len, off); }
+static inline long ukern_await(long id) { return syscall(SYS_ukern_await, id); }
+static inline long ukern_apoll(long id) { return syscall(SYS_ukern_apoll, id); }
 #endif
 
 #endif

@@ -1,0 +1,90 @@
+"""Page-level asynchronous I/O (seeds 000 and 004): block on the page, not on the call."""
+
+from conftest import boot, put_file, debugfs_cat, fsck, GuestRun
+
+PAGES = 192
+
+
+def numbered_pages(n: int) -> bytes:
+    return b''.join(bytes([i]) * 4096 for i in range(n))
+
+
+def run(disk, *args, bad_page=None, trace=None):
+    put_file(disk, '/data', numbered_pages(PAGES))
+    kernel, out, log = boot(disk=disk)
+    if bad_page is not None:
+        lba = block_lba(kernel, '/data', bad_page)
+        kernel.machine.ahci.ports[0].disk.bad_ranges.append((lba, 8))
+    if trace is not None:
+        kernel.trace.subscribe(trace.append)
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/aio'), [b'aio', *[a.encode() for a in args]], [])
+    kernel.run()
+    kernel.shutdown()
+    return GuestRun(p.exit_status, bytes(out), log, kernel)
+
+
+def block_lba(kernel, path: str, page: int) -> int:
+    from kernel.fs.bcache import run_boot
+    from kernel.fs.vfs import Cwd
+    vfs = kernel.vfs
+    ino = run_boot(kernel, vfs.lookup(path.encode(), Cwd(2, '/')))
+    block = run_boot(kernel, vfs.fs.file_blocks(ino, page, 1))[0]
+    return vfs.cache.start_lba + block * 8
+
+
+def passed(r):
+    assert 'FAIL' not in r.text, r.text + '\n'.join(r.log)
+    assert '(aio) end' in r.text, r.text + '\n'.join(r.log)
+    assert r.status == 0
+
+
+def test_touching_page_k_waits_for_page_k_only(disk):
+    events = []
+    passed(run(disk, 'read', '/data', str(PAGES), '100', trace=events))
+    waits = [e for e in events if e.kind == 'fault' and e.args['action'] == 'wait for the page to arrive']
+    assert waits, 'the program never waited for a page'
+    first_wait = events.index(waits[0])
+    arrived = [e for e in events[first_wait:] if e.kind == 'aio' and e.args['what'] == 'page arrived']
+    # the page it waited for arrived while later pages were still in flight ...
+    assert arrived[0].args['still_in_flight'] > 0
+    # ... and the process ran again (made a system call) before the last page arrived
+    last = next(e for e in arrived if e.args['still_in_flight'] == 0)
+    ran = [e for e in events[events.index(arrived[0]):events.index(last)] if e.kind in ('syscall', 'fault')]
+    assert ran, 'the process did not run until the whole request was done'
+
+
+def test_a_bad_sector_poisons_its_page_only(disk):
+    r = run(disk, 'badread', '/data', str(PAGES), '5', bad_page=5)
+    passed(r)
+    assert 'SIGBUS\'s si_addr is the failed page' in r.text
+    assert 'with EIO: 5' in r.text
+
+
+def test_the_disk_gets_what_the_buffer_held_at_the_call(disk):
+    r = run(disk, 'write', '/written', '8')
+    passed(r)
+    data = debugfs_cat(disk, '/written')
+    assert data == b'A' * 8 * 4096                 # not the B's written right after the call
+    assert fsck(disk).returncode == 0
+
+
+def test_exit_with_a_read_in_flight_leaks_nothing(disk):
+    put_file(disk, '/data', numbered_pages(PAGES))
+    kernel, out, log = boot(disk=disk)
+    prog = kernel.read_guest_file(b'/tests/aio')
+    cache = kernel.vfs.cache
+
+    def in_use():
+        return kernel.frames.total - kernel.frames.free_count - cache.stats()['cached']
+
+    def pinned():
+        return sum(1 for f in range(kernel.frames.first, kernel.frames.end, 4096) if kernel.frames.pinned(f))
+
+    before, pinned_before = in_use(), pinned()     # (the AHCI driver's own structures stay pinned)
+    p = kernel.spawn(prog, [b'aio', b'exit', b'/data', str(PAGES).encode()], [])
+    kernel.run()
+    assert p.exit_status == 0, out
+    kernel.run_until(lambda: not kernel.aio.pages)      # the DMA finishes after the exit
+    kernel.procs.clear()
+    assert in_use() == before
+    assert pinned() == pinned_before
