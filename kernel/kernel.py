@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from typing import Callable
 
-from emu.cpu import Trap, Vector
+from emu.cpu import Trap, Vector, PF_USER
 from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
@@ -278,6 +278,18 @@ class Kernel:
             self._wait_here(result.queue)
             result = self._page_fault(p, addr, error, from_kernel)
         return result
+
+    def populate(self, p: Process, start: int, end: int):
+        """Fault in every page of [start, end) now (MAP_POPULATE, MAP_BLOCK): a generator
+        that waits, like the system call it serves, for each page's read."""
+        for va in range(start, end, 4096):
+            while True:
+                result = self._page_fault(p, va, PF_USER, from_kernel=True) \
+                    if not p.aspace.pt.lookup(va) & 1 else None
+                if result is None or result.action is not fault.Action.WAIT:
+                    break
+                yield result.queue
+        self.flush_tlb(p)
 
     def _wait_here(self, queue) -> None:
         token = _Borrowed(None)

@@ -329,6 +329,16 @@ class BufferCache:
         """Synchronous sync for shutdown, when no process runs."""
         run_boot(self.kernel, self.sync())
 
+    def forget(self, n: int) -> None:
+        """Direct I/O moved block n around the cache: drop a clean copy (it may be stale)."""
+        key = (self._block_size, n)
+        buf = self._bufs.get(key)
+        if buf is not None and buf.idle and not buf.dirty and not self.mapped(buf):
+            self._drop(key, buf)
+
+    def has_dirty(self, blocknos) -> bool:
+        return any((self._block_size, n) in self._dirty for n in blocknos)
+
     def shrink(self, want: int) -> int:
         """Memory is short: give back up to `want` frames of clean, idle, unmapped blocks,
         least recently used first.  Returns how many were freed."""

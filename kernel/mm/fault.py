@@ -137,6 +137,8 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
         return _fill(aspace, frames, region, va)
     if not blockno:
         return FaultResult(Action.KILL, f'access beyond the end of the mapped file at {va:#018x}', SIGBUS)
+    if region.file.direct:
+        return _map_direct_page(aspace, frames, region, va, index, blockno)
     cache = region.file.cache
     buf = cache.page(blockno)
     if buf is None or not buf.valid:
@@ -151,6 +153,31 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
         flags = (flags & ~W) | (COW if flags & W else 0)
     frames.share(buf.frame)
     aspace.map_page(va, buf.frame, flags)
+    return FaultResult(Action.FILE_READ)
+
+
+def _map_direct_page(aspace, frames, region, va, index, blockno) -> FaultResult:
+    """MAP_DIRECT: a private frame is the DMA target (the cache is bypassed); the process
+    waits for its read, then the frame is mapped as the mapping's own page."""
+    from ..dev.blk import BlockRequest
+    pending = region.file.pending.get(index)
+    if pending is None:
+        cache = region.file.cache
+        frame = frames.alloc(zero=False)
+        frames.pin(frame)
+        per = PAGE_SIZE // cache.disk.sector_size
+        req = cache.queue.submit(BlockRequest(cache.disk, cache.start_lba + blockno * per, per,
+                                              [(frame, PAGE_SIZE)]))
+        region.file.pending[index] = pending = (frame, req)
+    frame, req = pending
+    if not req.done:
+        return FaultResult(Action.WAIT, queue=req.waiters)
+    del region.file.pending[index]
+    frames.unpin(frame)
+    if req.error:
+        frames.release(frame)
+        return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
+    aspace.map_page(va, frame, region.pte_flags())
     return FaultResult(Action.FILE_READ)
 
 

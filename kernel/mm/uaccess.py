@@ -54,6 +54,10 @@ class UserMemory:
         except BadAddress:
             return self.try_read(va, n)
 
+    def frame_of(self, va: int, write: bool) -> int:
+        """The frame behind a user page, faulted in as an access would (for DMA into it)."""
+        return self._phys(va & ~(PAGE_SIZE - 1), write)
+
     def _chunks(self, va: int, n: int, write: bool):
         while n > 0:
             step = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
@@ -63,10 +67,12 @@ class UserMemory:
 
     def read(self, va: int, n: int) -> bytes:
         mem = self.k.machine.memory
+        self.k.vmstat['copy_bytes'] += n
         return b''.join(mem.read(pa, step) for pa, step in self._chunks(va, n, False))
 
     def write(self, va: int, data: bytes) -> None:
         mem = self.k.machine.memory
+        self.k.vmstat['copy_bytes'] += len(data)
         pos = 0
         for pa, step in self._chunks(va, len(data), True):
             mem.write(pa, data[pos:pos + step])

@@ -43,6 +43,9 @@ class MappedFile:
     (a page of the file is a 4 KiB block: the same frame read() and write() use)."""
     cache: object            # fs.bcache.BufferCache
     blocks: list[int]        # block number of each page of the region (0: beyond the file)
+    direct: bool = False     # MAP_DIRECT: private frames, filled by DMA (not the cache's)
+    nosync: bool = False     # MAP_NOSYNC: changes are never written back
+    pending: dict = field(default_factory=dict)   # MAP_DIRECT: page index -> its read in flight
 
 
 @dataclass
@@ -68,8 +71,8 @@ class Region:
         upper = Region(va, self.end, self.prot, self.kind, self.name, None, self.shared)
         if self.file:
             cut = (va - self.start) // PAGE_SIZE
-            upper.file = MappedFile(self.file.cache, self.file.blocks[cut:])
-            self.file = MappedFile(self.file.cache, self.file.blocks[:cut])
+            upper.file = MappedFile(self.file.cache, self.file.blocks[cut:], self.file.direct, self.file.nosync)
+            self.file = MappedFile(self.file.cache, self.file.blocks[:cut], self.file.direct, self.file.nosync)
         if self.image:
             upper.image = FileImage(self.image.data, self.image.offset + (va - self.start),
                                     max(0, self.image.filesz - (va - self.start)))
@@ -186,13 +189,17 @@ class AddressSpace:
     def sync_shared(self, r: Region, start: int = 0, end: int = 1 << 64) -> int:
         """Pass the Dirty bits of a shared file mapping on to the cache (msync, munmap,
         exit): the block is then written back like any other.  Returns pages passed."""
-        if not (r.file and r.shared):
+        if not (r.file and r.shared) or r.file.nosync:
             return 0
         passed = 0
         for va, pte in list(self.pt.present_pages(max(r.start, start), min(r.end, end))):
             if pte & D:
                 self.pt.update(va, pte & ~D)
-                r.file.cache.mark_dirty(r.file.blocks[(va - r.start) // PAGE_SIZE])
+                block = r.file.blocks[(va - r.start) // PAGE_SIZE]
+                if r.file.direct:
+                    self.write_direct(r.file.cache, block, pte & ADDR_MASK)
+                else:
+                    r.file.cache.mark_dirty(block)
                 passed += 1
         return passed
 
@@ -219,6 +226,20 @@ class AddressSpace:
                 self.frames.rmap.add(pte & ADDR_MASK, child, va)
                 self.frames.share(pte & ADDR_MASK)
         return child
+
+    def write_direct(self, cache, block: int, frame: int) -> None:
+        """A MAP_DIRECT page goes back to its block by DMA from its own frame; the write
+        holds the frame (pinned, one more reference) until it completes."""
+        from ..dev.blk import BlockRequest
+        per = PAGE_SIZE // cache.disk.sector_size
+        self.frames.pin(frame)
+        self.frames.share(frame)
+
+        def done(req):
+            self.frames.unpin(frame)
+            self.frames.release(frame)
+        cache.queue.submit(BlockRequest(cache.disk, cache.start_lba + block * per, per,
+                                        [(frame, PAGE_SIZE)], write=True, on_done=done))
 
     def destroy(self) -> None:
         for r in self.regions:

@@ -12,7 +12,7 @@ from ..errno import Errno
 from ..fs.ext2 import FsError, ROOT
 from ..fs.ext2_layout import InodeType, S_IFMT
 from ..fs.file import O_ACCMODE, O_RDONLY
-from ..fs import vfs
+from ..fs import direct, vfs
 from ..fs.pipe import Pipe
 from .args import s32, s64
 from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
@@ -130,6 +130,8 @@ def sys_pread64(k, p, fd: int, buf: int, count: int, offset: int):
     if not hasattr(f, 'pread'):
         return -Errno.ESPIPE
     k.user(p).check_range(buf, count)
+    if f.flags & vfs.O_DIRECT and isinstance(f, vfs.InodeFile):
+        return (yield from direct.read(k, p, f, buf, count, offset))
     data = yield from f.pread(count, offset)
     if isinstance(data, int):
         return data
@@ -144,6 +146,8 @@ def sys_pwrite64(k, p, fd: int, buf: int, count: int, offset: int):
         return -Errno.EBADF
     if not hasattr(f, 'pwrite'):
         return -Errno.ESPIPE
+    if f.flags & vfs.O_DIRECT and isinstance(f, vfs.InodeFile):
+        return (yield from direct.write(k, p, f, buf, count, offset))
     return (yield from f.pwrite(k.user(p).read(buf, count), offset))
 
 

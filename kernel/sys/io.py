@@ -4,6 +4,8 @@ import struct
 
 from ..errno import Errno
 from ..dev.console import TERMIOS
+from ..fs import direct
+from ..fs.vfs import InodeFile, O_DIRECT
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
 from ..proc import lifecycle
 from ..trap import Signal
@@ -22,11 +24,19 @@ def _file(p, fd: int, writing: bool):
     return f
 
 
+def _direct(f) -> bool:
+    return bool(f.flags & O_DIRECT) and isinstance(f, InodeFile)
+
+
 def sys_read(k, p, fd: int, buf: int, count: int):
     f = _file(p, fd, writing=False)
     if f is None:
         return -Errno.EBADF
     k.user(p).check_range(buf, count)
+    if _direct(f):
+        n = yield from direct.read(k, p, f, buf, count, f.offset)
+        f.offset += max(0, n)
+        return n
     data = yield from f.read(min(count, MAX_IO))
     if isinstance(data, int):
         return data
@@ -45,6 +55,10 @@ def sys_write(k, p, fd: int, buf: int, count: int):
     f = _file(p, fd, writing=True)
     if f is None:
         return -Errno.EBADF
+    if _direct(f):
+        n = yield from direct.write(k, p, f, buf, count, f.offset)
+        f.offset += max(0, n)
+        return n
     data = k.user(p).read(buf, min(count, MAX_IO))
     return (yield from _write(k, p, f, data))
 

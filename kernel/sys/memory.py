@@ -27,6 +27,10 @@ class MapFlags(enum.IntFlag):
     NORESERVE = 0x4000
     POPULATE = 0x8000
     FIXED_NOREPLACE = 0x100000
+    # ukern's own, from seed 003 (userland/include/ukern.h), above Linux's flags:
+    BLOCK = 0x1000000       # return only when the whole region has been read
+    NOSYNC = 0x2000000      # modified pages are never written back
+    DIRECT = 0x4000000      # the mapping's own frames are the DMA targets, not the cache's
 
 
 def sys_brk(k, p, addr: int) -> int:
@@ -54,7 +58,7 @@ def _valid_range(addr: int, length: int) -> bool:
 
 
 def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offset: int):
-    flags = MapFlags(flags & 0x1FFFFF)
+    flags = MapFlags(flags & 0x71FFFFF)
     if length == 0 or length > USER_TOP or offset % PAGE:
         return -Errno.EINVAL
     if (MapFlags.SHARED in flags) == (MapFlags.PRIVATE in flags):
@@ -65,13 +69,18 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         mapped = yield from _map_file(k, p, fd, offset, length, prot, MapFlags.SHARED in flags)
         if isinstance(mapped, int):
             return mapped
+        mapped.direct = MapFlags.DIRECT in flags
+        mapped.nosync = MapFlags.NOSYNC in flags
     a = p.aspace
+    reused = []
     if flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE):
         if not _valid_range(addr, length) or addr < ELF_MIN:
             return -Errno.EINVAL
         if a.overlapping(addr, addr + length):
             if MapFlags.FIXED_NOREPLACE in flags:
                 return -Errno.EEXIST
+            if mapped is not None and mapped.direct:
+                reused = _keep_pages(a, addr, addr + length)    # seed 003: reuse these frames
             a.remove(addr, addr + length)
             k.flush_tlb(p)
         start = addr
@@ -81,9 +90,50 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         start = page_down(addr) if hint_ok else a.free_gap(length)
         if start is None:
             return -Errno.ENOMEM
-    a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
-                 '[file]' if mapped else '[anon]', shared=MapFlags.SHARED in flags, file=mapped))
+    region = a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
+                          '[file]' if mapped else '[anon]', shared=MapFlags.SHARED in flags, file=mapped))
+    if reused:
+        error = yield from _read_into_kept_pages(k, p, region, reused)
+        if error:
+            return error
+    if MapFlags.BLOCK in flags or MapFlags.POPULATE in flags:
+        yield from k.populate(p, start, start + length)
     return start
+
+
+def _keep_pages(a, start: int, end: int) -> list[tuple[int, int]]:
+    """MAP_FIXED | MAP_DIRECT over a mapping: take its private frames out of the page
+    table (keeping them) so the file can be read straight into them."""
+    kept = []
+    for va, pte in list(a.pt.present_pages(start, end)):
+        frame = pte & 0x000F_FFFF_FFFF_F000
+        if a.frames.refs(frame) == 1:
+            a.unmap_page(va)
+            kept.append((va, frame))
+    return kept
+
+
+def _read_into_kept_pages(k, p, region, kept):
+    """DMA each kept frame's file block into it, then map it at its old place."""
+    from ..fs.direct import transfer
+    pairs, zero = [], []
+    for va, frame in kept:
+        block = region.file.blocks[(va - region.start) // PAGE]
+        (pairs if block > 0 else zero).append((block, frame))
+    for frame in [f for _, f in zero]:
+        k.machine.memory.fill(frame, PAGE)
+    for _, frame in kept:
+        k.frames.pin(frame)
+    try:
+        error = yield from transfer(k, region.file.cache, pairs, False)
+    finally:
+        for _, frame in kept:
+            k.frames.unpin(frame)
+    for va, frame in kept:
+        p.aspace.map_page(va, frame, region.pte_flags())
+    k.flush_tlb(p)
+    k.vmstat['direct_reused_pages'] += len(kept)
+    return error
 
 
 def _map_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):

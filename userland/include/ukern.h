@@ -21,6 +21,12 @@
 #define SYS_ukern_await    (UKERN_SYSCALL_BASE + 4)
 #define SYS_ukern_apoll    (UKERN_SYSCALL_BASE + 5)
 
+/* mmap flags from seed 003 ("Direct I/O"), above Linux's own (kernel/sys/memory.py). */
+#define MAP_BLOCK   0x1000000   /* return only when the whole region has been read */
+#define MAP_NOSYNC  0x2000000   /* modified pages are never written back */
+#define MAP_DIRECT  0x4000000   /* the mapping's own frames are the DMA targets, not the cache's;
+                                 * with MAP_FIXED, the pages already mapped there are reused */
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 #include <unistd.h>
