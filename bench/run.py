@@ -167,6 +167,11 @@ def main() -> int:
     args = ap.parse_args()
     rows = measure(1 if args.quick else 3)
     text = table(rows)
+    if not args.quick:
+        sys.path.insert(0, str(ROOT / 'bench'))
+        import io_bench
+        with tempfile.TemporaryDirectory() as tmp:
+            text += '\n\n' + io_bench.table(Path(tmp))
     print(text)
     header = ('# Benchmark results\n\nWritten by `make bench` (bench/run.py); best of 3 runs each, '
               'ukern and its floor measured in the same run. Compare the ratios.\n\n')

@@ -86,6 +86,7 @@ class Kernel:
         self.reclaim = Reclaimer(self, policy)
         self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
+        self.exact_clock = False           # count every instruction, even when nothing else waits
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = None
@@ -461,6 +462,8 @@ class Kernel:
         if self.debugger is not None and self.debugger.stepping:
             return 1
         t = self.clock.next_event()
+        if self.exact_clock and t is None:
+            return self.quantum
         if len(self.runqueue) <= 1 and t is None:
             return 0
         if t is None:

@@ -163,12 +163,19 @@ def _map_direct_page(aspace, frames, region, va, index, blockno) -> FaultResult:
     pending = region.file.pending.get(index)
     if pending is None:
         cache = region.file.cache
-        frame = frames.alloc(zero=False)
-        frames.pin(frame)
         per = PAGE_SIZE // cache.disk.sector_size
-        req = cache.queue.submit(BlockRequest(cache.disk, cache.start_lba + blockno * per, per,
-                                              [(frame, PAGE_SIZE)]))
-        region.file.pending[index] = pending = (frame, req)
+        # this page and the next few not yet present, in one batch (readahead)
+        for i in range(index, min(index + READAHEAD_PAGES * 8, len(region.file.blocks))):
+            block = region.file.blocks[i]
+            if block <= 0 or i in region.file.pending or (i != index and
+                                                          aspace.pt.lookup(region.start + i * PAGE_SIZE)):
+                continue
+            frame = frames.alloc(zero=False)
+            frames.pin(frame)
+            req = cache.queue.submit(BlockRequest(cache.disk, cache.start_lba + block * per, per,
+                                                  [(frame, PAGE_SIZE)]))
+            region.file.pending[i] = (frame, req)
+        pending = region.file.pending[index]
     frame, req = pending
     if not req.done:
         return FaultResult(Action.WAIT, queue=req.waiters)
