@@ -88,3 +88,33 @@ def test_exit_with_a_read_in_flight_leaks_nothing(disk):
     kernel.procs.clear()
     assert in_use() == before
     assert pinned() == pinned_before
+
+
+def test_a_failed_write_is_reported_by_await_and_the_next_fsync(disk):
+    put_file(disk, '/written', bytes(8 * 4096))
+    kernel, out, log = boot(disk=disk)
+    lba = block_lba(kernel, '/written', 2)
+    kernel.machine.ahci.ports[0].disk.bad_ranges.append((lba, 8))
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/aio'), [b'aio', b'badwrite', b'/written', b'8'], [])
+    kernel.run()
+    passed(GuestRun(p.exit_status, bytes(out), log, kernel))
+
+
+def test_munmap_during_the_read_frees_the_frames_when_it_completes(disk):
+    put_file(disk, '/data', numbered_pages(PAGES))
+    kernel, out, log = boot(disk=disk)
+    prog = kernel.read_guest_file(b'/tests/aio')
+    cache = kernel.vfs.cache
+    before = kernel.frames.total - kernel.frames.free_count - cache.stats()['cached']
+    p = kernel.spawn(prog, [b'aio', b'unmap', b'/data', str(PAGES).encode()], [])
+    kernel.run()
+    passed(GuestRun(p.exit_status, bytes(out), log, kernel))
+    kernel.procs.clear()
+    assert kernel.frames.total - kernel.frames.free_count - cache.stats()['cached'] == before
+
+
+def test_the_elevator_reorders_a_batch_and_the_trace_counts_it(disk):
+    events = []
+    passed(run(disk, 'read', '/data', str(PAGES), '100', trace=events))
+    issues = [e for e in events if e.kind == 'dma' and e.args['phase'] == 'issue']
+    assert issues[-1].args['reordered_so_far'] >= 1

@@ -312,7 +312,7 @@ class AhciDriver:
         state.inflight[cmd.slot] = cmd
         state.order.append(cmd.slot)
         if self.kernel.trace.enabled:
-            self._trace('issue', state, cmd)
+            self._trace('issue', state, cmd, reordered_so_far=state.disk.queue.reorders)
         self._pwrite(state.index, PortReg.CI, 1 << cmd.slot)
 
     def _trace(self, phase: str, state: _PortState, cmd: _Command, **extra) -> None:

@@ -133,6 +133,7 @@ class BlockQueue:
         self.submitted = 0
         self.merges = 0                 # requests folded into another's command
         self.commands = 0               # commands handed to the driver
+        self.reorders = 0               # commands that did not serve the oldest request first
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -192,6 +193,8 @@ class BlockQueue:
             self._merge(first, chosen, candidates, max_segments, max_sectors)
         for r in chosen:
             self.pending.remove(r)
+        if min(r.seq for r in chosen) != ordered[0].seq:
+            self.reorders += 1          # the elevator served a later request before the oldest
         self.merges += len(chosen) - 1
         self.commands += 1
         self.head = chosen[-1].end

@@ -157,8 +157,10 @@ class BufferCache:
         self.queue.submit(req)
         if write:
             self.writes += 1
+            self.kernel.vmstat['cache_blocks_written'] += 1
         else:
             self.reads += 1
+            self.kernel.vmstat['cache_blocks_read'] += 1
         return req
 
     def mapped(self, buf: Buffer) -> bool:

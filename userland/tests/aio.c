@@ -5,12 +5,15 @@
  *   aio read FILE PAGES K      read, touch page K first, then check every page
  *   aio badread FILE PAGES BAD read; page BAD's sector is bad: SIGBUS there, EIO from await
  *   aio write FILE PAGES       awrite 'A's, then write 'B's into the buffer at once
- *   aio exit FILE PAGES        start a read and exit without waiting */
+ *   aio badwrite FILE PAGES    awrite where the disk fails: await and fsync report EIO
+ *   aio exit FILE PAGES        start a read and exit without waiting
+ *   aio unmap FILE PAGES       start a read and munmap the buffer at once */
 #include "check.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <ukern.h>
@@ -35,7 +38,8 @@ int main(int argc, char **argv)
     begin("aio");
     unsigned char *buf = aligned_alloc(PAGE, pages * PAGE);
     memset(buf, 0xEE, pages * PAGE);
-    int fd = open(argv[2], strcmp(mode, "write") ? O_RDONLY : O_RDWR | O_CREAT, 0644);
+    int writing = !strcmp(mode, "write") || !strcmp(mode, "badwrite");
+    int fd = open(argv[2], writing ? O_RDWR | O_CREAT : O_RDONLY, 0644);
     check("open", fd >= 0);
     if (!strcmp(mode, "write")) {
         memset(buf, 'A', pages * PAGE);
@@ -45,6 +49,25 @@ int main(int argc, char **argv)
         check_eq("ukern_await", pages * PAGE, ukern_await(id));
         check_eq("memory holds the new bytes", 'B', buf[PAGE + 7]);
         check_eq("fsync reports no error", 0, fsync(fd));
+        end();
+    }
+    if (!strcmp(mode, "badwrite")) {
+        memset(buf, 'A', pages * PAGE);
+        long id = ukern_awrite(fd, buf, pages * PAGE, 0);
+        check("ukern_awrite returns at once", id > 0);
+        check_eq("ukern_await fails", -1, ukern_await(id));
+        check_eq("with EIO", EIO, errno);
+        check_eq("the next fsync fails too", -1, fsync(fd));
+        check_eq("with EIO", EIO, errno);
+        check_eq("and the one after succeeds", 0, fsync(fd));
+        end();
+    }
+    if (!strcmp(mode, "unmap")) {
+        unsigned char *m = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        long id = ukern_aread(fd, m, pages * PAGE, 0);
+        check("ukern_aread into a mapping", id > 0);
+        check_eq("munmap it while the pages are in flight", 0, munmap(m, pages * PAGE));
+        check_eq("ukern_await still completes", pages * PAGE, ukern_await(id));
         end();
     }
     long id = ukern_aread(fd, buf, pages * PAGE, 0);
