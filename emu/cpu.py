@@ -20,7 +20,7 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from unicorn import Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, UC_HOOK_INTR, UC_HOOK_INSN
+from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN
 from unicorn import UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib

@@ -19,6 +19,7 @@ from .proc.elf import ExecError
 from .trace.options import add_trace_options, attach, trace_main
 from .fs.ext2 import FsError
 from .tools import mkdisk
+from .tools import objstore as objstore_tool
 from .tools.mkdisk import parse_size
 from .mm.policy import POLICIES
 from .mm.swap import SWAP_TYPE
@@ -200,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     mk.add_argument('rest', nargs=argparse.REMAINDER)
     mk.set_defaults(func=lambda args: mkdisk.main(args.rest))
+    ob = sub.add_parser('objstore', help='look at the object store of a disk image (ukern objstore list IMAGE)',
+                        add_help=False)
+    ob.add_argument('rest', nargs=argparse.REMAINDER)
+    ob.set_defaults(func=lambda args: objstore_tool.main(args.rest))
     tr = sub.add_parser('trace', help='read a trace written by run --trace (ukern trace summary FILE.json)',
                         add_help=False)
     tr.add_argument('rest', nargs=argparse.REMAINDER)

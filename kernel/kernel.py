@@ -19,15 +19,15 @@ from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
 from .fs.mount import mount_boot_disk, find_swap, unmount
 from .mm import fault
-from .mm.frames import FrameAllocator, OutOfMemory
+from .mm.frames import FrameAllocator
 from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
-from .proc import elf, lifecycle
+from .proc import lifecycle
 from .proc import signal as psig
 from .proc.process import Process, State
-from .proc.wait import WaitQueue, Sleep
+from .proc.wait import Sleep
 from .sys.table import SYSCALLS
 from .sys.names import syscall_name
 from .trace.events import Tracer

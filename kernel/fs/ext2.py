@@ -19,33 +19,19 @@ from typing import Callable
 
 from kernel.errno import Errno
 from kernel.fs.blockdev import BlockDevice, FileBlockDevice, run_sync  # noqa: F401 (re-exported)
+from kernel.fs.ext2_alloc import Allocation
+from kernel.fs.fserror import FsError, Ext2Error  # noqa: F401 (re-exported: callers import them from here)
 from kernel.fs.ext2_layout import (
-    DIND_BLOCK, EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, IND_BLOCK, LINK_MAX,
-    NAME_MAX, NDIR_BLOCKS, ROOT_INO, S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
-    SUPPORTED_RO_COMPAT, TIND_BLOCK, DirEntryHeader, FileType, GroupDesc, IncompatFeature,
-    Inode, InodeFlag, InodeType, RoCompatFeature, Superblock, XattrHeader, block_path,
-    ceil_div, decode_device, dir_entries, encode_device, file_type, find_zero_bit,
+    EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, LINK_MAX, NAME_MAX, ROOT_INO,
+    S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SUPPORTED_RO_COMPAT, DirEntryHeader, FileType,
+    GroupDesc, IncompatFeature, Inode, InodeFlag, InodeType, RoCompatFeature,
+    Superblock, XattrHeader, ceil_div, decode_device, dir_entries, encode_device, file_type,
     has_block_map, insert_dir_entry, is_dir, new_dir_block, remove_dir_entry,
 )
 
 ROOT = ROOT_INO
 FAST_SYMLINK_MAX = 60         # a symlink target shorter than this lives in i_block itself
 MAX_PATH_DEPTH = 4096         # bound on '..' walks, in case a corrupt tree has a cycle
-
-
-class FsError(Exception):
-    """A file-system call failed; .errno is what the system call returns, negated."""
-
-    def __init__(self, errno: int, message: str | None = None):
-        self.errno = Errno(errno)
-        super().__init__(message or self.errno.name)
-
-
-class Ext2Error(FsError):
-    """The image is not an ext2 file system this code can use, or it is corrupt."""
-
-    def __init__(self, message: str, errno: int = Errno.EINVAL):
-        super().__init__(errno, message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +69,7 @@ class DirSlot:
     header: DirEntryHeader
 
 
-class Ext2:
+class Ext2(Allocation):
     """One mounted ext2 file system.  Public generator methods (drive with `yield from`):
 
     mount()                                   read and check superblock + descriptors
@@ -258,197 +244,6 @@ class Ext2:
             yield from self._destroy_inode(ino, inode)
         else:
             yield from self._write_inode(ino)
-
-    # ---- allocation: bitmaps and free counts -----------------------------------------
-
-    def _blocks_in_group(self, group: int) -> int:
-        sb = self.sb
-        return min(sb.s_blocks_per_group,
-                   sb.s_blocks_count - sb.s_first_data_block - group * sb.s_blocks_per_group)
-
-    def _take_bit(self, bitmap_block: int, start: int, limit: int):
-        """Set the first clear bit at or after start (wrapping) in a bitmap; -1 if full."""
-        bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
-        index = find_zero_bit(bitmap, start, limit)
-        if index < 0 and start:
-            index = find_zero_bit(bitmap, 0, start)
-        if index >= 0:
-            bitmap[index // 8] |= 1 << index % 8
-            yield from self.dev.write_block(bitmap_block, bytes(bitmap))
-        return index
-
-    def _count_blocks(self, group: int, delta: int):
-        """Adjust free-block counts by delta (negative: blocks were taken)."""
-        self.groups[group].bg_free_blocks_count += delta
-        self.sb.s_free_blocks_count += delta
-        self._dirty = True
-
-    def _count_inodes(self, group: int, delta: int, directory: bool):
-        self.groups[group].bg_free_inodes_count += delta
-        if directory:
-            self.groups[group].bg_used_dirs_count -= delta
-        self.sb.s_free_inodes_count += delta
-        self._dirty = True
-
-    def _alloc_block(self, goal: int) -> int:
-        """Take a free block, as close after goal as possible."""
-        sb = self.sb
-        if sb.s_free_blocks_count == 0:
-            raise FsError(Errno.ENOSPC)
-        goal_group, start = divmod(max(goal - sb.s_first_data_block, 0), sb.s_blocks_per_group)
-        for n in range(self.ngroups):
-            group = (goal_group + n) % self.ngroups
-            if self.groups[group].bg_free_blocks_count == 0:
-                continue
-            limit = self._blocks_in_group(group)
-            index = yield from self._take_bit(self.groups[group].bg_block_bitmap,
-                                              start if n == 0 and start < limit else 0, limit)
-            if index >= 0:
-                self._count_blocks(group, -1)
-                return sb.s_first_data_block + group * sb.s_blocks_per_group + index
-        raise Ext2Error("corrupt file system: free block count disagrees with bitmaps", Errno.EIO)
-
-    def _free_blocks(self, blocknos: list[int]):
-        """Clear the bitmap bits of these blocks, one bitmap read and write per group."""
-        sb = self.sb
-        by_group: dict[int, list[int]] = {}
-        for blockno in blocknos:
-            if not sb.s_first_data_block <= blockno < sb.s_blocks_count:
-                raise Ext2Error(f"corrupt file system: block {blockno} out of range", Errno.EIO)
-            group, index = divmod(blockno - sb.s_first_data_block, sb.s_blocks_per_group)
-            by_group.setdefault(group, []).append(index)
-        for group, indexes in sorted(by_group.items()):
-            bitmap_block = self.groups[group].bg_block_bitmap
-            bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
-            for index in indexes:
-                bitmap[index // 8] &= ~(1 << index % 8)
-            yield from self.dev.write_block(bitmap_block, bytes(bitmap))
-            self._count_blocks(group, len(indexes))
-
-    def _alloc_inode(self, parent: int, directory: bool) -> int:
-        """Take a free inode: a file goes in its parent's group, a directory where space is."""
-        if self.sb.s_free_inodes_count == 0:
-            raise FsError(Errno.ENOSPC)
-        per_group = self.sb.s_inodes_per_group
-        first = self._roomiest_group() if directory else (parent - 1) // per_group
-        for n in range(self.ngroups):
-            group = (first + n) % self.ngroups
-            if self.groups[group].bg_free_inodes_count == 0:
-                continue
-            index = yield from self._take_bit(self.groups[group].bg_inode_bitmap, 0, per_group)
-            if index >= 0:
-                self._count_inodes(group, -1, directory)
-                return group * per_group + index + 1
-        raise Ext2Error("corrupt file system: free inode count disagrees with bitmaps", Errno.EIO)
-
-    def _roomiest_group(self) -> int:
-        """Spread directories out: fewest directories among groups with average free inodes."""
-        average = self.sb.s_free_inodes_count / self.ngroups
-        groups = range(self.ngroups)
-        candidates = [g for g in groups if self.groups[g].bg_free_inodes_count >= max(average, 1)]
-        return min(candidates or groups, key=lambda g: (self.groups[g].bg_used_dirs_count,
-                                                        -self.groups[g].bg_free_blocks_count))
-
-    def _free_inode(self, ino: int, directory: bool):
-        group, index = divmod(ino - 1, self.sb.s_inodes_per_group)
-        bitmap_block = self.groups[group].bg_inode_bitmap
-        bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
-        bitmap[index // 8] &= ~(1 << index % 8)
-        yield from self.dev.write_block(bitmap_block, bytes(bitmap))
-        self._count_inodes(group, 1, directory)
-
-    # ---- the block map: logical block -> disk block ----------------------------------
-
-    def _block_path(self, lbn: int) -> tuple[int, tuple[int, ...]]:
-        path = block_path(lbn, self.ptrs_per_block)
-        if path is None:
-            raise FsError(Errno.EFBIG)
-        return path
-
-    def _read_pointers(self, blockno: int) -> array.array:
-        # ext2 is little-endian, as is every machine ukern runs on
-        return array.array("I", (yield from self.dev.read_block(blockno)))
-
-    def _bmap(self, inode: Inode, lbn: int, create: bool = False, goal: int = 0):
-        """Disk block holding logical block lbn (0 for a hole), allocating it if create.
-
-        Returns (blockno, fresh); fresh means it was just allocated and holds garbage.
-        """
-        slot, path = self._block_path(lbn)
-        goal = goal or self._group_start(inode)
-        blockno = inode.i_block[slot]
-        fresh = False
-        if not blockno:
-            if not create:
-                return 0, False
-            # check for room for the whole chain first, so a failure leaves nothing dangling
-            self._reserve_blocks(1 + len(path))
-            blockno = yield from self._alloc_file_block(inode, goal, zeroed=bool(path))
-            inode.i_block[slot], fresh = blockno, True
-        for depth, index in enumerate(path):
-            pointers = yield from self._read_pointers(blockno)
-            if not pointers[index]:
-                if not create:
-                    return 0, False
-                self._reserve_blocks(len(path) - depth)
-                pointers[index] = yield from self._alloc_file_block(
-                    inode, blockno + 1, zeroed=depth + 1 < len(path))
-                yield from self.dev.write_block(blockno, pointers.tobytes())
-                fresh = True
-            blockno = pointers[index]
-        return blockno, fresh
-
-    def _group_start(self, inode: Inode) -> int:
-        """Allocation goal for an inode without blocks: its own group, to keep seeks short."""
-        return self.groups[(inode.ino - 1) // self.sb.s_inodes_per_group].bg_inode_table
-
-    def _reserve_blocks(self, count: int):
-        if self.sb.s_free_blocks_count < count:
-            raise FsError(Errno.ENOSPC)
-
-    def _alloc_file_block(self, inode: Inode, goal: int, zeroed: bool):
-        blockno = yield from self._alloc_block(goal)
-        inode.i_blocks += self.block_size // 512
-        if zeroed:
-            yield from self.dev.write_block(blockno, bytes(self.block_size))
-        return blockno
-
-    def _free_file_blocks(self, inode: Inode, keep: int):
-        """Free every data block from logical block `keep` on, and indirect blocks left empty."""
-        doomed: list[int] = []
-        for slot in range(keep, NDIR_BLOCKS):
-            if inode.i_block[slot]:
-                doomed.append(inode.i_block[slot])
-                inode.i_block[slot] = 0
-        first = NDIR_BLOCKS
-        for slot, depth in ((IND_BLOCK, 1), (DIND_BLOCK, 2), (TIND_BLOCK, 3)):
-            root = inode.i_block[slot]
-            if root and (yield from self._prune(root, depth, max(keep - first, 0), doomed)):
-                doomed.append(root)
-                inode.i_block[slot] = 0
-            first += self.ptrs_per_block ** depth
-        yield from self._free_blocks(doomed)
-        inode.i_blocks -= len(doomed) * (self.block_size // 512)
-
-    def _prune(self, blockno: int, depth: int, keep: int, doomed: list[int]):
-        """Free what indirect block blockno maps past its first `keep` blocks; True if now empty."""
-        child_span = self.ptrs_per_block ** (depth - 1)
-        if keep >= child_span * self.ptrs_per_block:
-            return False
-        pointers = yield from self._read_pointers(blockno)
-        changed = False
-        for i, child in enumerate(pointers):
-            child_keep = keep - i * child_span
-            if not child or child_keep >= child_span:
-                continue
-            if depth == 1 or (yield from self._prune(child, depth - 1, max(child_keep, 0), doomed)):
-                doomed.append(child)
-                pointers[i], changed = 0, True
-        if not any(pointers):
-            return True
-        if changed:
-            yield from self.dev.write_block(blockno, pointers.tobytes())
-        return False
 
     # ---- file data -----------------------------------------------------------------
 

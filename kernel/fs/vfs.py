@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from ..errno import Errno
 from ..proc.lock import SleepLock
-from .ext2 import Ext2, FsError, ROOT
+from .ext2 import Ext2, FsError
 from .ext2_layout import InodeType, S_IFMT
-from .file import File, O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR
+from .file import File, O_ACCMODE, O_RDONLY
 from .procfs import ProcFs
 
 O_CREAT = 0o100

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 
 from emu.memory import PhysicalMemory
-from .frames import FrameAllocator, PAGE_SIZE
+from .frames import FrameAllocator
 
 
 class PTE(enum.IntFlag):

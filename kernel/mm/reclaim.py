@@ -15,10 +15,10 @@ maps a page (found through the reverse map), never through a per-access hook.
   - With nothing left to evict and no frame free, the largest process is killed (OOM).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..trap import Signal
-from .pagetable import A, D, P, SWAP, ADDR_MASK
+from .pagetable import A, D, SWAP
 from .policy import make, NoEvictablePage
 from ..proc.wait import WaitQueue
 

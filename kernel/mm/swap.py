@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..dev.blk import BlockRequest
 from .frames import PAGE_SIZE
 
-from ..tools.mkdisk import SWAP_TYPE        # the MBR partition type of a Linux swap partition
+from ..tools.mkdisk import SWAP_TYPE  # noqa: F401 (re-exported: the MBR type of a swap partition)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
-from .pagetable import PageTable, PTE, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, BLOCKED, ADDR_MASK
+from .pagetable import PageTable, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, BLOCKED, ADDR_MASK
 
 
 class Prot(enum.IntFlag):

@@ -9,7 +9,7 @@ import functools
 import struct
 
 from ..errno import Errno
-from ..fs.ext2 import FsError, ROOT
+from ..fs.ext2 import FsError
 from ..fs.ext2_layout import InodeType, S_IFMT
 from ..fs.file import O_ACCMODE, O_RDONLY
 from ..fs import direct, vfs

@@ -1,11 +1,11 @@
 """mkdisk: build a ukern disk image from a host directory.
 
-    ukern mkdisk IMAGE --root DIR [--size 64M] [--swap 64M]
+    ukern mkdisk IMAGE --root DIR [--size 64M] [--swap 64M] [--objects N]
 
 The image gets an MBR partition table with two partitions:
   1. ext2 (type 0x83), starting at LBA 2048, holding a copy of DIR (made by mke2fs -d);
-  2. OBJECT_STORE_TYPE, the last eighth of the disk (at least 1 MiB), left empty for the
-     kernel's object store;
+  2. OBJECT_STORE_TYPE, the last eighth of the disk (at least 1 MiB), formatted as an empty
+     object store (kernel/obj/store.py) of --objects N pages and N nodes, default all that fit;
   3. with --swap, a swap partition (type 0x82) after them.
 The kernel finds partition 1 with partition_offsets() and mounts it with kernel.fs.ext2.
 """
@@ -126,7 +126,8 @@ def copy_into(source_path, image, offset: int, chunk: int = MIB):
 
 
 def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
-              block_size: int = EXT2_BLOCK_SIZE, swap_bytes: int = 0) -> list[tuple[int, int, int]]:
+              block_size: int = EXT2_BLOCK_SIZE, swap_bytes: int = 0,
+              objects: int | None = None) -> list[tuple[int, int, int]]:
     """Write a partitioned disk image; returns partition_offsets() of the result."""
     partitions = plan_partitions(size_bytes, swap_bytes)
     ext2_lba, ext2_sectors, _ = partitions[0]
@@ -139,6 +140,9 @@ def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
             make_ext2(fs_path, root_dir, ext2_sectors * SECTOR_SIZE, block_size)
             add_device_nodes(fs_path, block_size)
             copy_into(fs_path, image, ext2_lba * SECTOR_SIZE)
+    from kernel.obj.store import format_image
+    store_lba, store_sectors, _ = partitions[1]
+    format_image(image_path, store_lba * SECTOR_SIZE, store_sectors, objects)
     return partition_offsets(image_path)
 
 
@@ -183,11 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, help="disk size, e.g. 64M")
     parser.add_argument("--swap", type=parse_size, default=0,
                         help="add a swap partition of this size (partition 3), e.g. 64M")
+    parser.add_argument("--objects", type=int, default=None, metavar="N",
+                        help="object store (partition 2): N pages and N nodes (default: all that fit)")
     args = parser.parse_args(argv)
     if args.root is not None and not os.path.isdir(args.root):
         parser.error(f"--root {args.root}: not a directory")
     try:
-        partitions = make_disk(args.image, args.root, args.size, swap_bytes=args.swap)
+        partitions = make_disk(args.image, args.root, args.size, swap_bytes=args.swap,
+                               objects=args.objects)
     except (ValueError, RuntimeError, FileNotFoundError) as err:
         print(f"ukern mkdisk: {err}", file=sys.stderr)
         return 1

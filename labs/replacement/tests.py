@@ -1,11 +1,10 @@
 """Grading tests of the page-replacement lab (labs/replacement/README.md).  The student's
 policies are compared with ukern's reference policies (kernel/mm/policy/) fault for fault."""
 
-import random
 import sys
 from pathlib import Path
 
-from gradelib import test, expect, expect_true, passed, USERLAND, ROOT
+from gradelib import test, expect, expect_true, USERLAND, ROOT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 BELADY = [1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5]
@@ -66,7 +65,6 @@ def _():
 @test('replacement: the guest workload tests/replace_workload (A bits sampled)', points=30)
 def _():
     from workload import sampled_trace
-    from kernel.mm.policy.simulate import simulate
     trace, (proc, out, log) = sampled_trace(USERLAND / 'tests/replace_workload')
     expect('replace_workload exit status', 0, proc.exit_status, bytes(out).decode(errors='replace'))
     expect_true('references sampled', len(trace) > 1000, '> 1000', len(trace))

@@ -20,6 +20,14 @@
 #define SYS_ukern_awrite   (UKERN_SYSCALL_BASE + 3)
 #define SYS_ukern_await    (UKERN_SYSCALL_BASE + 4)
 #define SYS_ukern_apoll    (UKERN_SYSCALL_BASE + 5)
+/* The page-table lab (labs/pgtbl): kernel/sys/pgtbl.py, kernel/mm/pgtbl_report.py. */
+#define SYS_ukern_vmprint  (UKERN_SYSCALL_BASE + 6)   /* labs/pgtbl: print my page tables */
+#define SYS_ukern_pgaccess (UKERN_SYSCALL_BASE + 7)   /* labs/pgtbl: which pages were accessed */
+
+/* The ukern page (labs/pgtbl): a page the kernel maps read-only in every process, at exec
+ * and fork, holding a struct ukern_usyscall -- so ukern_getpid() needs no system call.
+ * It lies above mmap's area and below the stack's (kernel/mm/pgtbl_report.py: USYSCALL). */
+#define UKERN_USYSCALL     0x7FFF00000000UL
 
 /* mmap flags from seed 003 ("Direct I/O"), above Linux's own (kernel/sys/memory.py). */
 #define MAP_BLOCK   0x1000000   /* return only when the whole region has been read */
@@ -30,6 +38,10 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 #include <unistd.h>
+
+struct ukern_usyscall {
+    uint64_t pid;             /* the process's pid, written by the kernel */
+};
 
 struct ukern_sysinfo {
     uint64_t free_frames;     /* frames of RAM no one uses */
@@ -44,6 +56,11 @@ static inline long ukern_aread(int fd, void *buf, size_t len, off_t off) { retur
 static inline long ukern_awrite(int fd, const void *buf, size_t len, off_t off) { return syscall(SYS_ukern_awrite, fd, buf, len, off); }
 static inline long ukern_await(long id) { return syscall(SYS_ukern_await, id); }
 static inline long ukern_apoll(long id) { return syscall(SYS_ukern_apoll, id); }
+static inline long ukern_vmprint(void) { return syscall(SYS_ukern_vmprint); }
+/* *mask = bit i for each page base + i*4096 (i < npages <= 64) accessed since the last call. */
+static inline long ukern_pgaccess(void *base, int npages, uint64_t *mask) { return syscall(SYS_ukern_pgaccess, base, npages, mask); }
+/* getpid() without a system call: a load from the ukern page (a fault if it is not mapped). */
+static inline pid_t ukern_getpid(void) { return (pid_t)((const volatile struct ukern_usyscall *)UKERN_USYSCALL)->pid; }
 #endif
 
 #endif

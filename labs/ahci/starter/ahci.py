@@ -11,10 +11,6 @@ labs/ahci/README.md, then the docstrings of kernel/dev/ahci.py and kernel/dev/bl
 Register names and bits: emu/ahci.py (HostReg, PortReg, PortIS, PORT_IS_FATAL, ...).
 """
 
-from emu.ahci import (PORT_IS_FATAL, PXCMD_CCS_MASK, PXCMD_CCS_SHIFT, RFIS_D2H, TFD_ERROR_SHIFT,
-                      D2HRegisterFis, HostReg, PortIS, PortReg)
-from kernel.dev.ahci import RFIS_OFFSET
-from kernel.errno import Errno
 
 
 def interrupt(self) -> None:

@@ -11,7 +11,7 @@ and write the fault path with reference counts.  Read labs/cow/README.md first.
 
 from kernel.mm.fault import Action, FaultResult, SIGSEGV
 from kernel.mm.frames import PAGE_SIZE
-from kernel.mm.pagetable import ADDR_MASK, COW, W, frame_of
+from kernel.mm.pagetable import ADDR_MASK, frame_of
 from kernel.mm.vm import AddressSpace, Region
 
 
