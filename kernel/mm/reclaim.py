@@ -93,6 +93,8 @@ class Reclaimer:
         for shrink in self.shrinkers:              # clean cached blocks go first: no I/O
             shrink(self.high - self.frames.free_count - len(self.inflight))
         self._flush = False
+        if getattr(self.policy, 'wants_every_reference', False):
+            self._age()
         while self.frames.free_count + len(self.inflight) < self.high:
             try:
                 victim = self.policy.choose_victim(self.is_referenced, self.clear_referenced,
@@ -104,6 +106,14 @@ class Reclaimer:
                 break
         if self._flush:
             self.kernel.cpu.flush_tlb()
+
+    def _age(self) -> None:
+        """For exact LRU, which cannot see every access here: report each page whose
+        Accessed bit is set as referenced now (and clear the bit), in a fixed order."""
+        for frame in sorted(self.tracked):
+            if self.is_referenced(frame):
+                self.clear_referenced(frame)
+                self.policy.referenced(frame)
 
     def _evict(self, frame: int) -> bool:
         mappers = self.frames.rmap.mappers(frame)
