@@ -23,6 +23,7 @@ from .tools import objstore as objstore_tool
 from .tools.mkdisk import parse_size
 from .mm.policy import POLICIES
 from .mm.swap import SWAP_TYPE
+from .fs.mount import BootError
 from emu.disk_image import DiskImage
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
@@ -81,7 +82,7 @@ def load_program(kernel: Kernel, program: str) -> bytes:
 def cmd_run(args) -> int:
     try:
         kernel = boot_kernel(args, sys.stdout.isatty(), console_source=sys.stdin.buffer)
-    except (OSError, FsError, ValueError) as e:
+    except (OSError, FsError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1
     try:
@@ -145,7 +146,7 @@ def cmd_boot(args) -> int:
                              console_source=None if script is not None else sys.stdin.buffer)
         data = kernel.read_guest_file(os.fsencode(args.init))
         init = kernel.spawn(data, [os.fsencode(args.init)], [b'PATH=/bin', b'HOME=/', b'TERM=vt100'])
-    except (OSError, FsError, ExecError, ValueError) as e:
+    except (OSError, FsError, ExecError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1
     if script is not None:

@@ -17,7 +17,7 @@ from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
-from .fs.mount import mount_boot_disk, find_swap, unmount
+from .fs.mount import mount_boot_disk, find_swap, open_object_store, unmount
 from .mm import fault
 from .mm.frames import FrameAllocator
 from .mm.pagetable import PTE, index
@@ -90,11 +90,24 @@ class Kernel:
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = None
+        self.objects = None                # the persistent object space (kernel/obj), if any
         self.disks = None                  # port -> Disk, once the controller is probed
 
     def mount_root(self) -> None:
-        """Probe the disk controller and mount partition 1 of the boot disk at /."""
+        """Probe the disk controller, mount partition 1 of the boot disk at /, and open
+        the object store in its partition 2 (raises BootError if that is corrupt)."""
         self.vfs = mount_boot_disk(self)
+        self.objects = self.frames.objects = open_object_store(self)
+
+    def revoke_object(self, oid: int) -> None:
+        """An object was destroyed: no process keeps a mapping of it."""
+        for p in self.procs.values():
+            if p.state is State.ZOMBIE:
+                continue
+            for r in p.aspace.regions:
+                if r.obj is not None and r.obj.oid == oid:
+                    p.aspace.unmap_range(r.start, r.end)
+                    self.flush_tlb(p)
 
     def enable_swap(self) -> bool:
         """Swap on the boot disk's swap partition, or the disk attached for swap."""
@@ -109,6 +122,8 @@ class Kernel:
 
     def shutdown(self) -> None:
         """Write back everything the file system holds (the machine may then be dropped)."""
+        if self.objects is not None:
+            self.objects.sync()
         if self.vfs is not None:
             unmount(self, self.vfs)
         elif self.machine.ahci is not None:
@@ -141,6 +156,8 @@ class Kernel:
         pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
         path = argv[0].decode(errors='replace') if argv else pname
         p = lifecycle.create(self, data, argv, envp, fds, pname, path)
+        if self.objects is not None:
+            p.caps = self.objects.initial_clist()
         if not self.console.foreground:
             self.console.foreground = p.pgid      # the first process owns the terminal
         return p
@@ -310,7 +327,8 @@ class Kernel:
         self._last_fault = result
         self.clock.spend(FAULT_COST_NS)
         self._count_fault(p, addr, result)
-        if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS):
+        if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS,
+                             fault.Action.OBJECT):
             self.flush_tlb(p)
         if traced:
             self._emit('fault', p, addr=addr, error=error, action=result.action.value,

@@ -79,3 +79,36 @@ def test_start_copies_the_starter_and_stop_deactivates(tmp_path, monkeypatch):
     assert labs.stop() == 'cow'
     assert labs.active() is None
     assert files[0].exists()
+
+
+def test_pgtbl_lab_installs_its_calls_and_the_ukern_page_hooks(userland):
+    """Lab pgtbl brings its own system calls (1006, 1007) and wraps lifecycle's create, fork
+    and exec_image so that every address space gets its ukern page; all of it goes away
+    with the lab, and installing the ukern page twice costs nothing."""
+    from kernel.mm import pgtbl_report
+    from kernel.proc import lifecycle
+    from kernel.sys.table import SYSCALLS
+    from conftest import boot
+    hooks = lifecycle.create, lifecycle.fork, lifecycle.exec_image
+    had = {n: SYSCALLS.get(n) for n in (1006, 1007)}
+    labs.activate('pgtbl', reference=True)
+    try:
+        assert SYSCALLS[1006].name == 'vmprint' and SYSCALLS[1007].name == 'pgaccess'
+        assert SYSCALLS[1007].nargs == 3
+        assert all(a is not b for a, b in zip(hooks, (lifecycle.create, lifecycle.fork, lifecycle.exec_image)))
+        k, _, _ = boot()
+        p = k.spawn((userland / 'bin' / 'true').read_bytes(), [b'true'], [])
+        assert p.aspace.pt.lookup(pgtbl_report.USYSCALL) & 1
+        free = k.frames.free_count
+        pgtbl_report.install_ukern_page(k, p.aspace, p.pid)     # as lifecycle.py will, too
+        assert k.frames.free_count == free
+    finally:
+        labs.deactivate()
+    assert (lifecycle.create, lifecycle.fork, lifecycle.exec_image) == hooks
+    assert {n: SYSCALLS.get(n) for n in (1006, 1007)} == had
+    labs.activate('pgtbl', labs.get('pgtbl').directory / 'starter')
+    try:
+        assert pgtbl_report.vmprint.__module__.startswith('ukern_lab_pgtbl')
+    finally:
+        labs.deactivate()
+    assert pgtbl_report.vmprint.__module__ == 'kernel.mm.pgtbl_report'

@@ -40,6 +40,34 @@ def mount_boot_disk(kernel) -> Vfs | None:
     return vfs
 
 
+class BootError(Exception):
+    """The machine cannot boot as asked (the message says why, in one line)."""
+
+
+def open_object_store(kernel):
+    """The object store in the boot disk's partition of type 0xDA, or None if there is no
+    such partition or it was never formatted; a corrupt store stops the boot."""
+    from ..obj.disk import KernelSectorDevice
+    from ..obj.objects import ObjectSpace
+    from ..obj.store import ObjectStore, ObjectStoreError
+    from ..tools.mkdisk import OBJECT_STORE_TYPE
+    boot = probe_disks(kernel).get(BOOT_PORT)
+    if boot is None:
+        return None
+    part = next(((start, count) for start, count, kind in partitions(kernel, boot)
+                 if kind == OBJECT_STORE_TYPE), None)
+    if part is None:
+        return None
+    dev = KernelSectorDevice(kernel, boot, *part)
+    if dev.read(0, 1)[:8] == bytes(8):
+        return None                          # never formatted
+    try:
+        store = ObjectStore.open(dev)
+    except ObjectStoreError as e:
+        raise BootError(f'object store in partition 2 refused: {e}') from None
+    return ObjectSpace(kernel, store)
+
+
 def find_swap(kernel) -> SwapArea | None:
     disks = probe_disks(kernel)
     boot = disks.get(BOOT_PORT)

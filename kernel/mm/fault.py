@@ -26,6 +26,7 @@ class Action(enum.Enum):
     SWAP_IN = 'swap-in'
     WAIT = 'wait for the page to arrive'
     NO_MEMORY = 'no free frame'
+    OBJECT = 'object page from the object cache'
     KILL = 'kill'
     EFAULT = 'the system call fails with EFAULT'   # the kernel's own copy hit a bad address
 
@@ -68,6 +69,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
         return _kill(f'{access} of PROT_NONE', addr)
     va = page_down(addr)
     pte = aspace.pt.lookup(va)
+    if region.obj is not None:
+        return _map_object_page(aspace, frames, region, va, error, pte)
     try:
         if not pte & P:
             if pte & BLOCKED:
@@ -186,6 +189,33 @@ def _map_direct_page(aspace, frames, region, va, index, blockno) -> FaultResult:
         return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
     aspace.map_page(va, frame, region.pte_flags())
     return FaultResult(Action.FILE_READ)
+
+
+def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
+    """A page object mapped with ukern_cap_map: its frame in the object cache.  It is
+    mapped read-only at first, so the first write marks the object dirty."""
+    objects, cap = frames.objects, region.obj
+    if objects is None or not objects.current(cap):
+        return FaultResult(Action.KILL, f'access through a revoked capability at {va:#018x}', SIGSEGV)
+    try:
+        frame = objects.page_frame(cap.oid)
+    except OutOfMemory:
+        return FaultResult(Action.NO_MEMORY, f'no free frame for {va:#018x}', SIGBUS)
+    writing = bool(error & PF_WRITE)
+    if pte & P:
+        if not writing:
+            return FaultResult(Action.SPURIOUS)
+        aspace.pt.update(va, pte | W)              # the first write: the object is now dirty
+        objects.mark_dirty(cap.oid)
+        return FaultResult(Action.OBJECT)
+    frames.share(frame)
+    flags = region.pte_flags()
+    if writing:
+        objects.mark_dirty(cap.oid)
+    else:
+        flags &= ~W
+    aspace.map_page(va, frame, flags)
+    return FaultResult(Action.OBJECT)
 
 
 def _blocked(frames, pte: int, va: int) -> FaultResult:

@@ -33,6 +33,7 @@ class FrameAllocator:
         self.rmap = ReverseMap()
         self.swap = None               # the swap area (mm/swap.py), when there is one
         self.aio = None                # page-level asynchronous I/O (mm/aio.py)
+        self.objects = None            # the persistent object space (obj/objects.py)
         self.on_free = None            # reclaim's hook: a frame left the reclaimable set
 
     @property

@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     HEAP = 'heap'
     STACK = 'stack'
     FILE = 'file'
+    OBJECT = 'object'
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Region:
     image: FileImage | None = None
     shared: bool = False
     file: MappedFile | None = None
+    obj: object = None       # a page object's capability (kernel/obj): the region maps it
 
     def __contains__(self, va: int) -> bool:
         return self.start <= va < self.end
@@ -210,7 +212,7 @@ class AddressSpace:
         child = AddressSpace(self.frames, self.kernel_pdpt)
         child.brk_start, child.brk = self.brk_start, self.brk
         for r in self.regions:
-            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file)
+            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file, r.obj)
             child.regions.append(copy)
             for va, pte in list(self.pt.leaf_entries(r.start, r.end)):
                 if not pte & P:

@@ -60,7 +60,8 @@ def fork(k, parent: Process) -> Process | int:
     k.cpu.set_context_reg(ctx, 'rax', 0)
     child = Process(new_pid(k), parent.pid, parent.name, aspace, ctx, parent.fds.fork(),
                     pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
-                    sigactions=dict(parent.sigactions), sigmask=parent.sigmask)
+                    sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
+                    caps=list(parent.caps))
     k.procs[child.pid] = child
     k.runqueue.append(child)
     return child

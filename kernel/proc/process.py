@@ -51,6 +51,7 @@ class Process:
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
     interrupted: bool = False                   # a signal cut its wait short: the call gives EINTR
     clear_child_tid: int = 0
+    caps: list = field(default_factory=lambda: [None] * 64)   # the c-list (kernel/obj)
 
     def __post_init__(self):
         self.pgid = self.pgid or self.pid

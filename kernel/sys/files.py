@@ -344,6 +344,8 @@ def sys_fsync(k, p, fd: int):
 
 @fs_errors
 def sys_sync(k, p):
+    if k.objects is not None:
+        k.objects.sync()
     if k.vfs is not None:
         yield from k.vfs.sync()
     return 0

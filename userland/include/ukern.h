@@ -29,6 +29,21 @@
  * It lies above mmap's area and below the stack's (kernel/mm/pgtbl_report.py: USYSCALL). */
 #define UKERN_USYSCALL     0x7FFF00000000UL
 
+/* Capabilities (kernel/obj, kernel/sys/objsys.py): a process names them by c-list slot.
+ * A new process holds the space bank in slot 0 and the root node in slot 1. */
+#define SYS_ukern_cap_call (UKERN_SYSCALL_BASE + 20)
+#define SYS_ukern_cap_map  (UKERN_SYSCALL_BASE + 21)
+#define SYS_ukern_cap_drop (UKERN_SYSCALL_BASE + 22)
+#define SYS_ukern_objsync  (UKERN_SYSCALL_BASE + 23)
+#define UKERN_BANK_SLOT 0
+#define UKERN_ROOT_SLOT 1
+enum ukern_op {
+    UKERN_ALLOC_PAGE = 1, UKERN_ALLOC_NODE = 2, UKERN_DESTROY = 3, UKERN_QUOTA = 4,
+    UKERN_NODE_GET = 10, UKERN_NODE_SET = 11, UKERN_RESTRICT = 20,
+};
+#define UKERN_READ_ONLY 1
+#define UKERN_WEAK 2
+
 /* mmap flags from seed 003 ("Direct I/O"), above Linux's own (kernel/sys/memory.py). */
 #define MAP_BLOCK   0x1000000   /* return only when the whole region has been read */
 #define MAP_NOSYNC  0x2000000   /* modified pages are never written back */
@@ -52,6 +67,16 @@ struct ukern_sysinfo {
 /* The wrappers: each returns the call's result, or -1 with errno set. */
 static inline long ukern_trace(unsigned long mask) { return syscall(SYS_ukern_trace, mask); }
 static inline long ukern_sysinfo(struct ukern_sysinfo *info) { return syscall(SYS_ukern_sysinfo, info); }
+struct ukern_msg { long w[8]; };
+/* Invoke the capability in `slot` with operation op and up to two arguments. */
+static inline long ukern_cap_call(int slot, long op, long a, long b)
+{
+    struct ukern_msg m = {{op, a, b}};
+    return syscall(SYS_ukern_cap_call, slot, &m);
+}
+static inline long ukern_cap_map(int slot, void *addr, int prot) { return syscall(SYS_ukern_cap_map, slot, addr, prot); }
+static inline long ukern_cap_drop(int slot) { return syscall(SYS_ukern_cap_drop, slot); }
+static inline long ukern_objsync(void) { return syscall(SYS_ukern_objsync); }
 static inline long ukern_aread(int fd, void *buf, size_t len, off_t off) { return syscall(SYS_ukern_aread, fd, buf, len, off); }
 static inline long ukern_awrite(int fd, const void *buf, size_t len, off_t off) { return syscall(SYS_ukern_awrite, fd, buf, len, off); }
 static inline long ukern_await(long id) { return syscall(SYS_ukern_await, id); }

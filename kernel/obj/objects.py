@@ -1,0 +1,166 @@
+"""Persistent objects in the kernel: capabilities, the object cache, the space bank, nodes.
+
+This is the first, "monolithic EROS" step of seed 001: the kernel itself resolves an OID
+to its home sector (by the range table) and reads or writes the object there, through the
+same AHCI block layer as everything else.  The microkernel step, where a user-level object
+server is upcalled to fetch objects into I/O-pinned frames, builds on these pieces.
+
+  - Every process has a c-list: slots holding capabilities.  Guests name capabilities by
+    slot and never see OIDs as authority.  A new process starts with slot 0 = the space
+    bank and slot 1 = the root node (a well-known node that outlives every boot).
+  - The object cache maps OID -> frame (pages) or Node (nodes).  A page is mapped into a
+    process read-only first; the first write through a capability that allows it marks the
+    object dirty.  Dirty objects go home on ukern_objsync, sync() and at shutdown.
+  - The space bank allocates fresh, zeroed pages and nodes within a quota, and destroys
+    them; destroying bumps the object's version, which revokes every capability to it.
+"""
+
+import ctypes
+from dataclasses import dataclass
+
+from ..errno import Errno
+from ..mm.frames import PAGE_SIZE
+from .layout import Capability, CapType, Node, ObjectKind, Rights, NODE_SLOTS
+from .store import ObjectStore, ObjectStoreError
+
+CLIST_SLOTS = 64
+BANK_SLOT, ROOT_SLOT = 0, 1
+DEFAULT_QUOTA = 4096          # pages and nodes one boot's space bank may hand out
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A capability in a c-list: a stored object (oid, version), or the space bank."""
+    type: CapType
+    oid: int = 0
+    version: int = 0
+    rights: Rights = Rights.NONE
+
+    @property
+    def writable(self) -> bool:
+        return not self.rights & (Rights.READ_ONLY | Rights.WEAK)
+
+    def stored(self) -> Capability:
+        return Capability(oid=self.oid, version=self.version, type=self.type, rights=int(self.rights))
+
+
+def new_clist() -> list:
+    return [None] * CLIST_SLOTS
+
+
+class ObjectSpace:
+    """The object store as the kernel sees it: the cache, the bank, the root node."""
+
+    def __init__(self, kernel, store: ObjectStore):
+        self.kernel = kernel
+        self.store = store
+        self.pages: dict[int, int] = {}         # oid -> frame (the cache holds one reference)
+        self.nodes: dict[int, Node] = {}
+        self.dirty: set[int] = set()
+        self.quota = DEFAULT_QUOTA
+        self.allocated = 0
+        self.root = self._root_node()
+
+    def _root_node(self) -> Cap:
+        """The first node of the node range is the root, made on the first boot."""
+        node_range = next(r for r in self.store.ranges if r.kind == ObjectKind.NODE)
+        oid = node_range.start_oid
+        if not self.store.is_allocated(oid):
+            got = self.store.allocate(ObjectKind.NODE)
+            assert got == oid, 'the root node must be the first node'
+        return Cap(CapType.NODE, oid, self.store.version(oid))
+
+    def initial_clist(self) -> list:
+        clist = new_clist()
+        clist[BANK_SLOT] = Cap(CapType.SPACE_BANK)
+        clist[ROOT_SLOT] = self.root
+        return clist
+
+    # -- validity and the cache ------------------------------------------------------------
+    def current(self, cap: Cap) -> bool:
+        return self.store.is_current(cap.stored())
+
+    def page_frame(self, oid: int) -> int:
+        """The frame holding page `oid`, read from its home sector on a miss."""
+        frame = self.pages.get(oid)
+        if frame is None:
+            frame = self.kernel.frames.alloc(zero=False)
+            self.kernel.machine.memory.write(frame, self.store.read_object(oid))
+            self.pages[oid] = frame
+            self.kernel.vmstat['object_loads'] += 1
+        return frame
+
+    def node(self, oid: int) -> Node:
+        node = self.nodes.get(oid)
+        if node is None:
+            node = self.nodes[oid] = self.store.read_node(oid)
+            self.kernel.vmstat['object_loads'] += 1
+        return node
+
+    def mark_dirty(self, oid: int) -> None:
+        self.dirty.add(oid)
+
+    def sync(self) -> int:
+        """Write every dirty object to its home location; returns how many."""
+        written = 0
+        for oid in sorted(self.dirty):
+            if not self.store.is_allocated(oid):
+                continue
+            if oid in self.pages:
+                self.store.write_object(oid, self.kernel.machine.memory.read(self.pages[oid], PAGE_SIZE))
+            elif oid in self.nodes:
+                self.store.write_object(oid, bytes(self.nodes[oid]))
+            written += 1
+        self.dirty.clear()
+        self.kernel.vmstat['object_writebacks'] += written
+        return written
+
+    # -- the space bank ---------------------------------------------------------------------
+    def allocate(self, kind: ObjectKind) -> Cap | int:
+        if self.allocated >= self.quota:
+            return -Errno.ENOSPC
+        try:
+            oid = self.store.allocate(kind)
+        except ObjectStoreError:
+            return -Errno.ENOSPC
+        self.allocated += 1
+        return Cap(CapType.PAGE if kind == ObjectKind.PAGE else CapType.NODE, oid, self.store.version(oid))
+
+    def destroy(self, cap: Cap) -> int:
+        if cap.type not in (CapType.PAGE, CapType.NODE) or not self.current(cap) or not cap.writable:
+            return -Errno.EPERM
+        if cap.oid == self.root.oid:
+            return -Errno.EPERM
+        frame = self.pages.pop(cap.oid, None)
+        self.nodes.pop(cap.oid, None)
+        self.dirty.discard(cap.oid)
+        self.store.free(cap.oid)
+        self.allocated = max(0, self.allocated - 1)
+        self.kernel.revoke_object(cap.oid)        # unmap it from every process that maps it
+        if frame is not None:
+            self.kernel.frames.release(frame)
+        return 0
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def node_get(self, node_cap: Cap, index: int) -> Cap | int:
+        if node_cap.type != CapType.NODE or not self.current(node_cap) or not 0 <= index < NODE_SLOTS:
+            return -Errno.EINVAL
+        stored = self.node(node_cap.oid).slots[index]
+        if stored.type == CapType.VOID:
+            return -Errno.ENOENT
+        rights = Rights(stored.rights)
+        if node_cap.rights & Rights.WEAK:               # EROS: what a weak key fetches is weak
+            rights |= Rights.WEAK | Rights.READ_ONLY
+        return Cap(CapType(stored.type), stored.oid, stored.version, rights)
+
+    def node_set(self, node_cap: Cap, index: int, cap: Cap | None) -> int:
+        if node_cap.type != CapType.NODE or not self.current(node_cap) or not 0 <= index < NODE_SLOTS:
+            return -Errno.EINVAL
+        if not node_cap.writable:
+            return -Errno.EPERM
+        if cap is not None and cap.type not in (CapType.PAGE, CapType.NODE):
+            return -Errno.EINVAL             # only stored objects can be stored
+        node = self.node(node_cap.oid)
+        node.slots[index] = cap.stored() if cap is not None else Capability()
+        self.mark_dirty(node_cap.oid)
+        return 0

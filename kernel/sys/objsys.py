@@ -1,0 +1,115 @@
+"""ukern's capability calls (userland/include/ukern.h): guests hold capabilities in their
+c-list and name them by slot.
+
+  ukern_cap_call(slot, msg)          invoke: msg->w[0] is the operation, w[1..] arguments;
+                                     the result comes back in msg->w[0] (one copy each way)
+  ukern_cap_map(slot, addr, prot)    map a page object at a page-aligned address
+  ukern_cap_drop(slot)               empty a slot
+  ukern_objsync()                    write every dirty object to its home location
+
+Operations: on the space bank ALLOC_PAGE, ALLOC_NODE (a new capability in a free slot:
+its number is the result), DESTROY(slot), QUOTA; on a node GET(index) and SET(index,
+slot); on any capability RESTRICT(rights) (a copy with fewer rights, in a new slot).
+"""
+
+import enum
+import struct
+
+from ..errno import Errno
+from ..mm.frames import PAGE_SIZE
+from ..mm.pagetable import USER_TOP
+from ..mm.vm import Region, Kind, Prot
+from ..obj.layout import CapType, ObjectKind, Rights
+from ..obj.objects import Cap
+
+MSG = struct.Struct('<8q')
+
+
+class Op(enum.IntEnum):
+    ALLOC_PAGE = 1
+    ALLOC_NODE = 2
+    DESTROY = 3
+    QUOTA = 4
+    NODE_GET = 10
+    NODE_SET = 11
+    RESTRICT = 20
+
+
+def _cap(p, slot: int) -> Cap | None:
+    return p.caps[slot] if 0 <= slot < len(p.caps) else None
+
+
+def _install(p, cap: Cap) -> int:
+    for slot, held in enumerate(p.caps):
+        if held is None:
+            p.caps[slot] = cap
+            return slot
+    return -Errno.EMFILE
+
+
+def _invoke(k, p, cap: Cap, op: int, args: list[int]) -> int:
+    objects = k.objects
+    if op in (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY, Op.QUOTA):
+        if cap.type != CapType.SPACE_BANK:
+            return -Errno.EINVAL
+        if op == Op.QUOTA:
+            return objects.quota - objects.allocated
+        if op == Op.DESTROY:
+            target = _cap(p, args[0])
+            if target is None:
+                return -Errno.EBADF
+            result = objects.destroy(target)
+            if result == 0:
+                p.caps[args[0]] = None
+            return result
+        new = objects.allocate(ObjectKind.PAGE if op == Op.ALLOC_PAGE else ObjectKind.NODE)
+        return new if isinstance(new, int) else _install(p, new)
+    if op == Op.NODE_GET:
+        got = objects.node_get(cap, args[0])
+        return got if isinstance(got, int) else _install(p, got)
+    if op == Op.NODE_SET:
+        value = _cap(p, args[1]) if args[1] >= 0 else None
+        if args[1] >= 0 and value is None:
+            return -Errno.EBADF
+        return objects.node_set(cap, args[0], value)
+    if op == Op.RESTRICT:
+        return _install(p, Cap(cap.type, cap.oid, cap.version, cap.rights | Rights(args[0] & 3)))
+    return -Errno.EINVAL
+
+
+def sys_cap_call(k, p, slot: int, msg_addr: int) -> int:
+    if k.objects is None:
+        return -Errno.ENOSYS
+    cap = _cap(p, slot)
+    if cap is None:
+        return -Errno.EBADF
+    words = list(MSG.unpack(k.user(p).read(msg_addr, MSG.size)))
+    result = _invoke(k, p, cap, words[0], words[1:])
+    k.user(p).write(msg_addr, struct.pack('<q', result))
+    return result
+
+
+def sys_cap_map(k, p, slot: int, addr: int, prot: int) -> int:
+    cap = _cap(p, slot)
+    if cap is None:
+        return -Errno.EBADF
+    if cap.type != CapType.PAGE or k.objects is None or not k.objects.current(cap):
+        return -Errno.EINVAL
+    if addr % PAGE_SIZE or not 0 < addr < USER_TOP - PAGE_SIZE or p.aspace.overlapping(addr, addr + PAGE_SIZE):
+        return -Errno.EINVAL
+    want = Prot(prot & 3) | Prot.READ
+    if Prot.WRITE in want and not cap.writable:
+        return -Errno.EACCES
+    p.aspace.add(Region(addr, addr + PAGE_SIZE, want, Kind.OBJECT, f'[object {cap.oid:#x}]', obj=cap))
+    return 0
+
+
+def sys_cap_drop(k, p, slot: int) -> int:
+    if _cap(p, slot) is None:
+        return -Errno.EBADF
+    p.caps[slot] = None
+    return 0
+
+
+def sys_objsync(k, p) -> int:
+    return k.objects.sync() if k.objects is not None else -Errno.ENOSYS
