@@ -100,8 +100,23 @@ def cmd_run(args) -> int:
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
+    start_object_server(kernel)
     run_to_the_end(kernel, args, interactive=sys.stdin.isatty())
     return wait_status_to_exit_code(init.exit_status)
+
+
+OBJECT_SERVER = b'/sbin/objsrv'
+
+
+def start_object_server(kernel: Kernel) -> None:
+    """With an object store on the disk, its server runs beside the programs."""
+    if kernel.objects is None:
+        return
+    try:
+        data = kernel.read_guest_file(OBJECT_SERVER)
+    except FsError:
+        return                     # no server on this disk: the kernel reads objects itself
+    kernel.start_object_server(data, OBJECT_SERVER)
 
 
 def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
@@ -149,6 +164,7 @@ def cmd_boot(args) -> int:
     except (OSError, FsError, ExecError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1
+    start_object_server(kernel)
     if script is not None:
         kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     run_to_the_end(kernel, args, interactive)

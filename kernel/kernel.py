@@ -99,6 +99,24 @@ class Kernel:
         self.vfs = mount_boot_disk(self)
         self.objects = self.frames.objects = open_object_store(self)
 
+    def start_object_server(self, data: bytes, path: bytes = b'/sbin/objsrv') -> Process:
+        """Start the object server (seed 001): its capabilities in its c-list, and its
+        fixed resources (every page of its image and stack) present and pinned first."""
+        from .fs.bcache import run_boot
+        from .obj.server import ObjectServerLink
+        from .fs.mount import BOOT_PORT
+        store = self.objects.store
+        link = ObjectServerLink(self, self.objects, self.disks[BOOT_PORT], store.dev.start_lba)
+        p = self.spawn(data, [path], [], name='objsrv')
+        p.caps = link.server_clist()
+        for r in list(p.aspace.regions):
+            run_boot(self, self.populate(p, r.start, r.end))
+        for _, pte in p.aspace.pt.present_pages(0, 1 << 47):
+            self.frames.pin(pte & 0x000F_FFFF_FFFF_F000)
+        link.server = p
+        self.objects.link = link
+        return p
+
     def revoke_object(self, oid: int) -> None:
         """An object was destroyed: no process keeps a mapping of it."""
         for p in self.procs.values():
@@ -123,7 +141,7 @@ class Kernel:
     def shutdown(self) -> None:
         """Write back everything the file system holds (the machine may then be dropped)."""
         if self.objects is not None:
-            self.objects.sync()
+            self.objects.sync(direct=True)
         if self.vfs is not None:
             unmount(self, self.vfs)
         elif self.machine.ahci is not None:

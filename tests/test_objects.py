@@ -77,3 +77,89 @@ def test_a_corrupt_object_store_header_is_refused_at_boot(disk):
     assert r.returncode != 0
     assert 'object store in partition 2 refused: corrupt object-store header' in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr
+
+
+# -- the object server (microkernel EROS) ---------------------------------------------------
+
+def boot_with_server(disk, **kw):
+    kernel, out, log = boot(disk=disk, **kw)
+    kernel.start_object_server(kernel.read_guest_file(b'/sbin/objsrv'))
+    return kernel, out, log
+
+
+def test_reading_1000_objects_upcalls_1000_times_then_never_while_cached(disk):
+    kernel, out, log = boot_with_server(disk)
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'1000'], [])
+    kernel.run()
+    kernel.shutdown()
+    assert '(objmany) end' in out.decode(), out.decode() + '\n'.join(log)
+    assert kernel.vmstat['object_upcalls'] == 1000          # two passes, one upcall per object
+    assert kernel.vmstat['object_writebacks'] == 1000       # and home again through the server
+
+
+def test_what_the_server_wrote_back_is_on_the_disk(disk):
+    from kernel.obj.layout import ObjectKind
+    from kernel.obj.store import ObjectStore, partition_device
+    kernel, out, log = boot_with_server(disk)
+    kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'50'], [])
+    kernel.run()
+    kernel.shutdown()
+    with partition_device(disk) as dev:
+        store = ObjectStore.open(dev)
+        pages = next(r for r in store.ranges if r.kind == ObjectKind.PAGE)
+        values = sorted(struct.unpack_from('<q', store.read_object(oid))[0]
+                        for oid in range(pages.start_oid, pages.end_oid) if store.is_allocated(oid))
+    assert values == list(range(50))
+
+
+def test_the_counter_survives_three_boots_through_the_object_server(disk):
+    outs = []
+    for _ in range(3):
+        kernel, out, log = boot_with_server(disk)
+        kernel.spawn(kernel.read_guest_file(b'/bin/objcount'), [b'objcount'], [])
+        kernel.run()
+        kernel.shutdown()
+        outs.append(out.decode())
+        assert kernel.vmstat['object_upcalls'] == 1
+    assert outs == ['objcount: 1\n', 'objcount: 2\n', 'objcount: 3\n']
+
+
+def test_the_servers_frames_stay_pinned_while_the_disk_dmas_into_them(disk):
+    kernel, out, log = boot_with_server(disk)
+    given, checked = set(), []
+
+    def watch(e):
+        if e.kind == 'object' and e.args.get('what') == 'frame for I/O':
+            given.add(e.args['frame'])
+        if e.kind == 'dma' and e.args['phase'] in ('issue', 'complete'):
+            for f in e.args['frames']:
+                if f in given:
+                    checked.append(kernel.frames.pinned(int(f, 16)))
+    kernel.trace.subscribe(watch)
+    kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'20'], [])
+    kernel.run()
+    assert len(given) == 20
+    assert len(checked) >= 40 and all(checked)
+
+
+def test_no_livelock_when_many_processes_miss_at_once_with_memory_short(disk, tmp_path):
+    """Six processes fault on objects together while free memory runs low: every upcall
+    is served, and the server itself never faults (its resources are fixed and pinned)."""
+    kernel, out, log = boot_with_server(disk, mem=8 << 20, swap=tmp_path / 'swap.img')
+    server = kernel.objects.link.server
+    low = [kernel.frames.free_count]
+    server_faults = []
+
+    def watch(e):
+        low[0] = min(low[0], kernel.frames.free_count)
+        if e.kind == 'fault' and e.pid == server.pid:
+            server_faults.append(e)
+    kernel.trace.subscribe(watch)
+    prog = kernel.read_guest_file(b'/tests/objmany')
+    procs = [kernel.spawn(prog, [b'objmany', b'220'], []) for _ in range(6)]
+    kernel.run()
+    kernel.shutdown()
+    assert [p.exit_status for p in procs] == [0] * 6, out.decode()[-2000:]
+    assert kernel.vmstat['object_upcalls'] == 6 * 220
+    assert low[0] < kernel.frames.total // 4, low       # memory really was short
+    assert server_faults == []

@@ -197,8 +197,11 @@ def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
     objects, cap = frames.objects, region.obj
     if objects is None or not objects.current(cap):
         return FaultResult(Action.KILL, f'access through a revoked capability at {va:#018x}', SIGSEGV)
+    frame = objects.cached_frame(cap.oid)
+    if frame is None and objects.link is not None and objects.link.running:
+        return FaultResult(Action.WAIT, queue=objects.link.request_load(cap.oid))   # upcall
     try:
-        frame = objects.page_frame(cap.oid)
+        frame = frame if frame is not None else objects.page_frame(cap.oid)
     except OutOfMemory:
         return FaultResult(Action.NO_MEMORY, f'no free frame for {va:#018x}', SIGBUS)
     writing = bool(error & PF_WRITE)

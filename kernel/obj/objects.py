@@ -60,6 +60,7 @@ class ObjectSpace:
         self.quota = DEFAULT_QUOTA
         self.allocated = 0
         self.root = self._root_node()
+        self.link = None            # obj/server.ObjectServerLink once the object server runs
 
     def _root_node(self) -> Cap:
         """The first node of the node range is the root, made on the first boot."""
@@ -80,8 +81,12 @@ class ObjectSpace:
     def current(self, cap: Cap) -> bool:
         return self.store.is_current(cap.stored())
 
+    def cached_frame(self, oid: int) -> int | None:
+        return self.pages.get(oid)
+
     def page_frame(self, oid: int) -> int:
-        """The frame holding page `oid`, read from its home sector on a miss."""
+        """The frame holding page `oid`, read from its home sector on a miss (by the kernel
+        itself: the path used when no object server runs, as in monolithic EROS)."""
         frame = self.pages.get(oid)
         if frame is None:
             frame = self.kernel.frames.alloc(zero=False)
@@ -100,19 +105,26 @@ class ObjectSpace:
     def mark_dirty(self, oid: int) -> None:
         self.dirty.add(oid)
 
-    def sync(self) -> int:
-        """Write every dirty object to its home location; returns how many."""
+    def sync(self, direct: bool = False) -> int:
+        """Send every dirty object to its home location; returns how many.  Pages go
+        through the object server when it runs (its writes complete later), else, and at
+        shutdown (direct), the kernel writes them itself."""
         written = 0
+        via_server = self.link is not None and self.link.running and not direct
         for oid in sorted(self.dirty):
             if not self.store.is_allocated(oid):
                 continue
-            if oid in self.pages:
+            if oid in self.pages and via_server:
+                if oid not in self.link.stores:
+                    self.link.request_store(oid, self.pages[oid])
+            elif oid in self.pages:
                 self.store.write_object(oid, self.kernel.machine.memory.read(self.pages[oid], PAGE_SIZE))
             elif oid in self.nodes:
                 self.store.write_object(oid, bytes(self.nodes[oid]))
             written += 1
         self.dirty.clear()
-        self.kernel.vmstat['object_writebacks'] += written
+        if not via_server:
+            self.kernel.vmstat['object_writebacks'] += written
         return written
 
     # -- the space bank ---------------------------------------------------------------------

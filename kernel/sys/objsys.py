@@ -20,6 +20,7 @@ from ..mm.frames import PAGE_SIZE
 from ..mm.pagetable import USER_TOP
 from ..mm.vm import Region, Kind, Prot
 from ..obj.layout import CapType, ObjectKind, Rights
+from ..obj import server
 from ..obj.objects import Cap
 
 MSG = struct.Struct('<8q')
@@ -33,6 +34,13 @@ class Op(enum.IntEnum):
     NODE_GET = 10
     NODE_SET = 11
     RESTRICT = 20
+    # the object server's (kernel/obj/server.py)
+    FRAME_ALLOC = server.FRAME_ALLOC
+    DISK_READ = server.DISK_READ
+    DISK_WRITE = server.DISK_WRITE
+    LOADED = server.OBJ_LOADED
+    STORED = server.OBJ_STORED
+    WAIT = 60
 
 
 def _cap(p, slot: int) -> Cap | None:
@@ -45,6 +53,29 @@ def _install(p, cap: Cap) -> int:
             p.caps[slot] = cap
             return slot
     return -Errno.EMFILE
+
+
+def _serve(k, p, cap: Cap, op: int, words: list[int], msg_addr: int):
+    """The object server's operations on its endpoint, frame, disk and kernel capabilities
+    (a generator: waiting, frame allocation and DMA block the server)."""
+    link = k.objects.link
+    if link is None or p is not link.server:
+        return -Errno.EPERM
+    args = words[1:]
+    if cap.type == CapType.ENDPOINT and op == Op.WAIT:
+        return (yield from link.wait(p, msg_addr))
+    if cap.type == CapType.FRAME and op == Op.FRAME_ALLOC:
+        return (yield from link.alloc_frame(p, words))
+    if cap.type == CapType.DISK and op in (Op.DISK_READ, Op.DISK_WRITE):
+        return (yield from link.disk_io(p, args[0], args[1], args[2], op == Op.DISK_WRITE))
+    if cap.type == CapType.PROCESS and op == Op.LOADED:
+        return link.loaded(p, args[0], args[1])
+    if cap.type == CapType.PROCESS and op == Op.STORED:
+        return link.stored(p, args[0], args[1])
+    return -Errno.EINVAL
+
+
+SERVER_CAPS = (CapType.ENDPOINT, CapType.FRAME, CapType.DISK, CapType.PROCESS)
 
 
 def _invoke(k, p, cap: Cap, op: int, args: list[int]) -> int:
@@ -77,15 +108,21 @@ def _invoke(k, p, cap: Cap, op: int, args: list[int]) -> int:
     return -Errno.EINVAL
 
 
-def sys_cap_call(k, p, slot: int, msg_addr: int) -> int:
+def sys_cap_call(k, p, slot: int, msg_addr: int):
     if k.objects is None:
         return -Errno.ENOSYS
     cap = _cap(p, slot)
     if cap is None:
         return -Errno.EBADF
     words = list(MSG.unpack(k.user(p).read(msg_addr, MSG.size)))
-    result = _invoke(k, p, cap, words[0], words[1:])
-    k.user(p).write(msg_addr, struct.pack('<q', result))
+    if cap.type in SERVER_CAPS:
+        result = yield from _serve(k, p, cap, words[0], words, msg_addr)
+        if words[0] == Op.WAIT:
+            return result                       # the message itself was written by wait()
+    else:
+        result = _invoke(k, p, cap, words[0], words[1:])
+    words[0] = result
+    k.user(p).write(msg_addr, MSG.pack(*words))
     return result
 
 

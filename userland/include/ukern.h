@@ -44,6 +44,23 @@ enum ukern_op {
 #define UKERN_READ_ONLY 1
 #define UKERN_WEAK 2
 
+/* The object server's side (kernel/obj/server.py): its c-list at start, the upcall
+ * messages it waits for, and the operations on its capabilities. */
+#define OBJSRV_ENDPOINT 0
+#define OBJSRV_FRAMES   1
+#define OBJSRV_DISK     2
+#define OBJSRV_KERNEL   3
+enum ukern_objsrv {
+    OBJSRV_MSG_LOAD = 1,        /* w[1] oid, w[2] disk LBA, w[3] sectors */
+    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot */
+    OBJSRV_FRAME_ALLOC = 30,    /* -> a frame capability's slot; w[1] = its physical address */
+    OBJSRV_DISK_READ = 40,      /* (lba, sectors, frame slot): DMA into the frame */
+    OBJSRV_DISK_WRITE = 41,     /* (lba, sectors, frame slot): DMA from the frame */
+    OBJSRV_LOADED = 50,         /* (oid, frame slot): the object is in the frame */
+    OBJSRV_STORED = 51,         /* (oid, frame slot): the object is home */
+    OBJSRV_WAIT = 60,           /* on the endpoint: the next upcall, into the message */
+};
+
 /* mmap flags from seed 003 ("Direct I/O"), above Linux's own (kernel/sys/memory.py). */
 #define MAP_BLOCK   0x1000000   /* return only when the whole region has been read */
 #define MAP_NOSYNC  0x2000000   /* modified pages are never written back */
@@ -72,6 +89,13 @@ struct ukern_msg { long w[8]; };
 static inline long ukern_cap_call(int slot, long op, long a, long b)
 {
     struct ukern_msg m = {{op, a, b}};
+    return syscall(SYS_ukern_cap_call, slot, &m);
+}
+/* The general form: the message goes in and the reply comes back in the same buffer. */
+static inline long ukern_cap_invoke(int slot, struct ukern_msg *m) { return syscall(SYS_ukern_cap_call, slot, m); }
+static inline long ukern_cap_call3(int slot, long op, long a, long b, long c)
+{
+    struct ukern_msg m = {{op, a, b, c}};
     return syscall(SYS_ukern_cap_call, slot, &m);
 }
 static inline long ukern_cap_map(int slot, void *addr, int prot) { return syscall(SYS_ukern_cap_map, slot, addr, prot); }
