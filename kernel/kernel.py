@@ -141,7 +141,10 @@ class Kernel:
     def shutdown(self) -> None:
         """Write back everything the file system holds (the machine may then be dropped)."""
         if self.objects is not None:
-            self.objects.sync(direct=True)
+            if self.objects.link is not None and self.objects.link.running:
+                self.objects.sync()              # home through the object server ...
+                self.run()                       # ... which drains its queue, then waits
+            self.objects.sync(direct=True)       # (whatever is left: nodes, or no server)
         if self.vfs is not None:
             unmount(self, self.vfs)
         elif self.machine.ahci is not None:

@@ -163,3 +163,29 @@ def test_no_livelock_when_many_processes_miss_at_once_with_memory_short(disk, tm
     assert kernel.vmstat['object_upcalls'] == 6 * 220
     assert low[0] < kernel.frames.total // 4, low       # memory really was short
     assert server_faults == []
+
+
+def test_a_call_through_an_endpoint_carries_words_and_a_capability(disk):
+    r = run(disk, '/tests/ipc')
+    assert '(ipc) end' in r.text and r.status == 0, r.text
+
+
+def test_a_weak_capability_cannot_write_either(disk):
+    r = run(disk, '/tests/objects', 'weak')
+    assert 'mapping it writable is refused' in r.text
+    assert r.status & 0x7F == 11
+
+
+def test_objput_and_objcat_keep_text_across_boots(disk):
+    assert run(disk, '/bin/objput', '3', 'hello, persistent world').status == 0
+    assert run(disk, '/bin/objcat', '3').text == 'hello, persistent world\n'
+
+
+def test_clean_object_pages_give_their_frames_back_when_memory_is_short(disk):
+    kernel, out, log = boot_with_server(disk)
+    kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'100'], [])
+    kernel.run()
+    cached = len(kernel.objects.pages)
+    assert cached >= 100
+    freed = kernel.objects.shrink(1000)        # what reclaim does under pressure
+    assert freed >= 100 and len(kernel.objects.pages) == cached - freed

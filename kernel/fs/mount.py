@@ -65,7 +65,9 @@ def open_object_store(kernel):
         store = ObjectStore.open(dev)
     except ObjectStoreError as e:
         raise BootError(f'object store in partition 2 refused: {e}') from None
-    return ObjectSpace(kernel, store)
+    space = ObjectSpace(kernel, store)
+    kernel.reclaim.shrinkers.append(space.shrink)
+    return space
 
 
 def find_swap(kernel) -> SwapArea | None:

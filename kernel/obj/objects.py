@@ -61,6 +61,7 @@ class ObjectSpace:
         self.allocated = 0
         self.root = self._root_node()
         self.link = None            # obj/server.ObjectServerLink once the object server runs
+        self.endpoints: dict = {}   # endpoint id -> ipc.Endpoint (not persistent)
 
     def _root_node(self) -> Cap:
         """The first node of the node range is the root, made on the first boot."""
@@ -80,6 +81,31 @@ class ObjectSpace:
     # -- validity and the cache ------------------------------------------------------------
     def current(self, cap: Cap) -> bool:
         return self.store.is_current(cap.stored())
+
+    def new_endpoint(self) -> int:
+        from .ipc import Endpoint
+        ident = len(self.endpoints) + 1
+        self.endpoints[ident] = Endpoint()
+        return ident
+
+    def shrink(self, want: int) -> int:
+        """Memory is short: drop clean object pages nobody maps (they can be read again);
+        start dirty unmapped ones on their way home, so a later pass can drop them."""
+        freed = 0
+        for oid, frame in list(self.pages.items()):
+            if freed >= want:
+                break
+            if self.kernel.frames.refs(frame) != 1 or self.kernel.frames.pinned(frame):
+                continue                                 # mapped somewhere, or under DMA
+            if oid in self.dirty:
+                if self.link is not None and self.link.running:
+                    self.sync()
+                continue
+            del self.pages[oid]
+            self.kernel.frames.release(frame)
+            freed += 1
+        self.kernel.vmstat['object_pages_dropped'] += freed
+        return freed
 
     def cached_frame(self, oid: int) -> int | None:
         return self.pages.get(oid)

@@ -20,7 +20,7 @@ from ..mm.frames import PAGE_SIZE
 from ..mm.pagetable import USER_TOP
 from ..mm.vm import Region, Kind, Prot
 from ..obj.layout import CapType, ObjectKind, Rights
-from ..obj import server
+from ..obj import ipc, server
 from ..obj.objects import Cap
 
 MSG = struct.Struct('<8q')
@@ -41,6 +41,11 @@ class Op(enum.IntEnum):
     LOADED = server.OBJ_LOADED
     STORED = server.OBJ_STORED
     WAIT = 60
+    # endpoints between processes (kernel/obj/ipc.py)
+    ALLOC_ENDPOINT = 5
+    CALL = 70
+    RECEIVE = 71
+    REPLY = 72
 
 
 def _cap(p, slot: int) -> Cap | None:
@@ -78,8 +83,24 @@ def _serve(k, p, cap: Cap, op: int, words: list[int], msg_addr: int):
 SERVER_CAPS = (CapType.ENDPOINT, CapType.FRAME, CapType.DISK, CapType.PROCESS)
 
 
+def _endpoint(k, p, cap: Cap, op: int, msg_addr: int):
+    """An endpoint between processes: call, receive, reply (one copy per message)."""
+    ep = k.objects.endpoints.get(cap.oid)
+    if ep is None:
+        return -Errno.EBADF
+    if op == Op.CALL:
+        return (yield from ipc.call(k, p, ep, msg_addr, _install))
+    if op == Op.RECEIVE:
+        return (yield from ipc.wait(k, p, ep, msg_addr, _install))
+    return ipc.reply(k, p, msg_addr, _install)
+
+
 def _invoke(k, p, cap: Cap, op: int, args: list[int]) -> int:
     objects = k.objects
+    if op == Op.ALLOC_ENDPOINT:
+        if cap.type != CapType.SPACE_BANK:
+            return -Errno.EINVAL
+        return _install(p, Cap(CapType.ENDPOINT, objects.new_endpoint()))
     if op in (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY, Op.QUOTA):
         if cap.type != CapType.SPACE_BANK:
             return -Errno.EINVAL
@@ -115,6 +136,8 @@ def sys_cap_call(k, p, slot: int, msg_addr: int):
     if cap is None:
         return -Errno.EBADF
     words = list(MSG.unpack(k.user(p).read(msg_addr, MSG.size)))
+    if cap.type == CapType.ENDPOINT and cap.oid and words[0] in (Op.CALL, Op.RECEIVE, Op.REPLY):
+        return (yield from _endpoint(k, p, cap, words[0], msg_addr))
     if cap.type in SERVER_CAPS:
         result = yield from _serve(k, p, cap, words[0], words, msg_addr)
         if words[0] == Op.WAIT:

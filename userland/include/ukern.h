@@ -40,7 +40,14 @@
 enum ukern_op {
     UKERN_ALLOC_PAGE = 1, UKERN_ALLOC_NODE = 2, UKERN_DESTROY = 3, UKERN_QUOTA = 4,
     UKERN_NODE_GET = 10, UKERN_NODE_SET = 11, UKERN_RESTRICT = 20,
+    UKERN_ALLOC_ENDPOINT = 5,   /* on the bank: a new endpoint */
+    UKERN_CALL = 70,            /* on an endpoint: send the message, sleep until the reply */
+    UKERN_RECEIVE = 71,         /* on an endpoint: the next caller's message */
+    UKERN_REPLY = 72,           /* on an endpoint: answer the last message received */
 };
+/* In an endpoint message, word 7 names a capability slot to pass (-1: none); it arrives
+ * installed in a free slot of the receiver's c-list, whose number replaces it. */
+#define UKERN_MSG_CAP 7
 #define UKERN_READ_ONLY 1
 #define UKERN_WEAK 2
 

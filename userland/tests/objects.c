@@ -37,8 +37,8 @@ int main(int argc, char **argv)
         check_eq("the parent sees the child's write", 4242, p[1]);
         end();
     }
-    if (!strcmp(mode, "readonly")) {
-        long ro = ukern_cap_call(page, UKERN_RESTRICT, UKERN_READ_ONLY, 0);
+    if (!strcmp(mode, "readonly") || !strcmp(mode, "weak")) {
+        long ro = ukern_cap_call(page, UKERN_RESTRICT, strcmp(mode, "weak") ? UKERN_READ_ONLY : UKERN_WEAK, 0);
         check("a read-only copy of the capability", ro >= 0);
         check_eq("mapping it writable is refused", -1, ukern_cap_map(ro, PAGE_AT, PROT_READ | PROT_WRITE));
         check_eq("with EACCES", EACCES, errno);
