@@ -20,7 +20,7 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN
+from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN, UC_HOOK_CODE
 from unicorn import UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
@@ -228,6 +228,21 @@ class CPU:
     @staticmethod
     def set_context_reg(ctx, name: str, value: int) -> None:
         ctx.reg_write(_REG_ID[name], value & 0xFFFF_FFFF_FFFF_FFFF)
+
+    # -- debugger support --------------------------------------------------------------------
+    def add_breakpoint(self, addr: int, callback) -> int:
+        """Call callback(addr) before the instruction at `addr` runs; returns a handle."""
+        handle = self.uc.hook_add(UC_HOOK_CODE, lambda uc, a, size, user: callback(a), None, addr, addr)
+        self.flush_code_cache()          # code translated before the hook would not call it
+        return handle
+
+    def remove_breakpoint(self, handle: int) -> None:
+        self.uc.hook_del(handle)
+        self.flush_code_cache()
+
+    def vector_reg(self, name: str) -> int:
+        """An SSE register (xmm0-15) or MXCSR of the running process, for debuggers."""
+        return self.uc.reg_read(getattr(X, f'UC_X86_REG_{name.upper()}'))
 
     @property
     def cr2(self) -> int:

@@ -10,6 +10,7 @@ action or handler frame) when the process next returns to user mode.
 import ctypes
 
 from ..errno import Errno
+from ..mm import pgtbl_report
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
 from . import exec as execmod
@@ -45,6 +46,7 @@ def create(k, data: bytes, argv: list[bytes], envp: list[bytes], fds, name: str,
     execmod.start_registers(k.cpu, ctx, entry, rsp)
     pid = new_pid(k)
     p = Process(pid, 0, name, aspace, ctx, fds)
+    pgtbl_report.install_ukern_page(k, aspace, pid)
     k.procs[pid] = p
     k.runqueue.append(p)
     return p
@@ -62,6 +64,7 @@ def fork(k, parent: Process) -> Process | int:
                     pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
                     caps=list(parent.caps))
+    pgtbl_report.install_ukern_page(k, aspace, child.pid)
     k.procs[child.pid] = child
     k.runqueue.append(child)
     return child
@@ -71,6 +74,7 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
     """Replace p's program (execve after the file has been read).  Raises elf.ExecError,
     leaving p untouched."""
     aspace, entry, rsp = execmod.build_image(k, data, argv, envp, name)
+    pgtbl_report.install_ukern_page(k, aspace, p.pid)
 
     def switch_image():
         old = p.aspace

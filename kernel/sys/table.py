@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, files, io, memory, objsys, process, signals, time, ukern
+from . import aio, files, io, memory, objsys, pgtbl, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -124,6 +124,8 @@ _HANDLERS = {
     UKERN_BASE + 3: aio.sys_awrite,
     UKERN_BASE + 4: aio.sys_await,
     UKERN_BASE + 5: aio.sys_apoll,
+    UKERN_BASE + 6: pgtbl.sys_vmprint,
+    UKERN_BASE + 7: pgtbl.sys_pgaccess,
     UKERN_BASE + 20: objsys.sys_cap_call,
     UKERN_BASE + 21: objsys.sys_cap_map,
     UKERN_BASE + 22: objsys.sys_cap_drop,

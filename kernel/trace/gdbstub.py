@@ -21,8 +21,6 @@ Packets are $data#checksum, acknowledged with +; a 0x03 byte while running is Ct
 import select
 import socket
 
-from unicorn import UC_HOOK_CODE
-from unicorn import x86_const as X
 
 from emu.cpu import Trap, Selector, USER_REGS
 from ..mm.pagetable import PTE, frame_of
@@ -257,9 +255,7 @@ class GdbStub:
     def _detach(self) -> None:
         self._end_running()
         for h in self._hooks.values():
-            self.kernel.cpu.uc.hook_del(h)
-        if self._hooks:
-            self.kernel.cpu.flush_code_cache()
+            self.kernel.cpu.remove_breakpoint(h)
         self._hooks.clear()
         self._stepping = False
         self.detached = True
@@ -438,10 +434,8 @@ class GdbStub:
         name, bits, idx = REGISTERS[n]
         if idx is not None:
             return self._regs(p)[idx]
-        if name.startswith('xmm') and self._live(p):
-            return self.kernel.cpu.uc.reg_read(getattr(X, f'UC_X86_REG_{name.upper()}'))
-        if name == 'mxcsr' and self._live(p):
-            return self.kernel.cpu.uc.reg_read(X.UC_X86_REG_MXCSR)
+        if (name.startswith('xmm') or name == 'mxcsr') and self._live(p):
+            return self.kernel.cpu.vector_reg(name)
         return int(_CONSTANT.get(name, 0))
 
     def _reg_hex(self, p, n: int) -> str:
@@ -511,16 +505,14 @@ class GdbStub:
     def _add_breakpoint(self, addr: int) -> None:
         if addr in self._hooks:
             return
-        self._hooks[addr] = self.kernel.cpu.uc.hook_add(UC_HOOK_CODE, self._on_code, None, addr, addr)
-        self.kernel.cpu.flush_code_cache()   # code translated before the hook would not call it
+        self._hooks[addr] = self.kernel.cpu.add_breakpoint(addr, self._on_code)
 
     def _remove_breakpoint(self, addr: int) -> None:
         h = self._hooks.pop(addr, None)
         if h is not None:
-            self.kernel.cpu.uc.hook_del(h)
-            self.kernel.cpu.flush_code_cache()
+            self.kernel.cpu.remove_breakpoint(h)
 
-    def _on_code(self, uc, addr, size, user) -> None:
+    def _on_code(self, addr: int) -> None:
         if addr == self._over:
             self._over = None            # the instruction we resume on: run it
             return
