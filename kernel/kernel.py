@@ -19,7 +19,8 @@ from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
 from .fs.mount import mount_boot_disk, find_swap, open_object_store, unmount
 from .mm import fault
-from .mm.frames import FrameAllocator
+from .mm.frames import FrameAllocator, OutOfMemory
+from .fs.fserror import FsError
 from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
@@ -39,6 +40,21 @@ DEFAULT_QUANTUM = 100_000          # instructions per slice when others wait
 INTERACTIVE_SLICE_MS = 50          # wall-clock bound on a slice while a person may press Ctrl-C
 SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
 FAULT_COST_NS = 500
+
+
+# What a system call may run into below the syscall layer, and what the caller then gets:
+# a bad user pointer, a file-system error, no frame left, a failed disk transfer.
+CALL_FAILURES = (BadAddress, FsError, OutOfMemory, OSError)
+
+
+def failure_errno(failure: Exception) -> int:
+    if isinstance(failure, BadAddress):
+        return -Errno.EFAULT
+    if isinstance(failure, FsError):
+        return -failure.errno
+    if isinstance(failure, OutOfMemory):
+        return -Errno.ENOMEM
+    return -Errno.EIO
 
 
 class _Borrowed:
@@ -250,8 +266,8 @@ class Kernel:
             on = gen.send(value)
         except StopIteration as stop:
             return True, stop.value
-        except BadAddress:
-            return True, -Errno.EFAULT
+        except CALL_FAILURES as failure:
+            return True, failure_errno(failure)
         p.pending = gen
         self._block(p, on)
         return False, None
@@ -276,8 +292,8 @@ class Kernel:
         else:
             try:
                 result = entry.handler(self, p, *args[:entry.nargs])
-            except BadAddress:
-                result = -Errno.EFAULT
+            except CALL_FAILURES as failure:
+                result = failure_errno(failure)
             if entry.blocking:
                 done, result = self._step(p, result)
                 if not done:
