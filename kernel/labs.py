@@ -90,18 +90,10 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
         Patch('kernel.mm.pgtbl_report:vmprint', 'pgtbl.py:vmprint'),
         Patch('kernel.mm.pgtbl_report:map_ukern_page', 'pgtbl.py:map_ukern_page'),
         Patch('kernel.mm.pgtbl_report:pgaccess', 'pgtbl.py:pgaccess'),
-        # The calls and the ukern page's hooks, installed for the reference and the student
-        # alike until kernel/sys/table.py and kernel/proc/lifecycle.py carry them
-        # (labs/pgtbl/README.md, "For the maintainers"; harmless once they do).
-        Patch(_sys(6), 'kernel.sys.pgtbl:sys_vmprint', 'kernel.sys.pgtbl:sys_vmprint'),
-        Patch(_sys(7), 'kernel.sys.pgtbl:sys_pgaccess', 'kernel.sys.pgtbl:sys_pgaccess'),
-        Patch('kernel.proc.lifecycle:create', 'kernel.sys.pgtbl:create_with_ukern_page',
-              'kernel.sys.pgtbl:create_with_ukern_page'),
-        Patch('kernel.proc.lifecycle:fork', 'kernel.sys.pgtbl:fork_with_ukern_page',
-              'kernel.sys.pgtbl:fork_with_ukern_page'),
-        Patch('kernel.proc.lifecycle:exec_image', 'kernel.sys.pgtbl:exec_image_with_ukern_page',
-              'kernel.sys.pgtbl:exec_image_with_ukern_page'),
     ], ['pgtbl.py']),
+    # A C lab: no kernel name is rebound.  The student's labs/objsrv/student/objsrv.c is
+    # compiled by the lab's own grader (labs/objsrv/make.py) and runs as /sbin/objsrv.
+    Lab('objsrv', 'The object server: upcalls, I/O-pinned frames, DMA', [], ['objsrv.c']),
 ]}
 
 

@@ -81,34 +81,31 @@ def test_start_copies_the_starter_and_stop_deactivates(tmp_path, monkeypatch):
     assert files[0].exists()
 
 
-def test_pgtbl_lab_installs_its_calls_and_the_ukern_page_hooks(userland):
-    """Lab pgtbl brings its own system calls (1006, 1007) and wraps lifecycle's create, fork
-    and exec_image so that every address space gets its ukern page; all of it goes away
-    with the lab, and installing the ukern page twice costs nothing."""
+def test_every_process_has_its_ukern_page_and_the_pgtbl_lab_swaps_only_the_students_part(userland):
+    """The page-table calls (1006, 1007) and the ukern page are part of the kernel; the lab
+    rebinds only the three functions the student writes, and installing the ukern page
+    twice costs nothing."""
     from kernel.mm import pgtbl_report
-    from kernel.proc import lifecycle
     from kernel.sys.table import SYSCALLS
     from conftest import boot
-    hooks = lifecycle.create, lifecycle.fork, lifecycle.exec_image
-    had = {n: SYSCALLS.get(n) for n in (1006, 1007)}
-    labs.activate('pgtbl', reference=True)
-    try:
-        assert SYSCALLS[1006].name == 'vmprint' and SYSCALLS[1007].name == 'pgaccess'
-        assert SYSCALLS[1007].nargs == 3
-        assert all(a is not b for a, b in zip(hooks, (lifecycle.create, lifecycle.fork, lifecycle.exec_image)))
-        k, _, _ = boot()
-        p = k.spawn((userland / 'bin' / 'true').read_bytes(), [b'true'], [])
-        assert p.aspace.pt.lookup(pgtbl_report.USYSCALL) & 1
-        free = k.frames.free_count
-        pgtbl_report.install_ukern_page(k, p.aspace, p.pid)     # as lifecycle.py will, too
-        assert k.frames.free_count == free
-    finally:
-        labs.deactivate()
-    assert (lifecycle.create, lifecycle.fork, lifecycle.exec_image) == hooks
-    assert {n: SYSCALLS.get(n) for n in (1006, 1007)} == had
+    assert SYSCALLS[1006].name == 'vmprint' and SYSCALLS[1007].name == 'pgaccess'
+    assert SYSCALLS[1007].nargs == 3
+    k, _, _ = boot()
+    p = k.spawn((userland / 'bin' / 'true').read_bytes(), [b'true'], [])
+    assert p.aspace.pt.lookup(pgtbl_report.USYSCALL) & 1
+    free = k.frames.free_count
+    pgtbl_report.install_ukern_page(k, p.aspace, p.pid)
+    assert k.frames.free_count == free
     labs.activate('pgtbl', labs.get('pgtbl').directory / 'starter')
     try:
         assert pgtbl_report.vmprint.__module__.startswith('ukern_lab_pgtbl')
     finally:
         labs.deactivate()
     assert pgtbl_report.vmprint.__module__ == 'kernel.mm.pgtbl_report'
+
+
+def test_objsrv_starter_is_the_reference_server_without_load_and_store():
+    ref = (ROOT / 'userland/sbin/objsrv.c').read_text()
+    starter = (ROOT / 'labs/objsrv/starter/objsrv.c').read_text()
+    assert ref[ref.index('int main(void)'):] == starter[starter.index('int main(void)'):]
+    assert 'TODO' in starter

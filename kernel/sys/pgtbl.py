@@ -11,16 +11,14 @@ SYS_ukern_pgaccess).  The handlers check the arguments and copy out; the page-ta
 pgtbl_report's, called through the module so that the lab's rebinding reaches it.
 
 The third part of the lab, the ukern page (a read-only page at USYSCALL holding the pid), is
-mapped by pgtbl_report.install_ukern_page for every new address space.  Until
-kernel/proc/lifecycle.py calls it itself, the lab installs the wrappers at the end of this
-file around lifecycle.create, fork and exec_image (kernel/labs.py, lab pgtbl).
+mapped by pgtbl_report.install_ukern_page for every new address space: kernel/proc/lifecycle.py
+calls it at process creation, fork and exec.
 """
 
 from ..errno import Errno
 from ..mm import pgtbl_report
 from ..mm.frames import PAGE_SIZE
 from ..mm.pagetable import USER_TOP
-from ..proc import lifecycle
 from .args import s32
 
 PGACCESS_MAX = 64                  # one bit per page in a uint64_t
@@ -44,33 +42,3 @@ def sys_pgaccess(k, p, base, npages, mask_addr) -> int:
     mem.write_u64(mask_addr, 0)        # a bad pointer fails (EFAULT) before any A bit is lost
     mem.write_u64(mask_addr, pgtbl_report.pgaccess(k, p, base, npages))
     return 0
-
-
-# -- the lab's hooks, until kernel/proc/lifecycle.py calls install_ukern_page itself ----------
-# (labs/pgtbl/README.md, "For the maintainers").  install_ukern_page is idempotent, so these
-# stay harmless once lifecycle does it too.
-
-_create, _fork, _exec_image = lifecycle.create, lifecycle.fork, lifecycle.exec_image
-
-
-def create_with_ukern_page(k, *args, **kw):
-    p = _create(k, *args, **kw)
-    pgtbl_report.install_ukern_page(k, p.aspace, p.pid)
-    return p
-
-
-def fork_with_ukern_page(k, parent):
-    child = _fork(k, parent)
-    if not isinstance(child, int):
-        pgtbl_report.install_ukern_page(k, child.aspace, child.pid)
-    return child
-
-
-def exec_image_with_ukern_page(k, p, *args, **kw):
-    _exec_image(k, p, *args, **kw)
-    switch = p.resume_action
-
-    def switch_image():
-        switch()
-        pgtbl_report.install_ukern_page(k, p.aspace, p.pid)
-    p.resume_action = switch_image
