@@ -317,6 +317,11 @@ class CPU:
             start = self._reg.read(X.UC_X86_REG_RIP)
         return self._trap, self.retired()
 
+    @property
+    def counting(self) -> bool:
+        """Is the running slice counting its instructions?"""
+        return bool(self._count)
+
     def retired(self) -> int:
         """Instructions the running slice has retired so far (0 if it is not counted)."""
         if not self._count or self._counter is None:
