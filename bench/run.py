@@ -170,6 +170,8 @@ def main() -> int:
     if not args.quick:
         sys.path.insert(0, str(ROOT / 'bench'))
         import io_bench
+        import slices
+        text += '\n\n' + slices.table()
         with tempfile.TemporaryDirectory() as tmp:
             text += '\n\n' + io_bench.table(Path(tmp))
     print(text)
