@@ -92,7 +92,6 @@ class Kernel:
         self.current: Process | None = None
         self.next_pid = 1
         self._charged = 0                  # instructions of the running slice already on the clock
-        self._slice_count = 0
         self._warned: set[tuple[int, int]] = set()
         self._end_slice = False            # a system call asked the loop to take over
         self._flush_code = False

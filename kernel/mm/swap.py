@@ -34,6 +34,7 @@ class SwapArea:
         self.refs = array('I', bytes(4 * max(1, self.nslots)))
         self.cache: dict[int, CachedSlot] = {}
         self.failed: set[int] = set()     # slots whose read failed: their page is lost
+        self._slot_by_frame: dict[int, int] = {}   # frame -> slot, for cached copies that arrived
 
     @property
     def free_slots(self) -> int:
@@ -52,9 +53,8 @@ class SwapArea:
     def release(self, slot: int) -> None:
         self.refs[slot] -= 1
         if self.refs[slot] == 0:
-            cached = self.cache.pop(slot, None)
-            if cached is not None and cached.request is None:
-                self.kernel.frames.release(cached.frame)
+            if slot in self.cache:
+                self.drop_cached(slot)
             heapq.heappush(self._free, slot)
 
     def _request(self, frame: int, slot: int, write: bool, on_done) -> BlockRequest:
@@ -68,12 +68,15 @@ class SwapArea:
     def slot_of(self, frame: int) -> int | None:
         """The slot whose swap-cache copy `frame` is (such a frame is always clean: the
         cache's own reference makes every mapping of it copy-on-write)."""
-        return next((slot for slot, c in self.cache.items() if c.frame == frame and c.request is None), None)
+        return self._slot_by_frame.get(frame)
 
     def drop_cached(self, slot: int) -> None:
-        """Forget the in-memory copy of a slot (its frame reference goes)."""
+        """Forget the in-memory copy of a slot: its frame reference goes now, or, if its
+        read is still in flight, when the read completes."""
         cached = self.cache.pop(slot)
-        self.kernel.frames.release(cached.frame)
+        self._slot_by_frame.pop(cached.frame, None)
+        if cached.request is None:
+            self.kernel.frames.release(cached.frame)
 
     def read_into_cache(self, slot: int) -> CachedSlot:
         """Start reading a slot into a fresh frame held by the swap cache."""
@@ -82,10 +85,14 @@ class SwapArea:
 
         def done(req):
             cached.request = None
-            if req.error:                   # the page is lost: its mappers will get SIGBUS
-                self.cache.pop(slot, None)
+            if self.cache.get(slot) is not cached:      # forgotten while the read was in flight
+                self.kernel.frames.release(frame)
+            elif req.error:                 # the page is lost: its mappers will get SIGBUS
+                del self.cache[slot]
                 self.kernel.frames.release(frame)
                 self.failed.add(slot)
+            else:
+                self._slot_by_frame[frame] = slot
         cached.request = self._request(frame, slot, False, done)
         self.cache[slot] = cached
         return cached

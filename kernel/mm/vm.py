@@ -110,13 +110,11 @@ class AddressSpace:
 
     # -- regions ------------------------------------------------------------------------
     def find(self, va: int) -> Region | None:
-        i = bisect.bisect_right(self._starts(), va) - 1
+        # (every page fault comes here: bisect by key, without building a list of starts)
+        i = bisect.bisect_right(self.regions, va, key=lambda r: r.start) - 1
         if i >= 0 and va in self.regions[i]:
             return self.regions[i]
         return None
-
-    def _starts(self) -> list[int]:
-        return [r.start for r in self.regions]
 
     def add(self, region: Region) -> Region:
         assert not self.overlapping(region.start, region.end), 'overlapping region'
