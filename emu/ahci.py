@@ -417,60 +417,50 @@ class AHCI:
         if lba + count > disk.sectors:
             raise _TaskFileError(AtaError.IDNF, lba)
         nbytes = count * disk.sector_size
-        if op in (AtaCommand.READ_DMA_EXT, AtaCommand.READ_FPDMA_QUEUED):
-            self._check_prdt(cmd, nbytes)
-            try:
-                data = disk.read(lba, count)
-            except MediaError as err:
-                raise _TaskFileError(AtaError.UNC, err.lba) from None
-            except OSError:
-                raise _TaskFileError(AtaError.UNC, lba) from None
-            return self._to_guest(cmd, data)
-        data, interrupts = self._from_guest(cmd, nbytes)
+        regions, interrupts = self._regions(cmd, nbytes)
         try:
-            disk.write(lba, data)
+            if op in (AtaCommand.READ_DMA_EXT, AtaCommand.READ_FPDMA_QUEUED):
+                disk.read_into(lba, regions)
+            else:
+                disk.write_from(lba, regions)
         except MediaError as err:
-            raise _TaskFileError(AtaError.ABRT, err.lba) from None
+            raise _TaskFileError(self._media_error(op), err.lba) from None
         except OSError:
-            raise _TaskFileError(AtaError.ABRT, lba) from None
+            raise _TaskFileError(self._media_error(op), lba) from None
         return nbytes, interrupts
 
-    def _check_prdt(self, cmd: _Command, nbytes: int) -> None:
-        """Validate every region before a byte moves, so a failure moves nothing."""
-        room = 0
-        for addr, count, _ in cmd.prdt:
+    @staticmethod
+    def _media_error(op: int) -> AtaError:
+        return AtaError.UNC if op in (AtaCommand.READ_DMA_EXT, AtaCommand.READ_FPDMA_QUEUED) \
+            else AtaError.ABRT
+
+    def _regions(self, cmd: _Command, nbytes: int) -> tuple[list, bool]:
+        """The guest memory the PRDT names for the first `nbytes` of the transfer, as
+        memoryviews of RAM (what the DMA engine reads or writes), and whether a region
+        with the I bit was used.  Every region is checked before a byte moves, so a bad
+        one fails the command with nothing moved."""
+        view = self.memory.view
+        regions, room, interrupts = [], 0, False
+        for addr, count, ioc in cmd.prdt:
             if room >= nbytes:
                 break
-            self.memory.check(addr, min(count, nbytes - room))
+            count = min(count, nbytes - room)
+            self.memory.check(addr, count)
+            regions.append(view[addr:addr + count])
             room += count
+            interrupts |= ioc
         if room < nbytes:
             raise _Overflow()
+        return regions, interrupts
 
     def _to_guest(self, cmd: _Command, data: bytes) -> tuple[int, bool]:
-        """Scatter `data` over the PRDT regions in order."""
-        self._check_prdt(cmd, len(data))
-        done, interrupts = 0, False
-        for addr, count, ioc in cmd.prdt:
-            if done >= len(data):
-                break
-            piece = data[done:done + count]
-            self.memory.write(addr, piece)
-            done += len(piece)
-            interrupts |= ioc
+        """Scatter `data` (a device-generated block, IDENTIFY's) over the PRDT regions."""
+        regions, interrupts = self._regions(cmd, len(data))
+        done = 0
+        for region in regions:
+            region[:] = data[done:done + len(region)]
+            done += len(region)
         return done, interrupts
-
-    def _from_guest(self, cmd: _Command, nbytes: int) -> tuple[bytes, bool]:
-        """Gather `nbytes` from the PRDT regions in order."""
-        self._check_prdt(cmd, nbytes)
-        parts, done, interrupts = [], 0, False
-        for addr, count, ioc in cmd.prdt:
-            if done >= nbytes:
-                break
-            piece = self.memory.read(addr, min(count, nbytes - done))
-            parts.append(piece)
-            done += len(piece)
-            interrupts |= ioc
-        return b''.join(parts), interrupts
 
     def _finish(self, port: _Port, cmd: _Command, moved: int, interrupts: bool) -> None:
         """Success: PRDBC, received FIS, task file, PxCI/PxSACT, PxIS."""

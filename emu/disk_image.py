@@ -1,13 +1,17 @@
 """A raw disk image: the backing store of an emulated SATA disk.
 
 The image is an ordinary host file holding the disk's sectors back to back.  It is read
-and written in place with os.pread/os.pwrite, a few sectors at a time, so a large image
-costs nothing up front and writes survive the run.  The AHCI model (emu/ahci.py) calls
-`read`/`write`/`flush` when a command completes; `bad_ranges` lets tests and experiments
+and written in place, so a large image costs nothing up front and writes survive the run.
+The AHCI model (emu/ahci.py) calls `read_into`/`write_from` when a command completes: one
+vectored os.preadv/os.pwritev moves the sectors straight between the file and the guest
+frames a PRDT names, as a DMA engine would, with no intermediate copy.  `read`/`write`
+(bytes in, bytes out) are for tools and tests.  `bad_ranges` lets tests and experiments
 make chosen sectors fail the way a medium error on a real disk does.
 """
 
 import os
+
+IOV_MAX = 1024          # POSIX's limit on the buffers of one preadv/pwritev (Linux: 1024)
 
 
 class MediaError(Exception):
@@ -52,6 +56,62 @@ class DiskImage:
             want -= len(chunk)
             offset += len(chunk)
         return b''.join(parts)
+
+    def read_into(self, lba: int, buffers: list) -> None:
+        """Scatter the sectors from lba on over `buffers` (writable memoryviews whose sizes
+        add up to whole sectors), in order."""
+        total = sum(len(b) for b in buffers)
+        self._check(lba, self._whole_sectors(total))
+        offset = lba * self.sector_size
+        for first in range(0, len(buffers), IOV_MAX):
+            batch = buffers[first:first + IOV_MAX]
+            want = sum(len(b) for b in batch)
+            got = os.preadv(self._require_fd(), batch, offset)
+            if got < want:
+                self._finish_short_read(batch, got, offset)
+            offset += want
+
+    def _finish_short_read(self, batch: list, got: int, offset: int) -> None:
+        # A partial read (a signal, or the file shrank under us): go on piece by piece, and
+        # sectors past the end of a short file read as zeros.
+        for view in batch:
+            if got >= len(view):
+                got -= len(view)
+                offset += len(view)
+                continue
+            view = view[got:]
+            offset += got
+            got = 0
+            while view:
+                n = os.preadv(self._require_fd(), [view], offset)
+                if n == 0:
+                    view[:] = bytes(len(view))
+                    n = len(view)
+                view = view[n:]
+                offset += n
+
+    def write_from(self, lba: int, buffers: list) -> None:
+        """Gather `buffers` (memoryviews adding up to whole sectors) to the sectors from lba on."""
+        total = sum(len(b) for b in buffers)
+        self._check(lba, self._whole_sectors(total))
+        offset = lba * self.sector_size
+        for first in range(0, len(buffers), IOV_MAX):
+            batch = buffers[first:first + IOV_MAX]
+            done = os.pwritev(self._require_fd(), batch, offset)
+            for view in batch:                  # a partial write goes on piece by piece
+                skip = min(done, len(view))
+                done -= skip
+                view = view[skip:]
+                offset += skip
+                while view:
+                    n = os.pwrite(self._require_fd(), view, offset)
+                    view = view[n:]
+                    offset += n
+
+    def _whole_sectors(self, nbytes: int) -> int:
+        if nbytes % self.sector_size:
+            raise ValueError(f'{nbytes} bytes are not whole {self.sector_size}-byte sectors')
+        return nbytes // self.sector_size
 
     def write(self, lba: int, data: bytes) -> None:
         if len(data) % self.sector_size:

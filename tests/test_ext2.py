@@ -496,6 +496,10 @@ class WaitingDevice(FileBlockDevice):
         yield ("dma", blockno)
         return (yield from super().read_block(blockno))
 
+    def read_run(self, blockno, count):
+        yield ("dma", blockno)
+        return (yield from super().read_run(blockno, count))
+
     def write_block(self, blockno, data):
         yield ("dma", blockno)
         yield from super().write_block(blockno, data)

@@ -71,7 +71,7 @@ class BlockRequest:
         self.solo = False               # dispatch alone (set when a merged command failed)
         self.submitted_at: int | None = None
         self.completed_at: int | None = None
-        self._pinned: list[int] = []
+        self._pinned: list[tuple[int, int]] = []
 
     @property
     def end(self) -> int:
@@ -100,16 +100,22 @@ class BlockRequest:
         for callback in self.on_done:
             callback(self)
 
+    def page_runs(self) -> list[tuple[int, int]]:
+        """The page frames the segments touch, as (first frame, count) runs in order."""
+        out: list[tuple[int, int]] = []
+        for addr, n in self.segments:
+            first = addr & ~(PAGE_SIZE - 1)
+            count = (addr + n - first + PAGE_SIZE - 1) // PAGE_SIZE
+            if out and out[-1][0] + out[-1][1] * PAGE_SIZE > first:     # shares a page
+                overlap = (out[-1][0] + out[-1][1] * PAGE_SIZE - first) // PAGE_SIZE
+                first, count = first + overlap * PAGE_SIZE, count - overlap
+            if count > 0:
+                out.append((first, count))
+        return out
+
     def frames(self) -> list[int]:
         """The page frames the segments touch, in order."""
-        out = []
-        for addr, n in self.segments:
-            page = addr & ~(PAGE_SIZE - 1)
-            while page < addr + n:
-                if page not in out:
-                    out.append(page)
-                page += PAGE_SIZE
-        return out
+        return [first + i * PAGE_SIZE for first, count in self.page_runs() for i in range(count)]
 
     def __repr__(self) -> str:
         kind = f'cmd {self.command:#x}' if self.command is not None else ('W' if self.write else 'R')
@@ -141,9 +147,9 @@ class BlockQueue:
     def submit(self, req: BlockRequest) -> BlockRequest:
         self._validate(req)
         if self.frames is not None:
-            for frame in req.frames():
-                self.frames.pin(frame)
-                req._pinned.append(frame)
+            req._pinned = req.page_runs()
+            for first, count in req._pinned:
+                self.frames.pin_run(first, count)
         self.pending.append(req)
         self.submitted += 1
         self.kick()
@@ -156,8 +162,8 @@ class BlockQueue:
     def release(self, req: BlockRequest) -> None:
         """Unpin the request's frames (the driver calls this before completing it)."""
         if self.frames is not None:
-            for frame in req._pinned:
-                self.frames.unpin(frame)
+            for first, count in req._pinned:
+                self.frames.unpin_run(first, count)
         req._pinned = []
 
     def _validate(self, req: BlockRequest) -> None:

@@ -9,18 +9,29 @@ sector_size.  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
     yield from cache.sync()                      # write every dirty block, FLUSH CACHE
     cache.flush()                                # the same, synchronously, at shutdown
 
-Every cached block lives in its own kernel frame (a 1 KiB block too: simple, and a frame
-is what a DMA segment is made of), read and written by the disk straight into that frame.
-The block layer pins the frame from submit until the DMA completes.  Blocks are keyed by
-(block_size, n), so the 1 KiB superblock read that ext2 does before it knows its block
-size never aliases a block of the real size; when block_size changes the clean idle
-blocks of the old size are dropped.  (Dirty blocks of the old size stay until sync writes
-them; file systems change block_size only at mount, before writing anything.)
+File data comes in bulk:
+
+    segments = yield from cache.hold_runs(runs)  # runs of consecutive blocks, cached
+    ...copy from the segments' physical memory...
+    cache.release(segments.held)
+
+A cache entry (a Buffer) is a run of consecutive blocks in physically contiguous frames,
+like Linux's large folios: one metadata block alone, or up to EXTENT_BLOCKS of a file read
+at once.  A run is read by one request with one DMA segment, and copied out with one
+memmove, so a large sequential read costs a few Python steps per run instead of per
+block.  The block layer pins the frames from submit until the DMA completes; a reader
+holds (Buffer.users) the buffers it copies from, so reclaim cannot free them under it.
+
+Blocks are looked up by number in `_blocks` (block -> the Buffer holding it).  The 1 KiB
+superblock read that ext2 does before it knows its block size is dropped when the block
+size is set, at mount, before anything is written.
 
 Caching policy: at most `max_blocks` blocks (default a quarter of RAM's frames); when
-full, the least recently used clean, idle block is evicted (its frame freed).  Dirty
-blocks are never evicted; when more than `dirty_limit` are dirty, write_block syncs.
-Statistics: hits, misses, reads and writes (requests issued), evictions.
+full, the least recently used clean, idle, unheld, unmapped buffer is evicted (its frames
+freed).  Dirty buffers are never evicted; when more than `dirty_limit` blocks are dirty,
+write_block syncs.  A buffer is dirty as a whole (Linux tracks a folio the same way): a
+write to one block of a run writes the run back.  Statistics: hits, misses, reads and
+writes (requests issued), evictions.
 
 Boot-time use: run_boot(kernel, gen) drives any of these generators when no process
 runs (it waits for each yielded WaitQueue with kernel.run_until), and
@@ -31,6 +42,7 @@ partition and mounts ext2 on it.
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import repeat
 
 from kernel.dev.blk import BlockRequest
 from kernel.errno import Errno
@@ -45,23 +57,61 @@ from emu.ahci import AtaCommand
 FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 
-class Buffer:
-    __slots__ = ('size', 'n', 'frame', 'valid', 'dirty', 'version', 'io', 'readahead', 'dirtied_at')
+EXTENT_BLOCKS = 1024           # the largest run one buffer (and one DMA request) holds
 
-    def __init__(self, size: int, n: int, frame: int):
+
+class Buffer:
+    """Blocks n .. n+count-1, at physical addresses frame, frame+size, ..."""
+    __slots__ = ('size', 'n', 'count', 'frame', 'nframes', 'valid', 'dirty', 'version', 'io',
+                 'readahead', 'dirtied_at', 'users')
+
+    def __init__(self, size: int, n: int, count: int, frame: int, nframes: int):
         self.size = size
         self.n = n
+        self.count = count
         self.frame = frame
-        self.valid = False          # holds the block's data
+        self.nframes = nframes
+        self.valid = False          # holds the blocks' data
         self.dirty = False          # newer than the disk
-        self.version = 0            # bumped by every write_block
+        self.version = 0            # bumped by every write
         self.io: BlockRequest | None = None     # the read or write in flight
         self.readahead = False      # read ahead of need, and not used yet
         self.dirtied_at = 0         # virtual time it became dirty (for writeback by age)
+        self.users = 0              # readers copying out of it right now
 
     @property
     def idle(self) -> bool:
         return self.io is None
+
+    @property
+    def end(self) -> int:
+        return self.n + self.count
+
+    def addr(self, n: int) -> int:
+        """Physical address of block n's bytes."""
+        return self.frame + (n - self.n) * self.size
+
+
+class Segments(list):
+    """(physical address or None for a hole's zeros, byte count) pieces of held runs;
+    `held` lists the buffers to give back with BufferCache.release."""
+    held: list
+
+    def window(self, skip: int, nbytes: int) -> 'Segments':
+        """The pieces of bytes skip..skip+nbytes (the same buffers held)."""
+        out = Segments()
+        out.held = self.held
+        for addr, size in self:
+            if skip >= size:
+                skip -= size
+                continue
+            take = min(size - skip, nbytes)
+            out.append((None if addr is None else addr + skip, take))
+            nbytes -= take
+            skip = 0
+            if not nbytes:
+                break
+        return out
 
 
 class BufferCache:
@@ -76,9 +126,11 @@ class BufferCache:
         self.max_blocks = max_blocks or max(16, kernel.frames.total // 4)
         self.dirty_limit = dirty_limit or max(8, self.max_blocks // 2)
         self.flush_cache = flush_cache          # send FLUSH CACHE EXT after a sync's writes
-        self._bufs: OrderedDict[tuple[int, int], Buffer] = OrderedDict()   # LRU first
+        self._blocks: dict[int, Buffer] = {}                # block number -> its buffer
+        self._lru: OrderedDict[int, Buffer] = OrderedDict()  # by first block, LRU first
+        self._dirty: dict[int, Buffer] = {}                 # by first block
+        self._dirty_blocks = 0
         self._writeback_armed = False
-        self._dirty: set[tuple[int, int]] = set()
         self._block_size = 0
         self.block_size = block_size
         self.hits = self.misses = self.reads = self.writes = self.evictions = 0
@@ -94,9 +146,11 @@ class BufferCache:
             raise ValueError(f'block size {size}: must be whole {self.disk.sector_size}-byte '
                              f'sectors and fit a {PAGE_SIZE}-byte frame')
         if size != self._block_size:
-            for key, buf in list(self._bufs.items()):
-                if buf.size != size and buf.idle and not buf.dirty:
-                    self._drop(key, buf)
+            for buf in list(self._lru.values()):
+                if buf.idle and not buf.dirty and not buf.users:
+                    self._drop(buf)
+            if self._lru:
+                raise ValueError('block size changed while blocks are dirty or busy')
         self._block_size = size
 
     # -- helpers ---------------------------------------------------------------------------
@@ -104,143 +158,166 @@ class BufferCache:
     def memory(self):
         return self.kernel.machine.memory
 
-    def _lba(self, size: int, n: int) -> int:
-        per = size // self.disk.sector_size
-        if n < 0 or (n + 1) * per > self.nsectors:
-            raise FsError(Errno.EIO, f'block {n} lies beyond the end of the partition')
+    def _lba(self, n: int, count: int = 1) -> int:
+        per = self._block_size // self.disk.sector_size
+        if n < 0 or (n + count) * per > self.nsectors:
+            raise FsError(Errno.EIO, f'block {n + count - 1} lies beyond the end of the partition')
         return self.start_lba + n * per
 
-    def _drop(self, key, buf: Buffer) -> None:
-        del self._bufs[key]
+    def _drop(self, buf: Buffer) -> None:
+        for n in range(buf.n, buf.end):
+            del self._blocks[n]
+        del self._lru[buf.n]
         if buf.readahead:
-            self.kernel.vmstat['readahead_wasted'] += 1
-        self.kernel.frames.release(buf.frame)
+            self.kernel.vmstat['readahead_wasted'] += buf.count
+        self.kernel.frames.release_run(buf.frame, buf.nframes)
 
-    def _make_room(self) -> None:
-        while len(self._bufs) >= self.max_blocks:
-            victim = next(((k, b) for k, b in self._bufs.items()
-                           if b.valid and not b.dirty and b.idle and not self.mapped(b)
-                           and not self.kernel.frames.pinned(b.frame)), None)
+    def _evictable(self, buf: Buffer) -> bool:
+        return buf.valid and not buf.dirty and buf.io is None and not buf.users \
+            and not self.kernel.frames.any_shared(buf.frame, buf.nframes) \
+            and not self.kernel.frames.any_pinned(buf.frame, buf.nframes)
+
+    def _make_room(self, count: int) -> None:
+        while len(self._blocks) + count > self.max_blocks:
+            victim = next((b for b in self._lru.values() if self._evictable(b)), None)
             if victim is None:
                 return              # everything is dirty or busy: run over the cap
-            self._drop(*victim)
+            self._drop(victim)
             self.evictions += 1
 
-    def _new_buffer(self, key) -> Buffer:
-        self._make_room()
-        buf = Buffer(key[0], key[1], self.kernel.frames.alloc(zero=False))
-        self._bufs[key] = buf
+    def _new_buffer(self, n: int, count: int = 1) -> Buffer:
+        """A buffer for blocks n.. (count, or fewer if memory holds no contiguous run that
+        long: the caller goes on from buf.end)."""
+        self._make_room(count)
+        size = self._block_size
+        while True:
+            nframes = -(-count * size // PAGE_SIZE)
+            frame = self.kernel.frames.alloc(zero=False) if nframes == 1 else \
+                self.kernel.frames.alloc_run(nframes, zero=False)
+            if frame is not None:
+                break
+            count = max(1, (nframes // 2) * PAGE_SIZE // size)
+        buf = Buffer(size, n, count, frame, nframes)
+        self._blocks.update(zip(range(n, n + count), repeat(buf)))
+        self._lru[n] = buf
         return buf
 
     def _submit(self, buf: Buffer, write: bool) -> BlockRequest:
         """Start a read or write of buf; the buffer's state is updated at completion (in
         the bottom half, by on_done), whether or not the submitter is still waiting."""
         version = buf.version
-        key = (buf.size, buf.n)
 
         def done(req: BlockRequest) -> None:
             if buf.io is req:
                 buf.io = None
             if write:
                 if not req.error and buf.version == version:
-                    buf.dirty = False
-                    self._dirty.discard(key)
+                    self._make_clean(buf)
             elif req.error:
-                if self._bufs.get(key) is buf:
-                    self._drop(key, buf)
+                if self._lru.get(buf.n) is buf:
+                    self._drop(buf)
             else:
                 buf.valid = True
 
-        req = BlockRequest(self.disk, self._lba(buf.size, buf.n), buf.size // self.disk.sector_size,
-                           [(buf.frame, buf.size)], write=write, on_done=done)
+        nbytes = buf.count * buf.size
+        req = BlockRequest(self.disk, self._lba(buf.n, buf.count), nbytes // self.disk.sector_size,
+                           [(buf.frame, nbytes)], write=write, on_done=done)
         buf.io = req
         self.queue.submit(req)
         if write:
             self.writes += 1
-            self.kernel.vmstat['cache_blocks_written'] += 1
+            self.kernel.vmstat['cache_blocks_written'] += buf.count
         else:
             self.reads += 1
-            self.kernel.vmstat['cache_blocks_read'] += 1
+            self.kernel.vmstat['cache_blocks_read'] += buf.count
         return req
 
     def mapped(self, buf: Buffer) -> bool:
-        """Is the block's frame mapped into some process (mmap)?  Then it must stay."""
-        return self.kernel.frames.refs(buf.frame) > 1
+        """Is one of the buffer's frames mapped into some process (mmap)?  Then it must stay."""
+        return self.kernel.frames.any_shared(buf.frame, buf.nframes)
 
     # -- the page cache's view: a 4 KiB block is a file page, mapped by mmap ---------------
     def page(self, n: int) -> Buffer | None:
-        """The buffer of block n, if cached (valid or on its way)."""
-        buf = self._bufs.get((self._block_size, n))
+        """The buffer holding block n, if cached (valid or on its way); buf.addr(n) is
+        the block's frame when blocks are pages."""
+        buf = self._blocks.get(n)
         if buf is not None:
-            self._bufs.move_to_end((self._block_size, n))
+            self._lru.move_to_end(buf.n)
         return buf
 
     def mark_dirty(self, n: int) -> None:
         """A mapped page was written through its mapping (its PTE's Dirty bit)."""
-        key = (self._block_size, n)
-        buf = self._bufs.get(key)
+        buf = self._blocks.get(n)
         if buf is not None and buf.valid:
-            self._make_dirty(key, buf)
+            self._make_dirty(buf)
 
     # -- writeback: dirty blocks go to the disk in the background -------------------------------
     WRITEBACK_AGE_NS = 500_000_000         # a block dirty this long is written back (0.5 s)
 
-    def _make_dirty(self, key, buf: Buffer) -> None:
+    def _make_dirty(self, buf: Buffer) -> None:
         if not buf.dirty:
             buf.dirtied_at = self.kernel.clock.now
-        buf.dirty = True
+            buf.dirty = True
+            self._dirty[buf.n] = buf
+            self._dirty_blocks += buf.count
         buf.version += 1
-        self._dirty.add(key)
         if not self._writeback_armed:
             self._writeback_armed = True
             self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
+
+    def _make_clean(self, buf: Buffer) -> None:
+        if buf.dirty:
+            buf.dirty = False
+            del self._dirty[buf.n]
+            self._dirty_blocks -= buf.count
 
     def _writeback(self) -> None:
         """Start writing the blocks dirty for longer than the age, without waiting (early
         writeback, so reclaim finds clean pages and a crash loses little)."""
         self._writeback_armed = False
         now = self.kernel.clock.now
-        old = [key for key in sorted(self._dirty)
-               if self._bufs[key].idle and now - self._bufs[key].dirtied_at >= self.WRITEBACK_AGE_NS]
-        for key in old:
-            self._submit(self._bufs[key], write=True)
-        self.kernel.vmstat['writeback_pages'] += len(old)
+        old = [self._dirty[n] for n in sorted(self._dirty)
+               if self._dirty[n].idle and now - self._dirty[n].dirtied_at >= self.WRITEBACK_AGE_NS]
+        for buf in old:
+            self._submit(buf, write=True)
+        blocks = sum(b.count for b in old)
+        self.kernel.vmstat['writeback_pages'] += blocks
         if old and self.kernel.trace.enabled:
-            self.kernel._emit('writeback', None, blocks=len(old), reason='age')
+            self.kernel._emit('writeback', None, blocks=blocks, reason='age')
         if self._dirty and len(old) < len(self._dirty):
             self._writeback_armed = True
             self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
 
     def start_writeback(self) -> int:
         """Dirty blocks have passed their share of memory: start writing them all now."""
-        keys = [key for key in sorted(self._dirty) if self._bufs[key].idle]
-        for key in keys:
-            self._submit(self._bufs[key], write=True)
-        self.kernel.vmstat['writeback_pages'] += len(keys)
-        return len(keys)
+        bufs = [self._dirty[n] for n in sorted(self._dirty) if self._dirty[n].idle]
+        for buf in bufs:
+            self._submit(buf, write=True)
+        blocks = sum(b.count for b in bufs)
+        self.kernel.vmstat['writeback_pages'] += blocks
+        return blocks
 
     @property
     def dirty_count(self) -> int:
-        return len(self._dirty)
+        return self._dirty_blocks
 
     def cached(self, n: int) -> bool:
-        buf = self._bufs.get((self._block_size, n))
+        buf = self._blocks.get(n)
         return buf is not None and buf.valid
 
     # -- the BlockDevice protocol ----------------------------------------------------------
     def read_block(self, n: int):
-        size = self._block_size
-        key = (size, n)
-        self._lba(size, n)                       # EIO for blocks outside the partition
+        """Generator: the bytes of block n (metadata: one block alone if not cached)."""
+        self._lba(n)                             # EIO for blocks outside the partition
         counted = False
         while True:
-            buf = self._bufs.get(key)
+            buf = self._blocks.get(n)
             if buf is not None and buf.valid:
                 if not counted:
                     self.hits += 1
                 self._used(buf)
-                self._bufs.move_to_end(key)
-                return self.memory.read(buf.frame, size)
+                self._lru.move_to_end(buf.n)
+                return self.memory.read(buf.addr(n), self._block_size)
             if buf is not None:                  # someone else's read is in flight
                 if not counted:
                     self.hits += 1
@@ -250,56 +327,146 @@ class BufferCache:
                 continue
             self.misses += 1
             counted = True
-            buf = self._new_buffer(key)
-            req = self._submit(buf, write=False)
+            req = self._submit(self._new_buffer(n), write=False)
             error = yield from req.wait()
             if error:
                 raise FsError(Errno.EIO, f'read of block {n} failed ({error})')
 
+    def read_run(self, n: int, count: int):
+        """Generator: the bytes of blocks n..n+count-1, read as runs."""
+        segments = yield from self.hold_runs([(n, count)])
+        try:
+            return b''.join(self.memory.read(addr, size) for addr, size in segments)
+        finally:
+            self.release(segments.held)
+
     def prefetch(self, blocknos, readahead: bool = False) -> int:
-        """Start reads of the blocks not yet cached, all at once and without waiting, so
-        the elevator can merge neighbours into large commands (a multi-block read, and
-        readahead).  Returns how many reads were started."""
-        size = self._block_size
-        started = 0
+        """Start reads of the blocks not yet cached, without waiting (a mapped file's
+        pages; the elevator merges neighbours).  Returns how many blocks were started."""
+        runs = []
         for n in blocknos:
-            key = (size, n)
-            if key in self._bufs:
+            if runs and runs[-1][0] + runs[-1][1] == n:
+                runs[-1][1] += 1
+            else:
+                runs.append([n, 1])
+        return self.prefetch_runs(runs, readahead)
+
+    def prefetch_runs(self, runs, readahead: bool = False) -> int:
+        """Start reads of the uncached blocks of runs [(first block, count)] (a first block
+        of 0 is a hole and skipped), without waiting.  Returns how many blocks were started."""
+        started = 0
+        for first, count in runs:
+            if not first:
                 continue
-            self._lba(size, n)
-            buf = self._new_buffer(key)
-            buf.readahead = readahead
-            self._submit(buf, write=False)
-            started += 1
+            self._lba(first, count)
+            n, end = first, first + count
+            while n < end:
+                buf, fresh = self._fill(n, end)
+                if fresh:
+                    buf.readahead = readahead
+                    started += buf.count
+                n = buf.end
         if readahead and started:
             self.kernel.vmstat['readahead_pages'] += started
             if self.kernel.trace.enabled:
-                self.kernel._emit('readahead', None, blocks=started, first=min(blocknos))
+                self.kernel._emit('readahead', None, blocks=started,
+                                  first=min(f for f, _ in runs if f))
         return started
+
+    def _fill(self, n: int, end: int) -> tuple[Buffer, bool]:
+        """(the buffer holding block n, whether it is new): when n is not cached, a new
+        buffer for the stretch of missing blocks from n (up to end and EXTENT_BLOCKS),
+        its read submitted."""
+        buf = self._blocks.get(n)
+        if buf is not None:
+            return buf, False
+        stop = n + 1
+        while stop < end and stop - n < EXTENT_BLOCKS and stop not in self._blocks:
+            stop += 1
+        buf = self._new_buffer(n, stop - n)
+        self._submit(buf, write=False)
+        return buf, True
+
+    def hold_runs(self, runs):
+        """Generator: make every block of runs [(first block or 0 for a hole, count)]
+        cached and valid, reading what is missing, and hold the buffers so nothing frees
+        them; returns Segments, the runs' bytes as physical pieces in order (holes as
+        None).  The caller copies out, then calls release(segments.held).  Raises
+        FsError(EIO) if a read fails."""
+        size = self._block_size
+        held: list[Buffer] = []
+        missed = 0
+        segments = Segments()
+        segments.held = held
+        try:
+            for first, count in runs:
+                if not first:
+                    segments.append((None, count * size))
+                    continue
+                self._lba(first, count)
+                n, end = first, first + count
+                while n < end:
+                    buf, fresh = self._fill(n, end)
+                    if fresh:
+                        missed += buf.count
+                    buf.users += 1              # from here on nothing evicts it
+                    held.append(buf)
+                    take = min(buf.end, end) - n
+                    self._add_segment(segments, buf.addr(n), take * size)
+                    n += take
+            for buf in held:
+                while not buf.valid:
+                    if buf.io is None:          # its read failed: the buffer was dropped
+                        raise FsError(Errno.EIO, f'read of block {buf.n} failed')
+                    error = yield from buf.io.wait()
+                    if error:
+                        raise FsError(Errno.EIO, f'read of block {buf.n} failed ({error})')
+        except BaseException:
+            self.release(held)
+            raise
+        for buf in held:
+            self._used(buf)
+            self._lru.move_to_end(buf.n)
+        self.misses += missed
+        self.hits += sum(count for first, count in runs if first) - missed
+        return segments
+
+    @staticmethod
+    def _add_segment(segments: list, addr: int, nbytes: int) -> None:
+        if segments:
+            last_addr, last_bytes = segments[-1]
+            if last_addr is not None and last_addr + last_bytes == addr:
+                segments[-1] = (last_addr, last_bytes + nbytes)
+                return
+        segments.append((addr, nbytes))
+
+    def release(self, held: list[Buffer]) -> None:
+        """Give back buffers that hold_runs held."""
+        for buf in held:
+            buf.users -= 1
 
     def _used(self, buf: Buffer) -> None:
         if buf.readahead:
             buf.readahead = False
-            self.kernel.vmstat['readahead_hits'] += 1
+            self.kernel.vmstat['readahead_hits'] += buf.count
 
     def write_block(self, n: int, data: bytes):
         size = self._block_size
         if len(data) != size:
             raise ValueError(f'write of {len(data)} bytes to a {size}-byte block')
-        key = (size, n)
-        self._lba(size, n)
+        self._lba(n)
         while True:
-            buf = self._bufs.get(key)
+            buf = self._blocks.get(n)
             if buf is None:
-                buf = self._new_buffer(key)      # a whole block: no need to read it first
+                buf = self._new_buffer(n)        # a whole block: no need to read it first
                 break
             if buf.valid:
                 break
             yield from buf.io.wait()             # a read in flight would overwrite us
-        self.memory.write(buf.frame, bytes(data))
+        self.memory.write(buf.addr(n), bytes(data))
         buf.valid = True
-        self._make_dirty(key, buf)
-        self._bufs.move_to_end(key)
+        self._make_dirty(buf)
+        self._lru.move_to_end(buf.n)
         if self.dirty_count > self.dirty_limit:
             yield from self.sync()               # the writer has outrun the disk: it waits
         elif self.dirty_count > self.dirty_limit // 2:
@@ -310,11 +477,11 @@ class BufferCache:
         elevator can sort and merge them), then FLUSH CACHE; raises FsError(EIO) if a
         write failed (that block stays dirty)."""
         while True:                              # wait for writes already in flight
-            busy = next((self._bufs[k] for k in self._dirty if not self._bufs[k].idle), None)
+            busy = next((b for b in self._dirty.values() if not b.idle), None)
             if busy is None:
                 break
             yield from busy.io.wait()
-        batch = [self._submit(self._bufs[key], write=True) for key in sorted(self._dirty)]
+        batch = [self._submit(self._dirty[n], write=True) for n in sorted(self._dirty)]
         failed = 0
         for req in batch:
             if (yield from req.wait()):
@@ -333,38 +500,36 @@ class BufferCache:
 
     def forget(self, n: int) -> None:
         """Direct I/O moved block n around the cache: drop a clean copy (it may be stale)."""
-        key = (self._block_size, n)
-        buf = self._bufs.get(key)
-        if buf is not None and buf.idle and not buf.dirty and not self.mapped(buf):
-            self._drop(key, buf)
+        buf = self._blocks.get(n)
+        if buf is not None and buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
+            self._drop(buf)
 
     def has_dirty(self, blocknos) -> bool:
-        return any((self._block_size, n) in self._dirty for n in blocknos)
+        return any(buf is not None and buf.dirty for buf in map(self._blocks.get, blocknos))
 
     def shrink(self, want: int) -> int:
-        """Memory is short: give back up to `want` frames of clean, idle, unmapped blocks,
-        least recently used first.  Returns how many were freed."""
+        """Memory is short: give back at least `want` frames (if there are so many) of
+        clean, idle, unmapped buffers, least recently used first.  Returns how many."""
         freed = 0
-        for key, buf in list(self._bufs.items()):
+        for buf in list(self._lru.values()):
             if freed >= want:
                 break
-            if buf.valid and buf.idle and not buf.dirty and not self.mapped(buf) \
-                    and not self.kernel.frames.pinned(buf.frame):
-                self._drop(key, buf)
+            if self._evictable(buf):
+                self._drop(buf)
                 self.evictions += 1
-                freed += 1
+                freed += buf.nframes
         self.kernel.vmstat['pgsteal_cache'] += freed
         return freed
 
     def invalidate(self) -> None:
         """Forget every clean idle block (tests use it to force reads from the disk)."""
-        for key, buf in list(self._bufs.items()):
-            if buf.idle and not buf.dirty and not self.mapped(buf):
-                self._drop(key, buf)
+        for buf in list(self._lru.values()):
+            if buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
+                self._drop(buf)
 
     def stats(self) -> dict:
         return dict(hits=self.hits, misses=self.misses, reads=self.reads, writes=self.writes,
-                    evictions=self.evictions, cached=len(self._bufs), dirty=self.dirty_count)
+                    evictions=self.evictions, cached=len(self._blocks), dirty=self.dirty_count)
 
 
 # -- boot-time driving ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ On the host, run_sync() (blockdev.py) drives a call to completion.
 
 import array
 import dataclasses
+from itertools import repeat
 from typing import Callable
 
 from kernel.errno import Errno
@@ -264,33 +265,42 @@ class Ext2(Allocation):
 
     def _read_data(self, inode: Inode, start: int, end: int):
         bs = self.block_size
-        blocks = []                       # (block number or 0 for a hole, within, count)
-        position = start
-        while position < end:
-            lbn, within = divmod(position, bs)
-            count = min(bs - within, end - position)
-            blockno, _ = yield from self._bmap(inode, lbn)
-            blocks.append((blockno, within, count))
-            position += count
-        prefetch = getattr(self.dev, 'prefetch', None)
-        if prefetch is not None and len(blocks) > 1:
-            prefetch([b for b, _, _ in blocks if b])      # one batch: the elevator merges it
+        first = start // bs
+        runs = yield from self._block_runs(inode, first, -(-end // bs) - first)
         out = bytearray()
-        for blockno, within, count in blocks:
-            if blockno:
-                out += (yield from self.dev.read_block(blockno))[within:within + count]
-            else:
-                out += bytes(count)
-        return bytes(out)
+        for blockno, count in runs:
+            out += (yield from self.dev.read_run(blockno, count)) if blockno else bytes(count * bs)
+        skip = start - first * bs
+        return bytes(out[skip:skip + end - start])
+
+    def read_runs(self, ino: int, offset: int, length: int):
+        """Where bytes offset..offset+length of file ino are, for a reader that copies
+        them from the cache itself: (runs, skip, nbytes), runs [(disk block or 0 for a
+        hole, count)] covering whole blocks, the wanted bytes starting `skip` bytes into
+        them and running `nbytes` (clipped at the end of the file)."""
+        inode = yield from self._regular_file(ino)
+        if offset < 0 or length < 0:
+            raise FsError(Errno.EINVAL)
+        end = min(offset + length, self._size(inode))
+        if end <= offset:
+            return [], 0, 0
+        bs = self.block_size
+        first = offset // bs
+        runs = yield from self._block_runs(inode, first, -(-end // bs) - first)
+        return runs, offset - first * bs, end - offset
+
+    def file_runs(self, ino: int, first: int, count: int):
+        """Disk blocks of logical blocks first..first+count-1 as runs [(block or 0, count)]."""
+        inode = yield from self._regular_file(ino)
+        return (yield from self._block_runs(inode, first, count))
 
     def file_blocks(self, ino: int, first: int, count: int):
         """Disk block numbers of logical blocks first..first+count-1 (0 for holes): what
         mmap maps, page by page, when blocks are as large as pages."""
-        inode = yield from self._regular_file(ino)
+        runs = yield from self.file_runs(ino, first, count)
         out = []
-        for lbn in range(first, first + count):
-            blockno, _ = yield from self._bmap(inode, lbn)
-            out.append(blockno)
+        for blockno, n in runs:
+            out.extend(range(blockno, blockno + n) if blockno else repeat(0, n))
         return out
 
     def allocate(self, ino: int, first: int, count: int):

@@ -153,6 +153,40 @@ class Allocation:
             blockno = pointers[index]
         return blockno, fresh
 
+    def _block_runs(self, inode: Inode, lbn: int, count: int):
+        """The disk blocks behind logical blocks lbn..lbn+count-1 as runs [first disk block
+        (0: a hole), count]: a file written in one go is a few long runs, found by
+        comparing each indirect block's pointers with a counting sequence (in C) instead
+        of looking at them one by one."""
+        runs: list[list[int]] = []
+        end = lbn + count
+        while lbn < end:
+            slot, path = self._block_path(lbn)
+            if not path:
+                _add_run(runs, inode.i_block[slot], 1)
+                lbn += 1
+                continue
+            take = min(self.ptrs_per_block - path[-1], end - lbn)
+            pointers = yield from self._leaf_pointers(inode, slot, path)
+            if pointers is None:
+                _add_run(runs, 0, take)
+            else:
+                _add_pointer_runs(runs, pointers, path[-1], path[-1] + take)
+            lbn += take
+        return runs
+
+    def _leaf_pointers(self, inode: Inode, slot: int, path: tuple[int, ...]):
+        """The last indirect block on the way to a logical block, as an array (None if a
+        hole cuts the way)."""
+        blockno = inode.i_block[slot]
+        for index in path[:-1]:
+            if not blockno:
+                return None
+            blockno = (yield from self._read_pointers(blockno))[index]
+        if not blockno:
+            return None
+        return (yield from self._read_pointers(blockno))
+
     def _group_start(self, inode: Inode) -> int:
         """Allocation goal for an inode without blocks: its own group, to keep seeks short."""
         return self.groups[(inode.ino - 1) // self.sb.s_inodes_per_group].bg_inode_table
@@ -204,3 +238,28 @@ class Allocation:
         if changed:
             yield from self.dev.write_block(blockno, pointers.tobytes())
         return False
+
+
+def _add_run(runs: list[list[int]], block: int, count: int) -> None:
+    """Append blocks block..block+count-1 (or a hole if block is 0), extending the last run."""
+    if runs:
+        last = runs[-1]
+        if (last[0] == 0 and block == 0) or (last[0] and last[0] + last[1] == block):
+            last[1] += count
+            return
+    runs.append([block, count])
+
+
+def _add_pointer_runs(runs: list[list[int]], pointers, lo: int, hi: int) -> None:
+    """Runs of pointers[lo:hi]: whole if consecutive or all holes, else split in halves."""
+    first, n = pointers[lo], hi - lo
+    if first and pointers[hi - 1] == first + n - 1 and pointers[lo:hi] == array.array('I', range(first, first + n)):
+        _add_run(runs, first, n)
+    elif not first and not any(pointers[lo:hi]):
+        _add_run(runs, 0, n)
+    elif n == 1:
+        _add_run(runs, first, 1)
+    else:
+        mid = (lo + hi) // 2
+        _add_pointer_runs(runs, pointers, lo, mid)
+        _add_pointer_runs(runs, pointers, mid, hi)

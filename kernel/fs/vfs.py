@@ -154,6 +154,27 @@ class InodeFile(File):
         yield from self._read_ahead(offset, len(data))
         return data
 
+    def read_into(self, user, va: int, n: int):
+        count = yield from self.pread_into(user, va, n, self.offset)
+        self.offset += count
+        return count
+
+    def pread_into(self, user, va: int, n: int, offset: int):
+        """The bytes go from the cache's frames to the user's, one memmove per run of
+        contiguous memory on both sides; the buffers stay held meanwhile."""
+        segments, count = yield from self.vfs.call(self._hold(offset, n))
+        try:
+            user.write_from_phys(va, segments)
+        finally:
+            self.vfs.cache.release(segments.held)
+        yield from self._read_ahead(offset, count)
+        return count
+
+    def _hold(self, offset: int, n: int):
+        runs, skip, count = yield from self.vfs.fs.read_runs(self.ino, offset, n)
+        segments = yield from self.vfs.cache.hold_runs(runs)
+        return segments.window(skip, count), count
+
     def _read_ahead(self, offset: int, n: int):
         """Sequential reading: start reading the next window of blocks, and do not wait
         for them; the window grows while the reads stay sequential."""
@@ -165,8 +186,8 @@ class InodeFile(File):
         self.ra_window = min(READAHEAD_MAX, max(READAHEAD_MIN, 2 * self.ra_window))
         bs = self.vfs.fs.block_size
         first = (offset + n + bs - 1) // bs
-        blocks = yield from self.vfs.call(self.vfs.fs.file_blocks(self.ino, first, self.ra_window))
-        self.vfs.cache.prefetch([b for b in blocks if b], readahead=True)
+        runs = yield from self.vfs.call(self.vfs.fs.file_runs(self.ino, first, self.ra_window))
+        self.vfs.cache.prefetch_runs(runs, readahead=True)
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:

@@ -77,7 +77,7 @@ class AioEngine:
             if not blockno or (cached is not None and cached.valid):
                 frame = k.frames.alloc(zero=not blockno)
                 if blockno:
-                    k.machine.memory.copy(frame, cached.frame, PAGE_SIZE)   # the cache is newest
+                    k.machine.memory.copy(frame, cached.addr(blockno), PAGE_SIZE)   # the cache is newest
                 self._arrive(aspace, va, frame, aspace.find(va))
                 continue
             page = AioPage(self._id(), va, k.frames.alloc(zero=False))
@@ -144,7 +144,7 @@ class AioEngine:
             if cached is not None:
                 if cached.valid and cached.idle:
                     # The cache keeps its copy coherent: it gets the bytes and writes them.
-                    k.machine.memory.copy(cached.frame, frame, PAGE_SIZE)
+                    k.machine.memory.copy(cached.addr(blockno), frame, PAGE_SIZE)
                     cache.mark_dirty(blockno)
                     continue
             page = AioPage(self._id(), va, frame)

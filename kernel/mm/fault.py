@@ -154,8 +154,9 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
     flags = region.pte_flags()
     if not region.shared:
         flags = (flags & ~W) | (COW if flags & W else 0)
-    frames.share(buf.frame)
-    aspace.map_page(va, buf.frame, flags)
+    frame = buf.addr(blockno)
+    frames.share(frame)
+    aspace.map_page(va, frame, flags)
     return FaultResult(Action.FILE_READ)
 
 

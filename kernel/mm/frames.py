@@ -4,9 +4,13 @@ A frame is free when its reference count is zero.  Copy-on-write shares a frame 
 its count; DMA (and the object server's fixed resources) pin it, and nothing that reclaims
 memory may take a pinned frame.  Free frames are handed out lowest address first, so a run
 repeats exactly.
+
+The free frames are a bitmap with a byte per frame, so that a run of physically contiguous
+frames is one search (bytearray.find in C): the buffer cache keeps a file's consecutive
+blocks in one run, which the disk fills with a single DMA segment and the kernel copies
+out with a single memmove.
 """
 
-import heapq
 from array import array
 
 from emu.memory import PhysicalMemory
@@ -28,8 +32,11 @@ class FrameAllocator:
         nframes = end // PAGE_SIZE
         self.refcount = array('I', bytes(4 * nframes))
         self.pins = array('I', bytes(4 * nframes))
-        self._free = list(range(first // PAGE_SIZE, nframes))  # already a heap: sorted
-        self.total = len(self._free)
+        first_pfn = first // PAGE_SIZE
+        self._free_map = bytearray(nframes)              # 1: the frame is free
+        self._free_map[first_pfn:] = b'\x01' * (nframes - first_pfn)
+        self._nfree = self.total = nframes - first_pfn
+        self._low = first_pfn                            # no free frame lies below this
         self.rmap = ReverseMap()
         self.swap = None               # the swap area (mm/swap.py), when there is one
         self.aio = None                # page-level asynchronous I/O (mm/aio.py)
@@ -38,18 +45,71 @@ class FrameAllocator:
 
     @property
     def free_count(self) -> int:
-        return len(self._free)
+        return self._nfree
 
     def alloc(self, zero: bool = True) -> int:
         """A fresh frame with reference count 1; returns its physical address."""
-        if not self._free:
+        pfn = self._free_map.find(1, self._low)
+        if pfn < 0:
             raise OutOfMemory()
-        pfn = heapq.heappop(self._free)
-        self.refcount[pfn] = 1
+        self._take(pfn, 1)
         addr = pfn << PAGE_SHIFT
         if zero:
             self.memory.fill(addr, PAGE_SIZE)
         return addr
+
+    def alloc_run(self, count: int, zero: bool = True) -> int | None:
+        """`count` physically contiguous fresh frames (the lowest such run), each with
+        reference count 1; returns the first one's address, or None if no run is free
+        (the caller asks for less: memory is fragmented, not full)."""
+        pfn = self._free_map.find(b'\x01' * count, self._low)
+        if pfn < 0:
+            return None
+        self._take(pfn, count)
+        addr = pfn << PAGE_SHIFT
+        if zero:
+            self.memory.fill(addr, count * PAGE_SIZE)
+        return addr
+
+    def _take(self, pfn: int, count: int) -> None:
+        self._free_map[pfn:pfn + count] = bytes(count)
+        self.refcount[pfn:pfn + count] = array('I', [1]) * count
+        self._nfree -= count
+        if pfn == self._low:
+            self._low = pfn + count
+
+    def _put(self, pfn: int, count: int = 1) -> None:
+        if self.on_free is not None:
+            self.on_free(pfn << PAGE_SHIFT, count)
+        self._free_map[pfn:pfn + count] = b'\x01' * count
+        self._nfree += count
+        if pfn < self._low:
+            self._low = pfn
+
+    # -- runs: the same operations on `count` consecutive frames, in C when they all agree --
+    def release_run(self, addr: int, count: int) -> None:
+        pfn = addr >> PAGE_SHIFT
+        if self.refcount[pfn:pfn + count] == array('I', [1]) * count and not any(self.pins[pfn:pfn + count]):
+            self.refcount[pfn:pfn + count] = array('I', bytes(4 * count))
+            self._put(pfn, count)
+            return
+        for i in range(count):
+            self.release(addr + i * PAGE_SIZE)
+
+    def pin_run(self, addr: int, count: int) -> None:
+        pfn = addr >> PAGE_SHIFT
+        pins = self.pins[pfn:pfn + count]
+        self.pins[pfn:pfn + count] = array('I', [1]) * count if not any(pins) else \
+            array('I', [n + 1 for n in pins])
+
+    def unpin_run(self, addr: int, count: int) -> None:
+        pfn = addr >> PAGE_SHIFT
+        ones = array('I', [1]) * count
+        if self.pins[pfn:pfn + count] == ones and 0 not in self.refcount[pfn:pfn + count]:
+            self.pins[pfn:pfn + count] = array('I', bytes(4 * count))
+            return
+        for i in range(count):
+            self.unpin(addr + i * PAGE_SIZE)
 
     def share(self, addr: int) -> None:
         self.refcount[addr >> PAGE_SHIFT] += 1
@@ -61,9 +121,7 @@ class FrameAllocator:
         self.refcount[pfn] -= 1
         if self.refcount[pfn] or self.pins[pfn]:
             return False
-        if self.on_free is not None:
-            self.on_free(addr)
-        heapq.heappush(self._free, pfn)
+        self._put(pfn)
         return True
 
     def refs(self, addr: int) -> int:
@@ -78,9 +136,16 @@ class FrameAllocator:
         assert self.pins[pfn] > 0
         self.pins[pfn] -= 1
         if not self.pins[pfn] and not self.refcount[pfn]:
-            if self.on_free is not None:
-                self.on_free(pfn << PAGE_SHIFT)
-            heapq.heappush(self._free, pfn)
+            self._put(pfn)
 
     def pinned(self, addr: int) -> bool:
         return self.pins[addr >> PAGE_SHIFT] > 0
+
+    def any_shared(self, addr: int, count: int) -> bool:
+        """Is any of the `count` frames from addr referenced more than once (mapped)?"""
+        pfn = addr >> PAGE_SHIFT
+        return max(self.refcount[pfn:pfn + count]) > 1
+
+    def any_pinned(self, addr: int, count: int) -> bool:
+        pfn = addr >> PAGE_SHIFT
+        return max(self.pins[pfn:pfn + count]) > 0

@@ -83,6 +83,11 @@ class PageTable:
             table = entry & ADDR_MASK
         return table + ((va >> 12) & 511) * 8
 
+    def leaf_slot(self, va: int) -> int | None:
+        """Physical address of va's leaf entry, None if its page table does not exist (the
+        entries of the following pages up to the table's end follow it, 8 bytes apart)."""
+        return self._entry_addr(va, False)
+
     def lookup(self, va: int) -> int:
         """The leaf PTE for va (0 when any level is missing)."""
         slot = self._entry_addr(va, False)

@@ -18,6 +18,7 @@ maps a page (found through the reverse map), never through a per-access hook.
 from dataclasses import dataclass
 
 from ..trap import Signal
+from .frames import PAGE_SIZE
 from .pagetable import A, D, SWAP
 from .policy import make, NoEvictablePage
 from ..proc.wait import WaitQueue
@@ -55,10 +56,12 @@ class Reclaimer:
             self.tracked.add(frame)
             self.policy.added(frame)
 
-    def _frame_freed(self, frame: int) -> None:
-        if frame in self.tracked:
-            self.tracked.discard(frame)
-            self.policy.removed(frame)
+    def _frame_freed(self, frame: int, count: int = 1) -> None:
+        if self.tracked:
+            for f in range(frame, frame + count * PAGE_SIZE, PAGE_SIZE):
+                if f in self.tracked:
+                    self.tracked.discard(f)
+                    self.policy.removed(f)
         if self.memory_freed.waiters:
             self.memory_freed.wake_all(self.kernel.wake)
 

@@ -9,7 +9,10 @@ the process could not access raises BadAddress, which the syscall layer turns in
 from emu.cpu import PF_PRESENT, PF_USER, PF_WRITE
 from . import fault
 from .frames import PAGE_SIZE
-from .pagetable import P, U, W, A, D, frame_of, USER_TOP
+from .pagetable import P, U, W, A, D, ADDR_MASK, ENTRIES, frame_of, USER_TOP
+
+
+RUN_PAGES = 64                # page-table entries looked at in one go by _runs
 
 
 class BadAddress(Exception):
@@ -64,6 +67,76 @@ class UserMemory:
             yield self._phys(va, write), step
             va += step
             n -= step
+
+    def _runs(self, va: int, n: int, write: bool):
+        """The physical memory behind user bytes va..va+n, as (address, length) runs that
+        are contiguous in RAM.  A stretch of pages present with the access they need and
+        consecutive frames (the usual case: a buffer faulted in page by page) is found by
+        comparing its page-table entries with a counting sequence, in C, not page by page.
+        A run is handed out before any fault, and entries are read again after one, so
+        what reclaim does during a fault never touches a run not yet copied."""
+        end = va + n
+        ready = P | U | A | (W | D if write else 0)
+        words = self.k.machine.memory.words
+        pt = self.p.aspace.pt
+        run_pa, run_len = 0, 0
+        while va < end:
+            if not 0 <= va < USER_TOP:
+                raise BadAddress(va)
+            slot = pt.leaf_slot(va)
+            index = (va >> 12) & (ENTRIES - 1)
+            pages = min(RUN_PAGES, ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)
+            ptes = words[slot >> 3:(slot >> 3) + pages].tolist() if slot is not None else [0]
+            first = ptes[0]
+            if first & ready != ready:
+                good = 0
+            elif pages == 1 or ptes == list(range(first, first + pages * PAGE_SIZE, PAGE_SIZE)):
+                good = pages                    # all of them, one run
+            else:
+                good = 1
+                while ptes[good] == first + good * PAGE_SIZE:
+                    good += 1
+            if good:
+                pa = (first & ADDR_MASK) | (va & (PAGE_SIZE - 1))
+                step = min(end, ((va >> 12) + good) << 12) - va
+            else:
+                if run_len:                     # copy what we have before faulting
+                    yield run_pa, run_len
+                    run_len = 0
+                pa = self._phys(va, write)
+                step = min(end - va, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            if run_len and run_pa + run_len == pa:
+                run_len += step
+            else:
+                if run_len:
+                    yield run_pa, run_len
+                run_pa, run_len = pa, step
+            va += step
+        if run_len:
+            yield run_pa, run_len
+
+    def write_from_phys(self, va: int, pieces) -> None:
+        """Copy physical memory to the user: pieces [(address or None for zeros, length)],
+        laid end to end from va (read() out of the buffer cache, with no bytes object in
+        between)."""
+        mem = self.k.machine.memory
+        total = sum(length for _, length in pieces)
+        self.k.vmstat['copy_bytes'] += total
+        source = iter(pieces)
+        src, left = 0, 0
+        for dst, step in self._runs(va, total, True):
+            while step:
+                if not left:
+                    src, left = next(source)
+                take = min(step, left)
+                if src is None:
+                    mem.fill(dst, take)
+                else:
+                    mem.copy(dst, src, take)
+                    src += take
+                dst += take
+                step -= take
+                left -= take
 
     def read(self, va: int, n: int) -> bytes:
         mem = self.k.machine.memory

@@ -132,6 +132,8 @@ def sys_pread64(k, p, fd: int, buf: int, count: int, offset: int):
     k.user(p).check_range(buf, count)
     if f.flags & vfs.O_DIRECT and isinstance(f, vfs.InodeFile):
         return (yield from direct.read(k, p, f, buf, count, offset))
+    if hasattr(f, 'pread_into'):
+        return (yield from f.pread_into(k.user(p), buf, count, offset))
     data = yield from f.pread(count, offset)
     if isinstance(data, int):
         return data

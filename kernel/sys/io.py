@@ -37,11 +37,7 @@ def sys_read(k, p, fd: int, buf: int, count: int):
         n = yield from direct.read(k, p, f, buf, count, f.offset)
         f.offset += max(0, n)
         return n
-    data = yield from f.read(min(count, MAX_IO))
-    if isinstance(data, int):
-        return data
-    k.user(p).write(buf, data)
-    return len(data)
+    return (yield from f.read_into(k.user(p), buf, min(count, MAX_IO)))
 
 
 def _write(k, p, f, data: bytes):
