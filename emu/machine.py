@@ -42,11 +42,11 @@ _P, _W, _U = 1, 2, 4
 
 class Machine:
     def __init__(self, mem_size: int = 128 << 20, console_sink=None, console_source=None,
-                 disks=None):
+                 disks=None, prefault: bool = False):
         if not LOW_RESERVED * 2 <= mem_size <= MAX_MEM:
             raise ValueError(f'memory size must be between 2 MiB and 3 GiB, not {mem_size}')
         self.mem_size = mem_size
-        self.memory = PhysicalMemory(mem_size)
+        self.memory = PhysicalMemory(mem_size, prefault)
         self.clock = Clock()
         self.bus = Bus()
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)

@@ -2,7 +2,10 @@
 
 The CPU reaches it through the kernel's page tables; the kernel and the devices (DMA) reach
 it here by physical address.  Host pages are only touched when the guest uses them, so a
-large `--mem` costs nothing up front.
+large `--mem` costs nothing up front; but then the first touch of each host page costs a
+host page fault (about 1 µs on a virtualised host: 70 ms for 64 MiB of fresh DMA targets).
+`prefault=True` has the host populate all of RAM at once (MAP_POPULATE), as physical RAM
+is simply there: boot takes longer, and timings no longer include the host's faults.
 """
 
 import ctypes
@@ -15,11 +18,12 @@ class BusError(Exception):
 
 
 class PhysicalMemory:
-    def __init__(self, size: int):
+    def __init__(self, size: int, prefault: bool = False):
         if size <= 0 or size % 4096:
             raise ValueError(f'memory size must be a positive multiple of 4 KiB, not {size}')
         self.size = size
-        self._buf = mmap.mmap(-1, size)
+        populate = getattr(mmap, 'MAP_POPULATE', 0) if prefault else 0
+        self._buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
         self.view = memoryview(self._buf)
         self.words = self.view.cast('Q')      # 64-bit words: page-table entries by address >> 3
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._buf))

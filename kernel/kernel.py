@@ -349,6 +349,19 @@ class Kernel:
                 yield result.queue
         self.flush_tlb(p)
 
+    def fill_zero_run(self, p: Process, va: int, npages: int) -> int:
+        """A kernel copy is about to write pages va.. that were never used: demand-zero up
+        to npages of them in one go (fault.fill_zero_pages).  Returns how many; 0 means
+        fault them one by one (as always when tracing, so a trace shows every fault)."""
+        if self.trace.enabled:
+            return 0
+        frames = fault.fill_zero_pages(p.aspace, self.frames, va, npages)
+        self.vmstat['pgfault'] += len(frames)
+        self.clock.spend(FAULT_COST_NS * len(frames))
+        for frame in frames:
+            self.reclaim.track(frame)
+        return len(frames)
+
     def _wait_here(self, queue) -> None:
         token = _Borrowed(None)
         queue.add(token)

@@ -130,8 +130,8 @@ class Vfs:
         self.write_errors[ino] = -Errno.EIO
 
 
-READAHEAD_MIN = 4         # blocks read ahead when a file is first read sequentially
-READAHEAD_MAX = 256       # the window doubles while reading stays sequential, up to this
+READAHEAD_MIN = 4               # blocks read ahead when a file is first read sequentially
+READAHEAD_MAX_BYTES = 4 << 20   # the window doubles while reading stays sequential, up to this
 
 
 class InodeFile(File):
@@ -143,6 +143,7 @@ class InodeFile(File):
         self.ino = ino
         self.ra_next = 0          # where a sequential reader reads next
         self.ra_window = 0        # blocks to read ahead; 0 once access turns random
+        self.ra_end = 0           # the first block not yet read ahead
 
     def read(self, n: int):
         data = yield from self.pread(n, self.offset)
@@ -176,18 +177,27 @@ class InodeFile(File):
         return segments.window(skip, count), count
 
     def _read_ahead(self, offset: int, n: int):
-        """Sequential reading: start reading the next window of blocks, and do not wait
-        for them; the window grows while the reads stay sequential."""
+        """Sequential reading: keep up to a window of blocks read ahead of the reader, and
+        do not wait for them.  The window starts at twice the read and doubles while the
+        reads stay sequential; a new window is read in one go (one request, one DMA)
+        when less than a window is left ahead of the reader, so read-ahead I/O comes in
+        large pieces whatever the size of the reads (Linux's asynchronous readahead)."""
         sequential = offset == self.ra_next and n > 0
         self.ra_next = offset + n
         if not sequential:
-            self.ra_window = 0
+            self.ra_window, self.ra_end = 0, 0
             return
-        self.ra_window = min(READAHEAD_MAX, max(READAHEAD_MIN, 2 * self.ra_window))
         bs = self.vfs.fs.block_size
-        first = (offset + n + bs - 1) // bs
+        cache = self.vfs.cache
+        largest = max(READAHEAD_MIN, min(READAHEAD_MAX_BYTES // bs, cache.max_blocks // 4))
+        self.ra_window = min(largest, max(READAHEAD_MIN, 2 * self.ra_window, 2 * (-(-n // bs))))
+        reader = (offset + n + bs - 1) // bs
+        if self.ra_end - reader >= self.ra_window:
+            return                                  # enough is on its way already
+        first = max(self.ra_end, reader)
         runs = yield from self.vfs.call(self.vfs.fs.file_runs(self.ino, first, self.ra_window))
-        self.vfs.cache.prefetch_runs(runs, readahead=True)
+        cache.prefetch_runs(runs, readahead=True)
+        self.ra_end = first + self.ra_window
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
-from .pagetable import P, W, COW, SWAP, BLOCKED, frame_of, USER_TOP
+from .pagetable import P, W, A, D, COW, SWAP, BLOCKED, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_LIMIT, STACK_GAP, STACK_TOP
 
 
@@ -112,6 +112,29 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int)
             action = Action.FILE_READ
     aspace.map_page(va, frame, region.pte_flags())
     return FaultResult(action)
+
+
+def fill_zero_pages(aspace: AddressSpace, frames: FrameAllocator, va: int, npages: int) -> list[int]:
+    """Demand-zero npages absent pages from va at once, for a kernel copy about to write
+    every one of them (read() into a fresh buffer): one run of zeroed frames, mapped
+    Accessed and Dirty as the copy will leave them.  Only pages of one anonymous region
+    that no file image backs; returns the frames mapped ([] when the caller should fault
+    page by page)."""
+    region = aspace.find(va)
+    if region is None or region.file is not None or region.obj is not None \
+            or not int(region.prot) & Prot.WRITE.value:
+        return []
+    if region.image is not None and va - region.start < region.image.filesz:
+        return []
+    npages = min(npages, (region.end - va) // PAGE_SIZE)
+    frame = frames.alloc_run(npages) if npages > 1 else None
+    if frame is None:
+        return []
+    flags = region.pte_flags() | A | D
+    out = [frame + i * PAGE_SIZE for i in range(npages)]
+    for i, f in enumerate(out):
+        aspace.map_page(va + i * PAGE_SIZE, f, flags)
+    return out
 
 
 def _break_cow(aspace, frames, region, va, pte) -> FaultResult:

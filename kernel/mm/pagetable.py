@@ -139,14 +139,15 @@ class PageTable:
         span = 1 << LEVEL_SHIFTS[level]
         first = max(0, (start - base) // span)
         last = min(ENTRIES - 1, (end - 1 - base) // span) if end > base else -1
-        words = self.mem.words
-        for i in range(first, last + 1):
-            entry = words[(table >> 3) + i]
+        if last < first:
+            return
+        entries = self.mem.words[(table >> 3) + first:(table >> 3) + last + 1].tolist()
+        for i, entry in enumerate(entries, first):
             if level == 3:
                 if entry:
                     yield base + i * span, entry
             elif entry & P:
-                yield from self._scan(frame_of(entry), level + 1, base + i * span, start, end)
+                yield from self._scan(entry & ADDR_MASK, level + 1, base + i * span, start, end)
 
     def free_tables(self, keep_kernel_half: bool = True) -> None:
         """Free every table frame of the user half (leaf frames must already be released)."""
@@ -156,11 +157,10 @@ class PageTable:
     def _free_level(self, table: int, level: int, limit: int = ENTRIES) -> None:
         if level == 3:
             return
-        for i in range(limit):
-            entry = self.mem.read_u64(table + i * 8)
-            if entry & PTE.P:
-                self._free_level(frame_of(entry), level + 1)
-                self.frames.release(frame_of(entry))
+        for entry in self.mem.words[table >> 3:(table >> 3) + limit].tolist():
+            if entry & P:
+                self._free_level(entry & ADDR_MASK, level + 1)
+                self.frames.release(entry & ADDR_MASK)
 
 
 def describe(pte: int) -> str:

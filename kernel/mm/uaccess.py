@@ -12,9 +12,6 @@ from .frames import PAGE_SIZE
 from .pagetable import P, U, W, A, D, ADDR_MASK, ENTRIES, frame_of, USER_TOP
 
 
-RUN_PAGES = 64                # page-table entries looked at in one go by _runs
-
-
 class BadAddress(Exception):
     def __init__(self, addr: int):
         super().__init__(f'bad user address {addr:#x}')
@@ -85,33 +82,42 @@ class UserMemory:
                 raise BadAddress(va)
             slot = pt.leaf_slot(va)
             index = (va >> 12) & (ENTRIES - 1)
-            pages = min(RUN_PAGES, ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)
+            pages = min(ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)
             ptes = words[slot >> 3:(slot >> 3) + pages].tolist() if slot is not None else [0]
             first = ptes[0]
-            if first & ready != ready:
-                good = 0
-            elif pages == 1 or ptes == list(range(first, first + pages * PAGE_SIZE, PAGE_SIZE)):
-                good = pages                    # all of them, one run
-            else:
-                good = 1
-                while ptes[good] == first + good * PAGE_SIZE:
-                    good += 1
-            if good:
-                pa = (first & ADDR_MASK) | (va & (PAGE_SIZE - 1))
-                step = min(end, ((va >> 12) + good) << 12) - va
-            else:
-                if run_len:                     # copy what we have before faulting
-                    yield run_pa, run_len
-                    run_len = 0
-                pa = self._phys(va, write)
-                step = min(end - va, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
-            if run_len and run_pa + run_len == pa:
-                run_len += step
-            else:
-                if run_len:
-                    yield run_pa, run_len
-                run_pa, run_len = pa, step
-            va += step
+            if first & ready == ready and (pages == 1 or ptes == list(
+                    range(first, first + pages * PAGE_SIZE, PAGE_SIZE))):
+                chunks = [((first & ADDR_MASK) | (va & (PAGE_SIZE - 1)),
+                           min(end, ((va >> 12) + pages) << 12) - va)]
+                ready_pages = pages
+            else:                               # page by page, up to one not ready
+                chunks, ready_pages, at = [], 0, va
+                while ready_pages < len(ptes) and ptes[ready_pages] & ready == ready:
+                    step = min(end - at, PAGE_SIZE - (at & (PAGE_SIZE - 1)))
+                    chunks.append(((ptes[ready_pages] & ADDR_MASK) | (at & (PAGE_SIZE - 1)), step))
+                    at += step
+                    ready_pages += 1
+            for pa, step in chunks:
+                if run_len and run_pa + run_len == pa:
+                    run_len += step
+                else:
+                    if run_len:
+                        yield run_pa, run_len
+                    run_pa, run_len = pa, step
+                va += step
+            if ready_pages == len(ptes) or va >= end:
+                continue
+            if run_len:                         # copy what we have before faulting
+                yield run_pa, run_len
+                run_len = 0
+            rest = ptes[ready_pages:]
+            if write and not rest[0] and len(rest) > 1:
+                fresh = next((i for i, pte in enumerate(rest) if pte), len(rest))
+                if self.k.fill_zero_run(self.p, va & ~(PAGE_SIZE - 1), fresh):
+                    continue                    # look at the entries again, now present
+            run_pa = self._phys(va, write)
+            run_len = min(end - va, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            va += run_len
         if run_len:
             yield run_pa, run_len
 
