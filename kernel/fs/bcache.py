@@ -504,6 +504,36 @@ class BufferCache:
         if buf is not None and buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
             self._drop(buf)
 
+    def _buffers_in(self, runs):
+        """The buffers holding any block of runs [(first block or 0, count)]."""
+        out = {}
+        for first, count in runs:
+            if not first:
+                continue
+            if len(self._lru) < count:          # fewer buffers than blocks: look at those
+                for buf in self._lru.values():
+                    if buf.n < first + count and first < buf.end:
+                        out[buf.n] = buf
+                continue
+            n = first
+            while n < first + count:
+                buf = self._blocks.get(n)
+                if buf is None:
+                    n += 1
+                else:
+                    out[buf.n] = buf
+                    n = buf.end
+        return list(out.values())
+
+    def dirty_in(self, runs) -> bool:
+        return any(buf.dirty for buf in self._buffers_in(runs))
+
+    def forget_runs(self, runs) -> None:
+        """Direct I/O moved these blocks around the cache: drop clean copies (stale now)."""
+        for buf in self._buffers_in(runs):
+            if buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
+                self._drop(buf)
+
     def has_dirty(self, blocknos) -> bool:
         return any(buf is not None and buf.dirty for buf in map(self._blocks.get, blocknos))
 

@@ -31,26 +31,66 @@ def _user_frames(k, p, buf: int, pages: int, writable: bool) -> list[int]:
     return [user.frame_of(buf + i * PAGE_SIZE, writable) for i in range(pages)]
 
 
+REQUEST_BYTES = 4 << 20        # one request moves at most this much
+REQUEST_SEGMENTS = 128         # ... in at most this many pieces (the driver's PRDT holds 248)
+
+
 def read(k, p, f, buf: int, n: int, offset: int):
-    """O_DIRECT read (a generator): bytes read, or a negative errno."""
+    """O_DIRECT read (a generator): bytes read, or a negative errno.  The file's runs of
+    consecutive blocks and the runs of contiguous frames behind the buffer are paired
+    into requests of up to REQUEST_BYTES, each one DMA with a scatter list."""
     if buf % PAGE_SIZE or n % PAGE_SIZE or offset % PAGE_SIZE:
         return -Errno.EINVAL
     v = f.vfs
-    size = (yield from f.stat()).size
-    n = max(0, min(n, (size - offset + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE))
-    pages = n // PAGE_SIZE
-    blocks = yield from v.call(v.fs.file_blocks(f.ino, offset // PAGE_SIZE, pages))
-    if v.cache.has_dirty(blocks):
+    runs, _, size = yield from v.call(v.fs.read_runs(f.ino, offset, n))
+    if v.cache.dirty_in(runs):
         yield from v.cache.sync()            # the disk must hold the newest bytes first
-    frames = _user_frames(k, p, buf, pages, writable=True)
-    for frame, block in zip(frames, blocks):
-        if not block:
-            k.machine.memory.fill(frame, PAGE_SIZE)      # a hole reads as zeros
-    error = yield from _pinned(k, frames, transfer(k, v.cache, [(b, fr) for b, fr in zip(blocks, frames) if b], False))
-    for block in blocks:
-        v.cache.forget(block)
-    k.vmstat['direct_read_bytes'] += n
-    return error or max(0, min(n, size - offset))
+    pinned = []
+    try:
+        memory = []
+        for pa, length in k.user(p)._runs(buf, -(-size // PAGE_SIZE) * PAGE_SIZE, True):
+            k.frames.pin_run(pa, length // PAGE_SIZE)   # before the next fault can reclaim
+            pinned.append((pa, length // PAGE_SIZE))
+            memory.append((pa, length))
+        requests = _requests(k, v.cache, runs, memory)
+        error = 0
+        for req in requests:
+            error = (yield from req.wait()) or error
+    finally:
+        for pa, count in pinned:
+            k.frames.unpin_run(pa, count)
+    v.cache.forget_runs(runs)
+    k.vmstat['direct_read_bytes'] += size
+    return error or size
+
+
+def _requests(k, cache, runs, memory) -> list[BlockRequest]:
+    """Submit reads of the disk runs [(block or 0 for a hole, count)] into the memory runs
+    [(physical address, length)] laid end to end; holes are zero-filled here."""
+    per = PAGE_SIZE // cache.disk.sector_size
+    pieces = iter(memory)
+    addr, left = 0, 0
+    requests = []
+    for block, count in runs:
+        remaining = count * PAGE_SIZE
+        lba = cache.start_lba + block * per
+        segments, nbytes = [], 0
+        while remaining:
+            if not left:
+                addr, left = next(pieces)
+            take = min(left, remaining, REQUEST_BYTES - nbytes)
+            if not block:
+                k.machine.memory.fill(addr, take)       # a hole reads as zeros
+            else:
+                segments.append((addr, take))
+                nbytes += take
+            addr, left, remaining = addr + take, left - take, remaining - take
+            if segments and (nbytes == REQUEST_BYTES or len(segments) == REQUEST_SEGMENTS or not remaining):
+                requests.append(cache.queue.submit(BlockRequest(
+                    cache.disk, lba, nbytes // cache.disk.sector_size, segments)))
+                lba += nbytes // cache.disk.sector_size
+                segments, nbytes = [], 0
+    return requests
 
 
 def write(k, p, f, buf: int, n: int, offset: int):

@@ -1,0 +1,196 @@
+"""Reading in runs: the pieces that let a large read cost a few steps per run of blocks
+instead of per block (frames in contiguous runs, vectored DMA, cache buffers spanning
+runs, ext2 block runs, copies to the user a run at a time)."""
+
+import array
+import os
+
+import pytest
+
+from emu.disk_image import DiskImage
+from emu.memory import PhysicalMemory
+from kernel.fs.blockdev import run_sync
+from kernel.fs.ext2 import ROOT
+from kernel.fs.ext2_alloc import _add_pointer_runs
+from kernel.mm.frames import FrameAllocator, PAGE_SIZE
+
+from test_bcache import System, make, root_dir  # noqa: F401  (root_dir is a fixture)
+from test_ext2 import GEOMETRIES, Disk, make_image, pattern
+
+
+# -- frames ---------------------------------------------------------------------------------
+
+def frames_of(nframes: int) -> FrameAllocator:
+    return FrameAllocator(PhysicalMemory(nframes * PAGE_SIZE), 0, nframes * PAGE_SIZE)
+
+
+def test_alloc_run_gives_the_lowest_contiguous_run():
+    frames = frames_of(16)
+    singles = [frames.alloc() for _ in range(4)]
+    frames.release(singles[1])                    # a hole of one frame at frame 1
+    run = frames.alloc_run(3)
+    assert run == 4 * PAGE_SIZE                   # the hole is too small: the run comes after
+    assert [frames.refs(run + i * PAGE_SIZE) for i in range(3)] == [1, 1, 1]
+    assert frames.alloc() == 1 * PAGE_SIZE        # single frames still fill holes first
+
+
+def test_alloc_run_is_none_when_memory_is_fragmented_not_full():
+    frames = frames_of(8)
+    taken = [frames.alloc() for _ in range(8)]
+    for addr in taken[::2]:
+        frames.release(addr)
+    assert frames.free_count == 4
+    assert frames.alloc_run(2) is None
+
+
+def test_release_run_frees_unless_a_frame_is_shared():
+    frames = frames_of(8)
+    run = frames.alloc_run(4)
+    frames.share(run + PAGE_SIZE)                 # mapped by someone: it must stay
+    frames.release_run(run, 4)
+    assert frames.free_count == 8 - 1
+    assert frames.refs(run + PAGE_SIZE) == 1
+
+
+def test_a_pinned_run_is_freed_when_unpinned():
+    frames = frames_of(8)
+    run = frames.alloc_run(4)
+    frames.pin_run(run, 4)
+    frames.pin_run(run, 2)                        # pinned twice: counts add up
+    frames.release_run(run, 4)
+    assert frames.free_count == 4                 # pinned frames do not go back yet
+    frames.unpin_run(run, 2)
+    assert frames.free_count == 4
+    frames.unpin_run(run, 4)
+    assert frames.free_count == 8
+
+
+# -- the disk image: vectored DMA -------------------------------------------------------------
+
+def test_read_into_scatters_sectors_over_the_buffers(tmp_path):
+    image = DiskImage.create(tmp_path / 'd.img', 16)
+    data = bytes(range(256)) * 8
+    image.write(2, data[:2048])
+    a, b = bytearray(512), bytearray(1536)
+    image.read_into(2, [memoryview(a), memoryview(b)])
+    assert bytes(a + b) == data[:2048]
+
+
+def test_read_into_a_short_image_reads_zeros_past_its_end(tmp_path):
+    path = tmp_path / 'd.img'
+    image = DiskImage.create(path, 8)
+    image.write(0, b'\x11' * 4096)
+    os.truncate(path, 1024)                       # the file shrank under the disk
+    buf = bytearray(b'\xff' * 2048)
+    image.read_into(0, [memoryview(buf)])
+    assert bytes(buf) == b'\x11' * 1024 + bytes(1024)
+
+
+def test_write_from_gathers_the_buffers(tmp_path):
+    image = DiskImage.create(tmp_path / 'd.img', 8)
+    image.write_from(1, [memoryview(b'\x01' * 512), memoryview(b'\x02' * 1024)])
+    assert image.read(1, 3) == b'\x01' * 512 + b'\x02' * 1024
+
+
+# -- ext2: block runs ---------------------------------------------------------------------------
+
+@pytest.fixture(params=GEOMETRIES.values(), ids=GEOMETRIES.keys())
+def fs(request, tmp_path):
+    block_size, options = request.param
+    return Disk(make_image(tmp_path / 'fs.img', block_size, options=options))
+
+
+def test_pointer_runs_split_at_gaps_and_holes():
+    pointers = array.array('I', [10, 11, 12, 0, 0, 40, 41, 7, 8])
+    runs = []
+    _add_pointer_runs(runs, pointers, 0, len(pointers))
+    assert runs == [[10, 3], [0, 2], [40, 2], [7, 2]]
+
+
+def test_block_runs_agree_with_the_block_map(fs):
+    ino = fs.create(ROOT, 'f', 0o644)
+    bs = fs.ext2.block_size
+    fs.write(ino, 0, pattern(20 * bs))
+    other = fs.create(ROOT, 'g', 0o644)
+    fs.write(other, 0, pattern(bs))               # interleaves another file's block
+    fs.write(ino, 40 * bs, pattern(300 * bs))     # a hole at 20..39, then more blocks
+    inode = run_sync(fs.ext2._iget(ino))
+    blocks = [run_sync(fs.ext2._bmap(inode, lbn))[0] for lbn in range(340)]   # one by one
+    expanded = []
+    for first, count in fs.file_runs(ino, 0, 340):
+        expanded += list(range(first, first + count)) if first else [0] * count
+    assert expanded == blocks
+    assert blocks[20:40] == [0] * 20 and all(blocks[:20]) and all(blocks[40:])
+
+
+# -- the buffer cache: runs -----------------------------------------------------------------------
+
+def read_file_runs(system, path):
+    ino = system.run(system.fs.lookup(path))
+    size = system.run(system.fs.stat(ino)).size
+    runs, skip, n = system.run(system.fs.read_runs(ino, 0, size))
+    segments = system.run(system.cache.hold_runs(runs))
+    return runs, segments.window(skip, n)
+
+
+def test_a_run_of_blocks_is_one_request_and_one_buffer(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    runs, segments = read_file_runs(system, '/big')
+    data_runs = [r for r in runs if r[0]]
+    assert system.cache.reads - 0 >= len(data_runs)
+    requests = [e for e in system.events if e.args['phase'] == 'issue'
+                and e.args['lba'] == system.cache.start_lba + data_runs[0][0] * 8]
+    assert len(requests) == 1 and requests[0].args['sectors'] == data_runs[0][1] * 8
+    mem = system.machine.memory
+    assert b''.join(mem.read(a, n) for a, n in segments) == (root_dir / 'big').read_bytes()
+    system.cache.release(segments.held)
+
+
+def test_held_buffers_survive_a_shrink(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    _, segments = read_file_runs(system, '/big')
+    assert system.cache.shrink(10_000) == 0 or all(b.n in system.cache._lru for b in segments.held)
+    mem = system.machine.memory
+    assert b''.join(mem.read(a, n) for a, n in segments) == (root_dir / 'big').read_bytes()
+    system.cache.release(segments.held)
+    system.cache.shrink(10_000)
+    assert not any(system.cache.cached(b.n) for b in segments.held)
+
+
+def test_writing_one_block_of_a_run_writes_the_run_back(tmp_path, root_dir):  # noqa: F811
+    path = make(tmp_path, root_dir)
+    system = System(path)
+    runs, segments = read_file_runs(system, '/big')
+    system.cache.release(segments.held)
+    first, count = runs[0]
+    bs = system.cache.block_size
+    system.run(system.cache.write_block(first + 1, b'\x77' * bs))
+    assert system.cache.dirty_count == count      # the buffer is dirty as a whole
+    system.cache.flush()
+    with open(path, 'rb') as f:
+        f.seek((system.cache.start_lba * 512) + (first + 1) * bs)
+        assert f.read(bs) == b'\x77' * bs
+
+
+# -- read() into the user's memory ------------------------------------------------------------------
+
+def file_pattern(size: int) -> bytes:
+    return bytes((i // 4096 * 7 + i) & 0xFF for i in range(size))
+
+
+def test_read_into_memory_shared_copy_on_write(disk):
+    from conftest import put_file, run_on_disk
+    put_file(disk, '/data', file_pattern(64 * 1024))
+    r = run_on_disk(disk, '/tests/readcow', '/data')
+    assert r.status == 0, r.output.decode()
+    assert b'(readcow) end' in r.output
+
+
+def test_a_large_read_lands_in_a_fresh_buffer_whole(disk):
+    from conftest import put_file, run_on_disk
+    data = file_pattern(3 << 20)
+    put_file(disk, '/data', data)
+    r = run_on_disk(disk, '/tests/readall', '/data')
+    checksum = sum(data[i] for i in range(0, len(data), 4096))
+    assert r.output == f'{len(data)} bytes, checksum {checksum}\n'.encode()
+    assert r.kernel.vmstat['copy_bytes'] >= len(data)
