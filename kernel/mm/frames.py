@@ -86,31 +86,6 @@ class FrameAllocator:
         if pfn < self._low:
             self._low = pfn
 
-    # -- runs: the same operations on `count` consecutive frames, in C when they all agree --
-    def release_run(self, addr: int, count: int) -> None:
-        pfn = addr >> PAGE_SHIFT
-        if self.refcount[pfn:pfn + count] == array('I', [1]) * count and not any(self.pins[pfn:pfn + count]):
-            self.refcount[pfn:pfn + count] = array('I', bytes(4 * count))
-            self._put(pfn, count)
-            return
-        for i in range(count):
-            self.release(addr + i * PAGE_SIZE)
-
-    def pin_run(self, addr: int, count: int) -> None:
-        pfn = addr >> PAGE_SHIFT
-        pins = self.pins[pfn:pfn + count]
-        self.pins[pfn:pfn + count] = array('I', [1]) * count if not any(pins) else \
-            array('I', [n + 1 for n in pins])
-
-    def unpin_run(self, addr: int, count: int) -> None:
-        pfn = addr >> PAGE_SHIFT
-        ones = array('I', [1]) * count
-        if self.pins[pfn:pfn + count] == ones and 0 not in self.refcount[pfn:pfn + count]:
-            self.pins[pfn:pfn + count] = array('I', bytes(4 * count))
-            return
-        for i in range(count):
-            self.unpin(addr + i * PAGE_SIZE)
-
     def share(self, addr: int) -> None:
         self.refcount[addr >> PAGE_SHIFT] += 1
 
@@ -140,6 +115,34 @@ class FrameAllocator:
 
     def pinned(self, addr: int) -> bool:
         return self.pins[addr >> PAGE_SHIFT] > 0
+
+    # -- runs: the same operations on `count` consecutive frames, in C when they all agree --
+    def release_run(self, addr: int, count: int) -> None:
+        pfn = addr >> PAGE_SHIFT
+        if self.refcount[pfn:pfn + count] == array('I', [1]) * count and not any(self.pins[pfn:pfn + count]):
+            self.refcount[pfn:pfn + count] = array('I', bytes(4 * count))
+            self._put(pfn, count)
+            return
+        for i in range(count):
+            self.release(addr + i * PAGE_SIZE)
+
+    def pin_run(self, addr: int, count: int) -> None:
+        pfn = addr >> PAGE_SHIFT
+        pins = self.pins[pfn:pfn + count]
+        same = pins == array('I', [pins[0]]) * count          # the usual case: all alike
+        self.pins[pfn:pfn + count] = array('I', [pins[0] + 1]) * count if same else \
+            array('I', [n + 1 for n in pins])
+
+    def unpin_run(self, addr: int, count: int) -> None:
+        pfn = addr >> PAGE_SHIFT
+        pins = self.pins[pfn:pfn + count]
+        first = pins[0]
+        if first and pins == array('I', [first]) * count and \
+                (first > 1 or 0 not in self.refcount[pfn:pfn + count]):
+            self.pins[pfn:pfn + count] = array('I', [first - 1]) * count   # nothing to free
+            return
+        for i in range(count):
+            self.unpin(addr + i * PAGE_SIZE)
 
     def any_shared(self, addr: int, count: int) -> bool:
         """Is any of the `count` frames from addr referenced more than once (mapped)?"""
