@@ -194,3 +194,12 @@ def test_a_large_read_lands_in_a_fresh_buffer_whole(disk):
     checksum = sum(data[i] for i in range(0, len(data), 4096))
     assert r.output == f'{len(data)} bytes, checksum {checksum}\n'.encode()
     assert r.kernel.vmstat['copy_bytes'] >= len(data)
+
+
+def test_user_runs_follow_the_frames_and_stop_at_a_page_not_ready():
+    from kernel.mm.uaccess import _contiguous_ready
+    ready = 0x7                                   # P | W | U
+    a, b = 0x10_0000 | ready, 0x20_0000 | ready
+    ptes = [a, b, b + 0x1000, b + 0x2000, 0x30_0000, b + 0x4000]
+    assert _contiguous_ready(ptes, ready) == [(0, 1), (1, 3)]      # entry 4 lacks P|W|U
+    assert _contiguous_ready([a + 0x1000 * i for i in range(512)], ready) == [(0, 512)]

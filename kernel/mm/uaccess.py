@@ -84,19 +84,12 @@ class UserMemory:
             index = (va >> 12) & (ENTRIES - 1)
             pages = min(ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)
             ptes = words[slot >> 3:(slot >> 3) + pages].tolist() if slot is not None else [0]
-            first = ptes[0]
-            if first & ready == ready and (pages == 1 or ptes == list(
-                    range(first, first + pages * PAGE_SIZE, PAGE_SIZE))):
-                chunks = [((first & ADDR_MASK) | (va & (PAGE_SIZE - 1)),
-                           min(end, ((va >> 12) + pages) << 12) - va)]
-                ready_pages = pages
-            else:                               # page by page, up to one not ready
-                chunks, ready_pages, at = [], 0, va
-                while ready_pages < len(ptes) and ptes[ready_pages] & ready == ready:
-                    step = min(end - at, PAGE_SIZE - (at & (PAGE_SIZE - 1)))
-                    chunks.append(((ptes[ready_pages] & ADDR_MASK) | (at & (PAGE_SIZE - 1)), step))
-                    at += step
-                    ready_pages += 1
+            chunks, ready_pages, page_va = [], 0, va & ~(PAGE_SIZE - 1)
+            for i, count in _contiguous_ready(ptes, ready):
+                start = max(va, page_va + i * PAGE_SIZE)
+                chunks.append(((ptes[i] & ADDR_MASK) + (start - page_va - i * PAGE_SIZE),
+                               min(end, page_va + (i + count) * PAGE_SIZE) - start))
+                ready_pages = i + count
             for pa, step in chunks:
                 if run_len and run_pa + run_len == pa:
                     run_len += step
@@ -201,3 +194,22 @@ class UserMemory:
             step = min(n - len(out), PAGE_SIZE - (a & (PAGE_SIZE - 1)))
             out += mem.read(frame_of(pte) | (a & (PAGE_SIZE - 1)), step)
         return out
+
+
+def _contiguous_ready(ptes: list[int], ready: int) -> list[tuple[int, int]]:
+    """(first index, count) runs of consecutive frames among the leading entries that have
+    all the `ready` bits.  A run to the end of the list is recognised by one comparison
+    with a counting sequence (in C); only a break in the frames costs a step per page."""
+    runs, i, n = [], 0, len(ptes)
+    while i < n and ptes[i] & ready == ready:
+        base, rest = ptes[i], n - i
+        if rest == 1 or (ptes[-1] == base + (rest - 1) * PAGE_SIZE
+                         and ptes[i:] == list(range(base, base + rest * PAGE_SIZE, PAGE_SIZE))):
+            runs.append((i, rest))
+            break
+        j = i + 1
+        while j < n and ptes[j] == base + (j - i) * PAGE_SIZE:
+            j += 1
+        runs.append((i, j - i))
+        i = j
+    return runs
