@@ -7,6 +7,7 @@ created on demand with P|W|U so that the leaf entry alone decides the access rig
 """
 
 import enum
+from array import array
 from dataclasses import dataclass
 
 from emu.memory import PhysicalMemory
@@ -148,6 +149,30 @@ class PageTable:
                     yield base + i * span, entry
             elif entry & P:
                 yield from self._scan(entry & ADDR_MASK, level + 1, base + i * span, start, end)
+
+    def take_leaves(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(va, pte) for every non-zero leaf in [start, end), each entry cleared: what
+        unmapping a range needs, a leaf table at a time instead of a walk per page."""
+        out: list[tuple[int, int]] = []
+        self._take(self.root, 0, 0, start, end, out)
+        return out
+
+    def _take(self, table: int, level: int, base: int, start: int, end: int, out: list) -> None:
+        span = 1 << LEVEL_SHIFTS[level]
+        first = max(0, (start - base) // span)
+        last = min(ENTRIES - 1, (end - 1 - base) // span) if end > base else -1
+        if last < first:
+            return
+        words = self.mem.words
+        slots = slice((table >> 3) + first, (table >> 3) + last + 1)
+        entries = words[slots].tolist()
+        if level == 3:
+            out.extend((base + i * span, e) for i, e in enumerate(entries, first) if e)
+            words[slots] = array('Q', bytes(8 * len(entries)))
+            return
+        for i, entry in enumerate(entries, first):
+            if entry & P:
+                self._take(entry & ADDR_MASK, level + 1, base + i * span, start, end, out)
 
     def free_tables(self, keep_kernel_half: bool = True) -> None:
         """Free every table frame of the user half (leaf frames must already be released)."""

@@ -170,9 +170,9 @@ class AddressSpace:
     def unmap_range(self, start: int, end: int) -> int:
         """Drop every page (and swap entry) in [start, end); returns frames released."""
         released = 0
-        for va, pte in list(self.pt.leaf_entries(start, end)):
-            self.unmap_page(va)
+        for va, pte in self.pt.take_leaves(start, end):
             if pte & P:
+                self.frames.rmap.remove(pte & ADDR_MASK, self, va)
                 self.frames.release(pte & ADDR_MASK)
                 released += 1
             elif pte & SWAP and not pte & BLOCKED and self.frames.swap is not None:
