@@ -15,7 +15,6 @@ On the host, run_sync() (blockdev.py) drives a call to completion.
 
 import array
 import dataclasses
-from itertools import repeat
 from typing import Callable
 
 from kernel.errno import Errno
@@ -288,20 +287,6 @@ class Ext2(Allocation):
         first = offset // bs
         runs = yield from self._block_runs(inode, first, -(-end // bs) - first)
         return runs, offset - first * bs, end - offset
-
-    def file_runs(self, ino: int, first: int, count: int):
-        """Disk blocks of logical blocks first..first+count-1 as runs [(block or 0, count)]."""
-        inode = yield from self._regular_file(ino)
-        return (yield from self._block_runs(inode, first, count))
-
-    def file_blocks(self, ino: int, first: int, count: int):
-        """Disk block numbers of logical blocks first..first+count-1 (0 for holes): what
-        mmap maps, page by page, when blocks are as large as pages."""
-        runs = yield from self.file_runs(ino, first, count)
-        out = []
-        for blockno, n in runs:
-            out.extend(range(blockno, blockno + n) if blockno else repeat(0, n))
-        return out
 
     def allocate(self, ino: int, first: int, count: int):
         """Give logical blocks first..first+count-1 disk blocks (their contents are left for

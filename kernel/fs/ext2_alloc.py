@@ -5,6 +5,7 @@ the mounted file system's superblock, group descriptors and block device from th
 """
 
 import array
+from itertools import repeat
 
 from kernel.errno import Errno
 from kernel.fs.ext2_layout import (
@@ -152,6 +153,20 @@ class Allocation:
                 fresh = True
             blockno = pointers[index]
         return blockno, fresh
+
+    def file_runs(self, ino: int, first: int, count: int):
+        """Disk blocks of logical blocks first..first+count-1 as runs [(block or 0, count)]."""
+        inode = yield from self._regular_file(ino)
+        return (yield from self._block_runs(inode, first, count))
+
+    def file_blocks(self, ino: int, first: int, count: int):
+        """Disk block numbers of logical blocks first..first+count-1 (0 for holes): what
+        mmap maps, page by page, when blocks are as large as pages."""
+        runs = yield from self.file_runs(ino, first, count)
+        out = []
+        for blockno, n in runs:
+            out.extend(range(blockno, blockno + n) if blockno else repeat(0, n))
+        return out
 
     def _block_runs(self, inode: Inode, lbn: int, count: int):
         """The disk blocks behind logical blocks lbn..lbn+count-1 as runs [first disk block
