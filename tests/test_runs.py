@@ -203,3 +203,24 @@ def test_user_runs_follow_the_frames_and_stop_at_a_page_not_ready():
     ptes = [a, b, b + 0x1000, b + 0x2000, 0x30_0000, b + 0x4000]
     assert _contiguous_ready(ptes, ready) == [(0, 1), (1, 3)]      # entry 4 lacks P|W|U
     assert _contiguous_ready([a + 0x1000 * i for i in range(512)], ready) == [(0, 512)]
+
+
+def test_a_bad_block_fails_alone_not_its_whole_run(tmp_path, root_dir):  # noqa: F811
+    from kernel.errno import Errno
+    from kernel.fs.ext2 import FsError
+    system = System(make(tmp_path, root_dir))
+    ino = system.run(system.fs.lookup('/big'))
+    runs, _, _ = system.run(system.fs.read_runs(ino, 0, 50_000))
+    first, count = runs[0]
+    assert count > 4
+    bs = system.cache.block_size
+    system.image.bad_ranges.append((system.cache.start_lba + (first + 2) * bs // 512, 1))
+    with pytest.raises(FsError) as info:                           # the whole run: EIO
+        system.run(system.cache.hold_runs([(first, count)]))
+    assert info.value.errno == Errno.EIO
+    system.cache.prefetch_runs([(first, count)], readahead=True)   # one read, bad block inside
+    after = system.run(system.cache.hold_runs([(first + 3, count - 3)]))   # wants none of it
+    mem = system.machine.memory
+    assert b''.join(mem.read(a, n) for a, n in after) == (root_dir / 'big').read_bytes()[3 * bs:count * bs]
+    system.cache.release(after.held)
+    assert all(not b.users for b in system.cache._lru.values())

@@ -392,44 +392,72 @@ class BufferCache:
         cached and valid, reading what is missing, and hold the buffers so nothing frees
         them; returns Segments, the runs' bytes as physical pieces in order (holes as
         None).  The caller copies out, then calls release(segments.held).  Raises
-        FsError(EIO) if a read fails."""
-        size = self._block_size
+        FsError(EIO) if a block cannot be read: when the read of a long run fails, its
+        blocks are read again one by one, so only a bad block itself is an error (Linux
+        falls back to single pages when a large folio's read fails the same way)."""
         held: list[Buffer] = []
         missed = 0
-        segments = Segments()
-        segments.held = held
         try:
             for first, count in runs:
-                if not first:
-                    segments.append((None, count * size))
-                    continue
-                self._lba(first, count)
-                n, end = first, first + count
-                while n < end:
-                    buf, fresh = self._fill(n, end)
-                    if fresh:
-                        missed += buf.count
-                    buf.users += 1              # from here on nothing evicts it
-                    held.append(buf)
-                    take = min(buf.end, end) - n
-                    self._add_segment(segments, buf.addr(n), take * size)
-                    n += take
-            for buf in held:
-                while not buf.valid:
-                    if buf.io is None:          # its read failed: the buffer was dropped
-                        raise FsError(Errno.EIO, f'read of block {buf.n} failed')
-                    error = yield from buf.io.wait()
-                    if error:
-                        raise FsError(Errno.EIO, f'read of block {buf.n} failed ({error})')
+                if first:
+                    self._lba(first, count)
+                    missed += self._hold_blocks(first, first + count, held)
+            failed = yield from self._wait_held(held)
+            for buf in failed:                  # again, a block at a time
+                for n in range(buf.n, buf.end):
+                    if self._blocks.get(n) is None:
+                        self._hold_blocks(n, n + 1, held)
+            if (yield from self._wait_held(held)):
+                raise FsError(Errno.EIO, 'a block read failed')
         except BaseException:
             self.release(held)
             raise
+        segments = Segments()
+        segments.held = held
+        size = self._block_size
+        for first, count in runs:
+            if not first:
+                segments.append((None, count * size))
+                continue
+            n = first
+            while n < first + count:
+                buf = self._blocks[n]
+                take = min(buf.end, first + count) - n
+                self._add_segment(segments, buf.addr(n), take * size)
+                n += take
         for buf in held:
             self._used(buf)
             self._lru.move_to_end(buf.n)
         self.misses += missed
         self.hits += sum(count for first, count in runs if first) - missed
         return segments
+
+    def _hold_blocks(self, n: int, end: int, held: list) -> int:
+        """Hold the buffers of blocks n..end-1 (reading the missing ones); returns how
+        many blocks had to be read."""
+        missed = 0
+        while n < end:
+            buf, fresh = self._fill(n, end)
+            if fresh:
+                missed += buf.count
+            buf.users += 1                      # from here on nothing evicts it
+            held.append(buf)
+            n = buf.end
+        return missed
+
+    def _wait_held(self, held: list):
+        """Generator: wait until every held buffer is read; the ones whose read failed
+        (dropped by the bottom half) are let go and returned."""
+        failed = []
+        for buf in held:
+            if buf.io is not None and not buf.valid:
+                yield from buf.io.wait()
+            if not buf.valid:
+                failed.append(buf)
+        for buf in failed:
+            held.remove(buf)
+            buf.users -= 1
+        return failed
 
     @staticmethod
     def _add_segment(segments: list, addr: int, nbytes: int) -> None:
