@@ -224,3 +224,22 @@ def test_a_bad_block_fails_alone_not_its_whole_run(tmp_path, root_dir):  # noqa:
     assert b''.join(mem.read(a, n) for a, n in after) == (root_dir / 'big').read_bytes()[3 * bs:count * bs]
     system.cache.release(after.held)
     assert all(not b.users for b in system.cache._lru.values())
+
+
+def test_a_mapped_file_with_a_bad_block_faults_on_that_page_alone(disk):
+    from conftest import boot, put_file
+    from kernel.tools.mkdisk import partition_offsets
+    from kernel.fs.blockdev import FileBlockDevice
+    from kernel.fs.ext2 import Ext2
+    put_file(disk, '/data', bytes(i & 0xFF for i in range(8 * 4096)))
+    start, _, _ = partition_offsets(disk)[0]             # in bytes
+    with FileBlockDevice(disk, start, 4096) as dev:
+        fs = Ext2(dev)
+        run_sync(fs.mount())
+        block = run_sync(fs.file_blocks(run_sync(fs.lookup('/data')), 5, 1))[0]
+    kernel, out, _ = boot(disk=disk)
+    kernel.machine.ahci.ports[0].disk.bad_ranges.append(((start + block * 4096) // 512, 1))
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/mmapbad'), [b'mmapbad', b'/data', b'8', b'5'], [])
+    kernel.run()
+    assert p.exit_status == 0, bytes(out).decode()
+    assert b'(mmapbad) end' in bytes(out)

@@ -134,6 +134,8 @@ class BufferCache:
         self._block_size = 0
         self.block_size = block_size
         self.hits = self.misses = self.reads = self.writes = self.evictions = 0
+        self.bad: set[int] = set()          # blocks whose own read failed last time
+        self._suspect: set[int] = set()     # blocks of a failed run: read one by one
 
     # -- block size ----------------------------------------------------------------------
     @property
@@ -216,8 +218,15 @@ class BufferCache:
             elif req.error:
                 if self._lru.get(buf.n) is buf:
                     self._drop(buf)
+                if buf.count > 1:               # which of them is bad?  Read them alone next
+                    self._suspect.update(range(buf.n, buf.end))
+                else:
+                    self.bad.add(buf.n)
             else:
                 buf.valid = True
+                if buf.count == 1:
+                    self._suspect.discard(buf.n)
+                    self.bad.discard(buf.n)
 
         nbytes = buf.count * buf.size
         req = BlockRequest(self.disk, self._lba(buf.n, buf.count), nbytes // self.disk.sector_size,
@@ -381,8 +390,10 @@ class BufferCache:
         if buf is not None:
             return buf, False
         stop = n + 1
-        while stop < end and stop - n < EXTENT_BLOCKS and stop not in self._blocks:
-            stop += 1
+        if n not in self._suspect:
+            while stop < end and stop - n < EXTENT_BLOCKS and stop not in self._blocks \
+                    and stop not in self._suspect:
+                stop += 1
         buf = self._new_buffer(n, stop - n)
         self._submit(buf, write=False)
         return buf, True
@@ -492,6 +503,7 @@ class BufferCache:
                 break
             yield from buf.io.wait()             # a read in flight would overwrite us
         self.memory.write(buf.addr(n), bytes(data))
+        self.bad.discard(n)                      # rewritten whole: the disk gets a new chance
         buf.valid = True
         self._make_dirty(buf)
         self._lru.move_to_end(buf.n)

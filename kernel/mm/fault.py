@@ -167,6 +167,8 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
         return _map_direct_page(aspace, frames, region, va, index, blockno)
     cache = region.file.cache
     buf = cache.page(blockno)
+    if buf is None and blockno in cache.bad:
+        return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
     if buf is None or not buf.valid:
         ahead = [b for b in region.file.blocks[index:index + READAHEAD_PAGES] if b > 0]
         cache.prefetch(ahead)                  # this page and a few after it, in one batch
