@@ -22,6 +22,10 @@ memmove, so a large sequential read costs a few Python steps per run instead of 
 block.  The block layer pins the frames from submit until the DMA completes; a reader
 holds (Buffer.users) the buffers it copies from, so reclaim cannot free them under it.
 
+When the read of a run fails, its blocks are marked suspect and read one by one after
+that, so a bad sector costs only its own block; a block whose own read failed is in
+`bad` (the mapped-file fault path gives SIGBUS for it instead of reading it again).
+
 Blocks are looked up by number in `_blocks` (block -> the Buffer holding it).  The 1 KiB
 superblock read that ext2 does before it knows its block size is dropped when the block
 size is set, at mount, before anything is written.
