@@ -48,7 +48,7 @@ def read(k, p, f, buf: int, n: int, offset: int):
     pinned = []
     try:
         memory = []
-        for pa, length in k.user(p)._runs(buf, -(-size // PAGE_SIZE) * PAGE_SIZE, True):
+        for pa, length in k.user(p).phys_runs(buf, -(-size // PAGE_SIZE) * PAGE_SIZE, True):
             k.frames.pin_run(pa, length // PAGE_SIZE)   # before the next fault can reclaim
             pinned.append((pa, length // PAGE_SIZE))
             memory.append((pa, length))

@@ -65,7 +65,7 @@ class UserMemory:
             va += step
             n -= step
 
-    def _runs(self, va: int, n: int, write: bool):
+    def phys_runs(self, va: int, n: int, write: bool):
         """The physical memory behind user bytes va..va+n, as (address, length) runs that
         are contiguous in RAM.  A stretch of pages present with the access they need and
         consecutive frames (the usual case: a buffer faulted in page by page) is found by
@@ -123,7 +123,7 @@ class UserMemory:
         self.k.vmstat['copy_bytes'] += total
         source = iter(pieces)
         src, left = 0, 0
-        for dst, step in self._runs(va, total, True):
+        for dst, step in self.phys_runs(va, total, True):
             while step:
                 if not left:
                     src, left = next(source)
