@@ -28,6 +28,16 @@ from emu.ahci_regs import (  # noqa: F401  (re-exported: the driver imports them
 
 
 
+# Register values are kept as plain ints, and the per-command paths test them with these:
+# arithmetic on IntFlag members builds enum objects, which costs more than the rest of a
+# command (kernel/mm/pagetable.py does the same for PTEs).
+_ST, _CR, _FRE, _FR = (int(f) for f in (PortCmd.ST, PortCmd.CR, PortCmd.FRE, PortCmd.FR))
+_GHC_IE = int(Ghc.IE)
+_BSY, _DRQ, _ERR = int(AtaStatus.BSY), int(AtaStatus.DRQ), int(AtaStatus.ERR)
+_DPS, _SDBS, _DHRS, _TFES = int(PortIS.DPS), int(PortIS.SDBS), int(PortIS.DHRS), int(PortIS.TFES)
+_STATUS_IDLE = int(STATUS_IDLE)
+
+
 # ------------------------------------------------------------------------------------------
 # IDENTIFY DEVICE data (ACS-3 §7.12.7).
 # ------------------------------------------------------------------------------------------
@@ -130,7 +140,7 @@ class _Port:
         self.clb = self.fb = 0
         self.is_ = self.ie = 0
         # No staggered spin-up and no cold presence detect: SUD and POD read as 1 (§3.3.7).
-        self.cmd = PortCmd.SUD | PortCmd.POD
+        self.cmd = int(PortCmd.SUD | PortCmd.POD)
         self.tfd = int(STATUS_IDLE) if present else TFD_NO_DEVICE
         self.sig = SIG_ATA if present else SIG_NONE
         self.ssts = (SStatus.DET_PRESENT | SStatus.SPD_GEN2 | SStatus.IPM_ACTIVE) if present else 0
@@ -142,7 +152,7 @@ class _Port:
 
     @property
     def started(self) -> bool:
-        return bool(self.cmd & PortCmd.ST)
+        return bool(self.cmd & _ST)
 
 
 class AHCI:
@@ -170,7 +180,7 @@ class AHCI:
                     | ((COMMAND_SLOTS - 1) << CAP_NCS_SHIFT) | (ports - 1))
         self.pi = (1 << ports) - 1
         self._irq_asserted = False
-        self.ghc = Ghc.AE
+        self.ghc = int(Ghc.AE)
         self.is_ = 0
         bus.map(base, ABAR_SIZE, self)
 
@@ -180,7 +190,7 @@ class AHCI:
         for port in self.ports:
             self._cancel(port)
             port.reset()
-        self.ghc = Ghc.AE           # CAP.SAM: AHCI-only, AE reads 1
+        self.ghc = int(Ghc.AE)      # CAP.SAM: AHCI-only, AE reads 1
         self.is_ = 0
         self._update_irq()
 
@@ -213,18 +223,11 @@ class AHCI:
 
     def _read_dword(self, offset: int) -> int:
         if offset < PORT_BASE:
-            return {HostReg.CAP: int(self.cap), HostReg.GHC: int(self.ghc),
-                    HostReg.IS: self.is_, HostReg.PI: self.pi,
-                    HostReg.VS: AHCI_VERSION_1_3_1, HostReg.CAP2: 0}.get(offset, 0)
+            read = _HOST_READS.get(offset)
+            return read(self) if read else 0
         port, reg = self._port_at(offset)
-        if port is None:
-            return 0
-        return {PortReg.CLB: port.clb & 0xFFFFFFFF, PortReg.CLBU: port.clb >> 32,
-                PortReg.FB: port.fb & 0xFFFFFFFF, PortReg.FBU: port.fb >> 32,
-                PortReg.IS: port.is_, PortReg.IE: port.ie, PortReg.CMD: int(port.cmd),
-                PortReg.TFD: port.tfd, PortReg.SIG: port.sig, PortReg.SSTS: int(port.ssts),
-                PortReg.SCTL: port.sctl, PortReg.SERR: port.serr, PortReg.SACT: port.sact,
-                PortReg.CI: port.ci}.get(reg, 0)
+        read = _PORT_READS.get(reg) if port is not None else None
+        return read(port) if read else 0
 
     def _write_dword(self, offset: int, value: int) -> None:
         if offset < PORT_BASE:
@@ -239,7 +242,7 @@ class AHCI:
             if value & Ghc.HR:
                 self.reset()        # completes at once, so HR reads back 0
             else:
-                self.ghc = Ghc.AE | (Ghc(value) & Ghc.IE)
+                self.ghc = int(Ghc.AE) | (value & _GHC_IE)
                 self._update_irq()
         elif offset == HostReg.IS:
             self.is_ &= ~value
@@ -258,7 +261,7 @@ class AHCI:
             port.is_ &= ~value
             self._update_irq()
         elif reg == PortReg.IE:
-            port.ie = value & PORT_IS_VALID
+            port.ie = value & int(PORT_IS_VALID)
             self._update_irq()
         elif reg == PortReg.CMD:
             self._write_cmd(port, value)
@@ -273,18 +276,18 @@ class AHCI:
             self._issue(port, value)
 
     def _write_cmd(self, port: _Port, value: int) -> None:
-        start, fre = bool(value & PortCmd.ST), bool(value & PortCmd.FRE)
+        start, fre = bool(value & _ST), bool(value & _FRE)
         if fre:
-            port.cmd |= PortCmd.FRE | PortCmd.FR    # FIS receive runs at once
+            port.cmd |= _FRE | _FR          # FIS receive runs at once
         else:
-            port.cmd &= ~(PortCmd.FRE | PortCmd.FR)
+            port.cmd &= ~(_FRE | _FR)
         if start and not port.started:
-            port.cmd |= PortCmd.ST | PortCmd.CR
+            port.cmd |= _ST | _CR
         elif not start and port.started:
             self._stop(port)
-        if value & PortCmd.CLO:
+        if value & int(PortCmd.CLO):
             # Command list override: forget a stuck BSY/DRQ; the bit clears itself.
-            port.tfd &= ~(AtaStatus.BSY | AtaStatus.DRQ)
+            port.tfd &= ~(_BSY | _DRQ)
 
     def _stop(self, port: _Port) -> None:
         """ST 1 -> 0: abandon queued and in-flight commands, clear PxCI/PxSACT (§3.3.7)."""
@@ -293,9 +296,9 @@ class AHCI:
         port.ci = port.sact = 0
         port.halted = False
         # The model abandons the command outright, so no device stays busy (no CLO needed).
-        port.tfd &= ~(AtaStatus.BSY | AtaStatus.DRQ)
+        port.tfd &= ~(_BSY | _DRQ)
         port.generation += 1
-        port.cmd &= ~(PortCmd.ST | PortCmd.CR | PXCMD_CCS_MASK)
+        port.cmd &= ~(_ST | _CR | PXCMD_CCS_MASK)
 
     def _cancel(self, port: _Port) -> None:
         if port.active is not None:
@@ -311,7 +314,7 @@ class AHCI:
         for port in self.ports:
             if port.is_ & port.ie:
                 self.is_ |= 1 << port.index
-        want = bool(self.ghc & Ghc.IE) and self.is_ != 0
+        want = bool(self.ghc & _GHC_IE) and self.is_ != 0
         if want:
             self.bus.raise_irq(self.irq_line)
         elif self._irq_asserted:
@@ -341,7 +344,7 @@ class AHCI:
         if cmd is not None and cmd.ncq:
             port.ci &= ~(1 << slot)  # the device accepted the queued command
         else:
-            port.tfd |= AtaStatus.BSY   # the device owns the task file until it answers
+            port.tfd |= _BSY            # the device owns the task file until it answers
         generation = port.generation
         port.active = self.clock.schedule_in(
             self._latency(port, cmd), lambda: self._complete(port, slot, cmd, generation))
@@ -394,9 +397,9 @@ class AHCI:
             else:
                 self._finish(port, cmd, moved, interrupts)
         except (BusError, _HostBusFault):
-            self._fail_fatal(port, PortIS.HBFS, SErr.ERR_E)
+            self._fail_fatal(port, int(PortIS.HBFS), int(SErr.ERR_E))
         except _Overflow:
-            self._fail_fatal(port, PortIS.OFS, 0)
+            self._fail_fatal(port, int(PortIS.OFS), 0)
         self._update_irq()
         self._start_next(port)
 
@@ -467,25 +470,25 @@ class AHCI:
         prdbc = cmd.header_addr + CommandHeader.prdbc.offset
         self.memory.write(prdbc, moved.to_bytes(4, 'little'))
         if interrupts:
-            port.is_ |= PortIS.DPS
-        port.tfd = int(STATUS_IDLE)
+            port.is_ |= _DPS
+        port.tfd = _STATUS_IDLE
         if cmd.ncq:
-            self._post_sdb(port, STATUS_IDLE, 0, 1 << cmd.tag)
+            self._post_sdb(port, _STATUS_IDLE, 0, 1 << cmd.tag)
             port.sact &= ~(1 << cmd.tag)
-            port.is_ |= PortIS.SDBS
+            port.is_ |= _SDBS
         else:
-            self._post_d2h(port, STATUS_IDLE, 0, cmd.fis.lba)
+            self._post_d2h(port, _STATUS_IDLE, 0, cmd.fis.lba)
             port.ci &= ~(1 << cmd.slot)
-            port.is_ |= PortIS.DHRS
+            port.is_ |= _DHRS
 
     def _fail_task_file(self, port: _Port, cmd: _Command, err: _TaskFileError) -> None:
         """ERR from the device.  PxCI (and PxSACT) keep the failed slot so the driver can
         see which command failed; the port halts until the driver clears PxCMD.ST, waits
         for CR to clear, clears PxSERR and PxIS, sets ST again and reissues (§6.2.2)."""
-        status = STATUS_IDLE | AtaStatus.ERR
+        status = _STATUS_IDLE | _ERR
         port.tfd = int(status) | int(err.error) << TFD_ERROR_SHIFT
         self._post_d2h(port, status, err.error, err.lba)
-        port.is_ |= PortIS.TFES | PortIS.DHRS
+        port.is_ |= _TFES | _DHRS
         port.halted = True
 
     def _fail_fatal(self, port: _Port, status_bit: PortIS, serr: int) -> None:
@@ -495,7 +498,7 @@ class AHCI:
         port.halted = True
 
     def _post_d2h(self, port: _Port, status: int, error: int, lba: int) -> None:
-        if not port.cmd & PortCmd.FRE:
+        if not port.cmd & _FRE:
             return
         fis = D2HRegisterFis(fis_type=FisType.REG_D2H, pm_i=FIS_I, status=status,
                              error=error, device=DEVICE_LBA)
@@ -503,12 +506,27 @@ class AHCI:
         self.memory.write(port.fb + RFIS_D2H, bytes(fis))
 
     def _post_sdb(self, port: _Port, status: int, error: int, sactive: int) -> None:
-        if not port.cmd & PortCmd.FRE:
+        if not port.cmd & _FRE:
             return
         fis = SetDeviceBitsFis(fis_type=FisType.SET_DEVICE_BITS, pm_i_n=FIS_I,
                                status=status & 0x77, error=error, sactive=sactive)
         self.memory.write(port.fb + RFIS_SDB, bytes(fis))
 
+
+# What each register reads as (AHCI 1.3.1 §3.1, §3.3); unlisted offsets read 0.
+_HOST_READS = {
+    HostReg.CAP: lambda hba: int(hba.cap), HostReg.GHC: lambda hba: hba.ghc,
+    HostReg.IS: lambda hba: hba.is_, HostReg.PI: lambda hba: hba.pi,
+    HostReg.VS: lambda hba: AHCI_VERSION_1_3_1, HostReg.CAP2: lambda hba: 0,
+}
+_PORT_READS = {
+    PortReg.CLB: lambda p: p.clb & 0xFFFFFFFF, PortReg.CLBU: lambda p: p.clb >> 32,
+    PortReg.FB: lambda p: p.fb & 0xFFFFFFFF, PortReg.FBU: lambda p: p.fb >> 32,
+    PortReg.IS: lambda p: p.is_, PortReg.IE: lambda p: p.ie, PortReg.CMD: lambda p: p.cmd,
+    PortReg.TFD: lambda p: p.tfd, PortReg.SIG: lambda p: p.sig, PortReg.SSTS: lambda p: int(p.ssts),
+    PortReg.SCTL: lambda p: p.sctl, PortReg.SERR: lambda p: p.serr, PortReg.SACT: lambda p: p.sact,
+    PortReg.CI: lambda p: p.ci,
+}
 
 _TRANSFERS = (AtaCommand.READ_DMA_EXT, AtaCommand.WRITE_DMA_EXT,
               AtaCommand.READ_FPDMA_QUEUED, AtaCommand.WRITE_FPDMA_QUEUED)

@@ -119,7 +119,7 @@ class PortIS(enum.IntFlag):
 
 PORT_IS_VALID = 0xFDC000FF
 # Errors after which the port stops processing until software clears PxCMD.ST (§6.1).
-PORT_IS_FATAL = PortIS.TFES | PortIS.HBFS | PortIS.HBDS | PortIS.IFS | PortIS.OFS
+PORT_IS_FATAL = int(PortIS.TFES | PortIS.HBFS | PortIS.HBDS | PortIS.IFS | PortIS.OFS)
 
 
 class PortCmd(enum.IntFlag):
@@ -277,8 +277,8 @@ class _LbaFields:
 
     @lba.setter
     def lba(self, value: int) -> None:
-        for i in range(6):
-            setattr(self, f'lba{i}', (value >> (8 * i)) & 0xFF)
+        self.lba0, self.lba1, self.lba2 = value & 0xFF, (value >> 8) & 0xFF, (value >> 16) & 0xFF
+        self.lba3, self.lba4, self.lba5 = (value >> 24) & 0xFF, (value >> 32) & 0xFF, (value >> 40) & 0xFF
 
 
 class H2DRegisterFis(ctypes.LittleEndianStructure, _LbaFields):

@@ -60,6 +60,7 @@ MAX_SECTORS = 512
 DEFAULT_DEPTH = 4                       # commands in flight per port
 POLL_LIMIT = 1000                       # register polls before a wait is declared stuck
 CFIS_DWORDS = ctypes.sizeof(H2DRegisterFis) // 4
+_TFES = int(PortIS.TFES)      # a plain int for the bottom half (IntFlag arithmetic is slow)
 PORT_IE = (PortIS.DHRS | PortIS.PSS | PortIS.DSS | PortIS.SDBS | PortIS.UFS | PortIS.DPS
            | PortIS.TFES | PortIS.HBFS | PortIS.HBDS | PortIS.IFS | PortIS.OFS)
 
@@ -373,7 +374,7 @@ class AhciDriver:
             else:
                 cmd.ata_status = tfd & 0xFF
                 cmd.ata_error = (tfd >> TFD_ERROR_SHIFT) & 0xFF
-                cmd.fail_lba = d2h.lba if pis & PortIS.TFES else None
+                cmd.fail_lba = d2h.lba if pis & _TFES else None
                 done.append((state, cmd, -Errno.EIO))
         return done
 
