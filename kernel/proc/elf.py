@@ -6,6 +6,7 @@ handler fills from the file image on first touch (lazy loading).  Anything that 
 usable executable is refused with a one-line reason.
 """
 
+import functools
 import io
 import struct
 from dataclasses import dataclass
@@ -55,38 +56,81 @@ def _segment_prot(flags: int) -> Prot:
     return prot
 
 
-def parse(data: bytes, name: str) -> ELFFile:
+@dataclass(frozen=True)
+class Segment:
+    p_type: int
+    p_flags: int
+    p_offset: int
+    p_vaddr: int
+    p_filesz: int
+    p_memsz: int
+
+
+@dataclass(frozen=True)
+class Headers:
+    """What loading needs from an executable's ELF header and program headers."""
+    pie: bool                   # ET_DYN (static-PIE) rather than ET_EXEC
+    entry: int
+    phoff: int
+    phnum: int
+    phentsize: int
+    segments: tuple[Segment, ...]
+
+
+class _Refused(Exception):
+    """Why a file is not a runnable executable (parse() puts the file's name in front)."""
+
+
+def parse(data: bytes, name: str) -> Headers:
+    try:
+        return _headers(data)
+    except _Refused as why:
+        raise ExecError(f'{name}: {why}') from None
+
+
+@functools.lru_cache(maxsize=64)
+def _headers(data: bytes) -> Headers:
+    """Parsed once per distinct executable: pyelftools builds its parsers anew for every
+    file it opens, which costs more than the rest of an exec (the shell runs the same
+    few programs again and again)."""
     if data[:4] != b'\x7fELF':
-        raise ExecError(f'{name}: not an ELF file')
+        raise _Refused('not an ELF file')
     try:
         elf = ELFFile(io.BytesIO(data))
         if elf.elfclass != 64 or elf['e_machine'] != 'EM_X86_64':
-            raise ExecError(f'{name}: not an x86-64 executable ({elf.elfclass}-bit {elf["e_machine"]})')
+            raise _Refused(f'not an x86-64 executable ({elf.elfclass}-bit {elf["e_machine"]})')
         if elf['e_type'] not in ('ET_EXEC', 'ET_DYN'):
-            raise ExecError(f'{name}: not an executable ({elf["e_type"]})')
-        segments = list(elf.iter_segments())
+            raise _Refused(f'not an executable ({elf["e_type"]})')
+        segments = tuple(Segment(_P_TYPES.get(h['p_type'], -1), h['p_flags'], h['p_offset'],
+                                 h['p_vaddr'], h['p_filesz'], h['p_memsz'])
+                         for h in (seg.header for seg in elf.iter_segments()))
+        headers = Headers(elf['e_type'] == 'ET_DYN', elf['e_entry'], elf['e_phoff'],
+                          elf['e_phnum'], elf['e_phentsize'], segments)
     except ELFError as e:
-        raise ExecError(f'{name}: malformed ELF: {e}') from None
+        raise _Refused(f'malformed ELF: {e}') from None
     except (ValueError, struct.error, IndexError) as e:
-        raise ExecError(f'{name}: malformed ELF: {e}') from None
-    if any(s['p_type'] == 'PT_INTERP' for s in segments):
-        raise ExecError(f'{name}: dynamically linked (needs an interpreter); ukern runs static executables')
-    if not any(s['p_type'] == 'PT_LOAD' for s in segments):
-        raise ExecError(f'{name}: no loadable segments')
-    return elf
+        raise _Refused(f'malformed ELF: {e}') from None
+    if any(s.p_type == PT_INTERP for s in segments):
+        raise _Refused('dynamically linked (needs an interpreter); ukern runs static executables')
+    if not any(s.p_type == PT_LOAD for s in segments):
+        raise _Refused('no loadable segments')
+    return headers
+
+
+_P_TYPES = {'PT_LOAD': PT_LOAD, 'PT_INTERP': PT_INTERP, 'PT_PHDR': PT_PHDR,
+            'PT_GNU_STACK': PT_GNU_STACK, 'PT_TLS': PT_TLS}
 
 
 def load(aspace: AddressSpace, data: bytes, name: str) -> LoadedImage:
     """Lay out the PT_LOAD segments of `data` as regions of `aspace`."""
     elf = parse(data, name)
-    base = PIE_BASE if elf['e_type'] == 'ET_DYN' else 0
+    base = PIE_BASE if elf.pie else 0
     phdr = 0
     top = 0
-    for seg in elf.iter_segments():
-        h = seg.header
-        if h['p_type'] != 'PT_LOAD' or h['p_memsz'] == 0:
+    for h in elf.segments:
+        if h.p_type != PT_LOAD or h.p_memsz == 0:
             continue
-        vaddr, off, filesz, memsz = base + h['p_vaddr'], h['p_offset'], h['p_filesz'], h['p_memsz']
+        vaddr, off, filesz, memsz = base + h.p_vaddr, h.p_offset, h.p_filesz, h.p_memsz
         if (vaddr - off) % 4096 or filesz > memsz or off + filesz > len(data):
             raise ExecError(f'{name}: malformed PT_LOAD segment at {vaddr:#x}')
         start, end = page_down(vaddr), page_up(vaddr + memsz)
@@ -95,12 +139,12 @@ def load(aspace: AddressSpace, data: bytes, name: str) -> LoadedImage:
         if aspace.overlapping(start, end):
             raise ExecError(f'{name}: overlapping PT_LOAD segments at {vaddr:#x}')
         image = FileImage(data, off - (vaddr - start), filesz + (vaddr - start))
-        aspace.add(Region(start, end, _segment_prot(h['p_flags']), Kind.ELF, name, image))
-        if h['p_offset'] <= elf['e_phoff'] < h['p_offset'] + filesz:
-            phdr = vaddr + elf['e_phoff'] - h['p_offset']
+        aspace.add(Region(start, end, _segment_prot(h.p_flags), Kind.ELF, name, image))
+        if h.p_offset <= elf.phoff < h.p_offset + filesz:
+            phdr = vaddr + elf.phoff - h.p_offset
         top = max(top, end)
-    return LoadedImage(entry=base + elf['e_entry'], phdr=phdr, phnum=elf['e_phnum'],
-                       phent=elf['e_phentsize'], brk=top)
+    return LoadedImage(entry=base + elf.entry, phdr=phdr, phnum=elf.phnum,
+                       phent=elf.phentsize, brk=top)
 
 
 def build_stack(argv: list[bytes], envp: list[bytes], image: LoadedImage, execfn: bytes,
