@@ -368,10 +368,10 @@ class Kernel:
         self.run_until(lambda: token not in queue.waiters)
 
     def _page_fault(self, p: Process, addr: int, error: int, from_kernel: bool) -> fault.FaultResult:
-        if p is self.current:
-            rsp = self.cpu.reg('rsp')
-        else:
-            rsp = self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
+        def rsp() -> int:                 # asked for only when the stack might grow
+            if p is self.current:
+                return self.cpu.reg('rsp')
+            return self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
         traced = self.trace.enabled and p.pid != 0     # pid 0: a program image being built
         before = p.aspace.pt.walk(addr) if traced else None
         result = fault.handle(p.aspace, self.frames, addr, error, rsp)
@@ -397,10 +397,8 @@ class Kernel:
             self.vmstat['pgmajfault'] += 1
         if result.action is A.SWAP_IN:
             self.vmstat['pswpin'] += 1
-        if result.action in (A.ZERO_FILL, A.FILE_READ, A.COW_COPY, A.SWAP_IN, A.STACK_GROW):
-            pte = p.aspace.pt.lookup(addr & ~0xFFF)
-            if pte & 1:
-                self.reclaim.track(pte & 0x000F_FFFF_FFFF_F000)
+        if result.frame:
+            self.reclaim.track(result.frame)
 
     def _on_trap(self, trap: Trap) -> bool:
         """Called by the CPU at an exception.  True: retry the instruction."""

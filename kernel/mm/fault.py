@@ -37,6 +37,7 @@ class FaultResult:
     reason: str = ''          # for KILL: 'write to read-only 0x...'
     signal: int = 0
     queue: object = None      # for WAIT: what the process sleeps on (a read's completion)
+    frame: int = 0            # the frame a ZERO_FILL, FILE_READ, COW_COPY or SWAP_IN mapped
 
 
 SIGSEGV = 11
@@ -53,7 +54,8 @@ def _kill(what: str, addr: int) -> FaultResult:
     return FaultResult(Action.KILL, f'{what} {addr:#018x}', SIGSEGV)
 
 
-def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp: int) -> FaultResult:
+def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp) -> FaultResult:
+    """rsp: the user stack pointer, or a function giving it (read only for stack growth)."""
     access = access_word(error)
     if addr >= USER_TOP:
         return _kill(f'{access} of kernel address', addr)
@@ -87,11 +89,11 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     return FaultResult(Action.SPURIOUS)
 
 
-def _grow_stack(aspace: AddressSpace, addr: int, rsp: int) -> Region | None:
+def _grow_stack(aspace: AddressSpace, addr: int, rsp) -> Region | None:
     stack = next((r for r in aspace.regions if r.kind is Kind.STACK), None)
     if stack is None or addr >= stack.start or addr < STACK_TOP - STACK_LIMIT:
         return None
-    if addr < rsp - STACK_GAP:
+    if addr < (rsp() if callable(rsp) else rsp) - STACK_GAP:
         return None
     new_start = page_down(addr)
     if aspace.overlapping(new_start, stack.start):
@@ -111,7 +113,7 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int)
             frames.memory.write(frame, region.image.data[start:start + n])
             action = Action.FILE_READ
     aspace.map_page(va, frame, region.pte_flags())
-    return FaultResult(action)
+    return FaultResult(action, frame=frame)
 
 
 def fill_zero_pages(aspace: AddressSpace, frames: FrameAllocator, va: int, npages: int) -> list[int]:
@@ -147,7 +149,7 @@ def _break_cow(aspace, frames, region, va, pte) -> FaultResult:
     frames.memory.copy(new, old, PAGE_SIZE)
     aspace.replace_page(va, old, new, flags)
     frames.release(old)
-    return FaultResult(Action.COW_COPY)
+    return FaultResult(Action.COW_COPY, frame=new)
 
 
 READAHEAD_PAGES = 8          # on a miss in a mapped file, read this many pages ahead
@@ -182,7 +184,7 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
     frame = buf.addr(blockno)
     frames.share(frame)
     aspace.map_page(va, frame, flags)
-    return FaultResult(Action.FILE_READ)
+    return FaultResult(Action.FILE_READ, frame=frame)
 
 
 def _map_direct_page(aspace, frames, region, va, index, blockno) -> FaultResult:
@@ -214,7 +216,7 @@ def _map_direct_page(aspace, frames, region, va, index, blockno) -> FaultResult:
         frames.release(frame)
         return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
     aspace.map_page(va, frame, region.pte_flags())
-    return FaultResult(Action.FILE_READ)
+    return FaultResult(Action.FILE_READ, frame=frame)
 
 
 def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
@@ -272,4 +274,4 @@ def _swap_in(aspace, frames, region, va, slot) -> FaultResult:
     if frames.refs(cached.frame) > 1 and not region.shared:
         flags = (flags & ~W) | COW                # still shared with another mapper
     aspace.map_page(va, cached.frame, flags)
-    return FaultResult(Action.SWAP_IN)
+    return FaultResult(Action.SWAP_IN, frame=cached.frame)
