@@ -243,3 +243,17 @@ def test_a_mapped_file_with_a_bad_block_faults_on_that_page_alone(disk):
     kernel.run()
     assert p.exit_status == 0, bytes(out).decode()
     assert b'(mmapbad) end' in bytes(out)
+
+
+def test_readahead_with_no_free_frame_is_skipped_not_an_error(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    frames = system.kernel.frames
+    ino = system.run(system.fs.lookup('/big'))
+    runs = system.run(system.fs.file_runs(ino, 0, 12))
+    hog = []
+    while frames.free_count:
+        hog.append(frames.alloc(zero=False))
+    assert system.cache.prefetch_runs(runs, readahead=True) == 0
+    for f in hog:
+        frames.release(f)
+    assert system.cache.prefetch_runs(runs, readahead=True) == 12

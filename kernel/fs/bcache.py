@@ -51,7 +51,7 @@ from itertools import repeat
 from kernel.dev.blk import BlockRequest
 from kernel.errno import Errno
 from kernel.fs.ext2 import Ext2, FsError
-from kernel.mm.frames import PAGE_SIZE
+from kernel.mm.frames import PAGE_SIZE, OutOfMemory
 from kernel.proc.wait import Sleep, WaitQueue
 
 from kernel.sys.time import EPOCH_NS
@@ -368,17 +368,20 @@ class BufferCache:
         """Start reads of the uncached blocks of runs [(first block, count)] (a first block
         of 0 is a hole and skipped), without waiting.  Returns how many blocks were started."""
         started = 0
-        for first, count in runs:
-            if not first:
-                continue
-            self._lba(first, count)
-            n, end = first, first + count
-            while n < end:
-                buf, fresh = self._fill(n, end)
-                if fresh:
-                    buf.readahead = readahead
-                    started += buf.count
-                n = buf.end
+        try:
+            for first, count in runs:
+                if not first:
+                    continue
+                self._lba(first, count)
+                n, end = first, first + count
+                while n < end:
+                    buf, fresh = self._fill(n, end)
+                    if fresh:
+                        buf.readahead = readahead
+                        started += buf.count
+                    n = buf.end
+        except OutOfMemory:
+            pass                    # reading ahead is a bet: with no frame free, skip it
         if readahead and started:
             self.kernel.vmstat['readahead_pages'] += started
             if self.kernel.trace.enabled:
