@@ -229,3 +229,17 @@ def test_sleep_lock_serialises_generators():
     with pytest.raises(StopIteration):
         next(second)                             # resumed: now it holds the lock
     assert lock.held and lock.contended == 1
+
+
+def test_early_writeback_starts_in_batches_not_per_block(tmp_path, root_dir):
+    from kernel.fs.bcache import WRITEBACK_BATCH
+    system = System(make(tmp_path, root_dir), max_blocks=4096, dirty_limit=1024)
+    cache, bs = system.cache, system.cache.block_size
+    starts = []
+    real = cache.start_writeback
+    cache.start_writeback = lambda: starts.append(1) or real()
+    for n in range(100, 100 + 600):             # past half the dirty limit from the 512th on
+        system.run(cache.write_block(n, bytes([n & 0xFF]) * bs))
+    assert 1 <= len(starts) <= (600 - 512) // WRITEBACK_BATCH + 1
+    cache.flush()
+    assert cache.dirty_count == 0

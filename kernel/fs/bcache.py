@@ -62,6 +62,7 @@ FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 
 EXTENT_BLOCKS = 1024           # the largest run one buffer (and one DMA request) holds
+WRITEBACK_BATCH = 64           # early writeback starts again once this many more are dirty
 
 
 class Buffer:
@@ -134,6 +135,7 @@ class BufferCache:
         self._lru: OrderedDict[int, Buffer] = OrderedDict()  # by first block, LRU first
         self._dirty: dict[int, Buffer] = {}                 # by first block
         self._dirty_blocks = 0
+        self._fresh_dirty = 0                               # dirtied since the last writeback
         self._writeback_armed = False
         self._block_size = 0
         self.block_size = block_size
@@ -273,6 +275,7 @@ class BufferCache:
             buf.dirty = True
             self._dirty[buf.n] = buf
             self._dirty_blocks += buf.count
+            self._fresh_dirty += buf.count
         buf.version += 1
         if not self._writeback_armed:
             self._writeback_armed = True
@@ -303,6 +306,7 @@ class BufferCache:
 
     def start_writeback(self) -> int:
         """Dirty blocks have passed their share of memory: start writing them all now."""
+        self._fresh_dirty = 0
         bufs = [self._dirty[n] for n in sorted(self._dirty) if self._dirty[n].idle]
         for buf in bufs:
             self._submit(buf, write=True)
@@ -516,7 +520,7 @@ class BufferCache:
         self._lru.move_to_end(buf.n)
         if self.dirty_count > self.dirty_limit:
             yield from self.sync()               # the writer has outrun the disk: it waits
-        elif self.dirty_count > self.dirty_limit // 2:
+        elif self.dirty_count > self.dirty_limit // 2 and self._fresh_dirty >= WRITEBACK_BATCH:
             self.start_writeback()               # early writeback: the disk starts on them now
 
     def sync(self):
