@@ -119,6 +119,17 @@ class Segments(list):
         return out
 
 
+def runs_of(blocknos) -> list[list[int]]:
+    """Block numbers as runs [first, count] of consecutive ones, in the order given."""
+    runs: list[list[int]] = []
+    for n in blocknos:
+        if runs and runs[-1][0] + runs[-1][1] == n:
+            runs[-1][1] += 1
+        else:
+            runs.append([n, 1])
+    return runs
+
+
 class BufferCache:
     def __init__(self, kernel, queue, disk, start_lba: int = 0, block_size: int = 1024,
                  nsectors: int | None = None, max_blocks: int | None = None,
@@ -155,7 +166,7 @@ class BufferCache:
                              f'sectors and fit a {PAGE_SIZE}-byte frame')
         if size != self._block_size:
             for buf in list(self._lru.values()):
-                if buf.idle and not buf.dirty and not buf.users:
+                if self._droppable(buf):
                     self._drop(buf)
             if self._lru:
                 raise ValueError('block size changed while blocks are dirty or busy')
@@ -180,9 +191,13 @@ class BufferCache:
             self.kernel.vmstat['readahead_wasted'] += buf.count
         self.kernel.frames.release_run(buf.frame, buf.nframes)
 
+    def _droppable(self, buf: Buffer) -> bool:
+        """Nothing would be lost or pulled from under anyone if buf went: clean, no I/O in
+        flight, no reader holding it, not mapped."""
+        return not buf.dirty and buf.io is None and not buf.users and not self.mapped(buf)
+
     def _evictable(self, buf: Buffer) -> bool:
-        return buf.valid and not buf.dirty and buf.io is None and not buf.users \
-            and not self.kernel.frames.any_shared(buf.frame, buf.nframes) \
+        return buf.valid and self._droppable(buf) \
             and not self.kernel.frames.any_pinned(buf.frame, buf.nframes)
 
     def _make_room(self, count: int) -> None:
@@ -292,12 +307,8 @@ class BufferCache:
         writeback, so reclaim finds clean pages and a crash loses little)."""
         self._writeback_armed = False
         now = self.kernel.clock.now
-        old = [self._dirty[n] for n in sorted(self._dirty)
-               if self._dirty[n].idle and now - self._dirty[n].dirtied_at >= self.WRITEBACK_AGE_NS]
-        for buf in old:
-            self._submit(buf, write=True)
-        blocks = sum(b.count for b in old)
-        self.kernel.vmstat['writeback_pages'] += blocks
+        old = [buf for buf in self._idle_dirty() if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS]
+        blocks = self._write_back(old)
         if old and self.kernel.trace.enabled:
             self.kernel._emit('writeback', None, blocks=blocks, reason='age')
         if self._dirty and len(old) < len(self._dirty):
@@ -307,7 +318,14 @@ class BufferCache:
     def start_writeback(self) -> int:
         """Dirty blocks have passed their share of memory: start writing them all now."""
         self._fresh_dirty = 0
-        bufs = [self._dirty[n] for n in sorted(self._dirty) if self._dirty[n].idle]
+        return self._write_back(self._idle_dirty())
+
+    def _idle_dirty(self) -> list[Buffer]:
+        """The dirty buffers with no write in flight, in block order (for the elevator)."""
+        return [self._dirty[n] for n in sorted(self._dirty) if self._dirty[n].idle]
+
+    def _write_back(self, bufs: list[Buffer]) -> int:
+        """Start writing bufs without waiting; returns the blocks started."""
         for buf in bufs:
             self._submit(buf, write=True)
         blocks = sum(b.count for b in bufs)
@@ -360,13 +378,7 @@ class BufferCache:
     def prefetch(self, blocknos, readahead: bool = False) -> int:
         """Start reads of the blocks not yet cached, without waiting (a mapped file's
         pages; the elevator merges neighbours).  Returns how many blocks were started."""
-        runs = []
-        for n in blocknos:
-            if runs and runs[-1][0] + runs[-1][1] == n:
-                runs[-1][1] += 1
-            else:
-                runs.append([n, 1])
-        return self.prefetch_runs(runs, readahead)
+        return self.prefetch_runs(runs_of(blocknos), readahead)
 
     def prefetch_runs(self, runs, readahead: bool = False) -> int:
         """Start reads of the uncached blocks of runs [(first block, count)] (a first block
@@ -549,12 +561,6 @@ class BufferCache:
         """Synchronous sync for shutdown, when no process runs."""
         run_boot(self.kernel, self.sync())
 
-    def forget(self, n: int) -> None:
-        """Direct I/O moved block n around the cache: drop a clean copy (it may be stale)."""
-        buf = self._blocks.get(n)
-        if buf is not None and buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
-            self._drop(buf)
-
     def _buffers_in(self, runs):
         """The buffers holding any block of runs [(first block or 0, count)]."""
         out = {}
@@ -582,11 +588,8 @@ class BufferCache:
     def forget_runs(self, runs) -> None:
         """Direct I/O moved these blocks around the cache: drop clean copies (stale now)."""
         for buf in self._buffers_in(runs):
-            if buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
+            if self._droppable(buf):
                 self._drop(buf)
-
-    def has_dirty(self, blocknos) -> bool:
-        return any(buf is not None and buf.dirty for buf in map(self._blocks.get, blocknos))
 
     def shrink(self, want: int) -> int:
         """Memory is short: give back at least `want` frames (if there are so many) of
@@ -605,7 +608,7 @@ class BufferCache:
     def invalidate(self) -> None:
         """Forget every clean idle block (tests use it to force reads from the disk)."""
         for buf in list(self._lru.values()):
-            if buf.idle and not buf.dirty and not buf.users and not self.mapped(buf):
+            if self._droppable(buf):
                 self._drop(buf)
 
     def stats(self) -> dict:
