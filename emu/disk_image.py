@@ -42,20 +42,12 @@ class DiskImage:
 
     # -- sector access -----------------------------------------------------------------
     def read(self, lba: int, count: int) -> bytes:
-        self._check(lba, count)
-        want = count * self.sector_size
-        offset = lba * self.sector_size
-        parts = []
-        while want:
-            chunk = os.pread(self._require_fd(), want, offset)
-            if not chunk:
-                # Sectors past the end of a short file read as zeros.
-                parts.append(bytes(want))
-                break
-            parts.append(chunk)
-            want -= len(chunk)
-            offset += len(chunk)
-        return b''.join(parts)
+        buf = bytearray(count * self.sector_size)
+        self.read_into(lba, [memoryview(buf)])
+        return bytes(buf)
+
+    def write(self, lba: int, data: bytes) -> None:
+        self.write_from(lba, [memoryview(data)])
 
     def read_into(self, lba: int, buffers: list) -> None:
         """Scatter the sectors from lba on over `buffers` (writable memoryviews whose sizes
@@ -112,17 +104,6 @@ class DiskImage:
         if nbytes % self.sector_size:
             raise ValueError(f'{nbytes} bytes are not whole {self.sector_size}-byte sectors')
         return nbytes // self.sector_size
-
-    def write(self, lba: int, data: bytes) -> None:
-        if len(data) % self.sector_size:
-            raise ValueError(f'{len(data)} bytes are not whole {self.sector_size}-byte sectors')
-        self._check(lba, len(data) // self.sector_size)
-        view = memoryview(data)
-        offset = lba * self.sector_size
-        while view:
-            done = os.pwrite(self._require_fd(), view, offset)
-            view = view[done:]
-            offset += done
 
     def flush(self) -> None:
         if self._fd is not None:
