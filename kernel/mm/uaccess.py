@@ -54,17 +54,6 @@ class UserMemory:
         except BadAddress:
             return self.try_read(va, n)
 
-    def frame_of(self, va: int, write: bool) -> int:
-        """The frame behind a user page, faulted in as an access would (for DMA into it)."""
-        return self._phys(va & ~(PAGE_SIZE - 1), write)
-
-    def _chunks(self, va: int, n: int, write: bool):
-        while n > 0:
-            step = min(n, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
-            yield self._phys(va, write), step
-            va += step
-            n -= step
-
     def phys_runs(self, va: int, n: int, write: bool):
         """The physical memory behind user bytes va..va+n, as (address, length) runs that
         are contiguous in RAM.  A stretch of pages present with the access they need and
@@ -140,13 +129,13 @@ class UserMemory:
     def read(self, va: int, n: int) -> bytes:
         mem = self.k.machine.memory
         self.k.vmstat['copy_bytes'] += n
-        return b''.join(mem.read(pa, step) for pa, step in self._chunks(va, n, False))
+        return b''.join(mem.read(pa, step) for pa, step in self.phys_runs(va, n, False))
 
     def write(self, va: int, data: bytes) -> None:
         mem = self.k.machine.memory
         self.k.vmstat['copy_bytes'] += len(data)
         pos = 0
-        for pa, step in self._chunks(va, len(data), True):
+        for pa, step in self.phys_runs(va, len(data), True):
             mem.write(pa, data[pos:pos + step])
             pos += step
 
