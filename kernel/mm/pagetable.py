@@ -11,7 +11,7 @@ from array import array
 from dataclasses import dataclass
 
 from emu.memory import PhysicalMemory
-from .frames import FrameAllocator
+from .frames import FrameAllocator, PAGE_SIZE
 
 
 class PTE(enum.IntFlag):
@@ -137,42 +137,37 @@ class PageTable:
         yield from self._scan(self.root, 0, 0, start, end)
 
     def _scan(self, table: int, level: int, base: int, start: int, end: int):
-        span = 1 << LEVEL_SHIFTS[level]
-        first = max(0, (start - base) // span)
-        last = min(ENTRIES - 1, (end - 1 - base) // span) if end > base else -1
-        if last < first:
-            return
-        entries = self.mem.words[(table >> 3) + first:(table >> 3) + last + 1].tolist()
-        for i, entry in enumerate(entries, first):
-            if level == 3:
+        for _, va, entries in self._leaf_tables(table, level, base, start, end):
+            for i, entry in enumerate(entries):
                 if entry:
-                    yield base + i * span, entry
-            elif entry & P:
-                yield from self._scan(entry & ADDR_MASK, level + 1, base + i * span, start, end)
+                    yield va + i * PAGE_SIZE, entry
 
     def take_leaves(self, start: int, end: int) -> list[tuple[int, int]]:
         """(va, pte) for every non-zero leaf in [start, end), each entry cleared: what
         unmapping a range needs, a leaf table at a time instead of a walk per page."""
         out: list[tuple[int, int]] = []
-        self._take(self.root, 0, 0, start, end, out)
+        words = self.mem.words
+        for slots, va, entries in self._leaf_tables(self.root, 0, 0, start, end):
+            out.extend((va + i * PAGE_SIZE, e) for i, e in enumerate(entries) if e)
+            words[slots] = array('Q', bytes(8 * len(entries)))
         return out
 
-    def _take(self, table: int, level: int, base: int, start: int, end: int, out: list) -> None:
+    def _leaf_tables(self, table: int, level: int, base: int, start: int, end: int):
+        """(slice of the entries' words, va of the first, the entries) for the part of each
+        existing leaf table that covers [start, end), in address order."""
         span = 1 << LEVEL_SHIFTS[level]
         first = max(0, (start - base) // span)
         last = min(ENTRIES - 1, (end - 1 - base) // span) if end > base else -1
         if last < first:
             return
-        words = self.mem.words
         slots = slice((table >> 3) + first, (table >> 3) + last + 1)
-        entries = words[slots].tolist()
+        entries = self.mem.words[slots].tolist()
         if level == 3:
-            out.extend((base + i * span, e) for i, e in enumerate(entries, first) if e)
-            words[slots] = array('Q', bytes(8 * len(entries)))
+            yield slots, base + first * span, entries
             return
         for i, entry in enumerate(entries, first):
             if entry & P:
-                self._take(entry & ADDR_MASK, level + 1, base + i * span, start, end, out)
+                yield from self._leaf_tables(entry & ADDR_MASK, level + 1, base + i * span, start, end)
 
     def free_tables(self, keep_kernel_half: bool = True) -> None:
         """Free every table frame of the user half (leaf frames must already be released)."""
