@@ -257,20 +257,8 @@ class Ext2(Allocation):
 
     def read(self, ino: int, offset: int, length: int):
         """Up to length bytes of file ino from offset; fewer at end of file, holes read as 0."""
-        inode = yield from self._regular_file(ino)
-        if offset < 0 or length < 0:
-            raise FsError(Errno.EINVAL)
-        return (yield from self._read_data(inode, offset, min(offset + length, self._size(inode))))
-
-    def _read_data(self, inode: Inode, start: int, end: int):
-        bs = self.block_size
-        first = start // bs
-        runs = yield from self._block_runs(inode, first, -(-end // bs) - first)
-        out = bytearray()
-        for blockno, count in runs:
-            out += (yield from self.dev.read_run(blockno, count)) if blockno else bytes(count * bs)
-        skip = start - first * bs
-        return bytes(out[skip:skip + end - start])
+        runs, skip, nbytes = yield from self.read_runs(ino, offset, length)
+        return (yield from self._gather(runs, skip, nbytes))
 
     def read_runs(self, ino: int, offset: int, length: int):
         """Where bytes offset..offset+length of file ino are, for a reader that copies
@@ -283,10 +271,26 @@ class Ext2(Allocation):
         end = min(offset + length, self._size(inode))
         if end <= offset:
             return [], 0, 0
+        runs, skip = yield from self._byte_runs(inode, offset, end)
+        return runs, skip, end - offset
+
+    def _read_data(self, inode: Inode, start: int, end: int):
+        runs, skip = yield from self._byte_runs(inode, start, end)
+        return (yield from self._gather(runs, skip, end - start))
+
+    def _byte_runs(self, inode: Inode, start: int, end: int):
+        """The block runs covering bytes start..end, and where start falls in the first."""
         bs = self.block_size
-        first = offset // bs
+        first = start // bs
         runs = yield from self._block_runs(inode, first, -(-end // bs) - first)
-        return runs, offset - first * bs, end - offset
+        return runs, start - first * bs
+
+    def _gather(self, runs, skip: int, nbytes: int):
+        """The bytes skip..skip+nbytes of the block runs (holes read as zeros)."""
+        out = bytearray()
+        for blockno, count in runs:
+            out += (yield from self.dev.read_run(blockno, count)) if blockno else bytes(count * self.block_size)
+        return bytes(out[skip:skip + nbytes])
 
     def allocate(self, ino: int, first: int, count: int):
         """Give logical blocks first..first+count-1 disk blocks (their contents are left for
