@@ -36,11 +36,11 @@ def make_image(tmp: Path, mib: int) -> Path:
     return image
 
 
-def guest(image: Path, *argv: str, exact: bool = False):
+def guest(image: Path, *argv: str, exact: bool = False, mem: int = 256 << 20, prefault: bool = False):
     """Run a guest program from the image; returns (its output, host seconds, kernel)."""
     out = bytearray()
-    machine = Machine(256 << 20, console_sink=out.extend, console_source=io.BytesIO(),
-                      disks=[DiskImage(image)])
+    machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(),
+                      disks=[DiskImage(image)], prefault=prefault)
     kernel = Kernel(machine, log=lambda m: None)
     kernel.exact_clock = exact
     kernel.mount_root()

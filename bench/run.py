@@ -108,25 +108,13 @@ def disk_read(tmp: Path, mib: int = 64) -> dict[str, float]:
     file I/O on the same bytes of the image file.  Guest RAM is prefaulted (MAP_POPULATE),
     as physical RAM is simply there; 'cold' is the buffered read without that, where the
     host's first touch of each page of guest RAM (about 1 µs each) is counted too."""
-    from emu.disk_image import DiskImage
-    from kernel.tools.mkdisk import make_disk
-    root = tmp / 'root'
-    (root / 'tests').mkdir(parents=True)
-    (root / 'tests' / 'readmodes').write_bytes((ROOT / 'build/userland/tests/readmodes').read_bytes())
-    (root / 'big').write_bytes(bytes(range(256)) * (mib << 12))
-    image = tmp / 'disk.img'
-    make_disk(image, root, (mib + 48) << 20)
+    import io_bench
+    image = io_bench.make_image(tmp, mib)
 
     def guest(mode: str, prefault: bool = True) -> float:
-        out = bytearray()
-        machine = Machine(128 << 20, console_sink=out.extend, disks=[DiskImage(image)], prefault=prefault)
-        kernel = Kernel(machine, log=lambda m: None)
-        kernel.mount_root()
-        kernel.spawn(kernel.read_guest_file(b'/tests/readmodes'), [b'readmodes', mode.encode(), b'/big'], [])
-        t = time.perf_counter()
-        kernel.run()
-        elapsed = time.perf_counter() - t
-        assert f'{mode}: {mib << 20} bytes'.encode() in out, out
+        out, elapsed, _ = io_bench.guest(image, '/tests/readmodes', mode, '/big',
+                                         mem=128 << 20, prefault=prefault)
+        assert f'{mode}: {mib << 20} bytes' in out, out
         return mib * 1.048576 / elapsed
 
     def plain() -> float:
