@@ -7,18 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static const char *base(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
+#include "targets.h"
 
 /* Copy one file; the copy gets the original's permission bits.  Returns 0 or 1. */
 static int copy(const char *from, const char *to)
@@ -62,23 +51,5 @@ static int copy(const char *from, const char *to)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: cp from to, or cp file... dir\n");
-        return 1;
-    }
-    const char *target = argv[argc - 1];
-    int into_dir = is_dir(target), status = 0;
-    if (argc > 3 && !into_dir) {
-        fprintf(stderr, "cp: %s: not a directory\n", target);
-        return 1;
-    }
-    for (int i = 1; i < argc - 1; i++) {
-        char dest[4096];
-        if (into_dir)
-            snprintf(dest, sizeof dest, "%s/%s", target, base(argv[i]));
-        else
-            snprintf(dest, sizeof dest, "%s", target);
-        status |= copy(argv[i], dest);
-    }
-    return status;
+    return for_each_target(argc, argv, "cp", "cp from to, or cp file... dir", copy);
 }
