@@ -82,27 +82,12 @@ class _Run:
     def run(self, procs, limit_s: float, wall_s: float = 45.0) -> None:
         """kernel.run(), but stop with a FAIL if `procs` have not all exited after limit_s
         seconds of virtual time (or wall_s seconds of real time)."""
-        k = self.kernel
-        deadline, started = k.clock.now + int(limit_s * 1e9), time.monotonic()
-
-        class _TimeLimit(Exception):
-            pass
-
         def done():
             return all(p.state.value == 'zombie' for p in procs)
 
-        def tick():
-            if done():
-                return
-            if k.clock.now >= deadline or time.monotonic() - started > wall_s:
-                raise _TimeLimit()
-            k.clock.schedule_in(TICK_NS, tick)
-
-        k.clock.schedule_in(TICK_NS, tick)
-        try:
-            k.run()
-        except _TimeLimit:
-            self._stuck(procs, limit_s, time.monotonic() - started > wall_s)
+        stopped = _bounded(self.kernel, self.kernel.run, done, limit_s, wall_s)
+        if stopped:
+            self._stuck(procs, limit_s, stopped == 'wall')
         if not done():                        # (run returned: nothing could ever run again)
             self._stuck(procs, limit_s, False)
 
@@ -131,26 +116,38 @@ class _Run:
 
     def shutdown(self, limit_s: float = 0.5, wall_s: float = 30.0) -> None:
         """kernel.shutdown(): dirty objects home through the server; bounded the same way."""
-        k = self.kernel
-        deadline, started = k.clock.now + int(limit_s * 1e9), time.monotonic()
+        def done():
+            return not self.link.stores and not self.link.endpoint.messages
 
-        class _TimeLimit(Exception):
-            pass
-
-        def tick():
-            if not self.link.stores and not self.link.endpoint.messages:
-                return
-            if k.clock.now >= deadline or time.monotonic() - started > wall_s:
-                raise _TimeLimit()
-            k.clock.schedule_in(TICK_NS, tick)
-
-        k.clock.schedule_in(TICK_NS, tick)
-        try:
-            k.shutdown()
-        except _TimeLimit:
+        if _bounded(self.kernel, self.kernel.shutdown, done, limit_s, wall_s):
             raise Fail('shutdown: the server takes every dirty object home', 'no STORE pending',
                        f'{len(self.link.stores)} objects still waiting for STORED after '
-                       f'{limit_s}s of virtual time', self.text) from None
+                       f'{limit_s}s of virtual time', self.text)
+
+
+class _TimeLimit(Exception):
+    """A bounded kernel call went past its limit (raised from a clock event)."""
+
+
+def _bounded(k, action, done, limit_s: float, wall_s: float) -> str | None:
+    """Call action() (kernel.run or kernel.shutdown) with a watchdog on the virtual clock
+    that stops it while done() is still false after limit_s seconds of virtual time or
+    wall_s of real time.  Returns None if it finished, else 'virtual' or 'wall'."""
+    deadline, started = k.clock.now + int(limit_s * 1e9), time.monotonic()
+
+    def tick():
+        if done():
+            return
+        if k.clock.now >= deadline or time.monotonic() - started > wall_s:
+            raise _TimeLimit()
+        k.clock.schedule_in(TICK_NS, tick)
+
+    k.clock.schedule_in(TICK_NS, tick)
+    try:
+        action()
+    except _TimeLimit:
+        return 'wall' if time.monotonic() - started > wall_s else 'virtual'
+    return None
 
 
 class _Guest:
