@@ -356,10 +356,9 @@ class Kernel:
         if self.trace.enabled:
             return 0
         frames = fault.fill_zero_pages(p.aspace, self.frames, va, npages)
-        self.vmstat['pgfault'] += len(frames)
-        self.clock.spend(FAULT_COST_NS * len(frames))
         for frame in frames:
-            self.reclaim.track(frame)
+            self._count_fault(fault.FaultResult(fault.Action.ZERO_FILL, frame=frame))
+        self.clock.spend(FAULT_COST_NS * len(frames))
         return len(frames)
 
     def _wait_here(self, queue) -> None:
@@ -379,7 +378,7 @@ class Kernel:
             result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
         self.clock.spend(FAULT_COST_NS)
-        self._count_fault(p, addr, result)
+        self._count_fault(result)
         if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS,
                              fault.Action.OBJECT):
             self.flush_tlb(p)
@@ -390,7 +389,7 @@ class Kernel:
                        rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
         return result
 
-    def _count_fault(self, p, addr: int, result: fault.FaultResult) -> None:
+    def _count_fault(self, result: fault.FaultResult) -> None:
         A = fault.Action
         self.vmstat['pgfault'] += 1
         if result.action in (A.FILE_READ, A.SWAP_IN):
