@@ -49,13 +49,9 @@ class FrameAllocator:
 
     def alloc(self, zero: bool = True) -> int:
         """A fresh frame with reference count 1; returns its physical address."""
-        pfn = self._free_map.find(1, self._low)
-        if pfn < 0:
+        addr = self.alloc_run(1, zero)
+        if addr is None:
             raise OutOfMemory()
-        self._take(pfn, 1)
-        addr = pfn << PAGE_SHIFT
-        if zero:
-            self.memory.fill(addr, PAGE_SIZE)
         return addr
 
     def alloc_run(self, count: int, zero: bool = True) -> int | None:
