@@ -33,14 +33,11 @@ def read(k, p, f, buf: int, n: int, offset: int):
         return -Errno.EINVAL
     v = f.vfs
     runs, _, size = yield from v.call(v.fs.read_runs(f.ino, offset, n))
-    if v.cache.dirty_in(runs):
-        yield from v.cache.sync()            # the disk must hold the newest bytes first
     memory = _pin_user(k, p, buf, -(-size // PAGE_SIZE) * PAGE_SIZE, writable=True)
     try:
-        error = yield from _wait_all(_requests(k, v.cache, runs, memory, write=False))
+        error = yield from _around_the_cache(k, v.cache, runs, memory, write=False)
     finally:
         _unpin(k, memory)
-    v.cache.forget_runs(runs)
     k.vmstat['direct_read_bytes'] += size
     return error or size
 
@@ -56,15 +53,23 @@ def write(k, p, f, buf: int, n: int, offset: int):
             blocks = yield from v.call(v.fs.allocate(f.ino, offset // PAGE_SIZE, n // PAGE_SIZE))
         except FsError as e:
             return -e.errno
-        runs = runs_of(blocks)
-        if v.cache.dirty_in(runs):
-            yield from v.cache.sync()        # an older cached write must not land after ours
-        error = yield from _wait_all(_requests(k, v.cache, runs, memory, write=True))
+        error = yield from _around_the_cache(k, v.cache, runs_of(blocks), memory, write=True)
     finally:
         _unpin(k, memory)
-    v.cache.forget_runs(runs)
     k.vmstat['direct_write_bytes'] += n
     return error or n
+
+
+def _around_the_cache(k, cache, runs, memory, write: bool):
+    """Generator: DMA between the disk runs and the (pinned) memory runs, keeping the
+    cache coherent: its dirty copies go to the disk first (a read must see them, and an
+    older cached write must not land after ours), and its copies of these blocks are
+    dropped after (stale now).  Returns 0 or -EIO."""
+    if cache.dirty_in(runs):
+        yield from cache.sync()
+    error = yield from _wait_all(_requests(k, cache, runs, memory, write))
+    cache.forget_runs(runs)
+    return error
 
 
 def _pin_user(k, p, buf: int, nbytes: int, writable: bool) -> list[tuple[int, int]]:
