@@ -29,6 +29,7 @@ class PhysicalMemory:
         self._buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
         self.view = memoryview(self._buf)
         self.words = self.view.cast('Q')      # 64-bit words: page-table entries by address >> 3
+        self.halves = self.view.cast('I')     # 32-bit words: the halves of those entries
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._buf))
 
     def check(self, addr: int, n: int) -> None:

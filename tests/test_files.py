@@ -42,6 +42,10 @@ def test_device_files_console_and_raw_disk(disk):
     assert '(devfiles) via console' in r.text
 
 
+def test_dev_null_is_empty_and_dev_zero_reads_zeros(disk):
+    passed(run_on_disk(disk, '/tests/devmem'), 'devmem')
+
+
 def test_missing_program_path_is_an_error(disk):
     import pytest
     from kernel.fs.ext2 import FsError

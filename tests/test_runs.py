@@ -205,6 +205,19 @@ def test_user_runs_follow_the_frames_and_stop_at_a_page_not_ready():
     assert _contiguous_ready([a + 0x1000 * i for i in range(512)], ready) == [(0, 512)]
 
 
+def test_leaf_entries_are_read_as_low_halves_only_when_that_loses_nothing():
+    from kernel.mm.uaccess import _entries
+    nx, present = 1 << 63, 0x10_0007
+    mem = PhysicalMemory(2 * PAGE_SIZE)
+    mem.words[0:3] = array.array('Q', [nx | present, nx | present + 0x1000, nx | present + 0x2000])
+    assert _entries(mem, 0, 3) == [present, present + 0x1000, present + 0x2000]   # NX alike
+    mem.words[1] = 0                              # an empty entry among NX ones: whole entries
+    assert _entries(mem, 0, 3) == [nx | present, 0, nx | present + 0x2000]
+    mem.words[1] = (1 << 32) | present + 0x1000   # a frame above 4 GiB: whole entries
+    assert _entries(mem, 0, 3)[1] == (1 << 32) | present + 0x1000
+    assert _entries(mem, None, 3) == [0]          # no leaf table: one empty entry
+
+
 def test_a_bad_block_fails_alone_not_its_whole_run(tmp_path, root_dir):  # noqa: F811
     from kernel.errno import Errno
     from kernel.fs.ext2 import FsError

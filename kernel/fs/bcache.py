@@ -45,7 +45,7 @@ partition and mounts ext2 on it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from itertools import repeat
 
 from kernel.dev.blk import BlockRequest
@@ -184,8 +184,7 @@ class BufferCache:
         return self.start_lba + n * per
 
     def _drop(self, buf: Buffer) -> None:
-        for n in range(buf.n, buf.end):
-            del self._blocks[n]
+        deque(map(self._blocks.pop, range(buf.n, buf.end)), maxlen=0)    # in C
         del self._lru[buf.n]
         if buf.readahead:
             self.kernel.vmstat['readahead_wasted'] += buf.count
@@ -414,9 +413,12 @@ class BufferCache:
             return buf, False
         stop = n + 1
         if n not in self._suspect:
-            while stop < end and stop - n < EXTENT_BLOCKS and stop not in self._blocks \
-                    and stop not in self._suspect:
-                stop += 1
+            ahead = range(n + 1, min(end, n + EXTENT_BLOCKS))
+            if self._blocks.keys().isdisjoint(ahead) and self._suspect.isdisjoint(ahead):
+                stop = ahead.stop           # the usual case, checked in C
+            else:
+                stop = next((b for b in ahead if b in self._blocks or b in self._suspect),
+                            ahead.stop)
         buf = self._new_buffer(n, stop - n)
         self._submit(buf, write=False)
         return buf, True

@@ -1,15 +1,17 @@
 """Bringing the disks up at boot and down at shutdown.
 
 Boot: probe the AHCI controller once; mount ext2 from partition 1 of the boot disk (port
-0) at /, and fill the device switch (character major 5 = the console, block major 8 = the
-raw disk); swap on the boot disk's swap partition (type 0x82) if it has one, else on the
-whole disk at port 1 (the swap file `ukern run` and `ukern boot` attach).
+0) at /, and fill the device switch (character major 1 = /dev/null and /dev/zero, 5 = the
+console, block major 8 = the raw disk); swap on the boot disk's swap partition (type 0x82)
+if it has one, else on the whole disk at port 1 (the swap file `ukern run` and `ukern
+boot` attach).
 Shutdown: write every dirty block back and flush the disk images, so nothing a program
 wrote is lost and e2fsck finds the file system clean.
 """
 
 from ..dev.ahci import AhciDriver
 from ..dev.disk import DiskFile
+from ..dev.mem import MAJOR_MEM, open_mem
 from ..mm.swap import SwapArea, SWAP_TYPE
 from .bcache import mount_root, partitions, run_boot
 from .file import ConsoleFile
@@ -37,6 +39,7 @@ def mount_boot_disk(kernel) -> Vfs | None:
     vfs = Vfs(kernel, fs, cache)
     vfs.devsw[('c', MAJOR_CONSOLE)] = lambda minor, flags: ConsoleFile(kernel.console, flags)
     vfs.devsw[('b', MAJOR_DISK)] = lambda minor, flags: DiskFile(kernel, boot, flags)
+    vfs.devsw[('c', MAJOR_MEM)] = open_mem
     return vfs
 
 

@@ -96,9 +96,10 @@ class Vfs:
             raise FsError(Errno.ENOTDIR)
         if kind in (InodeType.S_IFCHR, InodeType.S_IFBLK):
             opener = self.devsw.get(('c' if kind == InodeType.S_IFCHR else 'b', st.rdev_major))
-            if opener is None:
-                raise FsError(Errno.ENXIO)
-            return opener(st.rdev_minor, flags)
+            device = opener(st.rdev_minor, flags) if opener is not None else None
+            if device is None:
+                raise FsError(Errno.ENXIO)      # no driver for this major (or minor)
+            return device
         if kind != InodeType.S_IFREG:
             raise FsError(Errno.EACCES)
         if flags & O_TRUNC and flags & O_ACCMODE != O_RDONLY:

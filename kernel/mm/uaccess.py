@@ -63,7 +63,8 @@ class UserMemory:
         what reclaim does during a fault never touches a run not yet copied."""
         end = va + n
         ready = P | U | A | (W | D if write else 0)
-        words = self.k.machine.memory.words
+        memory = self.k.machine.memory
+        words = memory.words
         pt = self.p.aspace.pt
         run_pa, run_len = 0, 0
         while va < end:
@@ -72,11 +73,11 @@ class UserMemory:
             slot = pt.leaf_slot(va)
             index = (va >> 12) & (ENTRIES - 1)
             pages = min(ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)
-            ptes = words[slot >> 3:(slot >> 3) + pages].tolist() if slot is not None else [0]
+            ptes = _entries(memory, slot, pages)
             chunks, ready_pages, page_va = [], 0, va & ~(PAGE_SIZE - 1)
             for i, count in _contiguous_ready(ptes, ready):
                 start = max(va, page_va + i * PAGE_SIZE)
-                chunks.append(((ptes[i] & ADDR_MASK) + (start - page_va - i * PAGE_SIZE),
+                chunks.append(((words[(slot >> 3) + i] & ADDR_MASK) + (start - page_va - i * PAGE_SIZE),
                                min(end, page_va + (i + count) * PAGE_SIZE) - start))
                 ready_pages = i + count
             for pa, step in chunks:
@@ -183,6 +184,23 @@ class UserMemory:
             step = min(n - len(out), PAGE_SIZE - (a & (PAGE_SIZE - 1)))
             out += mem.read(frame_of(pte) | (a & (PAGE_SIZE - 1)), step)
         return out
+
+
+def _entries(memory, slot: int | None, pages: int) -> list[int]:
+    """The `pages` leaf entries from slot, for _contiguous_ready and the test for empty
+    entries: their low 32 bits (flags and the frame address below 4 GiB) when the high
+    halves all agree (RAM under 4 GiB) and a zero low half means a zero entry; the whole
+    entries otherwise.  The NX bit makes whole entries big integers, which cost Python
+    several times as much to build and compare."""
+    if slot is None:
+        return [0]
+    first = slot >> 2
+    highs = memory.halves[first + 1:first + 2 * pages:2].tolist()
+    if highs.count(highs[0]) == pages:
+        lows = memory.halves[first:first + 2 * pages:2].tolist()
+        if not highs[0] or 0 not in lows:
+            return lows
+    return memory.words[slot >> 3:(slot >> 3) + pages].tolist()
 
 
 def _contiguous_ready(ptes: list[int], ready: int) -> list[tuple[int, int]]:

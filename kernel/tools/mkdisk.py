@@ -148,6 +148,8 @@ def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
 
 # The device files every ukern root has: (name, type bits, major, minor).
 DEVICE_NODES = (("console", 0o020000, 5, 1),      # S_IFCHR: the console
+                ("null", 0o020000, 1, 3),         # S_IFCHR: reads end of file, writes vanish
+                ("zero", 0o020000, 1, 5),         # S_IFCHR: reads zeros
                 ("disk0", 0o060000, 8, 0))        # S_IFBLK: the raw boot disk
 
 

@@ -1,0 +1,40 @@
+"""The memory devices: /dev/null and /dev/zero (character major 1, as on Linux).
+
+/dev/null reads as end of file and swallows every write; /dev/zero reads as an endless
+run of zero bytes and swallows writes too.  Reading /dev/zero fills the user's buffer in
+place (demand-zero pages are made present a run at a time), so it also serves as the
+floor of the read() path: a syscall and a copy-sized fill with no device behind them.
+Neither device has a position, so lseek on them is ESPIPE (Linux accepts and ignores it).
+"""
+
+from ..fs.file import File
+
+MAJOR_MEM = 1
+MINOR_NULL, MINOR_ZERO = 3, 5     # Linux's minors for /dev/null and /dev/zero
+
+
+class NullFile(File):
+    def read(self, n: int):
+        return b''
+        yield
+
+    def write(self, data: bytes):
+        return len(data)
+        yield
+
+
+class ZeroFile(NullFile):
+    def read(self, n: int):
+        return bytes(n)
+        yield
+
+    def read_into(self, user, va: int, n: int):
+        user.write_from_phys(va, [(None, n)])
+        return n
+        yield
+
+
+def open_mem(minor: int, flags: int) -> File | None:
+    """The devsw opener for major 1; None for a minor ukern does not have."""
+    kinds = {MINOR_NULL: NullFile, MINOR_ZERO: ZeroFile}
+    return kinds[minor](flags) if minor in kinds else None
