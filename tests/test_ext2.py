@@ -504,6 +504,10 @@ class WaitingDevice(FileBlockDevice):
         yield ("dma", blockno)
         yield from super().write_block(blockno, data)
 
+    def write_run(self, blockno, data):
+        yield ("dma", blockno)
+        yield from super().write_run(blockno, data)
+
 
 def drive(gen):
     """A toy scheduler: count the waits, then hand back the result."""

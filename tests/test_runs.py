@@ -172,6 +172,79 @@ def test_writing_one_block_of_a_run_writes_the_run_back(tmp_path, root_dir):  # 
         assert f.read(bs) == b'\x77' * bs
 
 
+# -- writing in runs ------------------------------------------------------------------------------
+
+def test_clear_run_finds_the_first_free_stretch_and_caps_it():
+    from kernel.fs.ext2_layout import clear_run
+    bits = 0b1111_0000_0011                       # bits 2..7 clear, the rest of 12 set
+    assert clear_run(bits, 0, 12, 100) == (2, 6)
+    assert clear_run(bits, 4, 12, 100) == (4, 4)
+    assert clear_run(bits, 0, 12, 3) == (2, 3)
+    assert clear_run(bits, 0, 6, 100) == (2, 4)   # the limit ends the run
+    assert clear_run(0xFFF, 0, 12, 1) == (-1, 0)
+
+
+class CountingDevice:
+    """A host block device that counts the calls a file system makes."""
+
+    def __init__(self, dev):
+        self.dev, self.calls = dev, []
+        self.block_size = dev.block_size
+
+    def __getattr__(self, name):
+        method = getattr(self.dev, name)
+        if name in ('read_block', 'read_run', 'write_block', 'write_run'):
+            def counted(*args):
+                self.calls.append(name)
+                return method(*args)
+            return counted
+        return method
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if name == 'block_size' and 'dev' in self.__dict__:
+            self.dev.block_size = value
+
+
+@pytest.mark.parametrize('block_size', [1024, 4096])
+def test_a_large_write_allocates_a_run_and_writes_it_in_one_go(tmp_path, block_size):
+    from kernel.fs.blockdev import FileBlockDevice
+    from kernel.fs.ext2 import Ext2
+    path = make_image(tmp_path / 'fs.img', block_size)
+    counting = CountingDevice(FileBlockDevice(path))
+    fs = Ext2(counting)
+    run_sync(fs.mount())
+    ino = run_sync(fs.create(ROOT, 'big', 0o644))
+    blocks = 200                                   # past the 12 direct blocks, within one indirect
+    data = pattern(blocks * block_size)
+    counting.calls.clear()
+    assert run_sync(fs.write(ino, 0, data)) == len(data)
+    # 12 direct blocks one by one, then the rest: one leaf rewrite, one bitmap rewrite, one run
+    assert counting.calls.count('write_run') <= 12 + 1
+    assert counting.calls.count('write_block') < 30, counting.calls
+    runs = run_sync(fs.file_runs(ino, 0, blocks))
+    assert len(runs) <= 2                          # contiguous, bar the indirect block between
+    assert run_sync(fs.read(ino, 0, len(data))) == data
+    run_sync(fs.sync())
+    counting.dev.close()
+    Disk(path).check()
+
+
+def test_new_blocks_written_in_a_run_share_one_buffer_and_one_write_request(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    cache, bs = system.cache, system.cache.block_size
+    first = cache.nsectors // (bs // 512) - 300   # blocks near the end: free, not cached
+    system.run(cache.write_run(first, bytes([7]) * (256 * bs)))
+    assert cache.dirty_count == 256 and len(cache._dirty) == 1
+    system.events.clear()
+    cache.flush()
+    writes = [e for e in system.events if e.args['phase'] == 'issue' and e.args['sectors']]
+    assert len(writes) == 1 and writes[0].args['sectors'] == 256 * bs // 512
+    with open(system.image.path, 'rb') as f:
+        f.seek(cache.start_lba * 512 + first * bs)
+        assert f.read(256 * bs) == bytes([7]) * (256 * bs)
+
+
 # -- read() into the user's memory ------------------------------------------------------------------
 
 def file_pattern(size: int) -> bytes:

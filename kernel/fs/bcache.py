@@ -6,6 +6,7 @@ sector_size.  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
 
     data = yield from cache.read_block(n)        # a hit returns at once, a miss DMAs
     yield from cache.write_block(n, data)        # write-back: the block becomes dirty
+    yield from cache.write_run(n, data)          # whole blocks n.., as one run when new
     yield from cache.sync()                      # write every dirty block, FLUSH CACHE
     cache.flush()                                # the same, synchronously, at shutdown
 
@@ -529,9 +530,38 @@ class BufferCache:
             yield from buf.io.wait()             # a read in flight would overwrite us
         self.memory.write(buf.addr(n), bytes(data))
         self.bad.discard(n)                      # rewritten whole: the disk gets a new chance
+        self._written(buf)
+        yield from self._throttle()
+
+    def write_run(self, n: int, data: bytes):
+        """Whole blocks n.. (a file's data written in one go): when none of them is
+        cached, they go into new buffers of up to EXTENT_BLOCKS with one copy each, and
+        are written back as runs; otherwise block by block."""
+        size = self._block_size
+        count, partial = divmod(len(data), size)
+        if partial:
+            raise ValueError(f'write of {len(data)} bytes: not whole {size}-byte blocks')
+        self._lba(n, count)
+        if count == 1 or not self._blocks.keys().isdisjoint(range(n, n + count)):
+            for i in range(count):
+                yield from self.write_block(n + i, data[i * size:(i + 1) * size])
+            return
+        done = 0
+        while done < count:
+            buf = self._new_buffer(n + done, count - done)
+            self.memory.write(buf.frame, data[done * size:(done + buf.count) * size])
+            self.bad.difference_update(range(buf.n, buf.end))
+            self._written(buf)
+            done += buf.count
+        yield from self._throttle()
+
+    def _written(self, buf: Buffer) -> None:
         buf.valid = True
         self._make_dirty(buf)
         self._lru.move_to_end(buf.n)
+
+    def _throttle(self):
+        """After a write: keep dirty blocks within bounds."""
         if self.dirty_count > self.dirty_limit:
             yield from self.sync()               # the writer has outrun the disk: it waits
         elif self.dirty_count > self.dirty_limit // 2 and self._fresh_dirty >= WRITEBACK_BATCH:

@@ -24,6 +24,8 @@ class BlockDevice(Protocol):
 
     def write_block(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
 
+    def write_run(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
+
 
 class FileBlockDevice:
     """A block device backed by an image file, starting `offset_bytes` into it (a partition)."""
@@ -52,6 +54,14 @@ class FileBlockDevice:
     def write_block(self, blockno: int, data: bytes) -> Generator[Any, Any, None]:
         if len(data) != self.block_size:
             raise ValueError(f"write of {len(data)} bytes to a {self.block_size}-byte block")
+        os.pwrite(self._fd, data, self._byte_offset(blockno))
+        return None
+        yield  # unreachable: see read_block
+
+    def write_run(self, blockno: int, data: bytes) -> Generator[Any, Any, None]:
+        """Whole blocks from blockno on, in one write."""
+        if len(data) % self.block_size:
+            raise ValueError(f"write of {len(data)} bytes: not whole {self.block_size}-byte blocks")
         os.pwrite(self._fd, data, self._byte_offset(blockno))
         return None
         yield  # unreachable: see read_block

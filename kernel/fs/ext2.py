@@ -299,9 +299,12 @@ class Ext2(Allocation):
         self._check_writable()
         inode = yield from self._regular_file(ino)
         out = []
-        for lbn in range(first, first + count):
-            blockno, _ = yield from self._bmap(inode, lbn, create=True)
-            out.append(blockno)
+        lbn = first
+        while lbn < first + count:
+            runs, mapped = yield from self._map_blocks(inode, lbn, first + count - lbn)
+            for blockno, n in runs:
+                out.extend(range(blockno, blockno + n))
+            lbn += mapped
         end = (first + count) * self.block_size
         if end > self._size(inode):
             self._set_size(inode, end)
@@ -335,13 +338,17 @@ class Ext2(Allocation):
         try:
             while done < len(data):
                 lbn, within = divmod(offset + done, bs)
+                whole = 0 if within else (len(data) - done) // bs
+                if whole:                   # whole blocks: mapped, then written, by runs
+                    runs, _ = yield from self._map_blocks(inode, lbn, whole, goal)
+                    for blockno, n in runs:
+                        yield from self.dev.write_run(blockno, data[done:done + n * bs])
+                        done, goal = done + n * bs, blockno + n
+                    continue
                 count = min(bs - within, len(data) - done)
                 blockno, fresh = yield from self._bmap(inode, lbn, create=True, goal=goal)
-                if count == bs:
-                    block = bytes(data[done:done + count])
-                else:
-                    block = bytearray(bs) if fresh else bytearray((yield from self.dev.read_block(blockno)))
-                    block[within:within + count] = data[done:done + count]
+                block = bytearray(bs) if fresh else bytearray((yield from self.dev.read_block(blockno)))
+                block[within:within + count] = data[done:done + count]
                 yield from self.dev.write_block(blockno, bytes(block))
                 done, goal = done + count, blockno + 1
         except FsError as failure:

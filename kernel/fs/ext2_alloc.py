@@ -9,7 +9,7 @@ from itertools import repeat
 
 from kernel.errno import Errno
 from kernel.fs.ext2_layout import (
-    DIND_BLOCK, IND_BLOCK, NDIR_BLOCKS, TIND_BLOCK, Inode, block_path, find_zero_bit,
+    DIND_BLOCK, IND_BLOCK, NDIR_BLOCKS, TIND_BLOCK, Inode, block_path, clear_run, find_zero_bit,
 )
 from kernel.fs.fserror import FsError, Ext2Error
 
@@ -48,21 +48,49 @@ class Allocation:
 
     def _alloc_block(self, goal: int) -> int:
         """Take a free block, as close after goal as possible."""
+        runs = yield from self._alloc_blocks(goal, 1)
+        return runs[0][0]
+
+    def _alloc_blocks(self, goal: int, want: int):
+        """Take `want` free blocks, as close after goal and in as few runs as the bitmaps
+        allow: from goal to the end of its group, then the group's start, then the next
+        groups, one bitmap read and write per group.  Returns runs [(first block, count)]."""
         sb = self.sb
-        if sb.s_free_blocks_count == 0:
+        if sb.s_free_blocks_count < want:
             raise FsError(Errno.ENOSPC)
         goal_group, start = divmod(max(goal - sb.s_first_data_block, 0), sb.s_blocks_per_group)
+        runs: list[tuple[int, int]] = []
         for n in range(self.ngroups):
             group = (goal_group + n) % self.ngroups
             if self.groups[group].bg_free_blocks_count == 0:
                 continue
             limit = self._blocks_in_group(group)
-            index = yield from self._take_bit(self.groups[group].bg_block_bitmap,
-                                              start if n == 0 and start < limit else 0, limit)
-            if index >= 0:
-                self._count_blocks(group, -1)
-                return sb.s_first_data_block + group * sb.s_blocks_per_group + index
+            first = start if n == 0 and start < limit else 0
+            taken = yield from self._take_runs(group, [(first, limit), (0, first)], want, runs)
+            want -= taken
+            if not want:
+                return runs
         raise Ext2Error("corrupt file system: free block count disagrees with bitmaps", Errno.EIO)
+
+    def _take_runs(self, group: int, spans, want: int, runs: list):
+        """Set up to want clear bits of a group's block bitmap, searching the spans
+        [(start, limit)] in order; appends the runs taken and returns how many bits."""
+        bitmap_block = self.groups[group].bg_block_bitmap
+        raw = yield from self.dev.read_block(bitmap_block)
+        bits, taken = int.from_bytes(raw, "little"), 0
+        base = self.sb.s_first_data_block + group * self.sb.s_blocks_per_group
+        for start, limit in spans:
+            while taken < want:
+                index, length = clear_run(bits, start, limit, want - taken)
+                if index < 0:
+                    break
+                bits |= ((1 << length) - 1) << index
+                runs.append((base + index, length))
+                taken, start = taken + length, index + length
+        if taken:
+            yield from self.dev.write_block(bitmap_block, bits.to_bytes(len(raw), "little"))
+            self._count_blocks(group, -taken)
+        return taken
 
     def _free_blocks(self, blocknos: list[int]):
         """Clear the bitmap bits of these blocks, one bitmap read and write per group."""
@@ -131,6 +159,14 @@ class Allocation:
         Returns (blockno, fresh); fresh means it was just allocated and holds garbage.
         """
         slot, path = self._block_path(lbn)
+        return (yield from self._walk(inode, slot, path, create, goal, to_data=True))
+
+    def _walk(self, inode: Inode, slot: int, path: tuple[int, ...], create: bool, goal: int,
+              to_data: bool):
+        """Follow i_block[slot] through the indirect blocks' entries `path` to the block
+        at the end: a data block if to_data, else the indirect block whose entries point
+        at data.  Missing blocks on the way are allocated if create (indirect blocks
+        start zeroed).  Returns (blockno or 0, whether the last one is new)."""
         goal = goal or self._group_start(inode)
         blockno = inode.i_block[slot]
         fresh = False
@@ -139,7 +175,7 @@ class Allocation:
                 return 0, False
             # check for room for the whole chain first, so a failure leaves nothing dangling
             self._reserve_blocks(1 + len(path))
-            blockno = yield from self._alloc_file_block(inode, goal, zeroed=bool(path))
+            blockno = yield from self._alloc_file_block(inode, goal, zeroed=bool(path) or not to_data)
             inode.i_block[slot], fresh = blockno, True
         for depth, index in enumerate(path):
             pointers = yield from self._read_pointers(blockno)
@@ -147,12 +183,45 @@ class Allocation:
                 if not create:
                     return 0, False
                 self._reserve_blocks(len(path) - depth)
+                last = depth + 1 == len(path)
                 pointers[index] = yield from self._alloc_file_block(
-                    inode, blockno + 1, zeroed=depth + 1 < len(path))
+                    inode, blockno + 1, zeroed=not (last and to_data))
                 yield from self.dev.write_block(blockno, pointers.tobytes())
                 fresh = True
             blockno = pointers[index]
         return blockno, fresh
+
+    def _map_blocks(self, inode: Inode, lbn: int, count: int, goal: int = 0):
+        """Give logical blocks lbn.. disk blocks for a write that covers each of them
+        whole (so new ones are not zeroed): at most count of them, and no further than
+        the end of the indirect block that maps lbn, whose holes get one allocation and
+        one rewrite.  Fewer if the disk is nearly full (ENOSPC if not even one fits).
+        Returns (runs [(first disk block, count)], how many logical blocks they cover)."""
+        slot, path = self._block_path(lbn)
+        if not path:                                    # a direct block: one at a time
+            blockno, _ = yield from self._bmap(inode, lbn, create=True, goal=goal)
+            return [(blockno, 1)], 1
+        leaf, _ = yield from self._walk(inode, slot, path[:-1], True, goal, to_data=False)
+        pointers = yield from self._read_pointers(leaf)
+        lo = path[-1]
+        take = min(self.ptrs_per_block - lo, count)
+        holes = [i for i in range(lo, lo + take) if not pointers[i]]
+        room = self.sb.s_free_blocks_count
+        if len(holes) > room:                           # stop before the first that won't fit
+            if holes[room] == lo:
+                raise FsError(Errno.ENOSPC)
+            take, holes = holes[room] - lo, holes[:room]
+        if holes:
+            goal = goal or (pointers[lo - 1] + 1 if lo and pointers[lo - 1] else leaf + 1)
+            fresh = yield from self._alloc_blocks(goal, len(holes))
+            blocks = (b for first, n in fresh for b in range(first, first + n))
+            for i, blockno in zip(holes, blocks):
+                pointers[i] = blockno
+            inode.i_blocks += len(holes) * (self.block_size // 512)
+            yield from self.dev.write_block(leaf, pointers.tobytes())
+        runs: list[list[int]] = []
+        _add_pointer_runs(runs, pointers, lo, lo + take)
+        return runs, take
 
     def file_runs(self, ino: int, first: int, count: int):
         """Disk blocks of logical blocks first..first+count-1 as runs [(block or 0, count)]."""

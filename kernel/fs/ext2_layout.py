@@ -390,8 +390,20 @@ def file_type(mode: int) -> FileType:
 
 def find_zero_bit(bitmap: bytes, start: int, limit: int) -> int:
     """Index of the first clear bit in [start, limit), or -1; ext2 numbers bits LSB first."""
-    free = ~int.from_bytes(bitmap, "little") & ((1 << limit) - 1) & ~((1 << start) - 1)
-    return (free & -free).bit_length() - 1
+    return clear_run(int.from_bytes(bitmap, "little"), start, limit, 1)[0]
+
+
+def clear_run(bits: int, start: int, limit: int, want: int) -> tuple[int, int]:
+    """(index, length) of the first run of clear bits in [start, limit) of a bitmap read
+    as one little-endian integer, the length capped at want; (-1, 0) if every bit is set.
+    Whole-integer operations, so a 32768-bit bitmap costs a few C steps, not a loop."""
+    free = ~bits & ((1 << limit) - 1) & ~((1 << start) - 1)
+    index = (free & -free).bit_length() - 1
+    if index < 0:
+        return -1, 0
+    ones = free >> index                           # the run is its trailing ones
+    length = (~ones & (ones + 1)).bit_length() - 1
+    return index, min(length, want)
 
 
 def encode_device(major: int, minor: int) -> tuple[int, int]:
