@@ -28,11 +28,11 @@ PROGRAMS = ROOT / 'build' / 'userland' / 'tests'
 def make_image(tmp: Path, mib: int) -> Path:
     root = tmp / 'root'
     (root / 'tests').mkdir(parents=True)
-    for name in ('overlap', 'readmodes'):
+    for name in ('overlap', 'readmodes', 'writeseq'):
         (root / 'tests' / name).write_bytes((PROGRAMS / name).read_bytes())
     (root / 'big').write_bytes(bytes(range(256)) * (mib << 12))
     image = tmp / 'disk.img'
-    make_disk(image, root, (mib + 48) << 20)
+    make_disk(image, root, (2 * mib + 48) << 20)       # room for a copy (the write row)
     return image
 
 

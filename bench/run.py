@@ -101,12 +101,13 @@ def fault_floor() -> float:
     return time.perf_counter() - t
 
 
-def disk_read(tmp: Path, mib: int = 64) -> dict[str, float]:
+def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
     """MB/s reading a `mib` MiB file sequentially in 1 MiB pieces: through the whole of
     ukern (a guest's read() -> ext2 -> buffer cache -> block layer -> AHCI DMA), the same
     with O_DIRECT (no cache: the disk DMAs into the user's buffer), the same read() loop
     on /dev/zero (no disk at all), and with plain Python file I/O on the same bytes of the
-    image file.  Guest RAM is prefaulted (MAP_POPULATE), as physical RAM is simply there;
+    image file; and writing a new file of that size in 1 MiB pieces, against plain Python
+    writes to a new host file (in both, what is still dirty at the end is not waited for).  Guest RAM is prefaulted (MAP_POPULATE), as physical RAM is simply there;
     'cold' is the buffered read without that, where the host's first touch of each page of
     guest RAM (about 1 µs each) is counted too."""
     import io_bench
@@ -127,8 +128,25 @@ def disk_read(tmp: Path, mib: int = 64) -> dict[str, float]:
                 pass
         return mib * 1.048576 / (time.perf_counter() - t)
 
+    def guest_write() -> float:
+        out, elapsed, _ = io_bench.guest(image, '/tests/writeseq', '/copy', str(mib),
+                                         mem=128 << 20, prefault=True)
+        assert f'write: {mib << 20} bytes' in out, out
+        return mib * 1.048576 / elapsed
+
+    def plain_write() -> float:
+        piece = bytes([0x5A]) * (1 << 20)
+        t = time.perf_counter()
+        with open(tmp / 'plain-copy', 'wb') as f:
+            for _ in range(mib):
+                f.write(piece)
+        rate = mib * 1.048576 / (time.perf_counter() - t)
+        (tmp / 'plain-copy').unlink()
+        return rate
+
     return {'read': guest('read'), 'odirect': guest('odirect'), 'cold': guest('read', prefault=False),
-            'zero': guest('read', '/dev/zero', sized=True), 'plain': plain()}
+            'zero': guest('read', '/dev/zero', sized=True), 'plain': plain(),
+            'write': guest_write(), 'plain_write': plain_write()}
 
 
 def read_ceiling(zero: float, plain: float) -> float:
@@ -156,7 +174,7 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     runs = []
     for _ in range(reps):
         with tempfile.TemporaryDirectory() as tmp:
-            runs.append(disk_read(Path(tmp)))
+            runs.append(disk_io(Path(tmp)))
     best = {key: max(r[key] for r in runs) for key in runs[0]}     # best of each, as above
     plain = best['plain']
     rows.append(('disk: sequential read() of a 64 MiB file', 'MB/s', best['read'],
@@ -170,6 +188,8 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     rows.append(('disk: ceiling for read(): the /dev/zero loop plus one plain read', 'MB/s',
                  read_ceiling(best['zero'], plain), 'plain Python read (row above)', plain,
                  'the best read() / plain can be'))
+    rows.append(('disk: sequential write() of a 64 MiB file', 'MB/s', best['write'],
+                 'plain Python write of a host file', best['plain_write'], ''))
     return rows
 
 
