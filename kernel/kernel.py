@@ -117,7 +117,7 @@ class Kernel:
     def start_object_server(self, data: bytes, path: bytes = b'/sbin/objsrv') -> Process:
         """Start the object server (seed 001): its capabilities in its c-list, and its
         fixed resources (every page of its image and stack) present and pinned first."""
-        from .fs.bcache import run_boot
+        from .proc.wait import run_boot
         from .obj.server import ObjectServerLink
         from .fs.mount import BOOT_PORT
         store = self.objects.store
@@ -149,7 +149,7 @@ class Kernel:
 
     def read_guest_file(self, path: bytes) -> bytes:
         """At boot: the content of a file in the mounted file system."""
-        from .fs.bcache import run_boot
+        from .proc.wait import run_boot
         from .fs.vfs import Cwd
         return run_boot(self, self.vfs.read_file(path, Cwd(2, '/')))
 

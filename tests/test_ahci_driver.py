@@ -15,7 +15,7 @@ from emu.machine import IRQ_AHCI, Machine
 from kernel.dev.ahci import AhciDriver
 from kernel.dev.blk import BlockRequest
 from kernel.errno import Errno
-from kernel.fs.bcache import run_boot
+from kernel.proc.wait import run_boot
 from kernel.kernel import Kernel
 
 SECTORS = 4096

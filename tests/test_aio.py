@@ -24,7 +24,7 @@ def run(disk, *args, bad_page=None, trace=None):
 
 
 def block_lba(kernel, path: str, page: int) -> int:
-    from kernel.fs.bcache import run_boot
+    from kernel.proc.wait import run_boot
     from kernel.fs.vfs import Cwd
     vfs = kernel.vfs
     ino = run_boot(kernel, vfs.lookup(path.encode(), Cwd(2, '/')))

@@ -16,7 +16,8 @@ from emu.disk_image import DiskImage
 from emu.machine import Machine
 from kernel.dev.ahci import AhciDriver
 from kernel.errno import Errno
-from kernel.fs.bcache import mount_root, partitions, run_boot
+from kernel.fs.mount import mount_root, partitions
+from kernel.proc.wait import run_boot
 from kernel.fs.ext2 import ROOT, FsError
 from kernel.kernel import Kernel
 from kernel.proc.lock import SleepLock

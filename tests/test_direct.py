@@ -11,7 +11,7 @@ def numbered(n):
 
 def data_blocks_cached(kernel) -> int:
     """How many of /data's data blocks the buffer cache holds."""
-    from kernel.fs.bcache import run_boot
+    from kernel.proc.wait import run_boot
     from kernel.fs.vfs import Cwd
     vfs = kernel.vfs
     ino = run_boot(kernel, vfs.lookup(b'/data', Cwd(2, '/')))
@@ -47,7 +47,7 @@ def test_map_direct_reads_leave_the_page_cache_untouched(disk):
 def test_o_direct_reads_leave_the_page_cache_untouched(disk):
     put_file(disk, '/data', numbered(PAGES))
     kernel, out, log = boot(disk=disk)
-    from kernel.fs.bcache import run_boot
+    from kernel.proc.wait import run_boot
     from kernel.fs.vfs import Cwd, O_DIRECT, O_RDONLY
     f = run_boot(kernel, kernel.vfs.open(b'/data', O_RDONLY | O_DIRECT, 0, Cwd(2, '/')))
     p = kernel.spawn(kernel.read_guest_file(b'/tests/direct'), [b'direct'], [])   # a process to read into

@@ -135,7 +135,7 @@ def test_random_reads_turn_readahead_off(disk):
     put_file(disk, '/big', bytes(4 << 20))
     kernel, out, log = boot(disk=disk)
     from kernel.fs.vfs import Cwd, O_RDONLY
-    from kernel.fs.bcache import run_boot
+    from kernel.proc.wait import run_boot
     f = run_boot(kernel, kernel.vfs.open(b'/big', O_RDONLY, 0, Cwd(2, '/')))
     for offset in (3 << 20, 1 << 20, 2 << 20, 5000, 900_000):
         run_boot(kernel, f.pread(4096, offset))

@@ -38,10 +38,8 @@ write_block syncs.  A buffer is dirty as a whole (Linux tracks a folio the same 
 write to one block of a run writes the run back.  Statistics: hits, misses, reads and
 writes (requests issued), evictions.
 
-Boot-time use: run_boot(kernel, gen) drives any of these generators when no process
-runs (it waits for each yielded WaitQueue with kernel.run_until), and
-mount_root(kernel, disk, partition=1) reads the MBR, builds the cache over the
-partition and mounts ext2 on it.
+At boot and shutdown, proc.wait.run_boot drives these generators when no process runs;
+fs.mount.mount_root builds the cache over a partition and mounts ext2 on it.
 """
 
 from __future__ import annotations
@@ -51,11 +49,9 @@ from itertools import repeat
 
 from kernel.dev.blk import BlockRequest
 from kernel.errno import Errno
-from kernel.fs.ext2 import Ext2, FsError
+from kernel.fs.ext2 import FsError
 from kernel.mm.frames import PAGE_SIZE, OutOfMemory
-from kernel.proc.wait import Sleep, WaitQueue
-
-from kernel.sys.time import EPOCH_NS
+from kernel.proc.wait import run_boot
 
 from emu.ahci import AtaCommand
 
@@ -646,75 +642,3 @@ class BufferCache:
     def stats(self) -> dict:
         return dict(hits=self.hits, misses=self.misses, reads=self.reads, writes=self.writes,
                     evictions=self.evictions, cached=len(self._blocks), dirty=self.dirty_count)
-
-
-# -- boot-time driving ------------------------------------------------------------------------
-
-class _BootWaiter:
-    """Stands in for a process on a WaitQueue while the kernel boots."""
-    state = None        # never State.BLOCKED, so Kernel.wake leaves it alone
-
-    def __repr__(self) -> str:
-        return '<boot>'
-
-
-def run_boot(kernel, gen):
-    """Drive a blocking kernel generator to its result when no process runs (boot,
-    shutdown): each yielded WaitQueue is waited for with kernel.run_until until it has
-    been woken, each Sleep until its time.  Exceptions from the generator propagate."""
-    value = None
-    while True:
-        try:
-            on = gen.send(value)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(on, WaitQueue):
-            token = _BootWaiter()
-            on.add(token)
-            kernel.run_until(lambda: all(w is not token for w in on.waiters))
-        elif isinstance(on, Sleep):
-            kernel.run_until(lambda: kernel.clock.now >= on.until)
-        else:
-            gen.close()
-            raise TypeError(f'run_boot: the operation waited on {on!r}')
-
-
-def read_sectors(kernel, disk, lba: int, count: int) -> bytes:
-    """Boot-time helper: read `count` sectors (at most a frame) through the disk's queue."""
-    nbytes = count * disk.sector_size
-    if nbytes > PAGE_SIZE:
-        raise ValueError('read_sectors reads at most one frame')
-    frame = kernel.frames.alloc()
-    try:
-        req = disk.queue.submit(BlockRequest(disk, lba, count, [(frame, nbytes)]))
-        if run_boot(kernel, req.wait()):
-            raise FsError(Errno.EIO, f'{disk.name}: read of sector {lba} failed')
-        return kernel.machine.memory.read(frame, nbytes)
-    finally:
-        kernel.frames.release(frame)
-
-
-def partitions(kernel, disk) -> list[tuple[int, int, int]]:
-    """(first LBA, sector count, type) of each used MBR partition, in table order
-    (the disk-side twin of kernel.tools.mkdisk.partition_offsets)."""
-    from kernel.tools.mkdisk import MBR_SIGNATURE, MasterBootRecord
-    raw = read_sectors(kernel, disk, 0, 1)[:512]
-    mbr = MasterBootRecord.from_buffer_copy(raw)
-    if mbr.signature != MBR_SIGNATURE:
-        raise FsError(Errno.ENODEV, f'{disk.name}: no MBR partition table')
-    return [(p.lba_first, p.sector_count, p.type)
-            for p in mbr.partitions if p.type and p.sector_count]
-
-
-def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, BufferCache]:
-    """At boot: mount the ext2 file system in `partition` (1-based, MBR table order) of
-    `disk` (from AhciDriver.probe) through a new BufferCache; returns (fs, cache)."""
-    table = partitions(kernel, disk)
-    if not 1 <= partition <= len(table):
-        raise FsError(Errno.ENODEV, f'{disk.name}: no partition {partition}')
-    start, count, _ = table[partition - 1]
-    cache = BufferCache(kernel, disk.queue, disk, start, nsectors=count, **cache_args)
-    clock = kernel.clock
-    fs = Ext2(cache, now=lambda: (EPOCH_NS + clock.now) // 10**9)
-    run_boot(kernel, fs.mount())
-    return fs, cache

@@ -10,10 +10,16 @@ wrote is lost and e2fsck finds the file system clean.
 """
 
 from ..dev.ahci import AhciDriver
+from ..dev.blk import BlockRequest
 from ..dev.disk import DiskFile
 from ..dev.mem import MAJOR_MEM, open_mem
+from ..errno import Errno
+from ..mm.frames import PAGE_SIZE
 from ..mm.swap import SwapArea, SWAP_TYPE
-from .bcache import mount_root, partitions, run_boot
+from ..proc.wait import run_boot
+from ..sys.time import EPOCH_NS
+from .bcache import BufferCache
+from .ext2 import Ext2, FsError
 from .file import ConsoleFile
 from .vfs import Vfs
 
@@ -90,3 +96,46 @@ def unmount(kernel, vfs: Vfs) -> None:
     run_boot(kernel, vfs.fs.sync())
     vfs.cache.flush()
     kernel.machine.ahci.flush()
+
+
+# -- the boot disk's partition table and root file system --------------------------------
+
+def read_sectors(kernel, disk, lba: int, count: int) -> bytes:
+    """Boot-time helper: read `count` sectors (at most a frame) through the disk's queue."""
+    nbytes = count * disk.sector_size
+    if nbytes > PAGE_SIZE:
+        raise ValueError('read_sectors reads at most one frame')
+    frame = kernel.frames.alloc()
+    try:
+        req = disk.queue.submit(BlockRequest(disk, lba, count, [(frame, nbytes)]))
+        if run_boot(kernel, req.wait()):
+            raise FsError(Errno.EIO, f'{disk.name}: read of sector {lba} failed')
+        return kernel.machine.memory.read(frame, nbytes)
+    finally:
+        kernel.frames.release(frame)
+
+
+def partitions(kernel, disk) -> list[tuple[int, int, int]]:
+    """(first LBA, sector count, type) of each used MBR partition, in table order
+    (the disk-side twin of kernel.tools.mkdisk.partition_offsets)."""
+    from kernel.tools.mkdisk import MBR_SIGNATURE, MasterBootRecord
+    raw = read_sectors(kernel, disk, 0, 1)[:512]
+    mbr = MasterBootRecord.from_buffer_copy(raw)
+    if mbr.signature != MBR_SIGNATURE:
+        raise FsError(Errno.ENODEV, f'{disk.name}: no MBR partition table')
+    return [(p.lba_first, p.sector_count, p.type)
+            for p in mbr.partitions if p.type and p.sector_count]
+
+
+def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, BufferCache]:
+    """At boot: mount the ext2 file system in `partition` (1-based, MBR table order) of
+    `disk` (from AhciDriver.probe) through a new BufferCache; returns (fs, cache)."""
+    table = partitions(kernel, disk)
+    if not 1 <= partition <= len(table):
+        raise FsError(Errno.ENODEV, f'{disk.name}: no partition {partition}')
+    start, count, _ = table[partition - 1]
+    cache = BufferCache(kernel, disk.queue, disk, start, nsectors=count, **cache_args)
+    clock = kernel.clock
+    fs = Ext2(cache, now=lambda: (EPOCH_NS + clock.now) // 10**9)
+    run_boot(kernel, fs.mount())
+    return fs, cache

@@ -12,7 +12,7 @@ others find it held again and go back to sleep.
     finally:
         lock.release()
 
-At boot, when no process runs, drive the same code with kernel.fs.bcache.run_boot.
+At boot, when no process runs, drive the same code with kernel.proc.wait.run_boot.
 """
 
 from typing import Callable

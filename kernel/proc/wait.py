@@ -3,7 +3,9 @@
 A blocking system call is a generator: it yields the WaitQueue (or Timer) it waits on, the
 kernel marks the process BLOCKED and runs someone else, and `wake_all` makes the waiters
 runnable again; the kernel then resumes the generator where it stopped (xv6's sleep and
-wakeup, with the generator frame as the kernel stack).
+wakeup, with the generator frame as the kernel stack).  At boot and shutdown no process
+runs to block, and run_boot drives the same generators by running the machine until each
+wait is over.
 """
 
 from dataclasses import dataclass
@@ -39,3 +41,34 @@ class Sleep:
     """Yielded by a system call that waits until a virtual time (nanosleep)."""
     until: int
     interruptible = True
+
+
+# -- waiting with no process: boot and shutdown ------------------------------------------
+
+class _BootWaiter:
+    """Stands in for a process on a WaitQueue while the kernel boots."""
+    state = None        # never State.BLOCKED, so Kernel.wake leaves it alone
+
+    def __repr__(self) -> str:
+        return '<boot>'
+
+
+def run_boot(kernel, gen):
+    """Drive a blocking kernel generator to its result when no process runs (boot,
+    shutdown): each yielded WaitQueue is waited for with kernel.run_until until it has
+    been woken, each Sleep until its time.  Exceptions from the generator propagate."""
+    value = None
+    while True:
+        try:
+            on = gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(on, WaitQueue):
+            token = _BootWaiter()
+            on.add(token)
+            kernel.run_until(lambda: all(w is not token for w in on.waiters))
+        elif isinstance(on, Sleep):
+            kernel.run_until(lambda: kernel.clock.now >= on.until)
+        else:
+            gen.close()
+            raise TypeError(f'run_boot: the operation waited on {on!r}')
