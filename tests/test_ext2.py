@@ -216,6 +216,19 @@ def test_write_past_end_leaves_a_hole_that_reads_as_zeros(disk):
     disk.check()
 
 
+def test_a_whole_block_write_fills_the_holes_between_blocks_already_there(disk):
+    bs = disk.statfs().block_size
+    ino = disk.create(ROOT, "patchy", 0o644)
+    for lbn in (20, 23, 24, 40):                  # scattered blocks under the indirect block
+        disk.write(ino, lbn * bs, pattern(bs, seed=lbn))
+    free = disk.statfs().free_blocks
+    data = pattern(40 * bs, seed=99)              # blocks 10..49: over them and the holes
+    assert disk.write(ino, 10 * bs, data) == len(data)
+    assert disk.statfs().free_blocks == free - (40 - 4)   # only the holes took new blocks
+    assert disk.read(ino, 10 * bs, len(data)) == data
+    disk.check()
+
+
 def test_far_sparse_write_uses_triple_indirect_blocks(disk1k):
     offset = 70 << 20                          # past 12 + 256 + 256**2 blocks of 1 KiB
     ino = disk1k.create(ROOT, "far", 0o644)
