@@ -245,6 +245,22 @@ def test_new_blocks_written_in_a_run_share_one_buffer_and_one_write_request(tmp_
         assert f.read(256 * bs) == bytes([7]) * (256 * bs)
 
 
+def test_a_run_written_over_cached_blocks_overwrites_them_in_place(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    cache, bs = system.cache, system.cache.block_size
+    first = cache.nsectors // (bs // 512) - 300
+    system.run(cache.write_run(first, bytes([1]) * (10 * bs)))
+    cached = cache.page(first)
+    system.run(cache.write_run(first + 5, bytes([2]) * (10 * bs)))
+    assert cache.page(first + 9) is cached                  # the same buffer, rewritten
+    assert cache.page(first + 10) is not cached and cache.dirty_count == 15
+    assert cache.page(first + 10) is cache.page(first + 14)  # the new stretch: one buffer
+    cache.flush()
+    with open(system.image.path, 'rb') as f:
+        f.seek(cache.start_lba * 512 + first * bs)
+        assert f.read(15 * bs) == bytes([1]) * (5 * bs) + bytes([2]) * (10 * bs)
+
+
 # -- read() into the user's memory ------------------------------------------------------------------
 
 def file_pattern(size: int) -> bytes:

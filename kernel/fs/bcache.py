@@ -408,17 +408,19 @@ class BufferCache:
         buf = self._blocks.get(n)
         if buf is not None:
             return buf, False
-        stop = n + 1
-        if n not in self._suspect:
-            ahead = range(n + 1, min(end, n + EXTENT_BLOCKS))
-            if self._blocks.keys().isdisjoint(ahead) and self._suspect.isdisjoint(ahead):
-                stop = ahead.stop           # the usual case, checked in C
-            else:
-                stop = next((b for b in ahead if b in self._blocks or b in self._suspect),
-                            ahead.stop)
-        buf = self._new_buffer(n, stop - n)
+        buf = self._new_buffer(n, self._missing_from(n, end))
         self._submit(buf, write=False)
         return buf, True
+
+    def _missing_from(self, n: int, end: int) -> int:
+        """How many blocks from n (not cached) on are missing from the cache, up to end
+        and EXTENT_BLOCKS: the size of a new buffer there.  A suspect block stands alone."""
+        if n in self._suspect:
+            return 1
+        ahead = range(n + 1, min(end, n + EXTENT_BLOCKS))
+        if self._blocks.keys().isdisjoint(ahead) and self._suspect.isdisjoint(ahead):
+            return len(ahead) + 1               # the usual case, checked in C
+        return next(b for b in ahead if b in self._blocks or b in self._suspect) - n
 
     def hold_runs(self, runs):
         """Generator: make every block of runs [(first block or 0 for a hole, count)]
@@ -512,43 +514,34 @@ class BufferCache:
             self.kernel.vmstat['readahead_hits'] += buf.count
 
     def write_block(self, n: int, data: bytes):
-        size = self._block_size
-        if len(data) != size:
-            raise ValueError(f'write of {len(data)} bytes to a {size}-byte block')
-        self._lba(n)
-        while True:
-            buf = self._blocks.get(n)
-            if buf is None:
-                buf = self._new_buffer(n)        # a whole block: no need to read it first
-                break
-            if buf.valid:
-                break
-            yield from buf.io.wait()             # a read in flight would overwrite us
-        self.memory.write(buf.addr(n), bytes(data))
-        self.bad.discard(n)                      # rewritten whole: the disk gets a new chance
-        self._written(buf)
-        yield from self._throttle()
+        if len(data) != self._block_size:
+            raise ValueError(f'write of {len(data)} bytes to a {self._block_size}-byte block')
+        yield from self.write_run(n, data)
 
     def write_run(self, n: int, data: bytes):
-        """Whole blocks n.. (a file's data written in one go): when none of them is
-        cached, they go into new buffers of up to EXTENT_BLOCKS with one copy each, and
-        are written back as runs; otherwise block by block."""
+        """Whole blocks n.. (a file's data written in one go, or one metadata block):
+        cached stretches are overwritten in place, the others go into new buffers (no
+        read first: every byte is replaced), one copy per buffer, and are written back
+        as runs."""
         size = self._block_size
         count, partial = divmod(len(data), size)
         if partial:
             raise ValueError(f'write of {len(data)} bytes: not whole {size}-byte blocks')
         self._lba(n, count)
-        if count == 1 or not self._blocks.keys().isdisjoint(range(n, n + count)):
-            for i in range(count):
-                yield from self.write_block(n + i, data[i * size:(i + 1) * size])
-            return
-        done = 0
+        end, done = n + count, 0
         while done < count:
-            buf = self._new_buffer(n + done, count - done)
-            self.memory.write(buf.frame, data[done * size:(done + buf.count) * size])
-            self.bad.difference_update(range(buf.n, buf.end))
+            m = n + done
+            buf = self._blocks.get(m)
+            if buf is None:
+                buf = self._new_buffer(m, self._missing_from(m, end))
+            elif not buf.valid:
+                yield from buf.io.wait()         # a read in flight would overwrite us;
+                continue                         # it may fail and drop the buffer: look again
+            stop = min(buf.end, end)
+            self.memory.write(buf.addr(m), data[done * size:(stop - n) * size])
+            self.bad.difference_update(range(m, stop))   # rewritten whole: a new chance
             self._written(buf)
-            done += buf.count
+            done = stop - n
         yield from self._throttle()
 
     def _written(self, buf: Buffer) -> None:
