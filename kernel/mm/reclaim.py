@@ -58,10 +58,12 @@ class Reclaimer:
 
     def _frame_freed(self, frame: int, count: int = 1) -> None:
         if self.tracked:
-            gone = self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE))
-            for f in sorted(gone):
-                self.tracked.discard(f)
-                self.policy.removed(f)
+            gone = (frame,) if count == 1 else \
+                sorted(self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE)))
+            for f in gone:
+                if f in self.tracked:
+                    self.tracked.discard(f)
+                    self.policy.removed(f)
         if self.memory_freed.waiters:
             self.memory_freed.wake_all(self.kernel.wake)
 
