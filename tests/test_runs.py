@@ -172,6 +172,20 @@ def test_writing_one_block_of_a_run_writes_the_run_back(tmp_path, root_dir):  # 
         assert f.read(bs) == b'\x77' * bs
 
 
+def test_the_block_index_finds_buffers_by_any_of_their_blocks():
+    from kernel.fs.bcache import BlockIndex, Buffer
+    index = BlockIndex()
+    a, b = Buffer(4096, 10, 5, 0, 5), Buffer(4096, 40, 1, 0x5000, 1)   # blocks 10..14 and 40
+    index.add(b)
+    index.add(a)
+    assert [index.get(n) for n in (9, 10, 14, 15, 40, 41)] == [None, a, a, None, b, None]
+    assert index.overlapping(12, 41) == [a, b] and index.overlapping(15, 40) == []
+    assert index.next_cached(0, 100) == 10 and index.next_cached(15, 100) == 40
+    assert index.next_cached(15, 30) == 30 and index.next_cached(12, 30) == 12
+    index.remove(a)
+    assert index.get(12) is None and index.blocks == 1
+
+
 # -- writing in runs ------------------------------------------------------------------------------
 
 def test_clear_run_finds_the_first_free_stretch_and_caps_it():

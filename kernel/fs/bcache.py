@@ -27,7 +27,8 @@ When the read of a run fails, its blocks are marked suspect and read one by one 
 that, so a bad sector costs only its own block; a block whose own read failed is in
 `bad` (the mapped-file fault path gives SIGBUS for it instead of reading it again).
 
-Blocks are looked up by number in `_blocks` (block -> the Buffer holding it).  The 1 KiB
+Blocks are looked up by number in `_index` (a BlockIndex: the buffers by first block,
+bisected, so a buffer of 1024 blocks costs one entry, not 1024).  The 1 KiB
 superblock read that ext2 does before it knows its block size is dropped when the block
 size is set, at mount, before anything is written.
 
@@ -44,8 +45,8 @@ fs.mount.mount_root builds the cache over a partition and mounts ext2 on it.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from itertools import repeat
+from bisect import bisect_left, bisect_right, insort
+from collections import OrderedDict
 
 from kernel.dev.blk import BlockRequest
 from kernel.errno import Errno
@@ -116,6 +117,53 @@ class Segments(list):
         return out
 
 
+class BlockIndex:
+    """Which buffer holds block n.  Buffers never overlap, so a sorted list of their
+    first blocks answers by bisection."""
+
+    def __init__(self):
+        self._starts: list[int] = []
+        self._bufs: dict[int, Buffer] = {}      # first block -> buffer
+        self.blocks = 0                         # blocks in all the buffers
+
+    def get(self, n: int) -> Buffer | None:
+        i = bisect_right(self._starts, n) - 1
+        if i >= 0:
+            buf = self._bufs[self._starts[i]]
+            if n < buf.end:
+                return buf
+        return None
+
+    def add(self, buf: Buffer) -> None:
+        insort(self._starts, buf.n)
+        self._bufs[buf.n] = buf
+        self.blocks += buf.count
+
+    def remove(self, buf: Buffer) -> None:
+        del self._starts[bisect_left(self._starts, buf.n)]
+        del self._bufs[buf.n]
+        self.blocks -= buf.count
+
+    def overlapping(self, first: int, end: int) -> list[Buffer]:
+        """The buffers holding any of blocks first..end-1, in block order."""
+        i = max(0, bisect_right(self._starts, first) - 1)
+        out = []
+        for start in self._starts[i:]:
+            if start >= end:
+                break
+            buf = self._bufs[start]
+            if buf.end > first:
+                out.append(buf)
+        return out
+
+    def next_cached(self, n: int, end: int) -> int:
+        """The first block in n..end-1 that some buffer holds, or end."""
+        if self.get(n) is not None:
+            return n
+        i = bisect_left(self._starts, n)
+        return min(self._starts[i], end) if i < len(self._starts) else end
+
+
 def runs_of(blocknos) -> list[list[int]]:
     """Block numbers as runs [first, count] of consecutive ones, in the order given."""
     runs: list[list[int]] = []
@@ -139,7 +187,7 @@ class BufferCache:
         self.max_blocks = max_blocks or max(16, kernel.frames.total // 4)
         self.dirty_limit = dirty_limit or max(8, self.max_blocks // 2)
         self.flush_cache = flush_cache          # send FLUSH CACHE EXT after a sync's writes
-        self._blocks: dict[int, Buffer] = {}                # block number -> its buffer
+        self._index = BlockIndex()                          # block number -> its buffer
         self._lru: OrderedDict[int, Buffer] = OrderedDict()  # by first block, LRU first
         self._dirty: dict[int, Buffer] = {}                 # by first block
         self._dirty_blocks = 0
@@ -181,7 +229,7 @@ class BufferCache:
         return self.start_lba + n * per
 
     def _drop(self, buf: Buffer) -> None:
-        deque(map(self._blocks.pop, range(buf.n, buf.end)), maxlen=0)    # in C
+        self._index.remove(buf)
         del self._lru[buf.n]
         if buf.readahead:
             self.kernel.vmstat['readahead_wasted'] += buf.count
@@ -197,7 +245,7 @@ class BufferCache:
             and not self.kernel.frames.any_pinned(buf.frame, buf.nframes)
 
     def _make_room(self, count: int) -> None:
-        while len(self._blocks) + count > self.max_blocks:
+        while self._index.blocks + count > self.max_blocks:
             victim = next((b for b in self._lru.values() if self._evictable(b)), None)
             if victim is None:
                 return              # everything is dirty or busy: run over the cap
@@ -217,7 +265,7 @@ class BufferCache:
                 break
             count = max(1, (nframes // 2) * PAGE_SIZE // size)
         buf = Buffer(size, n, count, frame, nframes)
-        self._blocks.update(zip(range(n, n + count), repeat(buf)))
+        self._index.add(buf)
         self._lru[n] = buf
         return buf
 
@@ -266,14 +314,14 @@ class BufferCache:
     def page(self, n: int) -> Buffer | None:
         """The buffer holding block n, if cached (valid or on its way); buf.addr(n) is
         the block's frame when blocks are pages."""
-        buf = self._blocks.get(n)
+        buf = self._index.get(n)
         if buf is not None:
             self._lru.move_to_end(buf.n)
         return buf
 
     def mark_dirty(self, n: int) -> None:
         """A mapped page was written through its mapping (its PTE's Dirty bit)."""
-        buf = self._blocks.get(n)
+        buf = self._index.get(n)
         if buf is not None and buf.valid:
             self._make_dirty(buf)
 
@@ -333,7 +381,7 @@ class BufferCache:
         return self._dirty_blocks
 
     def cached(self, n: int) -> bool:
-        buf = self._blocks.get(n)
+        buf = self._index.get(n)
         return buf is not None and buf.valid
 
     # -- the BlockDevice protocol ----------------------------------------------------------
@@ -342,7 +390,7 @@ class BufferCache:
         self._lba(n)                             # EIO for blocks outside the partition
         counted = False
         while True:
-            buf = self._blocks.get(n)
+            buf = self._index.get(n)
             if buf is not None and buf.valid:
                 if not counted:
                     self.hits += 1
@@ -405,7 +453,7 @@ class BufferCache:
         """(the buffer holding block n, whether it is new): when n is not cached, a new
         buffer for the stretch of missing blocks from n (up to end and EXTENT_BLOCKS),
         its read submitted."""
-        buf = self._blocks.get(n)
+        buf = self._index.get(n)
         if buf is not None:
             return buf, False
         buf = self._new_buffer(n, self._missing_from(n, end))
@@ -417,10 +465,10 @@ class BufferCache:
         and EXTENT_BLOCKS: the size of a new buffer there.  A suspect block stands alone."""
         if n in self._suspect:
             return 1
-        ahead = range(n + 1, min(end, n + EXTENT_BLOCKS))
-        if self._blocks.keys().isdisjoint(ahead) and self._suspect.isdisjoint(ahead):
-            return len(ahead) + 1               # the usual case, checked in C
-        return next(b for b in ahead if b in self._blocks or b in self._suspect) - n
+        stop = self._index.next_cached(n + 1, min(end, n + EXTENT_BLOCKS))
+        if self._suspect:
+            stop = next((b for b in range(n + 1, stop) if b in self._suspect), stop)
+        return stop - n
 
     def hold_runs(self, runs):
         """Generator: make every block of runs [(first block or 0 for a hole, count)]
@@ -440,7 +488,7 @@ class BufferCache:
             failed = yield from self._wait_held(held)
             for buf in failed:                  # again, a block at a time
                 for n in range(buf.n, buf.end):
-                    if self._blocks.get(n) is None:
+                    if self._index.get(n) is None:
                         self._hold_blocks(n, n + 1, held)
             if (yield from self._wait_held(held)):
                 raise FsError(Errno.EIO, 'a block read failed')
@@ -456,7 +504,7 @@ class BufferCache:
                 continue
             n = first
             while n < first + count:
-                buf = self._blocks[n]
+                buf = self._index.get(n)
                 take = min(buf.end, first + count) - n
                 self._add_segment(segments, buf.addr(n), take * size)
                 n += take
@@ -531,7 +579,7 @@ class BufferCache:
         end, done = n + count, 0
         while done < count:
             m = n + done
-            buf = self._blocks.get(m)
+            buf = self._index.get(m)
             if buf is None:
                 buf = self._new_buffer(m, self._missing_from(m, end))
             elif not buf.valid:
@@ -586,21 +634,8 @@ class BufferCache:
         """The buffers holding any block of runs [(first block or 0, count)]."""
         out = {}
         for first, count in runs:
-            if not first:
-                continue
-            if len(self._lru) < count:          # fewer buffers than blocks: look at those
-                for buf in self._lru.values():
-                    if buf.n < first + count and first < buf.end:
-                        out[buf.n] = buf
-                continue
-            n = first
-            while n < first + count:
-                buf = self._blocks.get(n)
-                if buf is None:
-                    n += 1
-                else:
-                    out[buf.n] = buf
-                    n = buf.end
+            if first:
+                out.update((buf.n, buf) for buf in self._index.overlapping(first, first + count))
         return list(out.values())
 
     def dirty_in(self, runs) -> bool:
@@ -634,4 +669,4 @@ class BufferCache:
 
     def stats(self) -> dict:
         return dict(hits=self.hits, misses=self.misses, reads=self.reads, writes=self.writes,
-                    evictions=self.evictions, cached=len(self._blocks), dirty=self.dirty_count)
+                    evictions=self.evictions, cached=self._index.blocks, dirty=self.dirty_count)
