@@ -4,7 +4,8 @@
 run of zero bytes and swallows writes too.  Reading /dev/zero fills the user's buffer in
 place (demand-zero pages are made present a run at a time), so it also serves as the
 floor of the read() path: a syscall and a copy-sized fill with no device behind them.
-Neither device has a position, so lseek on them is ESPIPE (Linux accepts and ignores it).
+Neither device has a position: pread and pwrite ignore the offset, and every lseek
+succeeds and returns 0, as Linux's null_lseek does.
 """
 
 from ..fs.file import File
@@ -14,6 +15,9 @@ MINOR_NULL, MINOR_ZERO = 3, 5     # Linux's minors for /dev/null and /dev/zero
 
 
 class NullFile(File):
+    seekable = True
+    positionless = True         # lseek always lands at 0 (sys_lseek)
+
     def read(self, n: int):
         return b''
         yield
@@ -21,6 +25,12 @@ class NullFile(File):
     def write(self, data: bytes):
         return len(data)
         yield
+
+    def pread(self, n: int, offset: int):
+        return (yield from self.read(n))
+
+    def pwrite(self, data: bytes, offset: int):
+        return (yield from self.write(data))
 
 
 class ZeroFile(NullFile):
@@ -32,6 +42,9 @@ class ZeroFile(NullFile):
         user.write_from_phys(va, [(None, n)])
         return n
         yield
+
+    def pread_into(self, user, va: int, n: int, offset: int):
+        return (yield from self.read_into(user, va, n))
 
 
 def open_mem(minor: int, flags: int) -> File | None:

@@ -107,6 +107,8 @@ def sys_lseek(k, p, fd: int, offset: int, whence: int):
         return -Errno.EBADF
     if not getattr(f, 'seekable', False):
         return -Errno.ESPIPE
+    if getattr(f, 'positionless', False):
+        return 0                        # /dev/null, /dev/zero: nowhere to move to
     offset = s64(offset)
     if whence == SEEK_SET:
         new = offset
