@@ -107,18 +107,25 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
     with O_DIRECT (no cache: the disk DMAs into the user's buffer), the same read() loop
     on /dev/zero (no disk at all), and with plain Python file I/O on the same bytes of the
     image file; and writing a new file of that size in 1 MiB pieces, against plain Python
-    writes to a new host file (in both, what is still dirty at the end is not waited for).  Guest RAM is prefaulted (MAP_POPULATE), as physical RAM is simply there;
-    'cold' is the buffered read without that, where the host's first touch of each page of
-    guest RAM (about 1 µs each) is counted too."""
+    writes to a new host file (in both, what is still dirty at the end is not waited for).
+    Guest RAM is prefaulted (MAP_POPULATE), as physical RAM is simply there; 'cold' is the
+    buffered read without that, where the host's first touch of each page of guest RAM
+    (about 1 µs each) is counted too."""
     import io_bench
     image = io_bench.make_image(tmp, mib)
 
-    def guest(mode: str, path: str = '/big', prefault: bool = True, sized: bool = False) -> float:
+    def rate(seconds: float) -> float:
+        return mib * 1.048576 / seconds
+
+    def guest(done: str, *argv: str, prefault: bool = True) -> float:
+        """A guest program that prints '<done>: <bytes> bytes' once it has moved them."""
+        out, elapsed, _ = io_bench.guest(image, *argv, mem=128 << 20, prefault=prefault)
+        assert f'{done}: {mib << 20} bytes' in out, out
+        return rate(elapsed)
+
+    def read(mode: str, path: str = '/big', prefault: bool = True, sized: bool = False) -> float:
         size = [str(mib << 20)] if sized else []        # /dev/zero has no end of its own
-        out, elapsed, _ = io_bench.guest(image, '/tests/readmodes', mode, path, *size,
-                                         mem=128 << 20, prefault=prefault)
-        assert f'{mode}: {mib << 20} bytes' in out, out
-        return mib * 1.048576 / elapsed
+        return guest(mode, '/tests/readmodes', mode, path, *size, prefault=prefault)
 
     def plain() -> float:
         t = time.perf_counter()
@@ -126,13 +133,7 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
             f.seek(1 << 20)
             while f.read(1 << 20) and f.tell() < (mib + 1) << 20:
                 pass
-        return mib * 1.048576 / (time.perf_counter() - t)
-
-    def guest_write() -> float:
-        out, elapsed, _ = io_bench.guest(image, '/tests/writeseq', '/copy', str(mib),
-                                         mem=128 << 20, prefault=True)
-        assert f'write: {mib << 20} bytes' in out, out
-        return mib * 1.048576 / elapsed
+        return rate(time.perf_counter() - t)
 
     def plain_write() -> float:
         piece = bytes([0x5A]) * (1 << 20)
@@ -140,13 +141,14 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
         with open(tmp / 'plain-copy', 'wb') as f:
             for _ in range(mib):
                 f.write(piece)
-        rate = mib * 1.048576 / (time.perf_counter() - t)
+        seconds = time.perf_counter() - t
         (tmp / 'plain-copy').unlink()
-        return rate
+        return rate(seconds)
 
-    return {'read': guest('read'), 'odirect': guest('odirect'), 'cold': guest('read', prefault=False),
-            'zero': guest('read', '/dev/zero', sized=True), 'plain': plain(),
-            'write': guest_write(), 'plain_write': plain_write()}
+    return {'read': read('read'), 'odirect': read('odirect'), 'cold': read('read', prefault=False),
+            'zero': read('read', '/dev/zero', sized=True), 'plain': plain(),
+            'write': guest('write', '/tests/writeseq', '/copy', str(mib)),
+            'plain_write': plain_write()}
 
 
 def read_ceiling(zero: float, plain: float) -> float:

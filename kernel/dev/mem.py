@@ -47,7 +47,10 @@ class ZeroFile(NullFile):
         return (yield from self.read_into(user, va, n))
 
 
+MEM_DEVICES = {MINOR_NULL: NullFile, MINOR_ZERO: ZeroFile}
+
+
 def open_mem(minor: int, flags: int) -> File | None:
     """The devsw opener for major 1; None for a minor ukern does not have."""
-    kinds = {MINOR_NULL: NullFile, MINOR_ZERO: ZeroFile}
-    return kinds[minor](flags) if minor in kinds else None
+    kind = MEM_DEVICES.get(minor)
+    return kind(flags) if kind is not None else None
