@@ -1,0 +1,3 @@
+module ukern.test/goroutines
+
+go 1.19
