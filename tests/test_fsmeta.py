@@ -136,3 +136,7 @@ def test_new_calls_fail_cleanly_without_a_disk(run, name):
     r = run(f'tests/{name}')
     assert 'Traceback' not in r.text
     assert f'({name}) FAIL' in r.text
+
+
+def test_unlinked_mapped_file_keeps_its_blocks_until_munmap(disk):
+    _fs_test(disk, 'fs_unlink_mmap')

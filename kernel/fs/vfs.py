@@ -177,12 +177,15 @@ class Vfs:
         """An open file of inode f.ino is gone: drop its locks, and at the last one let
         the next call free the inode if it has no name left (an orphan, ext2_links.py)."""
         self.unlock_all(f)
-        left = self.open_counts[f.ino] - 1
+        self.dropped(f.ino)
+
+    def dropped(self, ino: int) -> None:
+        left = self.open_counts[ino] - 1
         if left:
-            self.open_counts[f.ino] = left
+            self.open_counts[ino] = left
         else:
-            del self.open_counts[f.ino]
-            self.closed.append(f.ino)
+            del self.open_counts[ino]
+            self.closed.append(ino)
 
     def release_closed(self):
         """Free the orphans whose last descriptor has closed (at shutdown)."""
@@ -376,6 +379,21 @@ class DirFile(File):
 
     def close(self) -> None:
         self.vfs.unlock_all(self)
+
+
+class InodeHold:
+    """What a file mapping holds of its inode: like an open file, each region mapping it
+    keeps an unlinked inode from being freed (a mapping outlives its descriptor)."""
+
+    def __init__(self, vfs: Vfs, ino: int):
+        self.vfs = vfs
+        self.ino = ino
+
+    def hold(self) -> None:
+        self.vfs.opened(self.ino)
+
+    def drop(self) -> None:
+        self.vfs.dropped(self.ino)
 
 
 def dirent64(ino: int, next_off: int, dtype: int, name: bytes) -> bytes:
