@@ -75,7 +75,8 @@ class Vfs:
         """The inode path names; a symbolic link as the last component is followed unless
         `follow` is false (links inside the path are not: ext2.lookup does not)."""
         ino = yield from self.call(self.fs.lookup(path, cwd.ino))
-        for _ in range(MAX_SYMLINKS if follow else 0):
+        wants_dir = path.endswith(b'/')
+        for _ in range(MAX_SYMLINKS if follow or wants_dir else 0):
             if not (yield from self.call(self.fs.is_symlink(ino))):
                 break
             target = yield from self.call(self.fs.readlink(ino))
@@ -84,9 +85,9 @@ class Vfs:
             path, cwd = target, base
             ino = yield from self.call(self.fs.lookup(target, base.ino))
         else:
-            if follow and (yield from self.call(self.fs.is_symlink(ino))):
+            if (follow or wants_dir) and (yield from self.call(self.fs.is_symlink(ino))):
                 raise FsError(Errno.ELOOP)
-        if path.endswith(b'/') and not (yield from self.call(self.fs.stat(ino))).mode & S_IFMT == InodeType.S_IFDIR:
+        if wants_dir and (yield from self.call(self.fs.stat(ino))).mode & S_IFMT != InodeType.S_IFDIR:
             raise FsError(Errno.ENOTDIR)
         return ino
 
