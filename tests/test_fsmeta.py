@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import fsck, partition1, run_on_disk
+from conftest import GUEST_ROOT, fsck, partition1, run_on_disk
 from test_programs import passed
 
 
@@ -140,3 +140,22 @@ def test_new_calls_fail_cleanly_without_a_disk(run, name):
 
 def test_unlinked_mapped_file_keeps_its_blocks_until_munmap(disk):
     _fs_test(disk, 'fs_unlink_mmap')
+
+
+def test_bad_pointers_give_efault(disk):
+    r = _fs_test(disk, 'fs_badptr')
+    assert 'Traceback' not in r.text
+
+
+def test_ln_makes_hard_and_symbolic_links(disk):
+    script = ('ln -s /etc/motd /motd-link && ln /etc/motd /motd-hard && cat /motd-link /motd-hard'
+              ' && ln -s /etc/motd /motd-link; echo status $?')
+    r = run_on_disk(disk, '/bin/sh', '-c', script)
+    motd = (GUEST_ROOT / 'etc' / 'motd').read_text()
+    assert r.text.startswith(motd + motd), r.text
+    assert "ln: cannot make symbolic link '/motd-link': File exists" in r.text
+    assert 'status 1' in r.text
+    assert 'Fast link dest: "/etc/motd"' in _debugfs(disk, 'stat /motd-link')
+    assert 'Links: 2' in _debugfs(disk, 'stat /etc/motd')
+    clean = fsck(disk)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
