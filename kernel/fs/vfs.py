@@ -121,6 +121,8 @@ class Vfs:
             if e.errno != Errno.ENOENT or not flags & O_CREAT:
                 raise
             dir_ino, name = yield from self.parent_and_name(path, cwd)
+            if not flags & (O_NOFOLLOW | O_EXCL):
+                dir_ino, name = yield from self._dangling_link_target(dir_ino, name)
             ino = yield from self.call(self.fs.create(dir_ino, name, mode & 0o7777))
         st = yield from self.call(self.fs.stat(ino))
         kind = st.mode & S_IFMT
@@ -145,6 +147,18 @@ class Vfs:
         if flags & O_TRUNC and flags & O_ACCMODE != O_RDONLY:
             yield from self.call(self.fs.truncate(ino, 0))
         return InodeFile(self, ino, flags)
+
+    def _dangling_link_target(self, dir_ino: int, name: bytes):
+        """Where O_CREAT creates when `name` is a symbolic link to nothing yet: at its
+        target, as Linux does (one level of link)."""
+        try:
+            ino = yield from self.call(self.fs.lookup(name, dir_ino))
+            if not (yield from self.call(self.fs.is_symlink(ino))):
+                return dir_ino, name
+        except FsError:
+            return dir_ino, name
+        target = yield from self.call(self.fs.readlink(ino))
+        return (yield from self.parent_and_name(target, Cwd(dir_ino, '/')))
 
     def stat(self, path: bytes, cwd: Cwd, follow: bool = True):
         """The Stat of a path (a generator); /proc included."""

@@ -24,6 +24,7 @@ AT_EMPTY_PATH = 0x1000
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_NO_AUTOMOUNT = 0x800
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+X_OK = 1
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 FD_CLOEXEC = 1
 STDIN_RDEV = (5 << 8) | 1                    # the console: character device 5, 1
@@ -215,8 +216,11 @@ def sys_stat(k, p, path_addr: int, buf: int):
 @fs_errors
 def sys_faccessat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    yield from _vfs(k).stat(path, _dir(p, dirfd, path))
-    return 0       # one user, root: existence is the only check
+    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path))
+    # one user, root: only execution is refused, to a file with no x bit (as execve)
+    if mode & X_OK and st.mode & S_IFMT != InodeType.S_IFDIR and not st.mode & 0o111:
+        return -Errno.EACCES
+    return 0
 
 
 def sys_access(k, p, path_addr: int, mode: int):

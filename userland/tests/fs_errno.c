@@ -19,6 +19,9 @@ int main(void)
     chmod("/file", 0644);
     check_eq("execve a file without x bits: EACCES", EACCES, err(execve("/file", argv, NULL)));
     check_eq("execve a directory: EACCES", EACCES, err(execve("/bin", argv, NULL)));
+    check_eq("access(X_OK) of a file without x bits: EACCES", EACCES, err(access("/file", X_OK)));
+    check_eq("access(X_OK) of a program", 0, err(access("/bin/true", X_OK)));
+    check_eq("access(X_OK) of a directory", 0, err(access("/bin", X_OK)));
     static char longpath[5000];
     memset(longpath, 'a', sizeof longpath - 1);
     longpath[0] = '/';

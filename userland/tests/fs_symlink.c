@@ -52,6 +52,13 @@ int main(void)
     check_eq("open O_NOFOLLOW on a link: ELOOP", ELOOP, err(open("/fast", O_RDONLY | O_NOFOLLOW)));
     check_eq("symlinkat a dangling link", 0, err(symlinkat("nowhere", AT_FDCWD, "/dangling")));
     check_eq("open a dangling link: ENOENT", ENOENT, err(open("/dangling", O_RDONLY)));
+    fd = open("/dangling", O_CREAT | O_WRONLY, 0644);
+    check("O_CREAT through a dangling link", fd >= 0);
+    close(fd);
+    check_eq("... created its target", 0, err(stat("/nowhere", &st)));
+    check_eq("... and the link is still a link", 0, err(lstat("/dangling", &st)));
+    check_eq("... S_IFLNK", S_IFLNK, st.st_mode & S_IFMT);
+    check_eq("O_CREAT|O_EXCL on a link: EEXIST", EEXIST, err(open("/fast", O_CREAT | O_EXCL | O_WRONLY, 0644)));
     check_eq("unlink removes the link, not the target", 0, err(unlink("/fast")));
     check_eq("the target stays", 0, err(stat("/target", &st)));
     end();
