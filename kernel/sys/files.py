@@ -273,7 +273,7 @@ def sys_unlinkat(k, p, dirfd: int, path_addr: int, flags: int):
     if flags & ~AT_REMOVEDIR:
         return -Errno.EINVAL
     path = _path(k, p, path_addr)
-    if path and not path.strip(b'/') and path.startswith(b'/'):
+    if path and not path.strip(b'/'):
         return -Errno.EBUSY if flags & AT_REMOVEDIR else -Errno.EISDIR     # the root
     v = _vfs(k)
     dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
