@@ -13,13 +13,14 @@ bitmap update is a read-modify-write that spans a yield.  Failures raise FsError
 On the host, run_sync() (blockdev.py) drives a call to completion.
 """
 
-import array
 import dataclasses
 from typing import Callable
 
 from kernel.errno import Errno
 from kernel.fs.blockdev import BlockDevice, FileBlockDevice, run_sync  # noqa: F401 (re-exported)
 from kernel.fs.ext2_alloc import Allocation
+from kernel.fs.ext2_attr import Attributes
+from kernel.fs.ext2_links import FAST_SYMLINK_MAX, Links  # noqa: F401 (re-exported)
 from kernel.fs.fserror import FsError, Ext2Error  # noqa: F401 (re-exported: callers import them from here)
 from kernel.fs.ext2_layout import (
     EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, LINK_MAX, NAME_MAX, ROOT_INO,
@@ -30,7 +31,6 @@ from kernel.fs.ext2_layout import (
 )
 
 ROOT = ROOT_INO
-FAST_SYMLINK_MAX = 60         # a symlink target shorter than this lives in i_block itself
 MAX_PATH_DEPTH = 4096         # bound on '..' walks, in case a corrupt tree has a cycle
 
 
@@ -69,7 +69,7 @@ class DirSlot:
     header: DirEntryHeader
 
 
-class Ext2(Allocation):
+class Ext2(Allocation, Links, Attributes):
     """One mounted ext2 file system.  Public generator methods (drive with `yield from`):
 
     mount()                                   read and check superblock + descriptors
@@ -80,6 +80,8 @@ class Ext2(Allocation):
     create / mkdir / mknod / symlink(dir_ino, name, ...) -> ino of the new inode
     unlink / rmdir(dir_ino, name)             rename(old_dir, old_name, new_dir, new_name)
     sync()                                    write back superblock and group descriptors
+    link(ino, dir_ino, name)                  another name; release(ino) at last close
+    set_attrs, fallocate, seek_data, readdir_at: ext2_attr.py
     """
 
     def __init__(self, dev: BlockDevice, now: Callable[[], int] = lambda: 0):
@@ -90,6 +92,9 @@ class Ext2(Allocation):
         self.readonly = False
         self._inodes: dict[int, Inode] = {}             # write-through: one object per inode
         self._dirty = False                             # superblock or descriptors changed
+        # Is the inode open?  (The VFS answers.)  An open inode losing its last name goes
+        # on the orphan list instead of being freed (ext2_links.py).
+        self.in_use: Callable[[int], bool] = lambda ino: False
 
     # ---- mounting ------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class Ext2(Allocation):
         root = yield from self._iget(ROOT)
         if not is_dir(root):
             raise Ext2Error("corrupt file system: the root inode is not a directory", Errno.EIO)
+        yield from self.recover_orphans()
 
     def _check_groups(self):
         inode_table_blocks = ceil_div(self.sb.s_inodes_per_group * self.inode_size, self.block_size)
@@ -241,7 +247,7 @@ class Ext2(Allocation):
         inode.i_links_count -= 1
         self._touch(inode, modified=False)
         if inode.i_links_count == 0:
-            yield from self._destroy_inode(ino, inode)
+            yield from self._unlinked(ino, inode)
         else:
             yield from self._write_inode(ino)
 
@@ -392,14 +398,6 @@ class Ext2(Allocation):
                     atime=inode.i_atime, mtime=inode.i_mtime, ctime=inode.i_ctime,
                     blocks=inode.i_blocks, rdev_major=major, rdev_minor=minor)
 
-    def readlink(self, ino: int):
-        inode = yield from self._iget(ino)
-        if inode.i_mode & S_IFMT != InodeType.S_IFLNK:
-            raise FsError(Errno.EINVAL)
-        if not has_block_map(inode, self.block_size):
-            return bytes(inode.i_block)[:inode.i_size]
-        return (yield from self._read_data(inode, 0, inode.i_size))
-
     # ---- directories -----------------------------------------------------------------
 
     def _directory(self, ino: int):
@@ -520,7 +518,7 @@ class Ext2(Allocation):
         """Allocate an inode, let fill(ino, inode) set it up, and link it into the directory."""
         name = self._name(name)
         self._check_writable()
-        dir_inode = yield from self._directory(dir_ino)
+        dir_inode = yield from self._live_directory(dir_ino)
         if (yield from self._find_entry(dir_inode, name)) is not None:
             raise FsError(Errno.EEXIST)
         ino, inode = yield from self._new_inode(dir_ino, mode, uid, gid)
@@ -553,22 +551,6 @@ class Ext2(Allocation):
             return
             yield  # a generator, like every fill
         return (yield from self._make_node(dir_ino, name, mode, uid, gid, fill))
-
-    def symlink(self, dir_ino: int, name, target: str | bytes, uid: int = 0, gid: int = 0):
-        """Make a symbolic link to target; short targets live in the inode itself."""
-        target = target.encode() if isinstance(target, str) else bytes(target)
-        if not target or len(target) >= self.block_size:
-            raise FsError(Errno.ENAMETOOLONG if target else Errno.ENOENT)
-
-        def fill(ino, inode):
-            if len(target) < FAST_SYMLINK_MAX:
-                padded = target.ljust(FAST_SYMLINK_MAX, b"\0")
-                inode.i_block[:] = array.array("I", padded).tolist()
-                inode.i_size = len(target)
-            else:
-                yield from self._write_data(inode, 0, memoryview(target))
-                self._set_size(inode, len(target))
-        return (yield from self._make_node(dir_ino, name, InodeType.S_IFLNK | 0o777, uid, gid, fill))
 
     def mkdir(self, dir_ino: int, name, mode: int = 0o755, uid: int = 0, gid: int = 0):
         """Make a directory holding "." and ".."; returns its inode number."""

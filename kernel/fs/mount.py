@@ -93,6 +93,7 @@ def find_swap(kernel) -> SwapArea | None:
 
 
 def unmount(kernel, vfs: Vfs) -> None:
+    run_boot(kernel, vfs.release_closed())
     run_boot(kernel, vfs.fs.sync())
     vfs.cache.flush()
     kernel.machine.ahci.flush()

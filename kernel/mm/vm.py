@@ -47,6 +47,15 @@ class MappedFile:
     direct: bool = False     # MAP_DIRECT: private frames, filled by DMA (not the cache's)
     nosync: bool = False     # MAP_NOSYNC: changes are never written back
     pending: dict = field(default_factory=dict)   # MAP_DIRECT: page index -> its read in flight
+    holder: object = None    # fs.vfs.InodeHold: each region mapping the file holds its inode
+
+    def hold(self) -> None:
+        if self.holder is not None:
+            self.holder.hold()
+
+    def drop(self) -> None:
+        if self.holder is not None:
+            self.holder.drop()
 
 
 @dataclass
@@ -73,8 +82,10 @@ class Region:
         upper = Region(va, self.end, self.prot, self.kind, self.name, None, self.shared)
         if self.file:
             cut = (va - self.start) // PAGE_SIZE
-            upper.file = MappedFile(self.file.cache, self.file.blocks[cut:], self.file.direct, self.file.nosync)
-            self.file = MappedFile(self.file.cache, self.file.blocks[:cut], self.file.direct, self.file.nosync)
+            f = self.file
+            upper.file = MappedFile(f.cache, f.blocks[cut:], f.direct, f.nosync, holder=f.holder)
+            self.file = MappedFile(f.cache, f.blocks[:cut], f.direct, f.nosync, holder=f.holder)
+            f.hold()                        # one region became two
         if self.image:
             upper.image = FileImage(self.image.data, self.image.offset + (va - self.start),
                                     max(0, self.image.filesz - (va - self.start)))
@@ -184,6 +195,8 @@ class AddressSpace:
         for r in self.carve(start, end):
             self.sync_shared(r)
             self.regions.remove(r)
+            if r.file:
+                r.file.drop()
         self.unmap_range(start, end)
 
     def sync_shared(self, r: Region, start: int = 0, end: int = 1 << 64) -> int:
@@ -211,6 +224,8 @@ class AddressSpace:
         child.brk_start, child.brk = self.brk_start, self.brk
         for r in self.regions:
             copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file, r.obj)
+            if r.file:
+                r.file.hold()
             child.regions.append(copy)
             for va, pte in list(self.pt.leaf_entries(r.start, r.end)):
                 if not pte & P:
@@ -244,6 +259,8 @@ class AddressSpace:
     def destroy(self) -> None:
         for r in self.regions:
             self.sync_shared(r)
+            if r.file:
+                r.file.drop()
         self.unmap_range(0, USER_TOP)
         self.regions.clear()
         self.pt.free_tables()

@@ -8,6 +8,7 @@ action or handler frame) when the process next returns to user mode.
 """
 
 import ctypes
+import dataclasses
 
 from ..errno import Errno
 from ..mm import pgtbl_report
@@ -62,6 +63,7 @@ def fork(k, parent: Process) -> Process | int:
     k.cpu.set_context_reg(ctx, 'rax', 0)
     child = Process(new_pid(k), parent.pid, parent.name, aspace, ctx, parent.fds.fork(),
                     pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
+                    fs_ctx=dataclasses.replace(parent.fs_ctx),
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
                     caps=list(parent.caps))
     pgtbl_report.install_ukern_page(k, aspace, child.pid)

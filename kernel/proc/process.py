@@ -14,6 +14,12 @@ from ..fs.vfs import Cwd
 from .wait import WaitQueue
 
 
+@dataclass
+class FsContext:
+    """Process-wide file-creation state (Linux's fs_struct; threads share one)."""
+    umask: int = 0o022                          # permission bits removed at create/mkdir/mknod
+
+
 class State(enum.Enum):
     RUNNABLE = 'runnable'
     BLOCKED = 'blocked'
@@ -37,6 +43,7 @@ class Process:
     syscall: tuple = ()                         # (nr, name, args, start time) of the current call
     waiting_on: Any = None
     cwd: Cwd = field(default_factory=lambda: Cwd(2, '/'))   # ext2's root inode
+    fs_ctx: FsContext = field(default_factory=FsContext)    # umask; copied at fork
     # signals
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0

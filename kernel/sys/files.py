@@ -11,16 +11,20 @@ import struct
 from ..errno import Errno
 from ..fs.ext2 import FsError
 from ..fs.ext2_layout import InodeType, S_IFMT
-from ..fs.file import O_ACCMODE, O_RDONLY
+from ..fs.file import MAX_FDS, O_ACCMODE, O_RDONLY
 from ..fs import direct, vfs
 from ..fs.pipe import Pipe
+from ..mm.uaccess import BadAddress
 from .args import s32, s64
 from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
 
 AT_FDCWD = -100
 AT_REMOVEDIR = 0x200
 AT_EMPTY_PATH = 0x1000
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_NO_AUTOMOUNT = 0x800
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+X_OK = 1
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 FD_CLOEXEC = 1
 STDIN_RDEV = (5 << 8) | 1                    # the console: character device 5, 1
@@ -61,10 +65,12 @@ def _vfs(k):
 
 
 def _path(k, p, addr: int) -> bytes:
-    path = k.user(p).read_cstr(addr, vfs.PATH_MAX + 1)
-    if len(path) > vfs.PATH_MAX:
-        raise FsError(Errno.ENAMETOOLONG)
-    return path
+    try:
+        return k.user(p).read_cstr(addr, vfs.PATH_MAX)
+    except BadAddress as e:
+        if e.addr == addr + vfs.PATH_MAX:       # no NUL in PATH_MAX bytes: not a fault
+            raise FsError(Errno.ENAMETOOLONG) from None
+        raise
 
 
 def _dir(p, dirfd: int, path: bytes) -> Cwd:
@@ -83,6 +89,9 @@ def _dir(p, dirfd: int, path: bytes) -> Cwd:
 @fs_errors
 def sys_openat(k, p, dirfd: int, path_addr: int, flags: int, mode: int):
     path = _path(k, p, path_addr)
+    if flags & vfs.O_CREAT and path.endswith(b'/'):
+        return -Errno.EISDIR
+    mode &= ~p.fs_ctx.umask
     f = yield from _vfs(k).open(path, flags, mode, _dir(p, dirfd, path))
     if isinstance(f, vfs.DirFile):
         f.path = normalize(_dir(p, dirfd, path), path)
@@ -129,6 +138,8 @@ def sys_pread64(k, p, fd: int, buf: int, count: int, offset: int):
     f = p.fds.get(fd)
     if f is None or f.flags & O_ACCMODE == 1:
         return -Errno.EBADF
+    if s64(offset) < 0:
+        return -Errno.EINVAL
     if not hasattr(f, 'pread'):
         return -Errno.ESPIPE
     k.user(p).check_range(buf, count)
@@ -148,6 +159,8 @@ def sys_pwrite64(k, p, fd: int, buf: int, count: int, offset: int):
     f = p.fds.get(fd)
     if f is None or f.flags & O_ACCMODE == O_RDONLY:
         return -Errno.EBADF
+    if s64(offset) < 0:
+        return -Errno.EINVAL
     if not hasattr(f, 'pwrite'):
         return -Errno.ESPIPE
     if f.flags & vfs.O_DIRECT and isinstance(f, vfs.InodeFile):
@@ -186,10 +199,12 @@ def sys_fstat(k, p, fd: int, buf: int):
 
 @fs_errors
 def sys_newfstatat(k, p, dirfd: int, path_addr: int, buf: int, flags: int):
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT):
+        return -Errno.EINVAL
     path = _path(k, p, path_addr)
     if not path and flags & AT_EMPTY_PATH:
         return (yield from sys_fstat(k, p, dirfd, buf))
-    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path))
+    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path), follow=not flags & AT_SYMLINK_NOFOLLOW)
     k.user(p).write(buf, _stat_bytes(st))
     return 0
 
@@ -201,8 +216,11 @@ def sys_stat(k, p, path_addr: int, buf: int):
 @fs_errors
 def sys_faccessat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    yield from _vfs(k).stat(path, _dir(p, dirfd, path))
-    return 0       # one user, root: existence is the only check
+    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path))
+    # one user, root: only execution is refused, to a file with no x bit (as execve)
+    if mode & X_OK and st.mode & S_IFMT != InodeType.S_IFDIR and not st.mode & 0o111:
+        return -Errno.EACCES
+    return 0
 
 
 def sys_access(k, p, path_addr: int, mode: int):
@@ -217,17 +235,22 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
         return -Errno.EBADF
     if not hasattr(f, 'entries'):
         return -Errno.ENOTDIR
-    entries = yield from f.entries()
+    if hasattr(f, 'entries_at'):
+        # ext2: the offset is a byte position in the directory, which unlinking the
+        # entries already returned does not move (so `rm -r` sees every entry)
+        entries = yield from f.entries_at(f.offset)
+    else:
+        listing = yield from f.entries()
+        entries = [(name, ino, ftype, i + 1) for i, (name, ino, ftype) in enumerate(listing)][f.offset:]
     out = bytearray()
-    while f.offset < len(entries):
-        name, ino, ftype = entries[f.offset]
-        rec = dirent64(ino, f.offset + 1, int(ftype), name.encode(errors='surrogateescape'))
+    for name, ino, ftype, next_pos in entries:
+        rec = dirent64(ino, next_pos, int(ftype), name.encode(errors='surrogateescape'))
         if len(out) + len(rec) > count:
             if not out:
                 return -Errno.EINVAL
             break
         out += rec
-        f.offset += 1
+        f.offset = next_pos
     k.user(p).write(buf, bytes(out))
     return len(out)
 
@@ -237,7 +260,7 @@ def sys_mkdirat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
     v = _vfs(k)
     dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
-    yield from v.call(v.fs.mkdir(dir_ino, name, mode & 0o7777))
+    yield from v.call(v.fs.mkdir(dir_ino, name, mode & 0o7777 & ~p.fs_ctx.umask))
     return 0
 
 
@@ -247,7 +270,11 @@ def sys_mkdir(k, p, path_addr: int, mode: int):
 
 @fs_errors
 def sys_unlinkat(k, p, dirfd: int, path_addr: int, flags: int):
+    if flags & ~AT_REMOVEDIR:
+        return -Errno.EINVAL
     path = _path(k, p, path_addr)
+    if path and not path.strip(b'/'):
+        return -Errno.EBUSY if flags & AT_REMOVEDIR else -Errno.EISDIR     # the root
     v = _vfs(k)
     dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
     if flags & AT_REMOVEDIR:
@@ -387,7 +414,11 @@ def sys_dup3(k, p, oldfd: int, newfd: int, flags: int) -> int:
     f = p.fds.get(oldfd)
     if f is None:
         return -Errno.EBADF
-    if oldfd == newfd or flags & ~O_CLOEXEC or not 0 <= newfd < 256:
+    if flags & ~O_CLOEXEC:
+        return -Errno.EINVAL
+    if not 0 <= s32(newfd) < MAX_FDS:
+        return -Errno.EBADF
+    if oldfd == newfd:
         return -Errno.EINVAL
     p.fds.put(newfd, f, cloexec=bool(flags & O_CLOEXEC))
     return newfd

@@ -9,7 +9,7 @@ from ..errno import Errno
 from ..mm.pagetable import PTE, USER_TOP
 from ..fs.ext2 import FsError
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
-from ..fs.vfs import InodeFile
+from ..fs.vfs import InodeFile, InodeHold
 from ..mm.fault import HOLE
 from ..mm.vm import Region, Kind, Prot, MappedFile, page_up, page_down, ELF_MIN
 
@@ -92,6 +92,8 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
             return -Errno.ENOMEM
     region = a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
                           '[file]' if mapped else '[anon]', shared=MapFlags.SHARED in flags, file=mapped))
+    if mapped:
+        mapped.hold()                   # the region keeps the inode, even once unlinked
     if reused:
         error = yield from _read_into_kept_pages(k, p, region, reused)
         if error:
@@ -162,7 +164,7 @@ def _map_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):
     except FsError as e:
         return -e.errno
     blocks = [b or HOLE for b in blocks] + [0] * (count - in_file)
-    return MappedFile(v.cache, blocks)
+    return MappedFile(v.cache, blocks, holder=InodeHold(v, f.ino))
 
 
 def sys_msync(k, p, addr: int, length: int, flags: int):

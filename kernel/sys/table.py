@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, files, io, memory, objsys, pgtbl, process, signals, time, ukern
+from . import aio, files, fsmeta, io, memory, objsys, pgtbl, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -38,14 +38,11 @@ _HANDLERS = {
     3: files.sys_close,
     4: files.sys_stat,
     5: files.sys_fstat,
-    6: files.sys_stat,            # lstat: ukern follows no symlinks in paths
-    8: files.sys_lseek,
     17: files.sys_pread64,
     18: files.sys_pwrite64,
     21: files.sys_access,
     32: files.sys_dup,
     33: files.sys_dup2,
-    72: files.sys_fcntl,
     74: files.sys_fsync,
     75: files.sys_fsync,          # fdatasync
     76: files.sys_truncate,
@@ -68,6 +65,35 @@ _HANDLERS = {
     292: files.sys_dup3,
     316: files.sys_renameat2,
     439: files.sys_faccessat,     # faccessat2 (its flags are ignored)
+    # file metadata, links, locks (fsmeta.py; lseek, ioctl and fcntl pass the rest on)
+    6: fsmeta.sys_lstat,
+    8: fsmeta.sys_lseek,
+    16: fsmeta.sys_ioctl,
+    40: fsmeta.sys_sendfile,
+    72: fsmeta.sys_fcntl,
+    73: fsmeta.sys_flock,
+    85: fsmeta.sys_creat,
+    86: fsmeta.sys_link,
+    88: fsmeta.sys_symlink,
+    89: fsmeta.sys_readlink,
+    90: fsmeta.sys_chmod,
+    91: fsmeta.sys_fchmod,
+    92: fsmeta.sys_chown,
+    93: fsmeta.sys_fchown,
+    94: fsmeta.sys_lchown,
+    95: fsmeta.sys_umask,
+    133: fsmeta.sys_mknod,
+    137: fsmeta.sys_statfs,
+    138: fsmeta.sys_fstatfs,
+    259: fsmeta.sys_mknodat,
+    260: fsmeta.sys_fchownat,
+    265: fsmeta.sys_linkat,
+    266: fsmeta.sys_symlinkat,
+    267: fsmeta.sys_readlinkat,
+    268: fsmeta.sys_fchmodat,
+    280: fsmeta.sys_utimensat,
+    285: fsmeta.sys_fallocate,
+    332: fsmeta.sys_statx,
     9: memory.sys_mmap,
     10: memory.sys_mprotect,
     11: memory.sys_munmap,
@@ -75,7 +101,6 @@ _HANDLERS = {
     13: signals.sys_rt_sigaction,
     14: signals.sys_rt_sigprocmask,
     15: signals.sys_rt_sigreturn,
-    16: io.sys_ioctl,
     19: io.sys_readv,
     20: io.sys_writev,
     24: process.sys_sched_yield,
