@@ -1,0 +1,63 @@
+"""The system calls real programs ask for that are not about files or threads (issue 15):
+mremap and madvise, process information (sysinfo, getrusage, times, prctl, ids, waitid),
+resource limits, System V IPC, and what /proc says.  One guest program per behaviour."""
+
+import pytest
+
+from conftest import run_on_disk
+
+
+def passed(r, name):
+    """A Pintos-style guest test passed: begin, end, exit 0, no FAIL."""
+    assert 'FAIL' not in r.text, r.text
+    assert f'({name}) begin' in r.text and f'({name}) end' in r.text, r.text
+    assert r.status == 0, r.text + '\n'.join(r.log)
+
+
+@pytest.mark.parametrize('name', [
+    'misc_mremap',          # growth in place, moving, shrinking, MREMAP_FIXED, errors
+    'misc_realloc',         # musl's realloc 1 MiB -> 8 MiB keeps the data (an mremap)
+    'misc_madvise',         # MADV_DONTNEED zeroes and frees; unknown advice EINVAL
+    'misc_sysinfo',         # memory, uptime, processes
+    'misc_rusage',          # minflt, maxrss, children's usage, times()
+    'misc_ids',             # set*id/getres*id consistency, groups, getppid of pid 1
+    'misc_waitid',          # WNOWAIT then wait4, siginfo, WNOHANG, WSTOPPED, WCONTINUED
+    'misc_rlimit_nofile',   # EMFILE at the soft limit, inherited by fork
+    'misc_rlimit_as',       # mmap and brk fail beyond RLIMIT_AS
+    'shm_fork',             # a segment shared with a forked child; keys, IPC_EXCL
+    'shm_rmid',             # IPC_RMID destroys at the last detach (shmdt, exit)
+    'sem_wait',             # blocking semop, IPC_NOWAIT, timeout, SEM_UNDO, EIDRM
+    'msg_queue',            # types 0/positive/negative, E2BIG, blocking receive, EIDRM
+])
+def test_guest(run, name):
+    passed(run(f'tests/{name}'), name)
+
+
+@pytest.mark.parametrize('name, args', [
+    ('misc_proc_stat', ()),         # 52 fields that parse
+    ('misc_proc_maps', ()),         # heap, stack, shared mappings, Linux's columns
+    ('misc_proc_cmdline', ('one', 'two words', '')),   # every argument; status, meminfo, ...
+    ('misc_prctl', ()),             # PR_SET_NAME shows in /proc/self/stat and status
+])
+def test_guest_with_proc(disk, name, args):
+    passed(run_on_disk(disk, f'/tests/{name}', *args), name)
+
+
+def test_proc_stat_of_a_zombie_and_of_init(disk):
+    """What the kernel makes for /proc/PID/stat, read from the host side."""
+    from kernel.fs import procinfo
+    r = run_on_disk(disk, '/tests/misc_proc_stat')
+    k = r.kernel
+    assert not k.procs                       # everything reaped: build one by hand instead
+    from kernel.proc.process import Process, State
+    from kernel.fs.file import FdTable
+    p = Process(7, 1, 'zz', None, None, FdTable(), state=State.ZOMBIE, exit_status=3 << 8)
+    fields = procinfo.stat(k, p).decode().split()
+    assert len(fields) == 52 and fields[:4] == ['7', '(zz)', 'Z', '1'] and fields[-1] == str(3 << 8)
+    assert procinfo.cmdline(k, p) == b'' and procinfo.maps(k, p) == b''
+
+
+def test_rlimit_nproc_stops_forks(run):
+    """RLIMIT_NPROC is enforced at fork: the fork that would pass it fails with EAGAIN."""
+    r = run('tests/misc_nproc')
+    passed(r, 'misc_nproc')
