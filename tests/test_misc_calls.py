@@ -61,3 +61,29 @@ def test_rlimit_nproc_stops_forks(run):
     """RLIMIT_NPROC is enforced at fork: the fork that would pass it fails with EAGAIN."""
     r = run('tests/misc_nproc')
     passed(r, 'misc_nproc')
+
+
+def test_mremap_moves_entries_and_the_reverse_map_follows():
+    """A moved range keeps its frames (no copy): each frame's reverse-map entry names the
+    new address, and copy-on-write sharing with a fork survives the move."""
+    from conftest import boot
+    from emu.cpu import PF_WRITE, PF_USER
+    from kernel.mm import fault
+    from kernel.mm.pagetable import ADDR_MASK
+    from kernel.mm.vm import AddressSpace, Region, Kind, Prot
+    k, _, _ = boot()
+    a = AddressSpace(k.frames, k.kernel_pdpt)
+    base, to, pages = 0x4000_0000, 0x5000_0000, 8
+    a.add(Region(base, base + pages * 4096, Prot.READ | Prot.WRITE, Kind.ANON, 'data'))
+    for i in range(pages):
+        fault.handle(a, k.frames, base + i * 4096, PF_WRITE | PF_USER, 0)
+    frames = [a.pt.lookup(base + i * 4096) & ADDR_MASK for i in range(pages)]
+    child = a.fork()
+    free = k.frames.free_count
+    a.move_pages(base, base + pages * 4096, to)
+    assert 0 <= free - k.frames.free_count <= 3     # page tables for the new place, no page copied
+    assert [a.pt.lookup(to + i * 4096) & ADDR_MASK for i in range(pages)] == frames
+    assert all(a.pt.lookup(base + i * 4096) == 0 for i in range(pages))
+    for i, f in enumerate(frames):
+        assert set(k.frames.rmap.mappers(f)) == {(a, to + i * 4096), (child, base + i * 4096)}
+        assert k.frames.refs(f) == 2

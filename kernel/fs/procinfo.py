@@ -95,7 +95,8 @@ def stat(k, p) -> bytes:
         ticks(u.start), vsize, rss, p.limits.soft(Rlimit.RSS),
         lay['startcode'], lay['endcode'], lay['startstack'], 0, 0,    # kstkesp, kstkeip
         pending, blocked, ignored, caught,
-        0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, 0,      # wchan nswap cnswap exit_signal cpu rt policy blkio guest cguest
+        0, 0, 0, SIGCHLD, 0,                        # wchan nswap cnswap exit_signal processor
+        0, 0, 0, 0, 0,                              # rt_priority policy blkio_ticks guest cguest
         lay['start_data'], lay['end_data'], lay['start_brk'],
         0, 0, 0, 0,                                 # arg_start arg_end env_start env_end
         exited,

@@ -128,7 +128,7 @@ def fill_zero_pages(aspace: AddressSpace, frames: FrameAllocator, va: int, npage
     that no file image backs; returns the frames mapped ([] when the caller should fault
     page by page)."""
     region = aspace.find(va)
-    if region is None or region.file is not None or region.obj is not None \
+    if region is None or region.file is not None or region.obj is not None or region.shm is not None \
             or not int(region.prot) & Prot.WRITE.value:
         return []
     if region.image is not None and va - region.start < region.image.filesz:

@@ -73,8 +73,8 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         mapped.nosync = MapFlags.NOSYNC in flags
     a = p.aspace
     reused = []
-    replaced = sum(min(r.end, addr + length) - max(r.start, addr) for r in a.overlapping(addr, addr + length)) \
-        if MapFlags.FIXED in flags else 0
+    replaced = sum(min(r.end, addr + length) - max(r.start, addr)
+                   for r in a.overlapping(addr, addr + length)) if MapFlags.FIXED in flags else 0
     if not a.may_grow(length - replaced):
         return -Errno.ENOMEM            # RLIMIT_AS
     if flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE):

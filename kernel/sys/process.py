@@ -152,6 +152,7 @@ CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 SIGCHLD, SIGCONT = 17, 18
 CONTINUED_STATUS = 0xFFFF            # wait4's status for a child resumed by SIGCONT
 CORE_FLAG = 0x80
+THREAD_WAIT_FLAGS = 0xE000_0000      # __WNOTHREAD, __WALL, __WCLONE: one thread per process here
 
 
 def _matches(p, child, pid: int) -> bool:
@@ -194,7 +195,7 @@ def _event_of(k, child, options: int):
 
 def sys_wait4(k, p, pid: int, wstatus: int, options: int, rusage: int):
     pid = s32(pid)
-    if options & ~(WNOHANG | WUNTRACED | WCONTINUED):
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | THREAD_WAIT_FLAGS):
         return -Errno.EINVAL
     event = yield from _wait_event(k, p, lambda c: _matches(p, c, pid), options | WEXITED)
     if not isinstance(event, tuple):
@@ -241,8 +242,8 @@ def _siginfo(child, status: int) -> SiginfoChld:
 
 def sys_waitid(k, p, idtype: int, id: int, infop: int, options: int, rusage: int):
     match = _id_matcher(p, idtype, s32(id))
-    if match is None or options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT) \
-            or not options & (WUNTRACED | WEXITED | WCONTINUED):
+    allowed = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | THREAD_WAIT_FLAGS
+    if match is None or options & ~allowed or not options & (WUNTRACED | WEXITED | WCONTINUED):
         return -Errno.EINVAL
     event = yield from _wait_event(k, p, match, options)
     if isinstance(event, int):

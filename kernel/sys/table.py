@@ -9,7 +9,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, creds, files, info, io, limits, memory, objsys, pgtbl, process, remap, signals, sysv, time, ukern
+from . import (aio, creds, files, info, io, limits, memory, objsys, pgtbl, process, remap, signals,
+               sysv, time, ukern)
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).

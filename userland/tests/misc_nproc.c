@@ -1,5 +1,6 @@
 /* RLIMIT_NPROC: with the limit at 4, a process can make children until four processes
  * exist; the next fork fails with EAGAIN.  prlimit64 reports the limit. */
+#define _GNU_SOURCE
 #include "check.h"
 #include <errno.h>
 #include <signal.h>

@@ -2,6 +2,7 @@
  * children's; times() the same in clock ticks. */
 #include "check.h"
 #include <errno.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/times.h>
 #include <sys/wait.h>
@@ -35,6 +36,13 @@ int main(void)
     }
     check_eq("getrusage(CHILDREN) before the wait", 0, getrusage(RUSAGE_CHILDREN, &c));
     check_eq("no child reaped yet: no faults", 0, c.ru_minflt);
+    /* compute alongside: with two runnable processes the clock counts instructions
+     * (a lone process's compute does not move the virtual clock); sched_yield ends this
+     * slice, so that the next ones are counted */
+    sched_yield();
+    volatile unsigned long y = 0;
+    for (unsigned long i = 0; i < 20000000; i++)
+        y += i;
     waitpid(pid, NULL, 0);
     check_eq("getrusage(CHILDREN) after", 0, getrusage(RUSAGE_CHILDREN, &c));
     check("the child's 100 faults are counted", c.ru_minflt >= 100);
