@@ -408,11 +408,12 @@ class Kernel:
 
     @staticmethod
     def _count_fault_to(p: Process, result: fault.FaultResult) -> None:
-        """getrusage's view: a major fault waited for (or could have waited for) I/O."""
+        """getrusage's view: a major fault is one that waited for I/O (the access is then
+        tried again, and that fault is a minor one); the others are minor."""
         p.usage.stime += FAULT_COST_NS
-        if result.action in (fault.Action.FILE_READ, fault.Action.SWAP_IN):
+        if result.action is fault.Action.WAIT:
             p.usage.majflt += 1
-        elif result.action is not fault.Action.WAIT:
+        else:
             p.usage.minflt += 1
 
     def _on_trap(self, trap: Trap) -> bool:

@@ -151,7 +151,7 @@ def _perms(r) -> str:
         ('s' if r.shared else 'p')
 
 
-MAPS_NAME_COLUMN = 73                    # Linux pads the fields to column 73 before the name
+MAPS_NAME_COLUMN = 73                    # Linux pads the fields out to 73 characters before a name
 
 
 def _map_line(r) -> str:
@@ -163,7 +163,7 @@ def _map_line(r) -> str:
     elif r.kind in (Kind.HEAP, Kind.STACK) or r.name.startswith('[sysv'):
         name = r.name
     head = f'{r.start:08x}-{r.end:08x} {_perms(r)} {offset:08x} {dev} {ino} '
-    return (head.ljust(MAPS_NAME_COLUMN - 1) + name if name else head) + '\n'
+    return (head.ljust(MAPS_NAME_COLUMN) + name if name else head) + '\n'
 
 
 def maps(k, p) -> bytes:
