@@ -24,6 +24,7 @@ def passed(r, name):
     'misc_waitid',          # WNOWAIT then wait4, siginfo, WNOHANG, WSTOPPED, WCONTINUED
     'misc_rlimit_nofile',   # EMFILE at the soft limit, inherited by fork
     'misc_rlimit_as',       # mmap and brk fail beyond RLIMIT_AS
+    'misc_rlimit_stack',    # the stack grows to RLIMIT_STACK and no further
     'shm_fork',             # a segment shared with a forked child; keys, IPC_EXCL
     'shm_rmid',             # IPC_RMID destroys at the last detach (shmdt, exit)
     'sem_wait',             # blocking semop, IPC_NOWAIT, timeout, SEM_UNDO, EIDRM
