@@ -88,7 +88,7 @@ def stat(k, p) -> bytes:
     exited = p.exit_status if p.state.value == 'zombie' else 0
     fields = [
         p.pid, f'({p.name})', _state(p)[0], p.ppid, p.pgid, p.sid, tty_nr, tpgid,
-        0x400000,                                   # flags: PF_FORKNOEXEC-free, a user task
+        0x400000,                                   # flags: PF_RANDOMIZE, as a user process shows
         u.minflt, c.minflt, u.majflt, c.majflt,
         ticks(u.utime), ticks(u.stime), ticks(c.utime), ticks(c.stime),
         20 + p.options.nice, p.options.nice, 1, 0,  # priority, nice, threads, itrealvalue

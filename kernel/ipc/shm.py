@@ -43,7 +43,7 @@ assert ctypes.sizeof(ShmidDs) == 112
 @dataclass(eq=False)
 class Segment(IpcObject):
     size: int = 0
-    frames: list = field(default_factory=list)      # one per page, 0 until first touched
+    frames: dict = field(default_factory=dict)      # page index -> frame, once touched
     nattch: int = 0
     cpid: int = 0
     lpid: int = 0
@@ -52,15 +52,14 @@ class Segment(IpcObject):
 
     def frame(self, allocator, index: int) -> int:
         """The frame of page `index`, made (zeroed) at first use."""
-        if not self.frames[index]:
+        if index not in self.frames:
             self.frames[index] = allocator.alloc(zero=True)
         return self.frames[index]
 
     def free(self, allocator) -> None:
-        for f in self.frames:
-            if f:
-                allocator.release(f)
-        self.frames = []
+        for f in self.frames.values():
+            allocator.release(f)
+        self.frames = {}
 
 
 @dataclass
@@ -81,7 +80,7 @@ def shmget(k, p, key: int, size: int, flags: int) -> int:
     def make():
         if size < SHMMIN or size > SHMMAX:
             return -Errno.EINVAL
-        seg = Segment(key, 0, 0, 0, size=size, frames=[0] * (page_up(size) // PAGE_SIZE), cpid=p.pid)
+        seg = Segment(key, 0, 0, 0, size=size, cpid=p.pid)
         seg.ctime = _now(k)
         return seg
 
