@@ -39,6 +39,7 @@ def test_guest(run, name):
     ('misc_proc_maps', ()),         # heap, stack, shared mappings, Linux's columns
     ('misc_proc_cmdline', ('one', 'two words', '')),   # every argument; status, meminfo, ...
     ('misc_prctl', ()),             # PR_SET_NAME shows in /proc/self/stat and status
+    ('misc_mremap_file', ()),       # growing file mappings maps the file's next pages
 ])
 def test_guest_with_proc(disk, name, args):
     passed(run_on_disk(disk, f'/tests/{name}', *args), name)
