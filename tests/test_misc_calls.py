@@ -19,6 +19,7 @@ def passed(r, name):
     'misc_realloc',         # musl's realloc 1 MiB -> 8 MiB keeps the data (an mremap)
     'misc_madvise',         # MADV_DONTNEED zeroes and frees; unknown advice EINVAL
     'misc_sysinfo',         # memory, uptime, processes
+    'misc_sched',           # getcpu, affinity (its size), priorities, policy, uname
     'misc_rusage',          # minflt, maxrss, children's usage, times()
     'misc_ids',             # set*id/getres*id consistency, groups, getppid of pid 1
     'misc_waitid',          # WNOWAIT then wait4, siginfo, WNOHANG, WSTOPPED, WCONTINUED
