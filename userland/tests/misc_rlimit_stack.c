@@ -6,13 +6,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int recurse(int depth)
+/* 4 KiB of stack a level, every byte written (the empty asm makes the compiler keep the
+ * frame and the writes) */
+static int __attribute__((noinline)) recurse(int depth)
 {
-    volatile char frame[4000];
-    frame[0] = (char)depth;
+    char frame[4000];
+    memset(frame, depth, sizeof frame);
+    __asm__ volatile("" : : "r"(frame) : "memory");
     if (depth == 0)
-        return frame[0];
-    return recurse(depth - 1) + frame[0];
+        return 0;
+    int below = recurse(depth - 1);
+    __asm__ volatile("" : : "r"(frame) : "memory");
+    return below + frame[depth];
 }
 
 static int run_child(int depth)
