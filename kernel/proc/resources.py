@@ -43,6 +43,8 @@ DEFAULT_LIMITS = {
     Rlimit.MEMLOCK: (8 << 20, 8 << 20),
     Rlimit.SIGPENDING: (1024, 1024),
     Rlimit.MSGQUEUE: (819200, 819200),
+    Rlimit.NICE: (0, 0),
+    Rlimit.RTPRIO: (0, 0),
 }
 
 
