@@ -1,8 +1,10 @@
-"""Process system calls: fork/clone, execve, exit, wait4, ids and groups, arch_prctl.
+"""Process system calls: fork/clone, execve, exit, wait4 and waitid, process groups and
+sessions, arch_prctl.  (User and group ids are in creds.py.)
 
 fork and clone return twice: the child's context is the parent's at the syscall, with
 rax = 0.  execve reads the program from the file system, builds the new image, and swaps it
 in as the process returns to user mode (the old image stays intact if anything fails).
+wait4 and waitid share one search for a child with something to report (_wait_event).
 """
 
 import ctypes
