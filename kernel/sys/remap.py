@@ -45,6 +45,9 @@ class Madv(enum.IntEnum):
     KEEPONFORK = 19
     COLD = 20
     PAGEOUT = 21
+    POPULATE_READ = 22           # (accepted: the pages come at their first touch)
+    POPULATE_WRITE = 23
+    COLLAPSE = 25                # (no huge pages here)
 
 
 DISCARDING = (Madv.DONTNEED, Madv.FREE)
