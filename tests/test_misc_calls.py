@@ -41,6 +41,7 @@ def test_guest(run, name):
     ('misc_proc_cmdline', ('one', 'two words', '')),   # every argument; status, meminfo, ...
     ('misc_prctl', ()),             # PR_SET_NAME shows in /proc/self/stat and status
     ('misc_mremap_file', ()),       # growing file mappings maps the file's next pages
+    ('shm_exec', ()),               # exec detaches: a removed segment is destroyed
 ])
 def test_guest_with_proc(disk, name, args):
     passed(run_on_disk(disk, f'/tests/{name}', *args), name)
