@@ -23,7 +23,6 @@ SEM_UNDO = 0x1000
 SEMMSL = 32000                   # semaphores in a set
 SEMOPM = 500                     # operations in one semop
 SEMVMX = 32767                   # the largest value
-SEMBUF = struct.Struct('<HhH')   # struct sembuf: sem_num, sem_op, sem_flg
 
 
 class SemidDs(ctypes.LittleEndianStructure):
@@ -34,6 +33,14 @@ class SemidDs(ctypes.LittleEndianStructure):
 
 
 assert ctypes.sizeof(SemidDs) == 104
+
+
+class Sembuf(ctypes.LittleEndianStructure):
+    """struct sembuf (include/uapi/linux/sem.h): one operation of a semop."""
+    _fields_ = [('sem_num', ctypes.c_uint16), ('sem_op', ctypes.c_int16), ('sem_flg', ctypes.c_int16)]
+
+
+assert ctypes.sizeof(Sembuf) == 6
 
 
 @dataclass(eq=False)
@@ -79,8 +86,8 @@ def semop(k, p, semid: int, sops: int, nsops: int, timeout_ns: int | None):
     """A generator: waits until the operations can all be done, then does them."""
     if nsops == 0 or nsops > SEMOPM:
         return -Errno.EINVAL if nsops == 0 else -Errno.E2BIG
-    ops = [SEMBUF.unpack_from(k.user(p).read(sops, SEMBUF.size * nsops), i * SEMBUF.size)
-           for i in range(nsops)]
+    data = k.user(p).read(sops, ctypes.sizeof(Sembuf) * nsops)
+    ops = [(b.sem_num, b.sem_op, b.sem_flg) for b in (Sembuf * nsops).from_buffer_copy(data)]
     s = space(k).sem.get(semid)
     if s is None:
         return -Errno.EINVAL

@@ -119,13 +119,19 @@ def sys_getrusage(k, p, who: int, usage: int) -> int:
     return 0
 
 
-TMS = struct.Struct('<qqqq')       # struct tms: utime, stime, cutime, cstime in ticks
+class Tms(ctypes.LittleEndianStructure):
+    """struct tms (include/uapi/linux/times.h), in clock ticks."""
+    _fields_ = [('tms_utime', ctypes.c_int64), ('tms_stime', ctypes.c_int64),
+                ('tms_cutime', ctypes.c_int64), ('tms_cstime', ctypes.c_int64)]
+
+
+assert ctypes.sizeof(Tms) == 32
 
 
 def sys_times(k, p, buf: int) -> int:
     if buf:
         u, c = p.usage, p.usage.children
-        k.user(p).write(buf, TMS.pack(ticks(u.utime), ticks(u.stime), ticks(c.utime), ticks(c.stime)))
+        k.user(p).write(buf, bytes(Tms(ticks(u.utime), ticks(u.stime), ticks(c.utime), ticks(c.stime))))
     return ticks(k.clock.now)
 
 
