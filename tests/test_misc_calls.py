@@ -30,6 +30,7 @@ def passed(r, name):
     'shm_rmid',             # IPC_RMID destroys at the last detach (shmdt, exit)
     'sem_wait',             # blocking semop, IPC_NOWAIT, timeout, SEM_UNDO, EIDRM
     'msg_queue',            # types 0/positive/negative, E2BIG, blocking receive, EIDRM
+    'ipc_info',             # IPC_INFO, SHM_INFO, SEM_INFO, MSG_INFO, the *_STAT commands
 ])
 def test_guest(run, name):
     passed(run(f'tests/{name}'), name)

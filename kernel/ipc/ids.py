@@ -92,6 +92,14 @@ class IpcTable:
         obj = self.by_id.get(ident)
         return obj if obj is not None and not obj.removed else None
 
+    def at_index(self, index: int) -> IpcObject | None:
+        """The object in slot `index` (the *_STAT commands name objects by slot)."""
+        return next((o for i, o in self.by_id.items() if i % SEQ_MULTIPLIER == index), None)
+
+    def highest_index(self) -> int:
+        """What the *_INFO commands return: the highest slot in use (0 if none)."""
+        return max((i % SEQ_MULTIPLIER for i in self.by_id), default=0)
+
     def lookup(self, p, key: int, flags: int, make, check=None) -> int:
         """The get call (shmget, semget, msgget): an existing object's id, or a new one made
         by make(), or a negative errno.  check(obj) vets an existing object (sizes)."""

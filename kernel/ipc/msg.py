@@ -38,6 +38,15 @@ class MsqidDs(ctypes.LittleEndianStructure):
 assert ctypes.sizeof(MsqidDs) == 120
 
 
+class Msginfo(ctypes.LittleEndianStructure):
+    """struct msginfo (include/uapi/linux/msg.h): IPC_INFO's limits, MSG_INFO's usage."""
+    _fields_ = [(name, ctypes.c_int32) for name in ('msgpool', 'msgmap', 'msgmax', 'msgmnb', 'msgmni',
+                                                    'msgssz', 'msgtql')] + [('msgseg', ctypes.c_uint16)]
+
+
+assert ctypes.sizeof(Msginfo) == 32
+
+
 @dataclass(eq=False)
 class MsgQueue(IpcObject):
     messages: list = field(default_factory=list)       # (mtype, text) in the order sent
@@ -146,10 +155,10 @@ def msgrcv(k, p, msqid: int, msgp: int, msgsz: int, msgtyp: int, flags: int):
 # -- msgctl -----------------------------------------------------------------------------------
 def msgctl(k, p, msqid: int, cmd: int, buf: int) -> int:
     cmd &= ~IPC_64
-    if cmd in (IPC_INFO, MSG_INFO):
-        return -Errno.EINVAL              # (the limits are not reported)
     table = space(k).msg
-    q = table.get(msqid)
+    if cmd in (IPC_INFO, MSG_INFO):
+        return _info(k, p, table, cmd, buf)
+    q = table.at_index(msqid) if cmd == MSG_STAT else table.get(msqid)
     if q is None:
         return -Errno.EINVAL
     if cmd in (IPC_STAT, MSG_STAT):
@@ -178,3 +187,17 @@ def msgctl(k, p, msqid: int, cmd: int, buf: int) -> int:
         q.queue.wake_all(k.wake)
         return 0
     return -Errno.EINVAL
+
+
+def _info(k, p, table, cmd: int, buf: int) -> int:
+    """IPC_INFO: the limits; MSG_INFO: with msgpool, msgmap and msgtql saying what is in
+    use (queues, messages, bytes).  Both return the highest slot."""
+    info = Msginfo(msgpool=MSGMNB * table.limit // 1024, msgmap=MSGMNB, msgmax=MSGMAX, msgmnb=MSGMNB,
+                   msgmni=table.limit, msgssz=16, msgtql=MSGMNB, msgseg=0xFFFF)
+    if cmd == MSG_INFO:
+        queues = list(table.by_id.values())
+        info.msgpool = len(queues)
+        info.msgmap = sum(len(q.messages) for q in queues)
+        info.msgtql = sum(q.cbytes for q in queues)
+    k.user(p).write(buf, bytes(info))
+    return table.highest_index()

@@ -23,6 +23,7 @@ SEM_UNDO = 0x1000
 SEMMSL = 32000                   # semaphores in a set
 SEMOPM = 500                     # operations in one semop
 SEMVMX = 32767                   # the largest value
+SEMMNS = SEMMSL * 32000          # semaphores in all
 
 
 class SemidDs(ctypes.LittleEndianStructure):
@@ -41,6 +42,15 @@ class Sembuf(ctypes.LittleEndianStructure):
 
 
 assert ctypes.sizeof(Sembuf) == 6
+
+
+class Seminfo(ctypes.LittleEndianStructure):
+    """struct seminfo (include/uapi/linux/sem.h): IPC_INFO's limits, SEM_INFO's usage."""
+    _fields_ = [(name, ctypes.c_int32) for name in ('semmap', 'semmni', 'semmns', 'semmnu', 'semmsl',
+                                                    'semopm', 'semume', 'semusz', 'semvmx', 'semaem')]
+
+
+assert ctypes.sizeof(Seminfo) == 40
 
 
 @dataclass(eq=False)
@@ -180,10 +190,10 @@ def _forget_undo(k, semid: int, num: int | None = None) -> None:
 # -- semctl --------------------------------------------------------------------------------------
 def semctl(k, p, semid: int, num: int, cmd: int, arg: int) -> int:
     cmd &= ~IPC_64
-    if cmd in (IPC_INFO, SEM_INFO):
-        return -Errno.EINVAL              # (the limits are not reported)
     table = space(k).sem
-    s = table.get(semid)
+    if cmd in (IPC_INFO, SEM_INFO):
+        return _info(k, p, table, cmd, arg)
+    s = table.at_index(semid) if cmd == SEM_STAT else table.get(semid)
     if s is None:
         return -Errno.EINVAL
     mem = k.user(p)
@@ -239,3 +249,15 @@ def semctl(k, p, semid: int, num: int, cmd: int, arg: int) -> int:
     _forget_undo(k, semid, num if cmd == SETVAL else None)
     _changed(k, s)
     return 0
+
+
+def _info(k, p, table, cmd: int, buf: int) -> int:
+    """IPC_INFO: the limits; SEM_INFO: the same with semusz and semaem saying what is in
+    use (sets and semaphores).  Both return the highest slot."""
+    sets = list(table.by_id.values())
+    info = Seminfo(semmap=SEMMNS, semmni=table.limit, semmns=SEMMNS, semmnu=SEMMNS, semmsl=SEMMSL,
+                   semopm=SEMOPM, semume=SEMOPM, semusz=16, semvmx=SEMVMX, semaem=SEMVMX)
+    if cmd == SEM_INFO:
+        info.semusz, info.semaem = len(sets), sum(len(s.values) for s in sets)
+    k.user(p).write(buf, bytes(info))
+    return table.highest_index()

@@ -40,6 +40,26 @@ class ShmidDs(ctypes.LittleEndianStructure):
 assert ctypes.sizeof(ShmidDs) == 112
 
 
+class Shminfo(ctypes.LittleEndianStructure):
+    """struct shminfo64 (include/uapi/asm-generic/shmbuf.h): IPC_INFO's limits."""
+    _fields_ = [(name, ctypes.c_uint64) for name in ('shmmax', 'shmmin', 'shmmni', 'shmseg', 'shmall',
+                                                     '_unused1', '_unused2', '_unused3', '_unused4')]
+
+
+assert ctypes.sizeof(Shminfo) == 72
+
+
+class ShmInfo(ctypes.LittleEndianStructure):
+    """struct shm_info (include/uapi/linux/shm.h): SHM_INFO's usage."""
+    _fields_ = [('used_ids', ctypes.c_int32), ('shm_tot', ctypes.c_uint64), ('shm_rss', ctypes.c_uint64),
+                ('shm_swp', ctypes.c_uint64), ('swap_attempts', ctypes.c_uint64),
+                ('swap_successes', ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(ShmInfo) == 48
+SHMALL = SHMMAX // PAGE_SIZE
+
+
 @dataclass(eq=False)
 class Segment(IpcObject):
     size: int = 0
@@ -175,8 +195,8 @@ def shmctl(k, p, shmid: int, cmd: int, buf: int) -> int:
     cmd &= ~IPC_64
     table = space(k).shm
     if cmd in (IPC_INFO, SHM_INFO):
-        return -Errno.EINVAL              # (the limits are not reported)
-    seg = table.get(shmid)
+        return _info(k, p, table, cmd, buf)
+    seg = table.at_index(shmid) if cmd == SHM_STAT else table.get(shmid)
     if seg is None:
         return -Errno.EINVAL
     if cmd in (IPC_STAT, SHM_STAT):
@@ -185,7 +205,7 @@ def shmctl(k, p, shmid: int, cmd: int, buf: int) -> int:
         ds = ShmidDs(shm_perm=seg.perm(), shm_segsz=seg.size, shm_atime=seg.atime, shm_dtime=seg.dtime,
                      shm_ctime=seg.ctime, shm_cpid=seg.cpid, shm_lpid=seg.lpid, shm_nattch=seg.nattch)
         k.user(p).write(buf, bytes(ds))
-        return 0
+        return 0 if cmd == IPC_STAT else seg.id
     if cmd == IPC_SET:
         ds = ShmidDs.from_buffer_copy(k.user(p).read(buf, ctypes.sizeof(ShmidDs)))
         if not owns(p, seg):
@@ -204,3 +224,15 @@ def shmctl(k, p, shmid: int, cmd: int, buf: int) -> int:
     if cmd in (SHM_LOCK, SHM_UNLOCK):
         return 0 if owns(p, seg) else -Errno.EPERM     # its pages are never swapped anyway
     return -Errno.EINVAL
+
+
+def _info(k, p, table, cmd: int, buf: int) -> int:
+    """IPC_INFO: the limits; SHM_INFO: what is in use.  Both return the highest slot."""
+    if cmd == IPC_INFO:
+        data = Shminfo(shmmax=SHMMAX, shmmin=SHMMIN, shmmni=table.limit, shmseg=table.limit, shmall=SHMALL)
+    else:
+        segs = list(table.by_id.values())
+        data = ShmInfo(used_ids=len(segs), shm_tot=sum(page_up(s.size) // PAGE_SIZE for s in segs),
+                       shm_rss=sum(len(s.frames) for s in segs))
+    k.user(p).write(buf, bytes(data))
+    return table.highest_index()
