@@ -39,4 +39,6 @@ class Errno(enum.IntEnum):
     ENOSYS = 38
     ENOTEMPTY = 39
     ELOOP = 40
+    ENOMSG = 42
+    EIDRM = 43
     EOPNOTSUPP = 95

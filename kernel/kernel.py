@@ -28,6 +28,7 @@ from .mm.aio import AioEngine
 from .proc import lifecycle
 from .proc import signal as psig
 from .proc.process import Process, State
+from .proc.resources import Usage
 from .proc.wait import Sleep
 from .sys.table import SYSCALLS
 from .sys.names import syscall_name
@@ -63,6 +64,7 @@ class _Borrowed:
     pid = 0
     ctx = None
     state = None
+    usage = Usage()                    # what its faults count goes nowhere
 
     def __init__(self, aspace):
         self.aspace = aspace
@@ -98,6 +100,7 @@ class Kernel:
         self._last_fault: fault.FaultResult | None = None
         self.debugger = None               # trace/gdbstub.GdbStub when --gdb is given
         self.vmstat = Counter()            # the memory manager's counters (/proc/vmstat, --stats)
+        self.idle_ns = 0                   # virtual time with nothing to run (/proc/uptime, /proc/stat)
         self.reclaim = Reclaimer(self, policy)
         self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
@@ -284,6 +287,7 @@ class Kernel:
         if self.cpu.counting:
             self._sync_clock()
         self.clock.now += SYSCALL_COST_NS
+        p.usage.stime += SYSCALL_COST_NS
         nr, *args = self.cpu.syscall_args()
         entry = SYSCALLS.get(nr)
         if self.trace.enabled:                # what the syscall event will need at the end
@@ -359,6 +363,8 @@ class Kernel:
         for frame in frames:
             self._count_fault(fault.FaultResult(fault.Action.ZERO_FILL, frame=frame))
         self.clock.spend(FAULT_COST_NS * len(frames))
+        p.usage.minflt += len(frames)
+        p.usage.stime += FAULT_COST_NS * len(frames)
         return len(frames)
 
     def _wait_here(self, queue) -> None:
@@ -379,6 +385,7 @@ class Kernel:
         self._last_fault = result
         self.clock.spend(FAULT_COST_NS)
         self._count_fault(result)
+        self._count_fault_to(p, result)
         if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS,
                              fault.Action.OBJECT):
             self.flush_tlb(p)
@@ -398,6 +405,16 @@ class Kernel:
             self.vmstat['pswpin'] += 1
         if result.frame:
             self.reclaim.track(result.frame)
+
+    @staticmethod
+    def _count_fault_to(p: Process, result: fault.FaultResult) -> None:
+        """getrusage's view: a major fault is one that waited for I/O (the access is then
+        tried again, and that fault is a minor one); the others are minor."""
+        p.usage.stime += FAULT_COST_NS
+        if result.action is fault.Action.WAIT:
+            p.usage.majflt += 1
+        else:
+            p.usage.minflt += 1
 
     def _on_trap(self, trap: Trap) -> bool:
         """Called by the CPU at an exception.  True: retry the instruction."""
@@ -475,6 +492,7 @@ class Kernel:
         """Nobody can run: jump the clock to the next event, or wait for console input."""
         t = self.clock.next_event()
         if t is not None:
+            self.idle_ns += max(0, t - self.clock.now)
             self.clock.advance_to(t)
             return True
         if self.console.readers.waiters and self.machine.console.wait_for_host_input():
@@ -511,11 +529,14 @@ class Kernel:
         count = self._slice_length(p)
         self._charged = 0
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
+        began, kernel_time = self.clock.now, p.usage.stime
         trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout)
         if self.interactive:
             self.machine.console.poll_host_input()
         self.clock.retire(retired - self._charged)
         self._charged = 0
+        # the slice's time, less what its system calls and faults took, was user time
+        p.usage.utime += max(0, self.clock.now - began - (p.usage.stime - kernel_time))
         if trap is not None and p.state is State.RUNNABLE:
             if self.debugger is None or not self.debugger.on_trap(p, trap):
                 self._unhandled_trap(p, trap)

@@ -64,13 +64,14 @@ class ConsoleFile(File):
 class FdTable:
     def __init__(self):
         self.fds: dict[int, tuple[File, bool]] = {}   # fd -> (file, close-on-exec)
+        self.limit = MAX_FDS          # RLIMIT_NOFILE: no new descriptor at or above it
 
     def get(self, fd: int) -> File | None:
         entry = self.fds.get(fd)
         return entry[0] if entry else None
 
     def install(self, file: File, lowest: int = 0, cloexec: bool = False) -> int:
-        for fd in range(lowest, MAX_FDS):
+        for fd in range(lowest, min(self.limit, MAX_FDS)):
             if fd not in self.fds:
                 self.put(fd, file, cloexec)
                 return fd

@@ -1,21 +1,23 @@
 """/proc: files the kernel makes up when they are read, describing itself.
 
-  /proc/PID/stat     "pid (name) state ppid pgid sid" — the first fields of Linux's format
-  /proc/PID/cmdline  the name
-  /proc/meminfo      frames in all and free
-  /proc/vmstat       the memory manager's counters (one "name value" per line)
+  /proc/PID/stat     Linux's 52 fields (proc(5)), what ps reads
+  /proc/PID/status   the same and more, a "Name:\tvalue" line each
+  /proc/PID/cmdline  every argument of the process's exec, each ended by a NUL
+  /proc/PID/maps     its mappings, as Linux prints them
+  /proc/meminfo, uptime, loadavg, stat, version, cpuinfo, vmstat, sys/kernel/...
 
-Nothing here is stored: each open() takes a snapshot, so a reader sees one consistent
-state even if processes come and go meanwhile.
+The contents are made by fs/procinfo.py.  Nothing here is stored: each open() takes a
+snapshot, so a reader sees one consistent state even if processes come and go meanwhile.
 """
 
 from ..errno import Errno
 from .ext2 import FsError, Stat
 from .ext2_layout import InodeType
 from .file import File, O_ACCMODE, O_RDONLY
+from . import procinfo
 
 PROC_INO = 0x7F000000          # inode numbers for /proc entries live far above ext2's
-STATE_LETTER = {'runnable': 'R', 'blocked': 'S', 'stopped': 'T', 'zombie': 'Z'}
+SUBDIRS = {'sys', 'kernel'}
 
 
 class ProcFile(File):
@@ -57,7 +59,7 @@ class ProcDir(File):
 
     def entries(self):
         listing = [('.', self.ino, 2), ('..', 2, 2)]
-        listing += [(name, PROC_INO + i + 1, 2 if name.isdigit() else 1) for i, name in enumerate(self.names)]
+        listing += [(name, PROC_INO + i + 1, 2 if name.isdigit() or name in SUBDIRS else 1) for i, name in enumerate(self.names)]
         return listing
         yield
 
@@ -85,11 +87,13 @@ class ProcFs:
         parts = [x for x in path.split('/')[2:] if x]
         k = self.kernel
         if not parts:
-            return ProcDir([str(pid) for pid in sorted(k.procs)] + ['meminfo', 'vmstat'], PROC_INO, path)
-        if parts == ['meminfo']:
-            return ProcFile(self._meminfo(), PROC_INO + 1)
-        if parts == ['vmstat']:
-            return ProcFile(self._vmstat(), PROC_INO + 2)
+            return ProcDir([str(pid) for pid in sorted(k.procs)] + list(procinfo.MACHINE_FILES) + ['sys'],
+                           PROC_INO, path)
+        if parts[0] in procinfo.MACHINE_FILES and len(parts) == 1:
+            return ProcFile(procinfo.MACHINE_FILES[parts[0]](k),
+                            PROC_INO + 1 + list(procinfo.MACHINE_FILES).index(parts[0]))
+        if parts[0] == 'sys':
+            return self._sysctl(parts, path)
         if parts[0] == 'self':
             parts[0] = str(k.current.pid) if k.current else '0'
         if not parts[0].isdigit() or int(parts[0]) not in k.procs:
@@ -97,18 +101,20 @@ class ProcFs:
         p = k.procs[int(parts[0])]
         ino = PROC_INO + 0x1000 * p.pid
         if len(parts) == 1:
-            return ProcDir(['stat', 'cmdline'], ino, path)
-        if parts[1:] == ['stat']:
-            state = STATE_LETTER.get(p.state.value, '?')
-            return ProcFile(f'{p.pid} ({p.name}) {state} {p.ppid} {p.pgid} {p.sid}\n'.encode(), ino + 1)
-        if parts[1:] == ['cmdline']:
-            return ProcFile(p.name.encode() + b'\0', ino + 2)
+            return ProcDir(list(procinfo.PROCESS_FILES), ino, path)
+        if len(parts) == 2 and parts[1] in procinfo.PROCESS_FILES:
+            return ProcFile(procinfo.PROCESS_FILES[parts[1]](k, p),
+                            ino + 1 + list(procinfo.PROCESS_FILES).index(parts[1]))
         raise FsError(Errno.ENOENT)
 
-    def _meminfo(self) -> bytes:
-        frames = self.kernel.frames
-        return (f'MemTotal: {frames.total * 4} kB\nMemFree: {frames.free_count * 4} kB\n').encode()
-
-    def _vmstat(self) -> bytes:
-        counters = getattr(self.kernel, 'vmstat', {})
-        return ''.join(f'{name} {value}\n' for name, value in sorted(counters.items())).encode()
+    def _sysctl(self, parts: list[str], path: str) -> File:
+        """/proc/sys/kernel/NAME: a few of the kernel's settings."""
+        ino = PROC_INO + 0x800
+        if parts == ['sys']:
+            return ProcDir(['kernel'], ino, path)
+        if parts == ['sys', 'kernel']:
+            return ProcDir(list(procinfo.SYSCTL_KERNEL), ino + 1, path)
+        if len(parts) == 3 and parts[1] == 'kernel' and parts[2] in procinfo.SYSCTL_KERNEL:
+            return ProcFile(procinfo.SYSCTL_KERNEL[parts[2]](self.kernel),
+                            ino + 2 + list(procinfo.SYSCTL_KERNEL).index(parts[2]))
+        raise FsError(Errno.ENOENT)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
 from .pagetable import P, W, A, D, COW, SWAP, BLOCKED, frame_of, USER_TOP
-from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_LIMIT, STACK_GAP, STACK_TOP
+from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_GAP, STACK_TOP
+
+STACK_LIMIT_MAX = 1 << 32        # an unlimited stack still stops 4 GiB below its top
 
 
 class Action(enum.Enum):
@@ -27,6 +29,7 @@ class Action(enum.Enum):
     WAIT = 'wait for the page to arrive'
     NO_MEMORY = 'no free frame'
     OBJECT = 'object page from the object cache'
+    SHARED_PAGE = 'System V shared memory page'
     KILL = 'kill'
     EFAULT = 'the system call fails with EFAULT'   # the kernel's own copy hit a bad address
 
@@ -73,6 +76,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     pte = aspace.pt.lookup(va)
     if region.obj is not None:
         return _map_object_page(aspace, frames, region, va, error, pte)
+    if region.shm is not None and not pte & P:
+        return _map_segment_page(aspace, frames, region, va)
     try:
         if not pte & P:
             if pte & BLOCKED:
@@ -91,7 +96,7 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
 
 def _grow_stack(aspace: AddressSpace, addr: int, rsp) -> Region | None:
     stack = next((r for r in aspace.regions if r.kind is Kind.STACK), None)
-    if stack is None or addr >= stack.start or addr < STACK_TOP - STACK_LIMIT:
+    if stack is None or addr >= stack.start or addr < STACK_TOP - min(aspace.stack_limit(), STACK_LIMIT_MAX):
         return None
     if addr < (rsp() if callable(rsp) else rsp) - STACK_GAP:
         return None
@@ -123,7 +128,7 @@ def fill_zero_pages(aspace: AddressSpace, frames: FrameAllocator, va: int, npage
     that no file image backs; returns the frames mapped ([] when the caller should fault
     page by page)."""
     region = aspace.find(va)
-    if region is None or region.file is not None or region.obj is not None \
+    if region is None or region.file is not None or region.obj is not None or region.shm is not None \
             or not int(region.prot) & Prot.WRITE.value:
         return []
     if region.image is not None and va - region.start < region.image.filesz:
@@ -247,6 +252,19 @@ def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
         flags &= ~W
     aspace.map_page(va, frame, flags)
     return FaultResult(Action.OBJECT)
+
+
+def _map_segment_page(aspace, frames, region, va) -> FaultResult:
+    """A page of a System V shared memory segment (ipc/shm.py): the segment's own frame,
+    made on first touch.  Reclaim is not told of it (frame=0): the segment's pages stay."""
+    segment, first = region.shm
+    try:
+        frame = segment.frame(frames, first + (va - region.start) // PAGE_SIZE)
+    except OutOfMemory:
+        return FaultResult(Action.NO_MEMORY, f'no free frame for {va:#018x}', SIGBUS)
+    frames.share(frame)
+    aspace.map_page(va, frame, region.pte_flags())
+    return FaultResult(Action.SHARED_PAGE)
 
 
 def _blocked(frames, pte: int, va: int) -> FaultResult:

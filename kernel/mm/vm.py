@@ -48,6 +48,7 @@ class MappedFile:
     nosync: bool = False     # MAP_NOSYNC: changes are never written back
     pending: dict = field(default_factory=dict)   # MAP_DIRECT: page index -> its read in flight
     holder: object = None    # fs.vfs.InodeHold: each region mapping the file holds its inode
+    first: int = 0           # the file page at the region's start (mremap maps the next ones)
 
     def hold(self) -> None:
         if self.holder is not None:
@@ -56,6 +57,11 @@ class MappedFile:
     def drop(self) -> None:
         if self.holder is not None:
             self.holder.drop()
+
+    def part(self, lo: int, hi: int) -> 'MappedFile':
+        """The pages [lo, hi) of this mapping, as a mapping of their own (same holder)."""
+        return MappedFile(self.cache, self.blocks[lo:hi], self.direct, self.nosync,
+                          holder=self.holder, first=self.first + lo)
 
 
 @dataclass
@@ -69,6 +75,7 @@ class Region:
     shared: bool = False
     file: MappedFile | None = None
     obj: object = None       # a page object's capability (kernel/obj): the region maps it
+    shm: tuple | None = None  # System V shared memory (ipc/shm.py): (segment, its page at start)
 
     def __contains__(self, va: int) -> bool:
         return self.start <= va < self.end
@@ -80,12 +87,13 @@ class Region:
     def split_at(self, va: int) -> 'Region':
         """Cut this region at va; returns the upper part."""
         upper = Region(va, self.end, self.prot, self.kind, self.name, None, self.shared)
+        if self.shm is not None:
+            upper.shm = (self.shm[0], self.shm[1] + (va - self.start) // PAGE_SIZE)
         if self.file:
             cut = (va - self.start) // PAGE_SIZE
-            f = self.file
-            upper.file = MappedFile(f.cache, f.blocks[cut:], f.direct, f.nosync, holder=f.holder)
-            self.file = MappedFile(f.cache, f.blocks[:cut], f.direct, f.nosync, holder=f.holder)
-            f.hold()                        # one region became two
+            upper.file = self.file.part(cut, len(self.file.blocks))
+            self.file = self.file.part(0, cut)
+            self.file.hold()                # one region became two
         if self.image:
             upper.image = FileImage(self.image.data, self.image.offset + (va - self.start),
                                     max(0, self.image.filesz - (va - self.start)))
@@ -103,7 +111,8 @@ def page_up(x: int) -> int:
 
 STACK_TOP = 0x7FFF_FFFF_F000
 STACK_INITIAL = 128 * 1024
-STACK_LIMIT = 8 << 20            # RLIMIT_STACK
+STACK_LIMIT = 8 << 20            # RLIMIT_STACK when no limits are attached
+RLIMIT_STACK, RLIMIT_AS = 3, 9   # proc/resources.py: Rlimit
 STACK_GAP = 64 * 1024 + 256      # how far below rsp a push may reach (as Linux allows)
 MMAP_TOP = 0x7F00_0000_0000      # anonymous mmaps are placed downwards from here
 ELF_MIN = 0x10000                # nothing is mapped below this (mmap_min_addr)
@@ -118,6 +127,24 @@ class AddressSpace:
         self.regions: list[Region] = []
         self.brk_start = 0
         self.brk = 0
+        self.limits = None       # the owner's proc.resources.Limits (RLIMIT_STACK, RLIMIT_AS)
+
+    def stack_limit(self) -> int:
+        return self.limits.soft(RLIMIT_STACK) if self.limits is not None else STACK_LIMIT
+
+    def may_grow(self, length: int) -> bool:
+        """Would `length` more bytes of mappings stay within RLIMIT_AS?"""
+        if self.limits is None:
+            return True
+        return self.size() + length <= self.limits.soft(RLIMIT_AS)
+
+    def size(self) -> int:
+        """Bytes of address space mapped (VmSize)."""
+        return sum(r.end - r.start for r in self.regions)
+
+    def resident(self) -> int:
+        """Pages present in the page table (VmRSS)."""
+        return sum(1 for r in self.regions for _ in self.pt.present_pages(r.start, r.end))
 
     # -- regions ------------------------------------------------------------------------
     def find(self, va: int) -> Region | None:
@@ -190,6 +217,35 @@ class AddressSpace:
                 self.frames.swap.release(pte >> 12)
         return released
 
+    def move_pages(self, start: int, end: int, to: int) -> None:
+        """mremap: the page-table entries of [start, end) move to `to` (frames and swap
+        slots stay where they are; the reverse map follows each present page)."""
+        rmap = self.frames.rmap
+        for va, pte in self.pt.take_leaves(start, end):
+            new = va - start + to
+            self.pt.set(new, pte)
+            if pte & P:
+                rmap.remove(pte & ADDR_MASK, self, va)
+                rmap.add(pte & ADDR_MASK, self, new)
+
+    def has_blocked(self, start: int, end: int) -> bool:
+        """Is an asynchronous read (aread) on its way into a page of [start, end)?"""
+        return any(not pte & P and pte & BLOCKED for _, pte in self.pt.leaf_entries(start, end))
+
+    def discard(self, start: int, end: int) -> int:
+        """madvise(MADV_DONTNEED): drop the pages of private mappings in [start, end); the
+        next touch fills them again from their source (zeros, the ELF image, the file).
+        Shared anonymous memory keeps its pages (they are its only copy).  Returns the
+        frames freed."""
+        freed = 0
+        for r in self.overlapping(start, end):
+            lo, hi = max(r.start, start), min(r.end, end)
+            if r.shared and r.kind is Kind.ANON and r.obj is None:
+                continue
+            self.sync_shared(r, lo, hi)
+            freed += self.unmap_range(lo, hi)
+        return freed
+
     def remove(self, start: int, end: int) -> None:
         """munmap: forget the regions in [start, end) and their pages."""
         for r in self.carve(start, end):
@@ -223,7 +279,7 @@ class AddressSpace:
         child = AddressSpace(self.frames, self.kernel_pdpt)
         child.brk_start, child.brk = self.brk_start, self.brk
         for r in self.regions:
-            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file, r.obj)
+            copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file, r.obj, r.shm)
             if r.file:
                 r.file.hold()
             child.regions.append(copy)

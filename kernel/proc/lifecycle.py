@@ -17,6 +17,7 @@ from ..trap import Signal
 from . import exec as execmod
 from . import signal as sig
 from .process import Process, State
+from .resources import Rlimit
 
 INIT_PID = 1
 MAX_PROCS = 64
@@ -46,7 +47,9 @@ def create(k, data: bytes, argv: list[bytes], envp: list[bytes], fds, name: str,
     ctx = k.cpu.new_context()
     execmod.start_registers(k.cpu, ctx, entry, rsp)
     pid = new_pid(k)
-    p = Process(pid, 0, name, aspace, ctx, fds)
+    p = Process(pid, 0, name, aspace, ctx, fds, argv=list(argv))
+    p.usage.start = k.clock.now
+    aspace.limits = p.limits
     pgtbl_report.install_ukern_page(k, aspace, pid)
     k.procs[pid] = p
     k.runqueue.append(p)
@@ -55,7 +58,7 @@ def create(k, data: bytes, argv: list[bytes], envp: list[bytes], fds, name: str,
 
 def fork(k, parent: Process) -> Process | int:
     """The child of `parent` (called inside parent's fork system call), or -EAGAIN."""
-    if live_count(k) >= MAX_PROCS:
+    if live_count(k) >= min(MAX_PROCS, parent.limits.soft(Rlimit.NPROC)):
         return -Errno.EAGAIN
     aspace = parent.aspace.fork()
     k.flush_tlb(parent)
@@ -65,7 +68,13 @@ def fork(k, parent: Process) -> Process | int:
                     pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
                     fs_ctx=dataclasses.replace(parent.fs_ctx),
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
-                    caps=list(parent.caps))
+                    caps=list(parent.caps), argv=parent.argv, limits=parent.limits.copy(),
+                    creds=parent.creds.copy(), options=parent.options.copy())
+    child.usage.start = k.clock.now
+    aspace.limits = child.limits
+    child.fds.limit = parent.fds.limit
+    if parent.sysv is not None:
+        parent.sysv.fork(k, parent, child)
     pgtbl_report.install_ukern_page(k, aspace, child.pid)
     k.procs[child.pid] = child
     k.runqueue.append(child)
@@ -81,12 +90,16 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
     def switch_image():
         old = p.aspace
         p.aspace = aspace
+        aspace.limits = p.limits
         execmod.start_registers(k.cpu, p.ctx, entry, rsp)
         k.cpu.load_context(p.ctx, aspace.pt.root)
         old.destroy()
         k.code_changed()
         p.fds.close_on_exec()
         p.name = name
+        p.argv = list(argv)
+        if p.sysv is not None:
+            p.sysv.exec(k, p)
         p.sigframes.clear()
         for s, act in list(p.sigactions.items()):
             if act.handler != sig.SIG_IGN:
@@ -102,7 +115,10 @@ def exit_process(k, p: Process, status: int) -> None:
     if k.trace.enabled:
         k._emit('exit', p, status=status)
     abort_wait(p)
+    if p.sysv is not None:
+        p.sysv.exit(k, p)
     p.fds.close_all()
+    p.usage.maxrss = max(p.usage.maxrss, p.aspace.resident())
     p.aspace.destroy()
     k.code_changed()
     p.exit_status = status
@@ -113,6 +129,8 @@ def exit_process(k, p: Process, status: int) -> None:
         k.current = None
     for child in children(k, p):
         child.ppid = INIT_PID if p.pid != INIT_PID else 0
+        if child.options.pdeathsig:
+            send(k, child, child.options.pdeathsig)
         if child.state is State.ZOMBIE and INIT_PID in k.procs:
             k.procs[INIT_PID].children_events.wake_all(k.wake)
     parent = k.procs.get(p.ppid)
@@ -136,6 +154,9 @@ def children(k, p: Process) -> list[Process]:
 
 
 def reap(k, child: Process) -> None:
+    parent = k.procs.get(child.ppid)
+    if parent is not None:
+        parent.usage.children.add(child.usage)
     del k.procs[child.pid]
 
 
@@ -157,6 +178,10 @@ def send(k, p: Process, s: int, info: sig.PendingSignal | None = None) -> None:
         if p.state is State.STOPPED:
             p.state = State.RUNNABLE
             k.runqueue.append(p)
+            p.cont_reported = False
+            parent = k.procs.get(p.ppid)
+            if parent is not None:
+                parent.children_events.wake_all(k.wake)
     act = action_of(p, s)
     if act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and
                                        sig.default_action(s) in (sig.Default.IGNORE, sig.Default.CONTINUE)):

@@ -11,6 +11,7 @@ from typing import Any, Generator
 
 from ..mm.vm import AddressSpace
 from ..fs.vfs import Cwd
+from .resources import Limits, Creds, Usage, Options
 from .wait import WaitQueue
 
 
@@ -55,10 +56,18 @@ class Process:
     children_events: WaitQueue = field(default_factory=lambda: WaitQueue('wait4', interruptible=True))
     stop_reported: bool = True                  # a stop not yet seen by wait4(WUNTRACED)
     stop_signal: int = 0
+    cont_reported: bool = True                  # a SIGCONT resumption not yet seen by wait (WCONTINUED)
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
     interrupted: bool = False                   # a signal cut its wait short: the call gives EINTR
     clear_child_tid: int = 0
     caps: list = field(default_factory=lambda: [None] * 64)   # the c-list (kernel/obj)
+    # resources (proc/resources.py): process-wide, copied at fork
+    argv: list = field(default_factory=list)                  # the arguments of its exec
+    limits: Limits = field(default_factory=Limits)            # getrlimit/setrlimit
+    creds: Creds = field(default_factory=Creds)               # user and group ids
+    usage: Usage = field(default_factory=lambda: Usage(children=Usage()))   # getrusage
+    options: Options = field(default_factory=Options)         # prctl
+    sysv: Any = None                                          # ipc/: shm attachments, sem undo
 
     def __post_init__(self):
         self.pgid = self.pgid or self.pid

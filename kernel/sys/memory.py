@@ -40,8 +40,8 @@ def sys_brk(k, p, addr: int) -> int:
     old_end, new_end = page_up(a.brk), page_up(addr)
     heap = a.find(a.brk_start) if a.brk_start != old_end else None
     if new_end > old_end:
-        if a.overlapping(old_end, new_end):
-            return a.brk
+        if a.overlapping(old_end, new_end) or not a.may_grow(new_end - old_end):
+            return a.brk                # (RLIMIT_AS: brk fails by not moving)
         if heap is None:
             a.add(Region(a.brk_start, new_end, Prot.READ | Prot.WRITE, Kind.HEAP, '[heap]'))
         else:
@@ -73,6 +73,10 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         mapped.nosync = MapFlags.NOSYNC in flags
     a = p.aspace
     reused = []
+    replaced = sum(min(r.end, addr + length) - max(r.start, addr)
+                   for r in a.overlapping(addr, addr + length)) if MapFlags.FIXED in flags else 0
+    if not a.may_grow(length - replaced):
+        return -Errno.ENOMEM            # RLIMIT_AS
     if flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE):
         if not _valid_range(addr, length) or addr < ELF_MIN:
             return -Errno.EINVAL
@@ -150,21 +154,26 @@ def _map_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):
     v = f.vfs
     if v.fs.block_size != PAGE:
         return -Errno.ENODEV          # a page must be one block for the cache's frame to be mappable
+    return (yield from file_pages(v, f.ino, offset // PAGE, length // PAGE, shared))
+
+
+def file_pages(v, ino: int, first: int, count: int, shared: bool):
+    """Pages first.. first+count of a file as a MappedFile (a generator), or a negative
+    errno (mmap, and mremap growing a file mapping)."""
     try:
-        size = (yield from f.stat()).size
-        first, count = offset // PAGE, length // PAGE
+        size = (yield from v.call(v.fs.stat(ino))).size
         in_file = max(0, min(count, (size + PAGE - 1) // PAGE - first))
-        blocks = yield from v.call(v.fs.file_blocks(f.ino, first, in_file))
+        blocks = yield from v.call(v.fs.file_blocks(ino, first, in_file))
         if shared and 0 in blocks:             # holes in a shared mapping get their blocks now
             for i, b in enumerate(blocks):
                 if not b:
                     page_end = min(PAGE, size - (first + i) * PAGE)
-                    yield from v.call(v.fs.write(f.ino, (first + i) * PAGE, bytes(page_end)))
-            blocks = yield from v.call(v.fs.file_blocks(f.ino, first, in_file))
+                    yield from v.call(v.fs.write(ino, (first + i) * PAGE, bytes(page_end)))
+            blocks = yield from v.call(v.fs.file_blocks(ino, first, in_file))
     except FsError as e:
         return -e.errno
     blocks = [b or HOLE for b in blocks] + [0] * (count - in_file)
-    return MappedFile(v.cache, blocks, holder=InodeHold(v, f.ino))
+    return MappedFile(v.cache, blocks, holder=InodeHold(v, ino), first=first)
 
 
 def sys_msync(k, p, addr: int, length: int, flags: int):

@@ -1,17 +1,21 @@
-"""Process system calls: fork/clone, execve, exit, wait4, ids and groups, arch_prctl.
+"""Process system calls: fork/clone, execve, exit, wait4 and waitid, process groups and
+sessions, arch_prctl.  (User and group ids are in creds.py.)
 
 fork and clone return twice: the child's context is the parent's at the syscall, with
 rax = 0.  execve reads the program from the file system, builds the new image, and swaps it
 in as the process returns to user mode (the old image stays intact if anything fails).
+wait4 and waitid share one search for a child with something to report (_wait_event).
 """
 
+import ctypes
 import struct
 
 from ..errno import Errno
 from ..fs.ext2 import FsError
 from ..proc import elf, lifecycle
 from ..proc.process import State
-from . import files
+from ..proc.resources import Usage
+from . import files, info
 from .args import s32
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
@@ -48,10 +52,6 @@ def sys_getpid(k, p) -> int:
 
 def sys_getppid(k, p) -> int:
     return p.ppid
-
-
-def sys_getuid(k, p) -> int:
-    return 0
 
 
 def sys_arch_prctl(k, p, code: int, addr: int) -> int:
@@ -147,8 +147,18 @@ def sys_execve(k, p, path_addr: int, argv_addr: int, envp_addr: int):
     return k.NO_RETURN
 
 
-# -- wait4 -------------------------------------------------------------------------------------
+# -- wait4, waitid -----------------------------------------------------------------------------
+WEXITED, WNOWAIT = 4, 0x0100_0000
+P_ALL, P_PID, P_PGID = 0, 1, 2
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
+SIGCHLD, SIGCONT = 17, 18
+CONTINUED_STATUS = 0xFFFF            # wait4's status for a child resumed by SIGCONT
+CORE_FLAG = 0x80
+THREAD_WAIT_FLAGS = 0xE000_0000      # __WNOTHREAD, __WALL, __WCLONE: one thread per process here
+
+
 def _matches(p, child, pid: int) -> bool:
+    """wait4's pid argument: one child, this group, any child, or group -pid."""
     if pid > 0:
         return child.pid == pid
     if pid == 0:
@@ -158,31 +168,111 @@ def _matches(p, child, pid: int) -> bool:
     return child.pgid == -pid
 
 
-def sys_wait4(k, p, pid: int, wstatus: int, options: int, rusage: int):
-    pid = s32(pid)
+def _wait_event(k, p, match, options: int):
+    """A generator that waits until a child for which match(child) has something to
+    report: returns (child, wait status, consume) where consume() marks it reported (it
+    reaps a zombie), or None for WNOHANG with nothing yet, or -ECHILD."""
     while True:
-        kids = [c for c in lifecycle.children(k, p) if _matches(p, c, pid)]
+        kids = [c for c in lifecycle.children(k, p) if match(c)]
         if not kids:
             return -Errno.ECHILD
         for child in kids:
-            if child.state is State.ZOMBIE:
-                status = child.exit_status
-                lifecycle.reap(k, child)
-                return _report(k, p, child.pid, status, wstatus, rusage)
-            if child.state is State.STOPPED and options & WUNTRACED and not child.stop_reported:
-                child.stop_reported = True
-                return _report(k, p, child.pid, 0x7F | (child.stop_signal << 8), wstatus, rusage)
+            event = _event_of(k, child, options)
+            if event is not None:
+                return event
         if options & WNOHANG:
-            return 0
+            return None
         yield p.children_events
 
 
-def _report(k, p, pid: int, status: int, wstatus: int, rusage: int) -> int:
+def _event_of(k, child, options: int):
+    if child.state is State.ZOMBIE and options & WEXITED:
+        return child, child.exit_status, lambda: lifecycle.reap(k, child)
+    if child.state is State.STOPPED and options & WUNTRACED and not child.stop_reported:
+        return child, 0x7F | (child.stop_signal << 8), lambda: setattr(child, 'stop_reported', True)
+    if options & WCONTINUED and not child.cont_reported:
+        return child, CONTINUED_STATUS, lambda: setattr(child, 'cont_reported', True)
+    return None
+
+
+def sys_wait4(k, p, pid: int, wstatus: int, options: int, rusage: int):
+    pid = s32(pid)
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | THREAD_WAIT_FLAGS):
+        return -Errno.EINVAL
+    event = yield from _wait_event(k, p, lambda c: _matches(p, c, pid), options | WEXITED)
+    if not isinstance(event, tuple):
+        return event or 0
+    child, status, consume = event
     if wstatus:
         k.user(p).write(wstatus, struct.pack('<i', status))
     if rusage:
-        k.user(p).write(rusage, bytes(144))
-    return pid
+        k.user(p).write(rusage, _child_rusage(child))
+    consume()
+    return child.pid
+
+
+def _child_rusage(child) -> bytes:
+    total = Usage()
+    total.add(child.usage)
+    return info.rusage_bytes(total)
+
+
+class SiginfoChld(ctypes.LittleEndianStructure):
+    """siginfo_t as waitid fills it for SIGCHLD (include/uapi/asm-generic/siginfo.h)."""
+    _fields_ = [('si_signo', ctypes.c_int32), ('si_errno', ctypes.c_int32), ('si_code', ctypes.c_int32),
+                ('_pad', ctypes.c_int32), ('si_pid', ctypes.c_int32), ('si_uid', ctypes.c_uint32),
+                ('si_status', ctypes.c_int32), ('_pad2', ctypes.c_int32),
+                ('si_utime', ctypes.c_int64), ('si_stime', ctypes.c_int64), ('_rest', ctypes.c_uint8 * 80)]
+
+
+assert ctypes.sizeof(SiginfoChld) == 128
+
+
+def _siginfo(child, status: int) -> SiginfoChld:
+    if status == CONTINUED_STATUS:
+        code, value = CLD_CONTINUED, SIGCONT
+    elif status & 0xFF == 0x7F:
+        code, value = CLD_STOPPED, status >> 8
+    elif status & 0x7F:
+        code, value = (CLD_DUMPED if status & CORE_FLAG else CLD_KILLED), status & 0x7F
+    else:
+        code, value = CLD_EXITED, status >> 8
+    u = child.usage
+    return SiginfoChld(si_signo=SIGCHLD, si_code=code, si_pid=child.pid, si_uid=child.creds.ruid,
+                       si_status=value, si_utime=info.ticks(u.utime), si_stime=info.ticks(u.stime))
+
+
+def sys_waitid(k, p, idtype: int, id: int, infop: int, options: int, rusage: int):
+    match = _id_matcher(p, idtype, s32(id))
+    allowed = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | THREAD_WAIT_FLAGS
+    if match is None or options & ~allowed or not options & (WUNTRACED | WEXITED | WCONTINUED):
+        return -Errno.EINVAL
+    event = yield from _wait_event(k, p, match, options)
+    if isinstance(event, int):
+        return event
+    if event is None:                            # WNOHANG: Linux clears the record it would fill
+        if infop:
+            k.user(p).write(infop, bytes(SiginfoChld()))
+        return 0
+    child, status, consume = event
+    if infop:
+        k.user(p).write(infop, bytes(_siginfo(child, status)))
+    if rusage:
+        k.user(p).write(rusage, _child_rusage(child))
+    if not options & WNOWAIT:
+        consume()
+    return 0
+
+
+def _id_matcher(p, idtype: int, id: int):
+    if idtype == P_ALL:
+        return lambda c: True
+    if idtype == P_PID and id > 0:
+        return lambda c: c.pid == id
+    if idtype == P_PGID and id >= 0:
+        pgid = id or p.pgid
+        return lambda c: c.pgid == pgid
+    return None
 
 
 # -- process groups and sessions ----------------------------------------------------------------

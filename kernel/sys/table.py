@@ -9,7 +9,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, files, fsmeta, io, memory, objsys, pgtbl, process, signals, time, ukern
+from . import (aio, creds, files, fsmeta, info, io, limits, memory, objsys, pgtbl, process, remap,
+               signals, sysv, time, ukern)
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -118,10 +119,6 @@ _HANDLERS = {
     62: signals.sys_kill,
     63: time.sys_uname,
     96: time.sys_gettimeofday,
-    102: process.sys_getuid,
-    104: process.sys_getuid,      # getgid
-    107: process.sys_getuid,      # geteuid
-    108: process.sys_getuid,      # getegid
     109: process.sys_setpgid,
     110: process.sys_getppid,
     111: process.sys_getpgrp,
@@ -131,7 +128,6 @@ _HANDLERS = {
     158: process.sys_arch_prctl,
     186: process.sys_getpid,      # gettid: one thread per process
     200: signals.sys_tkill,
-    204: time.sys_sched_getaffinity,
     218: process.sys_set_tid_address,
     228: time.sys_clock_gettime,
     229: time.sys_clock_getres,
@@ -140,8 +136,55 @@ _HANDLERS = {
     234: signals.sys_tgkill,
     273: process.sys_set_robust_list,
     293: files.sys_pipe2,
-    302: time.sys_prlimit64,
     318: time.sys_getrandom,
+    # memory (issue 15: remap.py)
+    25: remap.sys_mremap,
+    28: remap.sys_madvise,
+    # process information, ids, limits (issue 15: info.py, creds.py, limits.py)
+    97: limits.sys_getrlimit,
+    98: info.sys_getrusage,
+    99: info.sys_sysinfo,
+    100: info.sys_times,
+    102: creds.sys_getuid,
+    104: creds.sys_getgid,
+    105: creds.sys_setuid,
+    106: creds.sys_setgid,
+    107: creds.sys_geteuid,
+    108: creds.sys_getegid,
+    113: creds.sys_setreuid,
+    114: creds.sys_setregid,
+    115: creds.sys_getgroups,
+    116: creds.sys_setgroups,
+    117: creds.sys_setresuid,
+    118: creds.sys_getresuid,
+    119: creds.sys_setresgid,
+    120: creds.sys_getresgid,
+    122: creds.sys_setfsuid,
+    123: creds.sys_setfsgid,
+    140: info.sys_getpriority,
+    141: info.sys_setpriority,
+    143: info.sys_sched_getparam,
+    145: info.sys_sched_getscheduler,
+    157: info.sys_prctl,
+    160: limits.sys_setrlimit,
+    203: info.sys_sched_setaffinity,
+    204: info.sys_sched_getaffinity,
+    247: process.sys_waitid,
+    302: limits.sys_prlimit64,
+    309: info.sys_getcpu,
+    # System V IPC (issue 15: sysv.py, kernel/ipc/)
+    29: sysv.sys_shmget,
+    30: sysv.sys_shmat,
+    31: sysv.sys_shmctl,
+    64: sysv.sys_semget,
+    65: sysv.sys_semop,
+    66: sysv.sys_semctl,
+    67: sysv.sys_shmdt,
+    68: sysv.sys_msgget,
+    69: sysv.sys_msgsnd,
+    70: sysv.sys_msgrcv,
+    71: sysv.sys_msgctl,
+    220: sysv.sys_semtimedop,
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,

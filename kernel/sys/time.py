@@ -1,5 +1,5 @@
 """Time and the machine's description: clocks (virtual), sleeping, uname, random bytes
-(deterministic, from the kernel's seeded generator), affinity and resource limits."""
+(deterministic, from the kernel's seeded generator)."""
 
 import struct
 
@@ -64,18 +64,3 @@ def sys_getrandom(k, p, buf: int, count: int, flags: int) -> int:
     count = min(count, 1 << 20)
     k.user(p).write(buf, k.random.randbytes(count))
     return count
-
-
-def sys_sched_getaffinity(k, p, pid: int, size: int, mask: int) -> int:
-    if size < 8:
-        return -Errno.EINVAL
-    k.user(p).write(mask, struct.pack('<Q', 1))
-    return 8
-
-
-def sys_prlimit64(k, p, pid: int, resource: int, new: int, old: int) -> int:
-    if old:
-        limits = {3: (8 << 20, (1 << 64) - 1), 7: (256, 256)}   # RLIMIT_STACK, RLIMIT_NOFILE
-        cur, mx = limits.get(resource, ((1 << 64) - 1, (1 << 64) - 1))
-        k.user(p).write(old, struct.pack('<QQ', cur, mx))
-    return 0
