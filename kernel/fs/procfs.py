@@ -2,6 +2,7 @@
 
   /proc/PID/stat     "pid (name) state ppid pgid sid" — the first fields of Linux's format
   /proc/PID/cmdline  the name
+  /proc/PID/task/TID the threads of process PID, each with its stat and cmdline
   /proc/meminfo      frames in all and free
   /proc/vmstat       the memory manager's counters (one "name value" per line)
 
@@ -85,19 +86,39 @@ class ProcFs:
         parts = [x for x in path.split('/')[2:] if x]
         k = self.kernel
         if not parts:
-            return ProcDir([str(pid) for pid in sorted(k.procs)] + ['meminfo', 'vmstat'], PROC_INO, path)
+            pids = [str(pid) for pid, t in sorted(k.procs.items()) if t.is_leader]   # processes
+            return ProcDir(pids + ['meminfo', 'vmstat'], PROC_INO, path)
         if parts == ['meminfo']:
             return ProcFile(self._meminfo(), PROC_INO + 1)
         if parts == ['vmstat']:
             return ProcFile(self._vmstat(), PROC_INO + 2)
         if parts[0] == 'self':
-            parts[0] = str(k.current.pid) if k.current else '0'
-        if not parts[0].isdigit() or int(parts[0]) not in k.procs:
+            parts[0] = str(k.current.tgid) if k.current else '0'
+        if parts[0] == 'thread-self':
+            parts[0:1] = [str(k.current.tgid), 'task', str(k.current.pid)] if k.current else ['0']
+        if not parts[0].isdigit() or int(parts[0]) not in k.procs or not k.procs[int(parts[0])].is_leader:
             raise FsError(Errno.ENOENT)
         p = k.procs[int(parts[0])]
+        if len(parts) >= 2 and parts[1] == 'task':
+            return self._task(p, parts[2:], path)
+        return self._entry(p, parts[1:], path)
+
+    def _task(self, p, parts: list[str], path: str) -> File:
+        """/proc/PID/task: a directory per thread, each like /proc/PID for that thread."""
+        k = self.kernel
+        tids = sorted(t.pid for t in k.procs.values() if t.tgid == p.pid and
+                      (t.state.value != 'zombie' or t.is_leader))
+        if not parts:
+            return ProcDir([str(t) for t in tids], PROC_INO + 0x1000 * p.pid + 0x800, path)
+        if not parts[0].isdigit() or int(parts[0]) not in tids:
+            raise FsError(Errno.ENOENT)
+        return self._entry(k.procs[int(parts[0])], parts[1:], path)
+
+    def _entry(self, p, parts: list[str], path: str) -> File:
         ino = PROC_INO + 0x1000 * p.pid
+        parts = [''] + parts                    # (the indices below count from the PID)
         if len(parts) == 1:
-            return ProcDir(['stat', 'cmdline'], ino, path)
+            return ProcDir(['stat', 'cmdline'] + (['task'] if p.is_leader else []), ino, path)
         if parts[1:] == ['stat']:
             state = STATE_LETTER.get(p.state.value, '?')
             return ProcFile(f'{p.pid} ({p.name}) {state} {p.ppid} {p.pgid} {p.sid}\n'.encode(), ino + 1)

@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, files, io, memory, objsys, pgtbl, process, signals, time, ukern
+from . import aio, files, futex, io, memory, objsys, pgtbl, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -104,16 +104,20 @@ _HANDLERS = {
     121: process.sys_getpgid,
     124: process.sys_getsid,
     158: process.sys_arch_prctl,
-    186: process.sys_getpid,      # gettid: one thread per process
+    186: process.sys_gettid,
     200: signals.sys_tkill,
     204: time.sys_sched_getaffinity,
     218: process.sys_set_tid_address,
     228: time.sys_clock_gettime,
     229: time.sys_clock_getres,
     230: time.sys_clock_nanosleep,
-    231: process.sys_exit,        # exit_group: one thread per process
+    231: process.sys_exit_group,
     234: signals.sys_tgkill,
-    273: process.sys_set_robust_list,
+    # threads and futexes
+    202: futex.sys_futex,
+    273: futex.sys_set_robust_list,
+    274: futex.sys_get_robust_list,
+    435: process.sys_clone3,
     293: files.sys_pipe2,
     302: time.sys_prlimit64,
     318: time.sys_getrandom,

@@ -4,6 +4,7 @@
 import struct
 
 from ..errno import Errno
+from ..proc.lifecycle import MAX_TASKS
 
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 EPOCH_NS = 1_767_225_600 * 10**9       # guest wall time starts at 2026-01-01 00:00:00 UTC
@@ -75,7 +76,8 @@ def sys_sched_getaffinity(k, p, pid: int, size: int, mask: int) -> int:
 
 def sys_prlimit64(k, p, pid: int, resource: int, new: int, old: int) -> int:
     if old:
-        limits = {3: (8 << 20, (1 << 64) - 1), 7: (256, 256)}   # RLIMIT_STACK, RLIMIT_NOFILE
+        limits = {3: (8 << 20, (1 << 64) - 1), 7: (256, 256),    # RLIMIT_STACK, RLIMIT_NOFILE
+                  6: (MAX_TASKS, MAX_TASKS)}                     # RLIMIT_NPROC: tasks in all
         cur, mx = limits.get(resource, ((1 << 64) - 1, (1 << 64) - 1))
         k.user(p).write(old, struct.pack('<QQ', cur, mx))
     return 0

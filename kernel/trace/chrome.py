@@ -3,8 +3,9 @@
 The file is the Chrome trace event format, JSON object form:
   {"traceEvents": [...], "displayTimeUnit": "ns", "otherData": {...}}
 The whole machine is one trace process (pid 1, "ukern"); each guest process is a track
-(tid = its pid, named "pid N (name)"), the kernel itself is tid 0 and the disk has its own
-track.  System calls are complete events ('X', ts and dur in microseconds of virtual time),
+(tid = its pid, named "pid N (name)"), each further thread of it a track of its own (tid =
+its tid, "pid N (name) thread T") sorted just after its process's, the kernel itself is
+tid 0 and the disk has its own track.  System calls are complete events ('X', ts and dur in microseconds of virtual time),
 faults, switches, exits and kills are instant events ('i'), and 'dma' events become slices
 on the disk track.  Event kinds this file does not know become instants with their args,
 so later issues can add kinds without touching it.  Each event's 'cat' is its kind.
@@ -22,6 +23,8 @@ from .strace import decode_args, format_result, SIGNALS
 TRACE_PID = 1              # the one Chrome "process": the machine
 KERNEL_TID = 0
 DISK_TID = 1_000_000       # a track of its own, sorted after the processes
+THREADS_PER_SORT = 1024    # a process's threads sort between it and the next process
+DISK_SORT = 1 << 40
 MAX_SAFE_INT = (1 << 53) - 1
 
 
@@ -58,6 +61,7 @@ class ChromeTrace:
         self.path = path
         self.events: list[dict] = []
         self.names: dict[int, str] = {}
+        self.groups: dict[int, int] = {}     # tid -> its process's pid
         self.disk_used = False
         self.disks: set[int] = {0}
         self.inflight: dict[tuple, tuple[int, dict]] = {}   # (disk, slot) -> (issue time, args)
@@ -69,6 +73,7 @@ class ChromeTrace:
         p = self.kernel.procs.get(pid) if self.kernel is not None else None
         if p is not None:
             self.names[pid] = p.name          # the latest name wins (exec renames)
+            self.groups[pid] = p.tgid
         else:
             self.names.setdefault(pid, '?')
         return pid
@@ -152,12 +157,14 @@ class ChromeTrace:
             meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk, 'ts': 0,
                          'args': {'name': 'disk' if disk == 0 else f'disk {disk}'}})
             meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk,
-                         'ts': 0, 'args': {'sort_index': DISK_TID + disk}})
+                         'ts': 0, 'args': {'sort_index': DISK_SORT + disk}})
         for pid, name in sorted(self.names.items()):
+            tgid = self.groups.get(pid, pid)
+            label = f'pid {pid} ({name})' if tgid == pid else f'pid {tgid} ({name}) thread {pid}'
             meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
-                         'args': {'name': f'pid {pid} ({name})'}})
+                         'args': {'name': label}})
             meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
-                         'args': {'sort_index': pid}})
+                         'args': {'sort_index': tgid * THREADS_PER_SORT + (pid - tgid) % THREADS_PER_SORT}})
         return meta
 
     def document(self) -> dict:
