@@ -39,3 +39,4 @@ class Errno(enum.IntEnum):
     ENOSYS = 38
     ENOTEMPTY = 39
     ELOOP = 40
+    ETIMEDOUT = 110

@@ -2,6 +2,7 @@
  * them: it runs on its own stack, sets its CLONE_PARENT_SETTID / CHILD_SETTID words, and
  * at its exit the kernel clears its CLONE_CHILD_CLEARTID word and wakes the futex on it.
  * clone3 rejects a bad size and unknown flags. */
+#define _GNU_SOURCE
 #include "check.h"
 #include <errno.h>
 #include <linux/futex.h>
