@@ -321,9 +321,9 @@ class Kernel:
             self.cpu.set_return(result)
 
     def _unknown_syscall(self, p: Process, nr: int) -> int:
-        if (p.pid, nr) not in self._warned:
-            self._warned.add((p.pid, nr))
-            self.log(f'ukern: pid {p.pid} ({p.name}): system call {syscall_name(nr)} ({nr}) '
+        if (p.tgid, nr) not in self._warned:
+            self._warned.add((p.tgid, nr))
+            self.log(f'ukern: pid {p.tgid} ({p.name}): system call {syscall_name(nr)} ({nr}) '
                      f'is not implemented: ENOSYS')
         return -Errno.ENOSYS
 
