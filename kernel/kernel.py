@@ -1,10 +1,11 @@
 """The kernel: boot, the scheduler loop, and the two ways into the kernel from user mode.
 
-One machine, one kernel, no threads.  The loop delivers due events and interrupts, picks a
-runnable process, runs it for a slice, and deals with what ended the slice.  Inside a slice
-the CPU calls back into the kernel for every `syscall` and every exception; a system call
-that finishes at once returns straight to the process without ending the slice, one that
-must wait blocks the process (its handler is a generator, resumed on wake-up).
+One machine, one kernel, no kernel threads.  The loop delivers due events and interrupts,
+picks a runnable task (a process's thread), runs it for a slice, and deals with what ended
+the slice.  Inside a slice the CPU calls back into the kernel for every `syscall` and every
+exception; a system call that finishes at once returns straight to the process without
+ending the slice, one that must wait blocks the process (its handler is a generator,
+resumed on wake-up).
 """
 
 import random

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_program
+from conftest import ROOT, run_program, run_on_disk
 from test_programs import passed
 
 
@@ -19,6 +19,7 @@ from test_programs import passed
     'thread_signal',     # tgkill reaches the named thread; kill() a thread not blocking it
     'thread_clone3',     # a thread by raw clone3; CHILD_CLEARTID clears the word and wakes
     'thread_bomb',       # threads without end stop at EAGAIN below RLIMIT_NPROC
+    'thread_more',       # fork from a thread, EINTR from a futex wait, a futex in a shared page
 ])
 def test_thread_program(run, program):
     passed(run(f'tests/{program}'), program)
@@ -120,3 +121,10 @@ def test_handoff_runs_natively_the_same(userland):
     native = subprocess.run([str(prog), '100'], capture_output=True, text=True, timeout=60)
     r = run_program(prog, '100')
     assert native.stdout.split()[:2] == r.text.split()[:2] == ['handoffs', '200']
+
+
+def test_execve_from_a_thread_ends_the_other_threads(disk):
+    r = run_on_disk(disk, '/tests/thread_more', 'exec')
+    assert 'argv[1]=from-a-thread' in r.text and 'FAIL' not in r.text, r.text + '\n'.join(r.log)
+    assert r.status == 0 and not r.kernel.deadlocked
+    assert sorted(r.kernel.procs) == [1]                  # the exec'ing thread took pid 1
