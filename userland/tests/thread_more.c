@@ -1,7 +1,9 @@
 /* Threads meeting the rest of the process model: fork from a thread copies only that
  * thread, and the thread reaps the child; a signal ends a futex wait with EINTR; two
  * processes meet on a futex in a MAP_SHARED page (keyed by the physical page), and a
- * PRIVATE futex there stays each process's own.
+ * PRIVATE futex there stays each process's own; a thread that exits holding a robust
+ * process-shared mutex (musl leaves those to the kernel) leaves it marked FUTEX_OWNER_DIED
+ * by the kernel's walk of its robust list (EOWNERDEAD).
  *   thread_more          those checks
  *   thread_more exec     a second thread execve's /bin/echoargs while the main thread waits:
  *                        the other threads end and the new program runs as the process */
@@ -44,6 +46,15 @@ static void *wait_forever(void *arg)
 {
     waiter_tid = syscall(SYS_gettid);
     return (void *)futex(&word, FUTEX_WAIT_PRIVATE, 0, NULL);
+}
+
+static pthread_mutex_t robust;
+
+static void *lock_and_vanish(void *arg)
+{
+    pthread_mutex_lock(&robust);
+    syscall(SYS_exit, 0);               /* no unlock, no pthread_exit: the kernel must act */
+    return NULL;
 }
 
 static void *exec_echo(void *arg)
@@ -94,5 +105,17 @@ int main(int argc, char **argv)
     int status;
     waitpid(child, &status, 0);
     check_eq("the child's private wake met nobody, its shared wake one", 0, WEXITSTATUS(status));
+
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);   /* musl then uses the kernel's list */
+    pthread_mutex_init(&robust, &ma);
+    pthread_create(&t, NULL, lock_and_vanish, NULL);
+    for (int i = 0; i < 20; i++)
+        sched_yield();
+    check_eq("locking a robust mutex whose owner died", EOWNERDEAD, pthread_mutex_lock(&robust));
+    check_eq("made consistent", 0, pthread_mutex_consistent(&robust));
+    check_eq("unlocked", 0, pthread_mutex_unlock(&robust));
     end();
 }
