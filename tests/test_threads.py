@@ -91,10 +91,12 @@ def test_threads_have_their_own_trace_tracks(userland, tmp_path):
     kernel.spawn(prog.read_bytes(), [str(prog).encode(), b'20'], [])
     kernel.run()
     chrome.close()
-    names = {e['tid']: e['args']['name'] for e in json.loads(path.read_text())['traceEvents']
-             if e['name'] == 'thread_name'}
-    assert names[1] == 'pid 1 (thread_handoff)'
-    assert names[2] == 'pid 1 (thread_handoff) thread 2' and names[3] == 'pid 1 (thread_handoff) thread 3'
+    events = json.loads(path.read_text())['traceEvents']
+    names = {(e['pid'], e['tid']): e['args']['name'] for e in events if e['name'] == 'thread_name'}
+    assert names[1, 1] == 'pid 1 (thread_handoff)'            # the process's group of tracks
+    assert names[1, 2] == 'pid 1 (thread_handoff) thread 2' and names[1, 3] == 'pid 1 (thread_handoff) thread 3'
+    futex_calls = {e['tid'] for e in events if e.get('name') == 'futex' and e['pid'] == 1}
+    assert futex_calls <= {1, 2, 3} and len(futex_calls) >= 2
 
 
 def test_proc_lists_processes_and_their_tasks(userland):
