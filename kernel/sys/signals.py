@@ -24,8 +24,9 @@ def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) 
         mem.write(oldact, bytes(old))
     if act:
         p.sigactions[signum] = new
-        if new.handler == sig.SIG_IGN:
-            p.sigpending = [x for x in p.sigpending if x.sig != signum]
+        if new.handler == sig.SIG_IGN:                 # (handlers are the whole process's)
+            for t in lifecycle.threads_of(k, p):
+                t.sigpending = [x for x in t.sigpending if x.sig != signum]
     return 0
 
 
