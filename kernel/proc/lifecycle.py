@@ -164,7 +164,8 @@ def exit_process(k, p: Process, status: int) -> None:
         release_thread(k, t)
     for t in threads:
         bury_thread(k, t)
-    p.fds.close_all()
+    for table in {id(t.fds): t.fds for t in threads}.values():   # (one, unless not CLONE_FILES)
+        table.close_all()
     p.aspace.destroy()
     k.code_changed()
     leader.exit_status = status
