@@ -494,7 +494,7 @@ class Kernel:
         requests) is still blocked or stopped, the machine is deadlocked; say so."""
         stuck = [t for t in self.procs.values()
                  if t.state is not State.ZOMBIE and t.pid not in self.daemons]
-        if not stuck:
+        if not stuck or self.deadlocked:          # (said once: shutdown runs the loop again)
             return
         self.deadlocked = True
         where = ', '.join(f'pid {t.pid} ({t.name}) in {self._waiting_in(t)}' for t in stuck)
