@@ -20,6 +20,7 @@ from test_programs import passed
     'thread_clone3',     # a thread by raw clone3; CHILD_CLEARTID clears the word and wakes
     'thread_bomb',       # threads without end stop at EAGAIN below RLIMIT_NPROC
     'thread_more',       # fork from a thread, EINTR from a futex wait, a futex in a shared page
+    'thread_badargs',    # bad pointers, flags and tids: EFAULT, EINVAL, ESRCH; wild robust lists
 ])
 def test_thread_program(run, program):
     passed(run(f'tests/{program}'), program)

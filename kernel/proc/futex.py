@@ -17,6 +17,7 @@ import ctypes
 import struct
 
 from ..mm.pagetable import ADDR_MASK
+from ..mm.frames import OutOfMemory
 from ..mm.uaccess import BadAddress
 
 FUTEX_WAITERS = 0x8000_0000
@@ -166,7 +167,7 @@ def exit_robust_list(k, p) -> None:
             entry = nxt
         if head.list_op_pending:
             _owner_died(k, p, (head.list_op_pending & ~1) + head.futex_offset)
-    except BadAddress:
+    except (BadAddress, OutOfMemory):
         pass
 
 

@@ -17,6 +17,7 @@ import ctypes
 from ..errno import Errno
 from ..mm import pgtbl_report
 from ..fs.vfs import Cwd
+from ..mm.frames import OutOfMemory
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
 from . import exec as execmod
@@ -189,8 +190,8 @@ def release_thread(k, p: Process) -> None:
         try:
             k.user(p).write(addr, b'\0\0\0\0')
             futex.wake_word(k, p, addr, 1)
-        except BadAddress:
-            pass
+        except (BadAddress, OutOfMemory):
+            pass                                 # the thread dies all the same
 
 
 def bury_thread(k, p: Process) -> None:

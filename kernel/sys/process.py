@@ -13,6 +13,7 @@ import struct
 from ..errno import Errno
 from ..fs.ext2 import FsError
 from ..proc import elf, lifecycle
+from ..mm.uaccess import BadAddress
 from ..proc.process import State
 from . import files
 from .args import s32
@@ -164,15 +165,23 @@ def _clone(k, p, flags: int, stack: int, parent_tid: int, child_tid: int, tls: i
         child = _new_child(k, p, stack, tls if flags & Clone.SETTLS else None)
     if isinstance(child, int):
         return child
+    # The child exists now: a bad tid pointer is ignored, as Linux ignores it.
     if flags & Clone.PARENT_SETTID:
-        k.user(p).write(parent_tid, struct.pack('<i', child.pid))
+        _put_tid(k.user(p).write, parent_tid, child.pid)
     if flags & Clone.CHILD_SETTID:
-        k.write_into(child.aspace, child_tid, struct.pack('<i', child.pid))
+        _put_tid(lambda va, data: k.write_into(child.aspace, va, data), child_tid, child.pid)
     if flags & Clone.CHILD_CLEARTID:
         child.clear_child_tid = child_tid
     if flags & Clone.PARENT and not flags & Clone.THREAD:
         child.ppid = p.ppid
     return child.pid
+
+
+def _put_tid(write, addr: int, tid: int) -> None:
+    try:
+        write(addr, struct.pack('<i', tid))
+    except BadAddress:
+        pass
 
 
 def _new_thread(k, p, flags: int, stack: int, tls: int | None):

@@ -56,6 +56,7 @@ int main(void)
     args.flags |= 1ULL << 40;
     check_eq("clone3 with an unknown flag", -EINVAL, clone3_thread(&args, sizeof args));
     args.flags &= ~(1ULL << 40);
+    ctid = -1;                          /* neither a tid nor the 0 of a finished thread */
     long tid = clone3_thread(&args, sizeof args);
     check("clone3 returns the new thread's tid", tid > 0 && tid != getpid());
     check_eq("CLONE_PARENT_SETTID", tid, ptid);

@@ -38,9 +38,11 @@ static void *waiter(void *arg)
     return (void *)r;
 }
 
-static void settle(void)
+static void settle(int expect)
 {
-    for (int i = 0; i < 50; i++)
+    while (waiting != expect)
+        sched_yield();
+    for (int i = 0; i < 50; i++)        /* (and let them reach the kernel) */
         sched_yield();
 }
 
@@ -78,10 +80,10 @@ int main(void)
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
         pthread_create(&t[i], NULL, waiter, &word);
-    settle();
+    settle(3);
     check_eq("threads waiting", 3, waiting);
     check_eq("WAKE one", 1, futex(&word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
-    settle();
+    settle(2);
     check_eq("threads still waiting", 2, waiting);
     check_eq("CMP_REQUEUE with a stale value", -EAGAIN,
              futex(&word, FUTEX_CMP_REQUEUE_PRIVATE, 0, (void *)10, &word2, 5));
