@@ -58,6 +58,11 @@ def group_alive(k, p: Process) -> bool:
     return any(t.tgid == p.tgid and t.state is not State.ZOMBIE for t in k.procs.values())
 
 
+def group_stopped(k, p: Process) -> bool:
+    """Has a stop signal stopped p's process (its threads that were running)?"""
+    return any(t.tgid == p.tgid and t.state is State.STOPPED for t in k.procs.values())
+
+
 # -- creation --------------------------------------------------------------------------------
 def create(k, data: bytes, argv: list[bytes], envp: list[bytes], fds, name: str, path: str) -> Process:
     """A new process running `data` (the first process, or one started by the host);

@@ -14,7 +14,6 @@ from ..errno import Errno
 from ..fs.ext2 import FsError
 from ..proc import elf, lifecycle
 from ..mm.uaccess import BadAddress
-from ..proc.process import State
 from . import files
 from .args import s32
 
@@ -250,7 +249,7 @@ def sys_wait4(k, p, pid: int, wstatus: int, options: int, rusage: int):
                 status = child.exit_status
                 lifecycle.reap(k, child)
                 return _report(k, p, child.pid, status, wstatus, rusage)
-            if child.state is State.STOPPED and options & WUNTRACED and not child.stop_reported:
+            if options & WUNTRACED and not child.stop_reported and lifecycle.group_stopped(k, child):
                 child.stop_reported = True
                 return _report(k, p, child.pid, 0x7F | (child.stop_signal << 8), wstatus, rusage)
         if options & WNOHANG:

@@ -3,7 +3,8 @@
  * processes meet on a futex in a MAP_SHARED page (keyed by the physical page), and a
  * PRIVATE futex there stays each process's own; a thread that exits holding a robust
  * process-shared mutex (musl leaves those to the kernel) leaves it marked FUTEX_OWNER_DIED
- * by the kernel's walk of its robust list (EOWNERDEAD).
+ * by the kernel's walk of its robust list (EOWNERDEAD); SIGSTOP stops a threaded process
+ * for waitpid(WUNTRACED) even while its main thread is blocked.
  *   thread_more          those checks
  *   thread_more exec     a second thread execve's /bin/echoargs while the main thread waits:
  *                        the other threads end and the new program runs as the process */
@@ -54,6 +55,13 @@ static void *lock_and_vanish(void *arg)
 {
     pthread_mutex_lock(&robust);
     syscall(SYS_exit, 0);               /* no unlock, no pthread_exit: the kernel must act */
+    return NULL;
+}
+
+static void *spin_forever(void *arg)
+{
+    for (;;)
+        sched_yield();
     return NULL;
 }
 
@@ -117,5 +125,22 @@ int main(int argc, char **argv)
     check_eq("locking a robust mutex whose owner died", EOWNERDEAD, pthread_mutex_lock(&robust));
     check_eq("made consistent", 0, pthread_mutex_consistent(&robust));
     check_eq("unlocked", 0, pthread_mutex_unlock(&robust));
+
+    /* a two-thread child, one thread blocked in pause(): SIGSTOP stops the process */
+    child = fork();
+    if (child == 0) {
+        pthread_create(&t, NULL, spin_forever, NULL);
+        pause();
+        _exit(1);
+    }
+    for (int i = 0; i < 20; i++)
+        sched_yield();
+    kill(child, SIGSTOP);
+    check_eq("waitpid(WUNTRACED) sees the threaded child stop", child, waitpid(child, &status, WUNTRACED));
+    check("stopped by SIGSTOP", WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+    kill(child, SIGCONT);
+    kill(child, SIGTERM);
+    check_eq("then SIGTERM ends it", child, waitpid(child, &status, 0));
+    check("killed by SIGTERM", WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     end();
 }
