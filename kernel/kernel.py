@@ -497,7 +497,8 @@ class Kernel:
         if not stuck or self.deadlocked:          # (said once: shutdown runs the loop again)
             return
         self.deadlocked = True
-        where = ', '.join(f'pid {t.pid} ({t.name}) in {self._waiting_in(t)}' for t in stuck)
+        where = ', '.join(f'pid {t.tgid} ({t.name}){"" if t.is_leader else f" thread {t.pid}"} '
+                          f'in {self._waiting_in(t)}' for t in stuck)
         self.log(f'ukern: deadlock: every process is blocked: {where}')
 
     @staticmethod

@@ -66,7 +66,7 @@ def test_deadlock_of_two_threads_names_both(run):
     r = run('tests/thread_deadlock')
     assert r.kernel.deadlocked and 'not reached' not in r.text
     line = next(m for m in r.log if m.startswith('ukern: deadlock'))
-    assert 'pid 1 (thread_deadlock) in futex()' in line and 'pid 2 (thread_deadlock) in futex()' in line
+    assert line.endswith('pid 1 (thread_deadlock) in futex(), pid 1 (thread_deadlock) thread 2 in futex()')
 
 
 def test_a_finished_run_is_no_deadlock(run):
