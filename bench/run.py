@@ -8,6 +8,7 @@ the ratios (ukern / floor) are what to compare across runs, not the absolute tim
 
 import argparse
 import io
+import subprocess
 import tempfile
 import sys
 import time
@@ -28,6 +29,8 @@ from kernel.mm.pagetable import PageTable, PTE                    # noqa: E402
 PROGRAMS = ROOT / 'build' / 'userland' / 'asm'
 SYSCALLS_IN_BENCH = 100_000      # userland/asm/bench_getppid.S
 PAGES_IN_BENCH = 10_000          # userland/asm/bench_touch.S
+HANDOFF = ROOT / 'build' / 'userland' / 'tests' / 'thread_handoff'
+HANDOFF_ROUNDS = 2000            # each round is two hand-offs (one each way)
 
 
 def best_of(n: int, fn) -> float:
@@ -47,6 +50,23 @@ def ukern_time(program: str, mem: int = 128 << 20, strace: bool = False) -> floa
     t = time.perf_counter()
     kernel.run()
     return time.perf_counter() - t
+
+
+def ukern_handoff() -> float:
+    """µs per mutex hand-off between two threads under ukern (host time around the run)."""
+    machine = Machine(64 << 20, console_sink=lambda b: None, console_source=io.BytesIO())
+    kernel = Kernel(machine, log=lambda m: None)
+    kernel.spawn(HANDOFF.read_bytes(), [b'thread_handoff', str(HANDOFF_ROUNDS).encode()], [])
+    t = time.perf_counter()
+    kernel.run()
+    return (time.perf_counter() - t) / (2 * HANDOFF_ROUNDS) * 1e6
+
+
+def native_handoff() -> float:
+    """The same static musl binary run by the host's Linux; it times itself."""
+    out = subprocess.run([str(HANDOFF), str(HANDOFF_ROUNDS)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[3]) / int(out[1]) / 1000
 
 
 # -- floors: bare Unicorn, no kernel ---------------------------------------------------------
@@ -173,6 +193,9 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     pf = best_of(reps, lambda: ukern_time('bench_touch')) / PAGES_IN_BENCH * 1e6
     pf_floor = best_of(reps, fault_floor) / PAGES_IN_BENCH * 1e6
     rows.append(('fault: demand-zero page fault', 'µs', pf, 'fault hook that maps one page', pf_floor, ''))
+    handoff = best_of(reps, ukern_handoff)
+    rows.append(('threads: mutex hand-off between two threads', 'µs', handoff,
+                 'the same binary run natively', best_of(reps, native_handoff), ''))
     runs = []
     for _ in range(reps):
         with tempfile.TemporaryDirectory() as tmp:

@@ -3,6 +3,7 @@
   ukern run [--mem SIZE] [--quantum N] [--disk IMAGE] PROGRAM [ARGS...]
       runs an ELF file as pid 1 with this terminal as its console, and exits with the
       program's exit status (128 + signal when it was killed, as a shell reports it).
+      If every process is left blocked forever it says so and exits with 125.
       With --disk, an absolute PROGRAM path is looked up in the guest's file system.
   ukern mkdisk IMAGE --root DIR [--size SIZE]
       makes a disk image whose partition 1 is an ext2 copy of DIR.
@@ -36,6 +37,9 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--policy', default='clock', choices=sorted(POLICIES),
                    help='page-replacement policy (default %(default)s)')
     p.add_argument('--stats', action='store_true', help='print the memory counters at the end')
+
+
+DEADLOCK_EXIT = 125        # `ukern run`: every process was left blocked forever
 
 
 def wait_status_to_exit_code(status: int) -> int:
@@ -102,6 +106,8 @@ def cmd_run(args) -> int:
         return 126
     start_object_server(kernel)
     run_to_the_end(kernel, args, interactive=sys.stdin.isatty())
+    if kernel.deadlocked:
+        return DEADLOCK_EXIT
     return wait_status_to_exit_code(init.exit_status)
 
 

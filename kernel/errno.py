@@ -42,3 +42,4 @@ class Errno(enum.IntEnum):
     ENOMSG = 42
     EIDRM = 43
     EOPNOTSUPP = 95
+    ETIMEDOUT = 110

@@ -1,10 +1,11 @@
 """The kernel: boot, the scheduler loop, and the two ways into the kernel from user mode.
 
-One machine, one kernel, no threads.  The loop delivers due events and interrupts, picks a
-runnable process, runs it for a slice, and deals with what ended the slice.  Inside a slice
-the CPU calls back into the kernel for every `syscall` and every exception; a system call
-that finishes at once returns straight to the process without ending the slice, one that
-must wait blocks the process (its handler is a generator, resumed on wake-up).
+One machine, one kernel, no kernel threads.  The loop delivers due events and interrupts,
+picks a runnable task (a process's thread), runs it for a slice, and deals with what ended
+the slice.  Inside a slice the CPU calls back into the kernel for every `syscall` and every
+exception; a system call that finishes at once returns straight to the process without
+ending the slice, one that must wait blocks the process (its handler is a generator,
+resumed on wake-up).
 """
 
 import random
@@ -25,7 +26,7 @@ from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
-from .proc import lifecycle
+from .proc import futex, lifecycle
 from .proc import signal as psig
 from .proc.process import Process, State
 from .proc.resources import Usage
@@ -89,7 +90,8 @@ class Kernel:
         self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty)
         self.console.signal_group = self.signal_group
         self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}
-        self.procs: dict[int, Process] = {}
+        self.procs: dict[int, Process] = {}     # tid -> task (a thread; a process is a group)
+        self.futexes = futex.FutexTable(self.wake)
         self.runqueue: list[Process] = []
         self.current: Process | None = None
         self.next_pid = 1
@@ -110,6 +112,8 @@ class Kernel:
         self.vfs = None
         self.objects = None                # the persistent object space (kernel/obj), if any
         self.disks = None                  # port -> Disk, once the controller is probed
+        self.daemons: set[int] = set()     # servers that wait for requests forever (objsrv)
+        self.deadlocked = False            # run() ended with tasks blocked forever
 
     def mount_root(self) -> None:
         """Probe the disk controller, mount partition 1 of the boot disk at /, and open
@@ -132,6 +136,7 @@ class Kernel:
         for _, pte in p.aspace.pt.present_pages(0, 1 << 47):
             self.frames.pin(pte & 0x000F_FFFF_FFFF_F000)
         link.server = p
+        self.daemons.add(p.pid)
         self.objects.link = link
         return p
 
@@ -204,7 +209,7 @@ class Kernel:
     def signal_group(self, pgid: int, signal: int) -> None:
         """Ctrl-C and friends: a signal to every process of a process group."""
         for q in list(self.procs.values()):
-            if q.pgid == pgid:
+            if q.pgid == pgid and q.is_leader:
                 lifecycle.send(self, q, signal)
 
     def exit_process(self, p: Process, status: int) -> None:
@@ -215,7 +220,7 @@ class Kernel:
         if self.trace.enabled:
             self._emit('kill', p, signal=int(signal), report=report)
         if report:
-            p.report = report
+            p.report = lifecycle.leader_of(self, p).report = report
             self.log(report)
         p.killed_by = signal
         self.exit_process(p, int(signal))
@@ -303,6 +308,7 @@ class Kernel:
             if entry.blocking:
                 done, result = self._step(p, result)
                 if not done:
+                    p.blocked_in = entry.name
                     return False
         self._syscall_done(p, result)
         if p.state is not State.RUNNABLE or self._end_slice or p.resume_action or p.sigpending:
@@ -320,9 +326,9 @@ class Kernel:
             self.cpu.set_return(result)
 
     def _unknown_syscall(self, p: Process, nr: int) -> int:
-        if (p.pid, nr) not in self._warned:
-            self._warned.add((p.pid, nr))
-            self.log(f'ukern: pid {p.pid} ({p.name}): system call {syscall_name(nr)} ({nr}) '
+        if (p.tgid, nr) not in self._warned:
+            self._warned.add((p.tgid, nr))
+            self.log(f'ukern: pid {p.tgid} ({p.name}): system call {syscall_name(nr)} ({nr}) '
                      f'is not implemented: ENOSYS')
         return -Errno.ENOSYS
 
@@ -423,6 +429,7 @@ class Kernel:
         if trap.vector == Vector.PAGE_FAULT:
             result = self.page_fault(p, trap.cr2, trap.error)
             if result.action is fault.Action.WAIT:
+                p.blocked_in = 'page fault'
                 self._block(p, result.queue)     # the instruction runs again once woken
                 return False
             return result.action is not fault.Action.KILL
@@ -433,7 +440,7 @@ class Kernel:
             self.cpu.flush_tlb()
 
     def flush_tlb(self, p: Process) -> None:
-        if p is self.current:
+        if self.current is not None and p.aspace is self.current.aspace:   # p, or a thread of p
             self.cpu.flush_tlb()
 
     # -- the loop ---------------------------------------------------------------------------
@@ -497,7 +504,26 @@ class Kernel:
             return True
         if self.console.readers.waiters and self.machine.console.wait_for_host_input():
             return True
+        self._check_deadlock()
         return False
+
+    def _check_deadlock(self) -> None:
+        """Nothing can ever run again: if a task (other than a server waiting for
+        requests) is still blocked or stopped, the machine is deadlocked; say so."""
+        stuck = [t for t in self.procs.values()
+                 if t.state is not State.ZOMBIE and t.pid not in self.daemons]
+        if not stuck or self.deadlocked:          # (said once: shutdown runs the loop again)
+            return
+        self.deadlocked = True
+        where = ', '.join(f'pid {t.tgid} ({t.name}){"" if t.is_leader else f" thread {t.pid}"} '
+                          f'in {self._waiting_in(t)}' for t in stuck)
+        self.log(f'ukern: deadlock: every process is blocked: {where}')
+
+    @staticmethod
+    def _waiting_in(t: Process) -> str:
+        if t.state is State.STOPPED:
+            return 'stopped'
+        return f'{t.blocked_in}()' if t.blocked_in else str(getattr(t.waiting_on, 'name', 'wait'))
 
     def _switch_to(self, p: Process) -> None:
         if self.current is p:
@@ -570,11 +596,12 @@ class Kernel:
         if act.handler not in (psig.SIG_DFL, psig.SIG_IGN) and not p.sigmask & psig.bit(signal):
             addr = trap.cr2 if trap.vector == Vector.PAGE_FAULT else trap.rip
             code = psig.SEGV_ACCERR if trap.error & 1 else psig.SEGV_MAPERR
-            lifecycle.send(self, p, signal, psig.PendingSignal(signal, code, addr))
+            lifecycle.send_thread(self, p, signal, psig.PendingSignal(signal, code, addr))
             return
         rip = traps.instruction_address(trap)
         code = self.user(p).read_for_report(rip, 15)
-        self.terminate(p, signal, traps.report(p.pid, p.name, signal, cause, rip, code))
+        thread = None if p.is_leader and len(lifecycle.threads_of(self, p)) == 1 else p.pid
+        self.terminate(p, signal, traps.report(p.tgid, p.name, signal, cause, rip, code, thread))
 
     def _emit(self, kind: str, p: Process | None, **args) -> None:
         self.trace.emit(kind, self.clock.now, self.clock.instructions, p.pid if p else 0, **args)

@@ -72,6 +72,9 @@ def classify(trap: Trap) -> tuple[Signal, str]:
     return TRAP_SIGNALS.get(trap.vector, (Signal.SIGSEGV, f'exception {trap.vector}'))
 
 
-def report(pid: int, name: str, signal: Signal, cause: str, rip: int, code: bytes) -> str:
-    return (f'ukern: pid {pid} ({name}) killed by {signal.name}: {cause} '
+def report(pid: int, name: str, signal: Signal, cause: str, rip: int, code: bytes,
+           thread: int | None = None) -> str:
+    """The one-line fault report; `thread` names the faulting thread of a threaded process."""
+    who = f'pid {pid} ({name})' + (f' thread {thread}' if thread is not None else '')
+    return (f'ukern: {who} killed by {signal.name}: {cause} '
             f'at rip {rip:#x}: {disassemble(code, rip)}')

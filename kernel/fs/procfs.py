@@ -5,6 +5,7 @@
   /proc/PID/cmdline  every argument of the process's exec, each ended by a NUL
   /proc/PID/maps     its mappings, as Linux prints them
   /proc/meminfo, uptime, loadavg, stat, version, cpuinfo, vmstat, sys/kernel/...
+  /proc/PID/task/TID the threads of process PID, each like /proc/PID for that thread
 
 The contents are made by fs/procinfo.py.  Nothing here is stored: each open() takes a
 snapshot, so a reader sees one consistent state even if processes come and go meanwhile.
@@ -87,7 +88,7 @@ class ProcFs:
         parts = [x for x in path.split('/')[2:] if x]
         k = self.kernel
         if not parts:
-            return ProcDir([str(pid) for pid in sorted(k.procs)] + list(procinfo.MACHINE_FILES) + ['sys'],
+            return ProcDir([str(pid) for pid, t in sorted(k.procs.items()) if t.is_leader] + list(procinfo.MACHINE_FILES) + ['sys'],
                            PROC_INO, path)
         if parts[0] in procinfo.MACHINE_FILES and len(parts) == 1:
             return ProcFile(procinfo.MACHINE_FILES[parts[0]](k),
@@ -95,15 +96,34 @@ class ProcFs:
         if parts[0] == 'sys':
             return self._sysctl(parts, path)
         if parts[0] == 'self':
-            parts[0] = str(k.current.pid) if k.current else '0'
-        if not parts[0].isdigit() or int(parts[0]) not in k.procs:
+            parts[0] = str(k.current.tgid) if k.current else '0'
+        if parts[0] == 'thread-self':
+            parts[0:1] = [str(k.current.tgid), 'task', str(k.current.pid)] if k.current else ['0']
+        if not parts[0].isdigit() or int(parts[0]) not in k.procs or not k.procs[int(parts[0])].is_leader:
             raise FsError(Errno.ENOENT)
         p = k.procs[int(parts[0])]
+        if len(parts) >= 2 and parts[1] == 'task':
+            return self._task(p, parts[2:], path)
+        return self._entry(p, parts[1:], path)
+
+    def _task(self, p, parts: list[str], path: str) -> File:
+        """/proc/PID/task: a directory per thread, each like /proc/PID for that thread."""
+        k = self.kernel
+        tids = sorted(t.pid for t in k.procs.values() if t.tgid == p.pid and
+                      (t.state.value != 'zombie' or t.is_leader))
+        if not parts:
+            return ProcDir([str(t) for t in tids], PROC_INO + 0x1000 * p.pid + 0x800, path)
+        if not parts[0].isdigit() or int(parts[0]) not in tids:
+            raise FsError(Errno.ENOENT)
+        return self._entry(k.procs[int(parts[0])], parts[1:], path)
+
+    def _entry(self, p, parts: list[str], path: str) -> File:
         ino = PROC_INO + 0x1000 * p.pid
+        parts = [''] + parts                    # (the indices below count from the PID)
         if len(parts) == 1:
-            return ProcDir(list(procinfo.PROCESS_FILES), ino, path)
+            return ProcDir(list(procinfo.PROCESS_FILES) + (['task'] if p.is_leader else []), ino, path)
         if len(parts) == 2 and parts[1] in procinfo.PROCESS_FILES:
-            return ProcFile(procinfo.PROCESS_FILES[parts[1]](k, p),
+            return ProcFile(procinfo.PROCESS_FILES[parts[1]](self.kernel, p),
                             ino + 1 + list(procinfo.PROCESS_FILES).index(parts[1]))
         raise FsError(Errno.ENOENT)
 

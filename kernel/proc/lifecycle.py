@@ -5,6 +5,11 @@ image first and swaps it in only when it is complete; exit frees memory and desc
 once, reparents the children to init and leaves a zombie with its wait status for the
 parent; a signal is queued, interrupts an interruptible wait, and is acted on (default
 action or handler frame) when the process next returns to user mode.
+
+Threads (clone with CLONE_THREAD) are tasks of one thread group: `exit` ends one thread,
+`exit_process` (exit_group, a fatal signal) the whole group; memory and descriptors are
+freed with the group's last thread.  A process-directed signal is queued on a thread of the
+group that does not block it; tkill/tgkill and faults direct a signal to one thread.
 """
 
 import ctypes
@@ -12,15 +17,19 @@ import dataclasses
 
 from ..errno import Errno
 from ..mm import pgtbl_report
+from ..fs.vfs import Cwd
+from ..mm.frames import OutOfMemory
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
 from . import exec as execmod
 from . import signal as sig
-from .process import Process, State
+from . import futex
+from .process import Process, State, THREAD_SHARED
 from .resources import Rlimit
 
 INIT_PID = 1
-MAX_PROCS = 64
+MAX_PROCS = 64              # thread groups (each has its own address space and page tables)
+MAX_TASKS = 512             # tasks (threads) in all: RLIMIT_NPROC as prlimit64 reports it
 
 
 class ProcessLimit(Exception):
@@ -34,7 +43,26 @@ def new_pid(k) -> int:
 
 
 def live_count(k) -> int:
-    return len(k.procs)
+    """Thread groups in the process table (zombies included: they hold a slot until reaped)."""
+    return sum(1 for t in k.procs.values() if t.is_leader)
+
+
+def threads_of(k, p: Process) -> list[Process]:
+    """The live threads of p's group, in tid order."""
+    return [t for t in k.procs.values() if t.tgid == p.tgid and t.state is not State.ZOMBIE]
+
+
+def leader_of(k, p: Process) -> Process:
+    return k.procs.get(p.tgid, p)
+
+
+def group_alive(k, p: Process) -> bool:
+    return any(t.tgid == p.tgid and t.state is not State.ZOMBIE for t in k.procs.values())
+
+
+def group_stopped(k, p: Process) -> bool:
+    """Has a stop signal stopped p's process (its threads that were running)?"""
+    return any(t.tgid == p.tgid and t.state is State.STOPPED for t in k.procs.values())
 
 
 # -- creation --------------------------------------------------------------------------------
@@ -57,15 +85,16 @@ def create(k, data: bytes, argv: list[bytes], envp: list[bytes], fds, name: str,
 
 
 def fork(k, parent: Process) -> Process | int:
-    """The child of `parent` (called inside parent's fork system call), or -EAGAIN."""
-    if live_count(k) >= min(MAX_PROCS, parent.limits.soft(Rlimit.NPROC)):
+    """The child of `parent` (called inside parent's fork system call), or -EAGAIN.
+    Only the calling thread is copied: the child is a process with one thread."""
+    if live_count(k) >= min(MAX_PROCS, parent.limits.soft(Rlimit.NPROC)) or len(k.procs) >= MAX_TASKS:
         return -Errno.EAGAIN
     aspace = parent.aspace.fork()
     k.flush_tlb(parent)
     ctx = k.cpu.new_context()           # the parent's registers, exactly as at its syscall
     k.cpu.set_context_reg(ctx, 'rax', 0)
-    child = Process(new_pid(k), parent.pid, parent.name, aspace, ctx, parent.fds.fork(),
-                    pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
+    child = Process(new_pid(k), parent.tgid, parent.name, aspace, ctx, parent.fds.fork(),
+                    pgid=parent.pgid, sid=parent.sid, cwd=Cwd(parent.cwd.ino, parent.cwd.path),
                     fs_ctx=dataclasses.replace(parent.fs_ctx),
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
                     caps=list(parent.caps), argv=parent.argv, limits=parent.limits.copy(),
@@ -81,10 +110,31 @@ def fork(k, parent: Process) -> Process | int:
     return child
 
 
+def new_thread(k, parent: Process, share_files: bool, share_fs: bool) -> Process | int:
+    """A new thread of parent's group (clone with CLONE_THREAD), or -EAGAIN.  Its registers
+    are the parent's at the syscall; the caller sets its stack, TLS and rax."""
+    if len(k.procs) >= MAX_TASKS:
+        return -Errno.EAGAIN
+    ctx = k.cpu.new_context()
+    t = Process(new_pid(k), parent.ppid, parent.name, parent.aspace, ctx, parent.fds,
+                pgid=parent.pgid, sid=parent.sid, sigmask=parent.sigmask, tgid=parent.tgid)
+    for name in THREAD_SHARED:
+        setattr(t, name, getattr(parent, name))
+    if not share_files:
+        t.fds = parent.fds.fork()
+    if not share_fs:
+        t.cwd = Cwd(parent.cwd.ino, parent.cwd.path)
+    k.procs[t.pid] = t
+    k.runqueue.append(t)
+    return t
+
+
 def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes], name: str) -> None:
     """Replace p's program (execve after the file has been read).  Raises elf.ExecError,
-    leaving p untouched."""
+    leaving p untouched.  The other threads of p's group end first, and p takes the
+    group's pid (Linux's de_thread)."""
     aspace, entry, rsp = execmod.build_image(k, data, argv, envp, name)
+    become_sole_thread(k, p)
     pgtbl_report.install_ukern_page(k, aspace, p.pid)
 
     def switch_image():
@@ -108,35 +158,94 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
 
 
 # -- death -------------------------------------------------------------------------------------
-def exit_process(k, p: Process, status: int) -> None:
-    """Free what the process holds; it stays a zombie with its wait status."""
+def exit_thread(k, p: Process, status: int) -> None:
+    """exit(2): p ends; the last thread of a group ends the process with this status."""
     if p.state is State.ZOMBIE:
+        return
+    others = [t for t in threads_of(k, p) if t is not p]
+    if not others:
+        exit_process(k, p, status)
+        return
+    release_thread(k, p)
+    if not any(t.fds is p.fds for t in others):
+        p.fds.close_all()                        # a thread created without CLONE_FILES
+    bury_thread(k, p)
+
+
+def exit_process(k, p: Process, status: int) -> None:
+    """exit_group(2) or a fatal signal: every thread of p's group ends, the memory and
+    descriptors are freed, and the leader stays a zombie with the wait status."""
+    leader = leader_of(k, p)
+    threads = threads_of(k, p)
+    if not threads:
         return
     if k.trace.enabled:
         k._emit('exit', p, status=status)
-    abort_wait(p)
-    if p.sysv is not None:
-        p.sysv.exit(k, p)
-    p.fds.close_all()
-    p.usage.maxrss = max(p.usage.maxrss, p.aspace.resident())
+    for t in threads:
+        release_thread(k, t)
+    if leader.sysv is not None:
+        leader.sysv.exit(k, leader)
+    for t in threads:
+        bury_thread(k, t)
+    for table in {id(t.fds): t.fds for t in threads}.values():   # (one, unless not CLONE_FILES)
+        table.close_all()
+    leader.usage.maxrss = max(leader.usage.maxrss, p.aspace.resident())
     p.aspace.destroy()
     k.code_changed()
-    p.exit_status = status
+    leader.exit_status = status
+    leader.killed_by = p.killed_by
+    for child in [q for q in k.procs.values() if q.ppid == p.tgid]:
+        child.ppid = INIT_PID if p.tgid != INIT_PID else 0
+        if child.is_leader and child.options.pdeathsig:
+            send(k, child, child.options.pdeathsig)
+        if child.is_leader and child.state is State.ZOMBIE and INIT_PID in k.procs:
+            k.procs[INIT_PID].children_events.wake_all(k.wake)
+    parent = k.procs.get(leader.ppid)
+    if parent is not None and group_alive(k, parent):
+        send(k, parent, Signal.SIGCHLD, sig.PendingSignal(Signal.SIGCHLD, 1, p.tgid))
+        parent.children_events.wake_all(k.wake)
+
+
+def release_thread(k, p: Process) -> None:
+    """What a thread hands back as it dies, while its memory is still there: the robust
+    futexes it holds, and its clear_child_tid word (cleared, its futex woken)."""
+    futex.exit_robust_list(k, p)
+    if p.clear_child_tid:
+        addr, p.clear_child_tid = p.clear_child_tid, 0
+        try:
+            k.user(p).write(addr, b'\0\0\0\0')
+            futex.wake_word(k, p, addr, 1)
+        except (BadAddress, OutOfMemory):
+            pass                                 # the thread dies all the same
+
+
+def bury_thread(k, p: Process) -> None:
+    """p runs no more.  A leader stays in the table (its pid is the group's until the
+    parent reaps it); another thread is gone at once."""
+    abort_wait(p)
     p.state = State.ZOMBIE
     if p in k.runqueue:
         k.runqueue.remove(p)
     if k.current is p:
         k.current = None
-    for child in children(k, p):
-        child.ppid = INIT_PID if p.pid != INIT_PID else 0
-        if child.options.pdeathsig:
-            send(k, child, child.options.pdeathsig)
-        if child.state is State.ZOMBIE and INIT_PID in k.procs:
-            k.procs[INIT_PID].children_events.wake_all(k.wake)
-    parent = k.procs.get(p.ppid)
-    if parent is not None and parent.state is not State.ZOMBIE:
-        send(k, parent, Signal.SIGCHLD, sig.PendingSignal(Signal.SIGCHLD, 1, p.pid))
-        parent.children_events.wake_all(k.wake)
+    if not p.is_leader:
+        k.procs.pop(p.pid, None)
+
+
+def become_sole_thread(k, p: Process) -> None:
+    """execve in a multi-threaded process: the other threads die, and a thread that is
+    not the leader takes the leader's place and pid."""
+    for t in threads_of(k, p):
+        if t is not p:
+            bury_thread(k, t)
+    if p.is_leader:
+        return
+    leader = k.procs.pop(p.tgid, None)
+    k.procs.pop(p.pid, None)
+    p.pid = p.tgid
+    if leader is not None:
+        p.ppid, p.pgid, p.sid = leader.ppid, leader.pgid, leader.sid
+    k.procs[p.pid] = p
 
 
 def abort_wait(p: Process) -> None:
@@ -150,7 +259,12 @@ def abort_wait(p: Process) -> None:
 
 
 def children(k, p: Process) -> list[Process]:
-    return [c for c in k.procs.values() if c.ppid == p.pid]
+    """The child processes (their leaders) of p's group: any thread may wait for them."""
+    return [c for c in k.procs.values() if c.ppid == p.tgid and c.is_leader]
+
+
+def reapable(k, child: Process) -> bool:
+    return child.state is State.ZOMBIE and not group_alive(k, child)
 
 
 def reap(k, child: Process) -> None:
@@ -166,26 +280,48 @@ def action_of(p: Process, s: int) -> sig.KSigaction:
 
 
 def send(k, p: Process, s: int, info: sig.PendingSignal | None = None) -> None:
-    """Queue signal s for p (kill, a fault, the console's Ctrl-C, a child's death)."""
-    if p.state is State.ZOMBIE or not s:
+    """Queue signal s for p's process (kill, the console's Ctrl-C, a child's death): a
+    thread that does not block it gets it, the one given first."""
+    threads = threads_of(k, p)
+    if not threads or not s:
         return
-    info = info or sig.PendingSignal(s)
+    if not _accept(k, p, s):
+        return
+    target = next((t for t in [p, *threads] if t.state is not State.ZOMBIE and
+                   not t.sigmask & sig.bit(s)), threads[0])
+    _queue(k, target, info or sig.PendingSignal(s))
+
+
+def send_thread(k, t: Process, s: int, info: sig.PendingSignal | None = None) -> None:
+    """Queue signal s for thread t alone (tkill, tgkill, a fault t caused)."""
+    if t.state is State.ZOMBIE or not s:
+        return
+    if _accept(k, t, s):
+        _queue(k, t, info or sig.PendingSignal(s))
+
+
+def _accept(k, p: Process, s: int) -> bool:
+    """The group-wide effects of a signal at sending time; False if nothing is queued."""
     if s == Signal.SIGKILL:
         k.terminate(p, s)
-        return
+        return False
     if s == Signal.SIGCONT:
-        p.sigpending = [x for x in p.sigpending if sig.default_action(x.sig) is not sig.Default.STOP]
-        if p.state is State.STOPPED:
-            p.state = State.RUNNABLE
-            k.runqueue.append(p)
-            p.cont_reported = False
-            parent = k.procs.get(p.ppid)
-            if parent is not None:
-                parent.children_events.wake_all(k.wake)
+        for t in threads_of(k, p):
+            t.sigpending = [x for x in t.sigpending if sig.default_action(x.sig) is not sig.Default.STOP]
+            if t.state is State.STOPPED:
+                t.state = State.RUNNABLE
+                k.runqueue.append(t)
+                leader_of(k, p).cont_reported = False
+        parent = k.procs.get(leader_of(k, p).ppid)
+        if parent is not None:
+            parent.children_events.wake_all(k.wake)
     act = action_of(p, s)
-    if act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and
-                                       sig.default_action(s) in (sig.Default.IGNORE, sig.Default.CONTINUE)):
-        return
+    return not (act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and
+                sig.default_action(s) in (sig.Default.IGNORE, sig.Default.CONTINUE)))
+
+
+def _queue(k, p: Process, info: sig.PendingSignal) -> None:
+    s = info.sig
     if s in (x.sig for x in p.sigpending):
         return                                   # standard signals do not queue twice
     p.sigpending.append(info)
@@ -223,12 +359,16 @@ def default(k, p: Process, info: sig.PendingSignal) -> None:
     what = sig.default_action(info.sig)
     if what in (sig.Default.TERMINATE, sig.Default.CORE):
         k.terminate(p, info.sig)
-    elif what is sig.Default.STOP:
-        p.state = State.STOPPED
-        p.stop_signal = info.sig
-        p.stop_reported = False
-        if p in k.runqueue:
-            k.runqueue.remove(p)
+    elif what is sig.Default.STOP:                 # the whole group stops
+        for t in threads_of(k, p):
+            if t.state is not State.RUNNABLE:
+                continue                           # (a blocked thread finishes its wait first)
+            t.state = State.STOPPED
+            if t in k.runqueue:
+                k.runqueue.remove(t)
+        leader = leader_of(k, p)
+        leader.stop_signal = info.sig
+        leader.stop_reported = False
         parent = k.procs.get(p.ppid)
         if parent is not None:
             parent.children_events.wake_all(k.wake)

@@ -3,6 +3,14 @@
 A process is RUNNABLE (on the run queue), BLOCKED (its system call waits on a queue,
 `pending` holds the call's generator), STOPPED (by SIGSTOP and friends) or a ZOMBIE (it
 has exited; its wait status waits for the parent's wait4).
+
+A Process is one task (a thread): `pid` is its thread id and `tgid` the pid of its thread
+group (the process as the user sees it, whose first thread is the group leader).  The
+threads of a group share by reference the fields named in THREAD_SHARED (clone with
+CLONE_THREAD copies those references); registers, signal mask, thread-directed signals,
+clear_child_tid and the robust-list head are each thread's own.  The group's identity
+(parent, process group, session, name, exit status) lives on its leader, which stays in
+the process table as a dead thread until the group's last thread has exited.
 """
 
 import enum
@@ -11,6 +19,7 @@ from typing import Any, Generator
 
 from ..mm.vm import AddressSpace
 from ..fs.vfs import Cwd
+from ..ipc.ids import ProcessIpc
 from .resources import Limits, Creds, Usage, Options
 from .wait import WaitQueue
 
@@ -28,6 +37,12 @@ class State(enum.Enum):
     ZOMBIE = 'zombie'
 
 
+# What the threads of one process share by reference (each is a mutable object, so a change
+# made through one thread is seen by all).  A process-wide field added to Process belongs here.
+THREAD_SHARED = ('aspace', 'fds', 'cwd', 'sigactions', 'caps', 'children_events', 'fs_ctx',
+                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv')
+
+
 @dataclass(eq=False)
 class Process:
     pid: int
@@ -41,6 +56,7 @@ class Process:
     state: State = State.RUNNABLE
     exit_status: int = 0                        # wait-status encoding once a zombie
     pending: Generator | None = None            # a blocked system call, resumed on wake-up
+    blocked_in: str = ''                        # the system call it last blocked in
     syscall: tuple = ()                         # (nr, name, args, start time) of the current call
     waiting_on: Any = None
     cwd: Cwd = field(default_factory=lambda: Cwd(2, '/'))   # ext2's root inode
@@ -59,7 +75,9 @@ class Process:
     cont_reported: bool = True                  # a SIGCONT resumption not yet seen by wait (WCONTINUED)
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
     interrupted: bool = False                   # a signal cut its wait short: the call gives EINTR
-    clear_child_tid: int = 0
+    clear_child_tid: int = 0                    # CLONE_CHILD_CLEARTID / set_tid_address
+    robust_list: int = 0                        # set_robust_list's head (0: none)
+    tgid: int = 0                               # the thread group = the process's pid
     caps: list = field(default_factory=lambda: [None] * 64)   # the c-list (kernel/obj)
     # resources (proc/resources.py): process-wide, copied at fork
     argv: list = field(default_factory=list)                  # the arguments of its exec
@@ -67,11 +85,16 @@ class Process:
     creds: Creds = field(default_factory=Creds)               # user and group ids
     usage: Usage = field(default_factory=lambda: Usage(children=Usage()))   # getrusage
     options: Options = field(default_factory=Options)         # prctl
-    sysv: Any = None                                          # ipc/: shm attachments, sem undo
+    sysv: ProcessIpc = field(default_factory=ProcessIpc)      # ipc/: shm attachments, sem undo
 
     def __post_init__(self):
         self.pgid = self.pgid or self.pid
         self.sid = self.sid or self.pid
+        self.tgid = self.tgid or self.pid
+
+    @property
+    def is_leader(self) -> bool:
+        return self.tgid == self.pid
 
     @property
     def regs(self) -> list[int]:

@@ -320,7 +320,7 @@ def sys_chdir(k, p, path_addr: int):
     st = yield from v.call(v.fs.stat(ino))
     if st.mode & S_IFMT != InodeType.S_IFDIR:
         return -Errno.ENOTDIR
-    p.cwd = Cwd(ino, normalize(p.cwd, path))
+    p.cwd.ino, p.cwd.path = ino, normalize(p.cwd, path)   # in place: CLONE_FS threads share it
     return 0
 
 
@@ -330,7 +330,7 @@ def sys_fchdir(k, p, fd: int) -> int:
         return -Errno.EBADF
     if not isinstance(f, vfs.DirFile):
         return -Errno.ENOTDIR
-    p.cwd = Cwd(f.ino, getattr(f, 'path', '/'))
+    p.cwd.ino, p.cwd.path = f.ino, getattr(f, 'path', '/')
     return 0
 
 

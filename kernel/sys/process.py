@@ -1,8 +1,10 @@
-"""Process system calls: fork/clone, execve, exit, wait4 and waitid, process groups and
-sessions, arch_prctl.  (User and group ids are in creds.py.)
+"""Process system calls: fork/clone/clone3, execve, exit, wait4 and waitid, process groups
+and sessions, arch_prctl.  (User and group ids are in creds.py.)
 
 fork and clone return twice: the child's context is the parent's at the syscall, with
-rax = 0.  execve reads the program from the file system, builds the new image, and swaps it
+rax = 0.  clone with CLONE_THREAD makes a thread of the caller's process instead of a new
+process: it shares the address space, descriptors, working directory and handlers, and
+starts on its own stack with its own TLS (FS base).  execve reads the program from the file system, builds the new image, and swaps it
 in as the process returns to user mode (the old image stays intact if anything fails).
 wait4 and waitid share one search for a child with something to report (_wait_event).
 """
@@ -16,6 +18,7 @@ from ..proc import elf, lifecycle
 from ..proc.process import State
 from ..proc.resources import Usage
 from . import files, info
+from ..mm.uaccess import BadAddress
 from .args import s32
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
@@ -37,16 +40,49 @@ class Clone:
     SETTLS = 0x80000
     PARENT_SETTID = 0x100000
     CHILD_CLEARTID = 0x200000
+    SYSVSEM = 0x40000
+    DETACHED = 0x400000           # ignored by Linux since 2.6 (musl still passes it)
     CHILD_SETTID = 0x1000000
     EXIT_SIGNAL = 0xFF
 
 
+# Flags that make no difference here (one user, no namespaces in ukern) yet are accepted.
+CLONE_ACCEPTED = (Clone.VM | Clone.FS | Clone.FILES | Clone.SIGHAND | Clone.VFORK | Clone.PARENT |
+                  Clone.THREAD | Clone.SYSVSEM | Clone.SETTLS | Clone.PARENT_SETTID |
+                  Clone.CHILD_CLEARTID | Clone.CHILD_SETTID | Clone.DETACHED)
+
+
+class CloneArgs(ctypes.LittleEndianStructure):
+    """struct clone_args (include/uapi/linux/sched.h), up to CLONE_ARGS_SIZE_VER2."""
+    _pack_ = 1
+    _fields_ = [('flags', ctypes.c_uint64), ('pidfd', ctypes.c_uint64),
+                ('child_tid', ctypes.c_uint64), ('parent_tid', ctypes.c_uint64),
+                ('exit_signal', ctypes.c_uint64), ('stack', ctypes.c_uint64),
+                ('stack_size', ctypes.c_uint64), ('tls', ctypes.c_uint64),
+                ('set_tid', ctypes.c_uint64), ('set_tid_size', ctypes.c_uint64),
+                ('cgroup', ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(CloneArgs) == 88
+CLONE_ARGS_SIZES = (64, 80, 88)          # VER0, VER1 (set_tid), VER2 (cgroup)
+
+
 def sys_exit(k, p, status: int):
-    k.exit_process(p, (status & 0xFF) << 8)
+    """exit: this thread ends (the process too if it was the last)."""
+    lifecycle.exit_thread(k, p, (status & 0xFF) << 8)
+    return k.NO_RETURN
+
+
+def sys_exit_group(k, p, status: int):
+    lifecycle.exit_process(k, p, (status & 0xFF) << 8)
     return k.NO_RETURN
 
 
 def sys_getpid(k, p) -> int:
+    return p.tgid
+
+
+def sys_gettid(k, p) -> int:
     return p.pid
 
 
@@ -68,6 +104,7 @@ def sys_arch_prctl(k, p, code: int, addr: int) -> int:
 
 
 def sys_set_tid_address(k, p, tidptr: int) -> int:
+    """The word cleared (and its futex woken) when this thread exits; returns the tid."""
     p.clear_child_tid = tidptr
     return p.pid
 
@@ -75,10 +112,6 @@ def sys_set_tid_address(k, p, tidptr: int) -> int:
 def sys_sched_yield(k, p) -> int:
     k.yield_cpu(p)
     return 0
-
-
-def sys_set_robust_list(k, p, head: int, length: int) -> int:
-    return 0 if length == 24 else -Errno.EINVAL
 
 
 # -- fork, clone ---------------------------------------------------------------------------
@@ -103,20 +136,67 @@ def sys_fork(k, p) -> int:
 
 
 def sys_clone(k, p, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int):
-    if flags & (Clone.THREAD | Clone.SIGHAND):
-        return -Errno.EINVAL            # one thread per process: no threads here
-    child = _new_child(k, p, stack, tls if flags & Clone.SETTLS else None)
+    """clone(2) ignores flags it does not know (as Linux's old call does); clone3 refuses them."""
+    flags &= CLONE_ACCEPTED
+    return _clone(k, p, flags, stack, parent_tid, child_tid, tls)
+
+
+def sys_clone3(k, p, args_addr: int, size: int):
+    if size not in CLONE_ARGS_SIZES:
+        return -Errno.EINVAL
+    args = CloneArgs.from_buffer_copy(k.user(p).read(args_addr, size).ljust(ctypes.sizeof(CloneArgs), b'\0'))
+    if args.flags & ~CLONE_ACCEPTED:
+        return -Errno.EINVAL            # unknown flags, or an exit signal in the flags
+    if args.set_tid or args.set_tid_size or args.exit_signal > 64 or args.stack_size and not args.stack:
+        return -Errno.EINVAL
+    stack = args.stack + args.stack_size if args.stack else 0   # clone3 gives the lowest address
+    return _clone(k, p, args.flags, stack, args.parent_tid, args.child_tid, args.tls)
+
+
+def _clone(k, p, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int):
+    if flags & ~CLONE_ACCEPTED:
+        return -Errno.EINVAL
+    if flags & Clone.THREAD and not flags & Clone.SIGHAND or flags & Clone.SIGHAND and not flags & Clone.VM:
+        return -Errno.EINVAL            # Linux's rules: a thread shares handlers, handlers share memory
+    if flags & Clone.THREAD:
+        child = _new_thread(k, p, flags, stack, tls if flags & Clone.SETTLS else None)
+    else:
+        child = _new_child(k, p, stack, tls if flags & Clone.SETTLS else None)
     if isinstance(child, int):
         return child
+    # The child exists now: a bad tid pointer is ignored, as Linux ignores it.
     if flags & Clone.PARENT_SETTID:
-        k.user(p).write(parent_tid, struct.pack('<i', child.pid))
+        _put_tid(k.user(p).write, parent_tid, child.pid)
     if flags & Clone.CHILD_SETTID:
-        k.write_into(child.aspace, child_tid, struct.pack('<i', child.pid))
+        _put_tid(lambda va, data: k.write_into(child.aspace, va, data), child_tid, child.pid)
     if flags & Clone.CHILD_CLEARTID:
         child.clear_child_tid = child_tid
-    if flags & Clone.PARENT:
+    if flags & Clone.PARENT and not flags & Clone.THREAD:
         child.ppid = p.ppid
     return child.pid
+
+
+def _put_tid(write, addr: int, tid: int) -> None:
+    try:
+        write(addr, struct.pack('<i', tid))
+    except BadAddress:
+        pass
+
+
+def _new_thread(k, p, flags: int, stack: int, tls: int | None):
+    t = lifecycle.new_thread(k, p, share_files=bool(flags & Clone.FILES), share_fs=bool(flags & Clone.FS))
+    if isinstance(t, int):
+        return t
+    cpu = k.cpu
+    cpu.set_context_reg(t.ctx, 'rax', 0)
+    cpu.set_context_reg(t.ctx, 'rip', cpu.reg('rip') + SYSCALL_INSN_LEN)
+    if stack:
+        cpu.set_context_reg(t.ctx, 'rsp', stack)
+    if tls is not None:
+        cpu.set_context_reg(t.ctx, 'fs_base', tls)
+    if k.trace.enabled:
+        k._emit('fork', p, child=t.pid, thread=True)
+    return t
 
 
 # -- execve ----------------------------------------------------------------------------------
@@ -186,9 +266,9 @@ def _wait_event(k, p, match, options: int):
 
 
 def _event_of(k, child, options: int):
-    if child.state is State.ZOMBIE and options & WEXITED:
+    if lifecycle.reapable(k, child) and options & WEXITED:
         return child, child.exit_status, lambda: lifecycle.reap(k, child)
-    if child.state is State.STOPPED and options & WUNTRACED and not child.stop_reported:
+    if options & WUNTRACED and not child.stop_reported and lifecycle.group_stopped(k, child):
         return child, 0x7F | (child.stop_signal << 8), lambda: setattr(child, 'stop_reported', True)
     if options & WCONTINUED and not child.cont_reported:
         return child, CONTINUED_STATUS, lambda: setattr(child, 'cont_reported', True)
@@ -277,17 +357,20 @@ def _id_matcher(p, idtype: int, id: int):
 
 # -- process groups and sessions ----------------------------------------------------------------
 def _proc(k, p, pid: int):
+    """The process (its leader) a pid names; 0 is the caller's."""
     pid = s32(pid)
-    return p if pid == 0 else k.procs.get(pid)
+    target = lifecycle.leader_of(k, p) if pid == 0 else k.procs.get(pid)
+    return target if target is not None and target.is_leader else None
 
 
 def sys_setpgid(k, p, pid: int, pgid: int) -> int:
     target = _proc(k, p, pid)
-    if target is None or (target is not p and target.ppid != p.pid):
+    if target is None or (target.tgid != p.tgid and target.ppid != p.tgid):
         return -Errno.ESRCH
     if s32(pgid) < 0:
         return -Errno.EINVAL
-    target.pgid = pgid or target.pid
+    for t in lifecycle.threads_of(k, target) + [target]:
+        t.pgid = pgid or target.pid
     return 0
 
 
@@ -301,10 +384,11 @@ def sys_getpgrp(k, p) -> int:
 
 
 def sys_setsid(k, p) -> int:
-    if any(q.pgid == p.pid for q in k.procs.values() if q is not p):
+    if any(q.pgid == p.tgid for q in k.procs.values() if q.tgid != p.tgid):
         return -Errno.EPERM
-    p.sid = p.pgid = p.pid
-    return p.pid
+    for t in lifecycle.threads_of(k, p) + [lifecycle.leader_of(k, p)]:
+        t.sid = t.pgid = p.tgid
+    return p.tgid
 
 
 def sys_getsid(k, p, pid: int) -> int:

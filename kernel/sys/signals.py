@@ -1,4 +1,6 @@
-"""Signal system calls: sigaction, sigprocmask, sigreturn, kill, pause."""
+"""Signal system calls: sigaction, sigprocmask, sigreturn, kill, tkill, tgkill, pause.
+
+kill names processes (thread groups); tkill and tgkill name one thread."""
 
 import ctypes
 
@@ -22,8 +24,9 @@ def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) 
         mem.write(oldact, bytes(old))
     if act:
         p.sigactions[signum] = new
-        if new.handler == sig.SIG_IGN:
-            p.sigpending = [x for x in p.sigpending if x.sig != signum]
+        if new.handler == sig.SIG_IGN:                 # (handlers are the whole process's)
+            for t in lifecycle.threads_of(k, p):
+                t.sigpending = [x for x in t.sigpending if x.sig != signum]
     return 0
 
 
@@ -53,20 +56,22 @@ def sys_rt_sigreturn(k, p):
 
 
 def _targets(k, p, pid: int) -> list:
+    """The processes (their leaders) kill's pid names."""
     pid = s32(pid)
+    leaders = [q for q in k.procs.values() if q.is_leader]
     if pid > 0:
-        return [q for q in [k.procs.get(pid)] if q is not None]
+        return [q for q in leaders if q.pid == pid]
     if pid == 0:
-        return [q for q in k.procs.values() if q.pgid == p.pgid]
+        return [q for q in leaders if q.pgid == p.pgid]
     if pid == -1:
-        return [q for q in k.procs.values() if q.pid not in (1, p.pid)]
-    return [q for q in k.procs.values() if q.pgid == -pid]
+        return [q for q in leaders if q.pid not in (1, p.tgid)]
+    return [q for q in leaders if q.pgid == -pid]
 
 
 def sys_kill(k, p, pid: int, signum: int) -> int:
     if not 0 <= signum <= sig.NSIG:
         return -Errno.EINVAL
-    targets = [q for q in _targets(k, p, pid) if q.state.value != 'zombie']
+    targets = [q for q in _targets(k, p, pid) if lifecycle.group_alive(k, q)]
     if not targets:
         return -Errno.ESRCH
     for q in targets:
@@ -75,11 +80,22 @@ def sys_kill(k, p, pid: int, signum: int) -> int:
 
 
 def sys_tkill(k, p, tid: int, signum: int) -> int:
-    return sys_kill(k, p, tid, signum) if tid > 0 else -Errno.EINVAL
+    return sys_tgkill(k, p, -1, tid, signum)
 
 
 def sys_tgkill(k, p, tgid: int, tid: int, signum: int) -> int:
-    return sys_tkill(k, p, tid, signum)
+    """A signal to thread tid (of process tgid; -1 from tkill: any process)."""
+    tgid, tid = s32(tgid), s32(tid)
+    if tid <= 0 or tgid == 0 or tgid < -1 or not 0 <= signum <= sig.NSIG:
+        return -Errno.EINVAL
+    t = k.procs.get(tid)
+    if t is None or t.state.value == 'zombie' or tgid != -1 and t.tgid != tgid:
+        return -Errno.ESRCH
+    lifecycle.send_thread(k, t, signum, sig.PendingSignal(signum, SI_TKILL, p.tgid))
+    return 0
+
+
+SI_TKILL = -6             # si_code of a signal sent by tkill/tgkill
 
 
 def sys_pause(k, p):

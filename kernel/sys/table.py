@@ -9,8 +9,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import (aio, creds, files, fsmeta, info, io, limits, memory, objsys, pgtbl, process, remap,
-               signals, sysv, time, ukern)
+from . import (aio, creds, files, fsmeta, futex, info, io, limits, memory, objsys, pgtbl, process,
+               remap, signals, sysv, time, ukern)
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -126,15 +126,19 @@ _HANDLERS = {
     121: process.sys_getpgid,
     124: process.sys_getsid,
     158: process.sys_arch_prctl,
-    186: process.sys_getpid,      # gettid: one thread per process
+    186: process.sys_gettid,
     200: signals.sys_tkill,
     218: process.sys_set_tid_address,
     228: time.sys_clock_gettime,
     229: time.sys_clock_getres,
     230: time.sys_clock_nanosleep,
-    231: process.sys_exit,        # exit_group: one thread per process
+    231: process.sys_exit_group,
     234: signals.sys_tgkill,
-    273: process.sys_set_robust_list,
+    # threads and futexes
+    202: futex.sys_futex,
+    273: futex.sys_set_robust_list,
+    274: futex.sys_get_robust_list,
+    435: process.sys_clone3,
     293: files.sys_pipe2,
     318: time.sys_getrandom,
     # memory (issue 15: remap.py)

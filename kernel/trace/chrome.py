@@ -2,9 +2,10 @@
 
 The file is the Chrome trace event format, JSON object form:
   {"traceEvents": [...], "displayTimeUnit": "ns", "otherData": {...}}
-The whole machine is one trace process (pid 1, "ukern"); each guest process is a track
-(tid = its pid, named "pid N (name)"), the kernel itself is tid 0 and the disk has its own
-track.  System calls are complete events ('X', ts and dur in microseconds of virtual time),
+Each guest process is a trace process (a group of tracks, pid = its pid, named "pid N
+(name)") with a track per thread (tid = the thread's tid: "pid N (name)" for its first
+thread, "pid N (name) thread T" for the others); the machine is trace process 0 ("ukern"),
+where the kernel itself is tid 0 and each disk has its own track.  System calls are complete events ('X', ts and dur in microseconds of virtual time),
 faults, switches, exits and kills are instant events ('i'), and 'dma' events become slices
 on the disk track.  Event kinds this file does not know become instants with their args,
 so later issues can add kinds without touching it.  Each event's 'cat' is its kind.
@@ -19,9 +20,9 @@ import json
 from .faultview import fault_details
 from .strace import decode_args, format_result, SIGNALS
 
-TRACE_PID = 1              # the one Chrome "process": the machine
+TRACE_PID = 0              # the machine's Chrome "process": the kernel and the disks
 KERNEL_TID = 0
-DISK_TID = 1_000_000       # a track of its own, sorted after the processes
+DISK_TID = 1_000_000       # a track of its own, sorted after the kernel
 MAX_SAFE_INT = (1 << 53) - 1
 
 
@@ -58,6 +59,7 @@ class ChromeTrace:
         self.path = path
         self.events: list[dict] = []
         self.names: dict[int, str] = {}
+        self.groups: dict[int, int] = {}     # tid -> its process's pid
         self.disk_used = False
         self.disks: set[int] = {0}
         self.inflight: dict[tuple, tuple[int, dict]] = {}   # (disk, slot) -> (issue time, args)
@@ -69,14 +71,22 @@ class ChromeTrace:
         p = self.kernel.procs.get(pid) if self.kernel is not None else None
         if p is not None:
             self.names[pid] = p.name          # the latest name wins (exec renames)
+            self.groups[pid] = p.tgid
         else:
             self.names.setdefault(pid, '?')
         return pid
 
+    def _group(self, tid: int) -> int:
+        """The Chrome process of a track: the guest process of a thread, or the machine."""
+        return self.groups.get(tid, tid) if tid and tid < DISK_TID else TRACE_PID
+
+    def _at(self, task: int, tid: int | None = None) -> dict:
+        tid = self._track(task) if tid is None else tid
+        return {'pid': self._group(tid), 'tid': tid}
+
     def _instant(self, name: str, event, args: dict, tid: int | None = None) -> dict:
         return {'name': name, 'cat': event.kind, 'ph': 'i', 's': 't', 'ts': us(event.time),
-                'pid': TRACE_PID, 'tid': self._track(event.pid) if tid is None else tid,
-                'args': args}
+                **self._at(event.pid, tid), 'args': args}
 
     def __call__(self, event) -> None:
         try:
@@ -85,7 +95,7 @@ class ChromeTrace:
                 self.events.append(converted)
         except Exception as e:          # never let the trace writer break the kernel
             self.events.append({'name': f'{event.kind} (undecodable)', 'cat': event.kind, 'ph': 'i',
-                                's': 't', 'ts': us(event.time), 'pid': TRACE_PID,
+                                's': 't', 'ts': us(event.time), 'pid': self._group(event.pid),
                                 'tid': event.pid or KERNEL_TID, 'args': {'error': str(e)}})
 
     def _convert(self, event) -> dict:
@@ -97,7 +107,7 @@ class ChromeTrace:
             dur = max(0, a.get('duration', 0))
             shown = decode_args(self.kernel, event.pid, name, a.get('args', []), result)
             return {'name': name, 'cat': kind, 'ph': 'X', 'ts': us(event.time - dur), 'dur': us(dur),
-                    'pid': TRACE_PID, 'tid': self._track(event.pid),
+                    **self._at(event.pid),
                     'args': {'call': f'{name}({", ".join(shown)})', 'result': format_result(name, result),
                              'nr': a.get('nr'), **common}}
         if kind == 'fault':
@@ -154,9 +164,14 @@ class ChromeTrace:
             meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk,
                          'ts': 0, 'args': {'sort_index': DISK_TID + disk}})
         for pid, name in sorted(self.names.items()):
-            meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
-                         'args': {'name': f'pid {pid} ({name})'}})
-            meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': pid, 'ts': 0,
+            tgid = self.groups.get(pid, pid)
+            label = f'pid {pid} ({name})' if tgid == pid else f'pid {tgid} ({name}) thread {pid}'
+            if tgid == pid:
+                meta.append({'name': 'process_name', 'ph': 'M', 'pid': tgid, 'tid': pid, 'ts': 0,
+                             'args': {'name': label}})
+            meta.append({'name': 'thread_name', 'ph': 'M', 'pid': tgid, 'tid': pid, 'ts': 0,
+                         'args': {'name': label}})
+            meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': tgid, 'tid': pid, 'ts': 0,
                          'args': {'sort_index': pid}})
         return meta
 
