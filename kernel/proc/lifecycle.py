@@ -87,7 +87,7 @@ def create(k, data: bytes, argv: list[bytes], envp: list[bytes], fds, name: str,
 def fork(k, parent: Process) -> Process | int:
     """The child of `parent` (called inside parent's fork system call), or -EAGAIN.
     Only the calling thread is copied: the child is a process with one thread."""
-    if live_count(k) >= min(MAX_PROCS, parent.limits.soft(Rlimit.NPROC)) or len(k.procs) >= MAX_TASKS:
+    if live_count(k) >= MAX_PROCS or len(k.procs) >= task_limit(parent):
         return -Errno.EAGAIN
     aspace = parent.aspace.fork()
     k.flush_tlb(parent)
@@ -110,10 +110,16 @@ def fork(k, parent: Process) -> Process | int:
     return child
 
 
+def task_limit(p: Process) -> int:
+    """How many tasks may exist when p makes one more: RLIMIT_NPROC counts threads and
+    processes alike (as Linux counts a user's tasks), within the kernel's own table size."""
+    return min(MAX_TASKS, p.limits.soft(Rlimit.NPROC))
+
+
 def new_thread(k, parent: Process, share_files: bool, share_fs: bool) -> Process | int:
     """A new thread of parent's group (clone with CLONE_THREAD), or -EAGAIN.  Its registers
     are the parent's at the syscall; the caller sets its stack, TLS and rax."""
-    if len(k.procs) >= MAX_TASKS:
+    if len(k.procs) >= task_limit(parent):
         return -Errno.EAGAIN
     ctx = k.cpu.new_context()
     t = Process(new_pid(k), parent.ppid, parent.name, parent.aspace, ctx, parent.fds,

@@ -38,7 +38,7 @@ class Rlimit(enum.IntEnum):
 DEFAULT_LIMITS = {
     Rlimit.STACK: (8 << 20, RLIM_INFINITY),
     Rlimit.CORE: (0, RLIM_INFINITY),
-    Rlimit.NPROC: (64, 64),
+    Rlimit.NPROC: (512, 512),        # tasks (threads and processes): lifecycle.MAX_TASKS
     Rlimit.NOFILE: (256, 256),
     Rlimit.MEMLOCK: (8 << 20, 8 << 20),
     Rlimit.SIGPENDING: (1024, 1024),
