@@ -56,8 +56,8 @@ class Console:
 
     def wait_for_host_input(self) -> bool:
         """The machine is idle and someone waits for input: block on the host side.
-        Returns False when no more input can ever come."""
-        if self._source is None or self._eof:
+        Returns False when no more input can ever come (or a typing script types it)."""
+        if self._source is None or self._eof or self._script is not None:
             return False
         data = self._source.read1(4096) if hasattr(self._source, 'read1') else self._source.read(4096)
         self.feed(data, eof=not data)

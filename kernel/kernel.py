@@ -73,7 +73,7 @@ class Kernel:
 
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
                  log: Callable[[str], None] | None = None, console_is_tty: bool = False,
-                 policy: str = 'clock'):
+                 policy: str = 'clock', console_input_typed: bool | None = None):
         labs.activate_active()             # a course lab in progress swaps in the student's code
         self.machine = machine
         self.cpu = machine.cpu
@@ -84,7 +84,7 @@ class Kernel:
         self.trace = Tracer()
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
-        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty)
+        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty, console_input_typed)
         self.console.signal_group = self.signal_group
         self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}
         self.procs: dict[int, Process] = {}
@@ -472,12 +472,17 @@ class Kernel:
         return None
 
     def _idle(self) -> bool:
-        """Nobody can run: jump the clock to the next event, or wait for console input."""
+        """Nobody can run: jump the clock to the next event, or wait for console input.
+        Input from a host file or pipe is there at once (read it before time jumps to a
+        poll's deadline); only a person at a terminal takes time to type."""
+        waiting_for_input = bool(self.console.readers.waiters)
+        if waiting_for_input and not self.interactive and self.machine.console.wait_for_host_input():
+            return True
         t = self.clock.next_event()
         if t is not None:
             self.clock.advance_to(t)
             return True
-        if self.console.readers.waiters and self.machine.console.wait_for_host_input():
+        if waiting_for_input and self.machine.console.wait_for_host_input():
             return True
         return False
 
@@ -497,7 +502,7 @@ class Kernel:
         if p.resume_action is not None:
             action, p.resume_action = p.resume_action, None
             action()
-        if p.sigpending:
+        if p.sigpending or p.saved_sigmask is not None:
             lifecycle.deliver(self, p)
         if self._flush_code:
             self._flush_code = False

@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, files, io, memory, objsys, pgtbl, process, signals, time, ukern
+from . import aio, epoll, files, io, memory, objsys, pgtbl, poll, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -117,6 +117,18 @@ _HANDLERS = {
     293: files.sys_pipe2,
     302: time.sys_prlimit64,
     318: time.sys_getrandom,
+    # waiting on several files (sys/poll.py, sys/epoll.py)
+    7: poll.sys_poll,
+    23: poll.sys_select,
+    213: epoll.sys_epoll_create,
+    232: epoll.sys_epoll_wait,
+    233: epoll.sys_epoll_ctl,
+    270: poll.sys_pselect6,
+    271: poll.sys_ppoll,
+    281: epoll.sys_epoll_pwait,
+    284: epoll.sys_eventfd,
+    290: epoll.sys_eventfd2,
+    291: epoll.sys_epoll_create1,
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,
