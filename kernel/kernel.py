@@ -86,6 +86,7 @@ class Kernel:
         self.kernel_pdpt = self._map_kernel_half()
         self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty, console_input_typed)
         self.console.signal_group = self.signal_group
+        self.console.take_host_input = self._take_console_input
         self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}
         self.procs: dict[int, Process] = {}
         self.runqueue: list[Process] = []
@@ -197,6 +198,12 @@ class Kernel:
         if not self.console.foreground:
             self.console.foreground = p.pgid      # the first process owns the terminal
         return p
+
+    def _take_console_input(self) -> None:
+        """A console read or poll that will not wait found nothing: take what the host
+        side has now (a file or pipe has its bytes at once; a person, what was typed)."""
+        if self.machine.console.poll_host_input():
+            self.console.interrupt(self.wake)
 
     def signal_group(self, pgid: int, signal: int) -> None:
         """Ctrl-C and friends: a signal to every process of a process group."""
@@ -473,10 +480,9 @@ class Kernel:
 
     def _idle(self) -> bool:
         """Nobody can run: jump the clock to the next event, or wait for console input.
-        Input from a host file or pipe is there at once (read it before time jumps to a
-        poll's deadline); only a person at a terminal takes time to type."""
+        Input the host side already has is taken before time jumps to a poll's deadline."""
         waiting_for_input = bool(self.console.readers.waiters)
-        if waiting_for_input and not self.interactive and self.machine.console.wait_for_host_input():
+        if waiting_for_input and self.machine.console.poll_host_input():
             return True
         t = self.clock.next_event()
         if t is not None:

@@ -4,7 +4,7 @@ standard input from a pipe passing the console raw."""
 import subprocess
 import sys
 
-from conftest import ROOT, run_on_disk
+from conftest import ROOT, boot, run_on_disk
 from test_programs import passed
 
 
@@ -48,8 +48,21 @@ def test_nonblocking_pipe_and_fionread(run):
     passed(run('tests/nonblock_pipe'), 'nonblock_pipe')
 
 
-def test_nonblocking_console_read(run):
-    passed(run('tests/nonblock_console', stdin=b'abc'), 'nonblock_console')
+def test_nonblocking_console_read_of_piped_input(run):
+    passed(run('tests/nonblock_console', 'piped', stdin=b'abc'), 'nonblock_console')
+
+
+def test_nonblocking_console_read_before_a_line_is_typed(userland):
+    """A scripted session (as `ukern boot --input`): EAGAIN, then poll waits for the line."""
+    from kernel.cli import TYPING_DELAY_NS, TYPING_PATIENCE_NS
+    kernel, out, _ = boot(tty=True)
+    path = userland / 'tests' / 'nonblock_console'
+    p = kernel.spawn(path.read_bytes(), [str(path).encode(), b'typed'], [])
+    kernel.machine.console.type_script(kernel.clock, b'abc\n', TYPING_DELAY_NS, TYPING_PATIENCE_NS)
+    kernel.run()
+    text = out.decode(errors='replace').replace('\r\n', '\n')
+    assert 'FAIL' not in text and '(nonblock_console) end' in text, text
+    assert p.exit_status == 0, text
 
 
 def test_piped_stdin_reaches_the_program_unedited(userland):

@@ -94,6 +94,7 @@ class ConsoleDriver:
         self.host_eof = False             # the input file ended: every read returns 0
         self.foreground = 0               # process group that gets Ctrl-C
         self.signal_group = None          # set by the kernel: (pgid, signal) -> None
+        self.take_host_input = None       # set by the kernel: () -> None, input already there
         self.readers = WaitQueue('console input', interruptible=True)
         bus.write(base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE)
 
@@ -177,8 +178,15 @@ class ConsoleDriver:
         """Raise RTS: a reader waits (a typing script types its next line)."""
         self.bus.write(self.base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE | ConsoleControl.RTS)
 
+    def _input_now(self) -> bool:
+        """Is input ready, counting what the host side already holds?  (A call that
+        will not wait must not miss bytes a host file or pipe has ready.)"""
+        if not self.input_ready() and self.take_host_input is not None:
+            self.take_host_input()
+        return self.input_ready()
+
     def poll_events(self) -> int:
-        return int((READABLE if self.input_ready() else 0) | WRITABLE)
+        return int((READABLE if self._input_now() else 0) | WRITABLE)
 
     def poll_queues(self) -> list:
         """A poller waits for input as a reader does, so it asks for input too."""
@@ -190,7 +198,7 @@ class ConsoleDriver:
         """A generator: wait for a line (or any byte in raw mode), return at most one line;
         with nothing ready and `nonblocking`, -EAGAIN."""
         while not self.input_ready():
-            if nonblocking:
+            if nonblocking and not self._input_now():
                 return -Errno.EAGAIN
             self._ask_for_input()
             yield self.readers

@@ -74,6 +74,9 @@ def with_sigmask(k, p, mask: int | None, gen):
     except GeneratorExit:                # interrupted by a signal: EINTR on the way
         p.saved_sigmask = old
         raise
+    except Exception:                    # a bad pointer (EFAULT) and the like
+        p.sigmask = old
+        raise
     if result == -Errno.EINTR:
         p.saved_sigmask = old
     else:

@@ -47,6 +47,8 @@ int main(void)
     check_err("epoll_wait maxevents 0", EINVAL, epoll_wait(ep, out, 0, 0));
     check_err("epoll_wait on a pipe", EINVAL, epoll_wait(p[0], out, 2, 0));
     check_err("epoll_wait on a bad fd", EBADF, epoll_wait(77, out, 2, 0));
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    write(p[1], "x", 1);                      /* an event to copy out */
     check_err("epoll_wait to a bad buffer", EFAULT, epoll_wait(ep, (struct epoll_event *)8, 2, 0));
     end();
 }
