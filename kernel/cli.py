@@ -84,7 +84,8 @@ def load_program(kernel: Kernel, program: str) -> bytes:
 def cmd_run(args) -> int:
     try:
         # Piped or redirected input is data, not keys: no line discipline for it.
-        kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(), console_source=sys.stdin.buffer)
+        kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(),
+                             console_source=sys.stdin.buffer)
     except (OSError, FsError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1

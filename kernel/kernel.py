@@ -74,6 +74,9 @@ class Kernel:
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
                  log: Callable[[str], None] | None = None, console_is_tty: bool = False,
                  policy: str = 'clock', console_input_typed: bool | None = None):
+        """console_is_tty: the console's output is a terminal; console_input_typed: its
+        input is typed (a person or a script), so the line discipline edits it (default:
+        the same as console_is_tty)."""
         labs.activate_active()             # a course lab in progress swaps in the student's code
         self.machine = machine
         self.cpu = machine.cpu
@@ -84,7 +87,8 @@ class Kernel:
         self.trace = Tracer()
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
-        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty, console_input_typed)
+        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty,
+                                     console_input_typed)
         self.console.signal_group = self.signal_group
         self.console.take_host_input = self._take_console_input
         self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}

@@ -86,7 +86,8 @@ class ConsoleDriver:
             self.termios.oflag = 0
         if not (is_tty if typed is None else typed):
             # Input from a pipe or file is not typed: its bytes pass raw (^C, DEL, CR are data).
-            self.termios.lflag &= ~int(LFlag.ICANON | LFlag.ISIG | LFlag.ECHO | LFlag.ECHOE | LFlag.ECHOK)
+            edits = LFlag.ICANON | LFlag.ISIG | LFlag.ECHO | LFlag.ECHOE | LFlag.ECHOK
+            self.termios.lflag &= ~int(edits)
             self.termios.iflag &= ~int(IFlag.ICRNL)
         self.ready = bytearray()          # finished lines (or raw bytes) waiting for read()
         self.editing = bytearray()        # the line being typed

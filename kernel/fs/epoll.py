@@ -134,7 +134,8 @@ class Epoll(File):
     def _remove(self, key) -> None:
         entry = self.interest.pop(key)
         entry.detach()
-        if self in entry.file.watched_by and not any(e.file is entry.file for e in self.interest.values()):
+        still_watched = any(e.file is entry.file for e in self.interest.values())
+        if self in entry.file.watched_by and not still_watched:
             entry.file.watched_by.remove(self)
 
     def forget(self, file: File) -> None:

@@ -25,10 +25,11 @@ SIGSET_SIZE = 8
 NFDS_MAX = MAX_FDS                  # RLIMIT_NOFILE (sys/time.py sys_prlimit64 reports it)
 
 # What select counts as ready in each set (Linux's POLLIN_SET, POLLOUT_SET, POLLEX_SET).
-SELECT_READ = PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDBAND | PollEvents.POLLHUP | PollEvents.POLLERR
-SELECT_WRITE = PollEvents.POLLOUT | PollEvents.POLLWRNORM | PollEvents.POLLWRBAND | PollEvents.POLLERR
-SELECT_EXCEPT = PollEvents.POLLPRI
-ALWAYS_REPORTED = PollEvents.POLLERR | PollEvents.POLLHUP   # poll reports these unasked
+E = PollEvents
+SELECT_READ = E.POLLIN | E.POLLRDNORM | E.POLLRDBAND | E.POLLHUP | E.POLLERR
+SELECT_WRITE = E.POLLOUT | E.POLLWRNORM | E.POLLWRBAND | E.POLLERR
+SELECT_EXCEPT = E.POLLPRI
+ALWAYS_REPORTED = E.POLLERR | E.POLLHUP          # poll reports these unasked
 
 
 class PollFd(ctypes.LittleEndianStructure):
