@@ -3,7 +3,7 @@
  * second wait with nothing new returns 0, a new write reports it again.  EPOLLONESHOT:
  * one report, then silence until EPOLL_CTL_MOD re-arms it.  epoll_wait waits for a
  * forked child's write and times out in virtual time; an epoll fd is itself pollable;
- * closing the last descriptor of a watched pipe takes it out of the set. */
+ * closing the last descriptor of a watched pipe (not a dup of it) takes it out of the set. */
 #include "check.h"
 #include <poll.h>
 #include <unistd.h>
@@ -81,5 +81,18 @@ int main(void)
     close(lt[0]);
     check_eq("the closed pipe left the set", 0, epoll_wait(ep, out, 4, 0));
     check_eq("DEL of a closed fd: EBADF", -1, epoll_ctl(ep, EPOLL_CTL_DEL, lt[0], NULL));
+
+    /* The entry belongs to the open file: a dup keeps it, the last close removes it. */
+    int q[2];
+    pipe(q);
+    ev.events = EPOLLIN; ev.data.u64 = 9;
+    epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev);
+    int d = dup(q[0]);
+    close(q[0]);
+    write(q[1], "g", 1);
+    check_eq("a dup keeps the pipe in the set (epoll_pwait)", 1, epoll_pwait(ep, out, 4, 0, NULL));
+    check_eq("its data", 9, out[0].data.u64);
+    close(d);
+    check_eq("closing the last descriptor removes it", 0, epoll_wait(ep, out, 4, 0));
     end();
 }
