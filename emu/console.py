@@ -56,20 +56,35 @@ class Console:
 
     def wait_for_host_input(self) -> bool:
         """The machine is idle and someone waits for input: block on the host side.
-        Returns False when no more input can ever come."""
-        if self._source is None or self._eof:
+        Returns False when no more input can ever come (or a typing script types it)."""
+        if self._source is None or self._eof or self._script is not None:
             return False
-        data = self._source.read1(4096) if hasattr(self._source, 'read1') else self._source.read(4096)
+        data = self._read_source()
         self.feed(data, eof=not data)
         return True
 
-    def poll_host_input(self) -> None:
-        """While guests run: take whatever the host side has typed, without waiting."""
-        if self._source is None or self._eof or not hasattr(self._source, 'fileno'):
-            return
-        if select.select([self._source], [], [], 0)[0]:
-            data = os.read(self._source.fileno(), 4096)
-            self.feed(data, eof=not data)
+    def poll_host_input(self) -> bool:
+        """Take whatever the host side has ready (typed, or waiting in a file or pipe),
+        without waiting for more.  An input held in memory is always ready.  True if
+        anything came (or the input ended)."""
+        if self._source is None or self._eof or self._script is not None:
+            return False
+        fd = self._source_fd()
+        if fd is not None and not select.select([fd], [], [], 0)[0]:
+            return False
+        return self.wait_for_host_input()              # (in memory: reading never waits)
+
+    def _source_fd(self) -> int | None:
+        try:
+            return self._source.fileno()
+        except (AttributeError, OSError):
+            return None
+
+    def _read_source(self) -> bytes:
+        """The next bytes from the host side: straight from its descriptor, so that
+        select() on it tells the truth (no Python buffer holds bytes back)."""
+        fd = self._source_fd()
+        return os.read(fd, 4096) if fd is not None else self._source.read(4096)
 
     def type_script(self, clock, data: bytes, delay_ns: int, patience_ns: int) -> None:
         """Deterministic typing for tests and demos, as a patient person types: the next

@@ -64,10 +64,12 @@ def machine_disks(args) -> list:
 _keep_alive = []
 
 
-def boot_kernel(args, tty: bool, **console) -> Kernel:
-    """The machine and kernel the options describe: disks attached, root mounted, swap on."""
+def boot_kernel(args, tty: bool, typed: bool | None = None, **console) -> Kernel:
+    """The machine and kernel the options describe: disks attached, root mounted, swap on.
+    tty: the console's output is a terminal; typed: its input is (default: the same)."""
     machine = Machine(args.mem, disks=machine_disks(args) or None, **console)
-    kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy)
+    kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
+                    console_input_typed=typed)
     if args.disk:
         kernel.mount_root()
     kernel.enable_swap()
@@ -85,7 +87,9 @@ def load_program(kernel: Kernel, program: str) -> bytes:
 
 def cmd_run(args) -> int:
     try:
-        kernel = boot_kernel(args, sys.stdout.isatty(), console_source=sys.stdin.buffer)
+        # Piped or redirected input is data, not keys: no line discipline for it.
+        kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(),
+                             console_source=sys.stdin.buffer)
     except (OSError, FsError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1

@@ -76,7 +76,10 @@ class Kernel:
 
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
                  log: Callable[[str], None] | None = None, console_is_tty: bool = False,
-                 policy: str = 'clock'):
+                 policy: str = 'clock', console_input_typed: bool | None = None):
+        """console_is_tty: the console's output is a terminal; console_input_typed: its
+        input is typed (a person or a script), so the line discipline edits it (default:
+        the same as console_is_tty)."""
         labs.activate_active()             # a course lab in progress swaps in the student's code
         self.machine = machine
         self.cpu = machine.cpu
@@ -87,8 +90,10 @@ class Kernel:
         self.trace = Tracer()
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
-        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty)
+        self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty,
+                                     console_input_typed)
         self.console.signal_group = self.signal_group
+        self.console.take_host_input = self._take_console_input
         self.irq_handlers = {IRQ_CONSOLE: lambda: self.console.interrupt(self.wake)}
         self.procs: dict[int, Process] = {}     # tid -> task (a thread; a process is a group)
         self.futexes = futex.FutexTable(self.wake)
@@ -205,6 +210,12 @@ class Kernel:
         if not self.console.foreground:
             self.console.foreground = p.pgid      # the first process owns the terminal
         return p
+
+    def _take_console_input(self) -> None:
+        """A console read or poll that will not wait found nothing: take what the host
+        side has now (a file or pipe has its bytes at once; a person, what was typed)."""
+        if self.machine.console.poll_host_input():
+            self.console.interrupt(self.wake)
 
     def signal_group(self, pgid: int, signal: int) -> None:
         """Ctrl-C and friends: a signal to every process of a process group."""
@@ -496,13 +507,17 @@ class Kernel:
         return None
 
     def _idle(self) -> bool:
-        """Nobody can run: jump the clock to the next event, or wait for console input."""
+        """Nobody can run: jump the clock to the next event, or wait for console input.
+        Input the host side already has is taken before time jumps to a poll's deadline."""
+        waiting_for_input = bool(self.console.readers.waiters)
+        if waiting_for_input and self.machine.console.poll_host_input():
+            return True
         t = self.clock.next_event()
         if t is not None:
             self.idle_ns += max(0, t - self.clock.now)
             self.clock.advance_to(t)
             return True
-        if self.console.readers.waiters and self.machine.console.wait_for_host_input():
+        if waiting_for_input and self.machine.console.wait_for_host_input():
             return True
         self._check_deadlock()
         return False
@@ -541,7 +556,7 @@ class Kernel:
         if p.resume_action is not None:
             action, p.resume_action = p.resume_action, None
             action()
-        if p.sigpending:
+        if p.sigpending or p.saved_sigmask is not None:
             lifecycle.deliver(self, p)
         if self._flush_code:
             self._flush_code = False

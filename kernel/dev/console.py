@@ -6,7 +6,9 @@ backspace, Ctrl-U (kill the line), Ctrl-D (end of file), Enter (the line is read
 Ctrl-C / Ctrl-\\ / Ctrl-Z as SIGINT / SIGQUIT / SIGTSTP to the foreground process group.
 Top half (`read`): a reader waits until a line is ready (or, in raw mode, any byte), then
 takes at most one line.  Output goes byte by byte through the TX register, with "\\n"
-sent as "\\r\\n" (ONLCR) as a terminal expects.
+sent as "\\r\\n" (ONLCR) as a terminal expects.  Input that nobody types (a pipe or a
+file on the host side) is not edited: the discipline starts in raw mode with no signals
+and no CR->NL, so every byte reaches the reader as it came, and end of input is end of file.
 """
 
 import enum
@@ -14,6 +16,8 @@ import struct
 
 from emu.bus import Bus
 from emu.console import ConsoleReg, ConsoleStatus, ConsoleControl
+from ..errno import Errno
+from ..fs.file import READABLE, WRITABLE
 from ..proc.wait import WaitQueue
 
 
@@ -69,21 +73,29 @@ class Termios:
 
 
 class ConsoleDriver:
-    def __init__(self, bus: Bus, base: int, is_tty: bool):
+    def __init__(self, bus: Bus, base: int, is_tty: bool, typed: bool | None = None):
+        """is_tty: the output is a terminal (isatty, echo, ONLCR); typed: the input comes
+        from a person or a typing script (the line discipline edits it); by default both."""
         self.bus = bus
         self.base = base
         self.is_tty = is_tty
         self.termios = Termios()
         if not is_tty:
-            # Input from a pipe or file is not typed: no echo, and output passes untouched.
+            # Output to a pipe or file: no echo, and output passes untouched.
             self.termios.lflag &= ~(LFlag.ECHO | LFlag.ECHOE | LFlag.ECHOK)
             self.termios.oflag = 0
+        if not (is_tty if typed is None else typed):
+            # Input from a pipe or file is not typed: its bytes pass raw (^C, DEL, CR are data).
+            edits = LFlag.ICANON | LFlag.ISIG | LFlag.ECHO | LFlag.ECHOE | LFlag.ECHOK
+            self.termios.lflag &= ~int(edits)
+            self.termios.iflag &= ~int(IFlag.ICRNL)
         self.ready = bytearray()          # finished lines (or raw bytes) waiting for read()
         self.editing = bytearray()        # the line being typed
         self.eof_marks = 0                # Ctrl-D on an empty line: read() returns 0 once
         self.host_eof = False             # the input file ended: every read returns 0
         self.foreground = 0               # process group that gets Ctrl-C
         self.signal_group = None          # set by the kernel: (pgid, signal) -> None
+        self.take_host_input = None       # set by the kernel: () -> None, input already there
         self.readers = WaitQueue('console input', interruptible=True)
         bus.write(base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE)
 
@@ -163,10 +175,33 @@ class ConsoleDriver:
         return bool(self.ready) or self.eof_marks > 0 or self.host_eof
 
     # -- top half -----------------------------------------------------------------------------
-    def read(self, n: int):
-        """A generator: wait for a line (or any byte in raw mode), return at most one line."""
+    def _ask_for_input(self) -> None:
+        """Raise RTS: a reader waits (a typing script types its next line)."""
+        self.bus.write(self.base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE | ConsoleControl.RTS)
+
+    def _input_now(self) -> bool:
+        """Is input ready, counting what the host side already holds?  (A call that
+        will not wait must not miss bytes a host file or pipe has ready.)"""
+        if not self.input_ready() and self.take_host_input is not None:
+            self.take_host_input()
+        return self.input_ready()
+
+    def poll_events(self) -> int:
+        return int((READABLE if self._input_now() else 0) | WRITABLE)
+
+    def poll_queues(self) -> list:
+        """A poller waits for input as a reader does, so it asks for input too."""
+        if not self.input_ready():
+            self._ask_for_input()
+        return [self.readers]
+
+    def read(self, n: int, nonblocking: bool = False):
+        """A generator: wait for a line (or any byte in raw mode), return at most one line;
+        with nothing ready and `nonblocking`, -EAGAIN."""
         while not self.input_ready():
-            self.bus.write(self.base + ConsoleReg.CONTROL, ConsoleControl.RX_IRQ_ENABLE | ConsoleControl.RTS)
+            if nonblocking and not self._input_now():
+                return -Errno.EAGAIN
+            self._ask_for_input()
             yield self.readers
         if not self.ready:
             if self.eof_marks:

@@ -3,25 +3,65 @@
 A File is what a descriptor points to (Linux's struct file): it has an offset, flags and
 operations.  Operations that may wait are generators (see proc/wait.py).  Descriptor
 tables map small integers to Files; several descriptors and several processes may share
-one File.
+one File.  Every File can say which of the poll events it has now (`poll_events`) and
+which WaitQueues a change of those events wakes (`poll_queues`); poll, select and epoll
+are built on these two (sys/poll.py, fs/epoll.py).
 """
+
+import enum
 
 from ..errno import Errno
 
 O_ACCMODE = 3
 O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_NONBLOCK = 0o4000
 O_CLOEXEC = 0o2000000
 MAX_FDS = 256
+
+
+class PollEvents(enum.IntFlag):
+    """poll(2) event bits (asm-generic/poll.h); epoll's EPOLLIN... have the same values."""
+    POLLIN = 0x1
+    POLLPRI = 0x2
+    POLLOUT = 0x4
+    POLLERR = 0x8
+    POLLHUP = 0x10
+    POLLNVAL = 0x20
+    POLLRDNORM = 0x40
+    POLLRDBAND = 0x80
+    POLLWRNORM = 0x100
+    POLLWRBAND = 0x200
+    POLLRDHUP = 0x2000
+
+
+READABLE = PollEvents.POLLIN | PollEvents.POLLRDNORM
+WRITABLE = PollEvents.POLLOUT | PollEvents.POLLWRNORM
 
 
 class File:
     """Base class: every operation is refused until a subclass provides it."""
     is_tty = False
+    pollable = False     # has WaitQueues for its readiness: may join an epoll interest set
 
     def __init__(self, flags: int = O_RDWR):
         self.flags = flags
         self.offset = 0
         self.refs = 0
+        self.watched_by: list = []        # epoll instances with this file in their interest set
+
+    @property
+    def nonblocking(self) -> bool:
+        return bool(self.flags & O_NONBLOCK)
+
+    def poll_events(self) -> int:
+        """The poll events true now.  Files whose operations never wait (regular files,
+        directories, /dev/null, /proc) are always readable and writable, as Linux's
+        DEFAULT_POLLMASK."""
+        return int(READABLE | WRITABLE)
+
+    def poll_queues(self) -> list:
+        """The WaitQueues woken when poll_events() may have changed."""
+        return []
 
     def read(self, n: int):
         return -Errno.EINVAL
@@ -45,8 +85,17 @@ class File:
         pass
 
 
+def release(file: File) -> None:
+    """The last reference to `file` is gone: close it and take it out of every epoll
+    interest set that holds it (as Linux's eventpoll_release at the final fput)."""
+    file.close()
+    for ep in list(getattr(file, 'watched_by', ())):
+        ep.forget(file)
+
+
 class ConsoleFile(File):
     """/dev/console: the console driver behind a descriptor."""
+    pollable = True
 
     def __init__(self, driver, flags: int = O_RDWR):
         super().__init__(flags)
@@ -54,7 +103,16 @@ class ConsoleFile(File):
         self.is_tty = driver.is_tty
 
     def read(self, n: int):
-        return (yield from self.driver.read(n))
+        return (yield from self.driver.read(n, self.nonblocking))
+
+    def poll_events(self) -> int:
+        return self.driver.poll_events()
+
+    def poll_queues(self) -> list:
+        return self.driver.poll_queues()
+
+    def bytes_available(self) -> int:
+        return len(self.driver.ready)
 
     def write(self, data: bytes):
         return self.driver.write(data)
@@ -95,7 +153,7 @@ class FdTable:
         file = entry[0]
         file.refs -= 1
         if file.refs == 0:
-            file.close()
+            release(file)
         return True
 
     def close_on_exec(self) -> None:

@@ -3,14 +3,19 @@
 A reader waits while the pipe is empty and a writer exists; it gets end of file once the
 last writer has closed.  A writer waits while the pipe is full; with no reader left the
 write fails with EPIPE (the system call layer adds SIGPIPE).  Both waits are interruptible
-by signals.
+by signals.  With O_NONBLOCK on the end, a read of an empty pipe and a write to a full one
+fail with EAGAIN instead of waiting (a write of at most PIPE_BUF bytes goes in whole or not
+at all, as POSIX asks).  For poll: the read end is readable when bytes wait, POLLHUP once
+every writer is gone; the write end is writable when PIPE_BUF bytes fit, POLLERR once
+every reader is gone.
 """
 
 from ..errno import Errno
 from ..proc.wait import WaitQueue
-from .file import File, O_RDONLY, O_WRONLY
+from .file import File, O_RDONLY, O_WRONLY, PollEvents, READABLE, WRITABLE
 
 PIPE_CAPACITY = 65536          # Linux's default pipe size
+PIPE_BUF = 4096                # writes up to this size are atomic (limits.h)
 
 
 class Pipe:
@@ -25,8 +30,13 @@ class Pipe:
     def ends(self, flags: int = 0) -> tuple['PipeReader', 'PipeWriter']:
         return PipeReader(self, O_RDONLY | flags), PipeWriter(self, O_WRONLY | flags)
 
+    def room(self) -> int:
+        return PIPE_CAPACITY - len(self.buffer)
+
 
 class PipeReader(File):
+    pollable = True
+
     def __init__(self, pipe: Pipe, flags: int):
         super().__init__(flags)
         self.pipe = pipe
@@ -37,11 +47,25 @@ class PipeReader(File):
         while not pipe.buffer:
             if pipe.writers == 0 or n == 0:
                 return b''
+            if self.nonblocking:
+                return -Errno.EAGAIN
             yield pipe.can_read
         data = bytes(pipe.buffer[:n])
         del pipe.buffer[:n]
         pipe.can_write.wake_all(pipe.wake)
         return data
+
+    def poll_events(self) -> int:
+        events = READABLE if self.pipe.buffer else 0
+        if self.pipe.writers == 0:
+            events |= PollEvents.POLLHUP
+        return int(events)
+
+    def poll_queues(self) -> list:
+        return [self.pipe.can_read]
+
+    def bytes_available(self) -> int:
+        return len(self.pipe.buffer)
 
     def close(self) -> None:
         self.pipe.readers -= 1
@@ -49,6 +73,8 @@ class PipeReader(File):
 
 
 class PipeWriter(File):
+    pollable = True
+
     def __init__(self, pipe: Pipe, flags: int):
         super().__init__(flags)
         self.pipe = pipe
@@ -60,7 +86,9 @@ class PipeWriter(File):
         while done < len(data):
             if pipe.readers == 0:
                 return done or -Errno.EPIPE
-            room = PIPE_CAPACITY - len(pipe.buffer)
+            room = pipe.room()
+            if self.nonblocking and (room == 0 or (len(data) <= PIPE_BUF and room < len(data))):
+                return done or -Errno.EAGAIN
             if room == 0:
                 yield pipe.can_write
                 continue
@@ -68,6 +96,18 @@ class PipeWriter(File):
             done += min(room, len(data) - done)
             pipe.can_read.wake_all(pipe.wake)
         return done
+
+    def poll_events(self) -> int:
+        events = WRITABLE if self.pipe.room() >= PIPE_BUF else 0
+        if self.pipe.readers == 0:
+            events |= PollEvents.POLLERR
+        return int(events)
+
+    def poll_queues(self) -> list:
+        return [self.pipe.can_write]
+
+    def bytes_available(self) -> int:
+        return len(self.pipe.buffer)       # FIONREAD works on either end, as Linux's pipe_ioctl
 
     def close(self) -> None:
         self.pipe.writers -= 1

@@ -15,7 +15,7 @@ from ..proc.lock import SleepLock
 from .ext2 import Ext2, FsError
 from .ext2_layout import InodeType, S_IFMT
 from .fifo import Fifo, FifoReader, FifoReadWrite, FifoWriter, FlockTable, wait_for_partner
-from .file import File, O_ACCMODE, O_RDONLY, O_RDWR
+from .file import File, O_ACCMODE, O_RDONLY, O_RDWR, O_NONBLOCK
 from .procfs import ProcFs
 
 O_CREAT = 0o100
@@ -23,7 +23,6 @@ O_EXCL = 0o200
 O_NOCTTY = 0o400
 O_TRUNC = 0o1000
 O_APPEND = 0o2000
-O_NONBLOCK = 0o4000
 O_DIRECT = 0o40000
 O_DIRECTORY = 0o200000
 O_NOFOLLOW = 0o400000

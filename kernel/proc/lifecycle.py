@@ -349,7 +349,11 @@ def deliverable(p: Process) -> sig.PendingSignal | None:
 
 
 def deliver(k, p: Process) -> None:
-    """At the return to user mode (p is current): act on each deliverable signal."""
+    """At the return to user mode (p is current): act on each deliverable signal.  After a
+    call that waited under a temporary mask (ppoll, pselect6, epoll_pwait), signals are
+    judged by that mask and the first handler's frame holds the mask to go back to (as
+    Linux's saved_sigmask); with no handler to run, the mask is put back at once."""
+    saved, p.saved_sigmask = p.saved_sigmask, None
     while p.state is State.RUNNABLE and (info := deliverable(p)) is not None:
         p.sigpending.remove(info)
         act = action_of(p, info.sig)
@@ -358,7 +362,10 @@ def deliver(k, p: Process) -> None:
         if act.handler == sig.SIG_DFL:
             default(k, p, info)
             continue
-        push_frame(k, p, info, act)
+        push_frame(k, p, info, act, saved)
+        saved = None
+    if saved is not None:
+        p.sigmask = saved
 
 
 def default(k, p: Process, info: sig.PendingSignal) -> None:
@@ -380,10 +387,12 @@ def default(k, p: Process, info: sig.PendingSignal) -> None:
             parent.children_events.wake_all(k.wake)
 
 
-def push_frame(k, p: Process, info: sig.PendingSignal, act: sig.KSigaction) -> None:
+def push_frame(k, p: Process, info: sig.PendingSignal, act: sig.KSigaction,
+               saved_mask: int | None = None) -> None:
     cpu = k.cpu
     regs = {name: cpu.reg(name) for name in sig.SIGCONTEXT_GREGS}
-    frame = sig.build_frame(regs, info, act.restorer, p.sigmask, cr2=info.addr_or_pid)
+    frame = sig.build_frame(regs, info, act.restorer, p.sigmask if saved_mask is None else saved_mask,
+                            cr2=info.addr_or_pid)
     addr = sig.frame_address(regs['rsp'])
     try:
         k.user(p).write(addr, bytes(frame))

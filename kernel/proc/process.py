@@ -64,6 +64,7 @@ class Process:
     # signals
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0
+    saved_sigmask: int | None = None                        # ppoll/pselect6: the mask to restore after delivery
     sigpending: list = field(default_factory=list)          # PendingSignal, in arrival order
     sigframes: list = field(default_factory=list)           # FPU contexts saved at delivery
     killed_by: int = 0

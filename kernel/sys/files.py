@@ -387,7 +387,7 @@ def sys_pipe2(k, p, fds_addr: int, flags: int) -> int:
     if flags & ~(O_CLOEXEC | vfs.O_NONBLOCK | vfs.O_DIRECT):
         return -Errno.EINVAL
     k.user(p).write(fds_addr, bytes(8))               # EFAULT before anything is created
-    reader, writer = Pipe(k.wake).ends()
+    reader, writer = Pipe(k.wake).ends(flags & vfs.O_NONBLOCK)
     cloexec = bool(flags & O_CLOEXEC)
     rfd = p.fds.install(reader, cloexec=cloexec)
     if rfd < 0:

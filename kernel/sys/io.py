@@ -119,10 +119,13 @@ def sys_ioctl(k, p, fd: int, request: int, arg: int) -> int:
     f = p.fds.get(fd)
     if f is None:
         return -Errno.EBADF
+    mem = k.user(p)
+    if request == Ioctl.FIONREAD and hasattr(f, 'bytes_available'):
+        mem.write(arg, struct.pack('<i', f.bytes_available()))    # pipes and the console
+        return 0
     if not f.is_tty:
         return -Errno.ENOTTY
     tty = f.driver
-    mem = k.user(p)
     if request == Ioctl.TIOCGWINSZ:
         mem.write(arg, WINSIZE.pack(*TERMINAL_SIZE, 0, 0))
     elif request == Ioctl.TCGETS:
@@ -133,8 +136,6 @@ def sys_ioctl(k, p, fd: int, request: int, arg: int) -> int:
         mem.write(arg, struct.pack('<i', tty.foreground))
     elif request == Ioctl.TIOCSPGRP:
         tty.foreground = struct.unpack('<i', mem.read(arg, 4))[0]
-    elif request == Ioctl.FIONREAD:
-        mem.write(arg, struct.pack('<i', len(tty.ready)))
     else:
         return -Errno.EINVAL
     return 0

@@ -9,8 +9,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import (aio, creds, files, fsmeta, futex, info, io, limits, memory, objsys, pgtbl, process,
-               remap, signals, sysv, time, ukern)
+from . import (aio, creds, epoll, files, fsmeta, futex, info, io, limits, memory, objsys, pgtbl,
+               poll, process, remap, signals, sysv, time, ukern)
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -189,6 +189,18 @@ _HANDLERS = {
     70: sysv.sys_msgrcv,
     71: sysv.sys_msgctl,
     220: sysv.sys_semtimedop,
+    # waiting on several files (sys/poll.py, sys/epoll.py)
+    7: poll.sys_poll,
+    23: poll.sys_select,
+    213: epoll.sys_epoll_create,
+    232: epoll.sys_epoll_wait,
+    233: epoll.sys_epoll_ctl,
+    270: poll.sys_pselect6,
+    271: poll.sys_ppoll,
+    281: epoll.sys_epoll_pwait,
+    284: epoll.sys_eventfd,
+    290: epoll.sys_eventfd2,
+    291: epoll.sys_epoll_create1,
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,
