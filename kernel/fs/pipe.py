@@ -3,10 +3,11 @@
 A reader waits while the pipe is empty and a writer exists; it gets end of file once the
 last writer has closed.  A writer waits while the pipe is full; with no reader left the
 write fails with EPIPE (the system call layer adds SIGPIPE).  Both waits are interruptible
-by signals.
+by signals; a write cut short after some bytes went in returns that count, as on Linux.
 """
 
 from ..errno import Errno
+from ..proc.restart import Interrupted
 from ..proc.wait import WaitQueue
 from .file import File, O_RDONLY, O_WRONLY
 
@@ -62,7 +63,12 @@ class PipeWriter(File):
                 return done or -Errno.EPIPE
             room = PIPE_CAPACITY - len(pipe.buffer)
             if room == 0:
-                yield pipe.can_write
+                try:
+                    yield pipe.can_write
+                except Interrupted:
+                    if done:
+                        return done
+                    raise
                 continue
             pipe.buffer += data[done:done + room]
             done += min(room, len(data) - done)

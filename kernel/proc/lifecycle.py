@@ -7,14 +7,16 @@ parent; a signal is queued, interrupts an interruptible wait, and is acted on (d
 action or handler frame) when the process next returns to user mode.
 """
 
-import ctypes
+import copy
 
 from ..errno import Errno
 from ..mm import pgtbl_report
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
 from . import exec as execmod
+from . import itimer
 from . import signal as sig
+from .sigframe import push_frame, sigreturn       # noqa: F401 (delivery and rt_sigreturn)
 from .process import Process, State
 
 INIT_PID = 1
@@ -63,7 +65,7 @@ def fork(k, parent: Process) -> Process | int:
     child = Process(new_pid(k), parent.pid, parent.name, aspace, ctx, parent.fds.fork(),
                     pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
-                    caps=list(parent.caps))
+                    caps=list(parent.caps), altstack=copy.copy(parent.altstack))
     pgtbl_report.install_ukern_page(k, aspace, child.pid)
     k.procs[child.pid] = child
     k.runqueue.append(child)
@@ -85,7 +87,8 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
         k.code_changed()
         p.fds.close_on_exec()
         p.name = name
-        p.sigframes.clear()
+        p.altstack = sig.AltStack()
+        p.restart, p.restart_block = 0, None
         for s, act in list(p.sigactions.items()):
             if act.handler != sig.SIG_IGN:
                 del p.sigactions[s]              # caught signals go back to their defaults
@@ -100,6 +103,7 @@ def exit_process(k, p: Process, status: int) -> None:
     if k.trace.enabled:
         k._emit('exit', p, status=status)
     abort_wait(p)
+    itimer.disarm_all(k, p)
     p.fds.close_all()
     p.aspace.destroy()
     k.code_changed()
@@ -155,17 +159,32 @@ def send(k, p: Process, s: int, info: sig.PendingSignal | None = None) -> None:
         if p.state is State.STOPPED:
             p.state = State.RUNNABLE
             k.runqueue.append(p)
-    act = action_of(p, s)
-    if act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and
-                                       sig.default_action(s) in (sig.Default.IGNORE, sig.Default.CONTINUE)):
+    if ignored(p, s):
         return
     if s in (x.sig for x in p.sigpending):
         return                                   # standard signals do not queue twice
     p.sigpending.append(info)
     if not p.sigmask & sig.bit(s) and p.state is State.BLOCKED and interruptible(p):
-        abort_wait(p)
-        p.interrupted = True
-        k.wake_interrupted(p)
+        interrupt_wait(k, p)
+
+
+def ignored(p: Process, s: int) -> bool:
+    """Dropped at once?  Not while blocked or awaited by rt_sigtimedwait: the program may
+    still take it with sigtimedwait or sigpending (kernel/signal.c sig_ignored)."""
+    if (p.sigmask | p.real_blocked) & sig.bit(s):
+        return False
+    act = action_of(p, s)
+    return act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and sig.default_action(s)
+                                           in (sig.Default.IGNORE, sig.Default.CONTINUE))
+
+
+def interrupt_wait(k, p: Process) -> None:
+    """A signal ends p's wait: the call, resumed, meets restart.Interrupted where it waits."""
+    if p.waiting_on is not None and hasattr(p.waiting_on, 'discard'):
+        p.waiting_on.discard(p)
+    p.waiting_on = None
+    p.interrupted = True
+    k.wake_interrupted(p)
 
 
 def interruptible(p: Process) -> bool:
@@ -205,50 +224,3 @@ def default(k, p: Process, info: sig.PendingSignal) -> None:
         parent = k.procs.get(p.ppid)
         if parent is not None:
             parent.children_events.wake_all(k.wake)
-
-
-def push_frame(k, p: Process, info: sig.PendingSignal, act: sig.KSigaction) -> None:
-    cpu = k.cpu
-    regs = {name: cpu.reg(name) for name in sig.SIGCONTEXT_GREGS}
-    frame = sig.build_frame(regs, info, act.restorer, p.sigmask, cr2=info.addr_or_pid)
-    addr = sig.frame_address(regs['rsp'])
-    try:
-        k.user(p).write(addr, bytes(frame))
-    except BadAddress:
-        k.terminate(p, Signal.SIGSEGV, f'ukern: pid {p.pid} ({p.name}) killed by SIGSEGV: '
-                                        f'no room on the stack for a {Signal(info.sig).name} handler')
-        return
-    p.sigframes.append(cpu.new_context())
-    del p.sigframes[:-sig.MAX_NESTED_FRAMES]
-    base = addr + sig.RtSigframe.uc.offset
-    cpu.set_reg('rsp', addr)
-    cpu.set_reg('rip', act.handler)
-    cpu.set_reg('rdi', info.sig)
-    cpu.set_reg('rsi', addr + sig.RtSigframe.info.offset)
-    cpu.set_reg('rdx', base)
-    cpu.set_reg('rax', 0)
-    if not act.flags & sig.SA_NODEFER:
-        p.sigmask |= sig.bit(info.sig)
-    p.sigmask |= act.mask & ~sig.UNBLOCKABLE
-    if act.flags & sig.SA_RESETHAND:
-        p.sigactions.pop(info.sig, None)
-    if k.trace.enabled:
-        k._emit('signal', p, signal=info.sig, handler=act.handler, frame=addr)
-
-
-def sigreturn(k, p: Process) -> None:
-    """rt_sigreturn: the restorer has popped the return address, so rsp is the ucontext."""
-    uc_addr = k.cpu.reg('rsp')
-    uc = sig.UContext.from_buffer_copy(k.user(p).read(uc_addr, ctypes.sizeof(sig.UContext)))
-
-    def restore():
-        if p.sigframes:
-            k.cpu.load_context(p.sigframes.pop(), p.aspace.pt.root)   # x87/SSE state, segment bases
-        mc = uc.mcontext
-        for name in sig.SIGCONTEXT_GREGS:
-            value = getattr(mc, name)
-            if name == 'rflags':
-                value = (k.cpu.reg('rflags') & ~0x3C0DD5) | (value & 0x3C0DD5)
-            k.cpu.set_reg(name, value)
-        p.sigmask = uc.sigmask & ~sig.UNBLOCKABLE
-    p.resume_action = restore

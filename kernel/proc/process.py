@@ -11,6 +11,8 @@ from typing import Any, Generator
 
 from ..mm.vm import AddressSpace
 from ..fs.vfs import Cwd
+from .itimer import ITimers
+from .signal import AltStack
 from .wait import WaitQueue
 
 
@@ -41,7 +43,15 @@ class Process:
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0
     sigpending: list = field(default_factory=list)          # PendingSignal, in arrival order
-    sigframes: list = field(default_factory=list)           # FPU contexts saved at delivery
+    altstack: AltStack = field(default_factory=AltStack)    # sigaltstack: per thread
+    saved_sigmask: int | None = None            # the mask rt_sigsuspend replaced, until delivery
+    real_blocked: int = 0                       # the mask before rt_sigtimedwait unblocked its set
+    # an interrupted system call (kernel/proc/restart.py)
+    syscall_nr: int = -1                        # the call in progress (Linux's orig_rax)
+    restart: int = 0                            # its ERESTART* code, until the return to user mode
+    restart_block: Any = None                   # how restart_syscall carries on (a sleep's end)
+    # interval timers: process-wide, shared by reference among threads, new at fork
+    itimers: ITimers = field(default_factory=ITimers)
     killed_by: int = 0
     report: str = ''
     # family
@@ -49,7 +59,7 @@ class Process:
     stop_reported: bool = True                  # a stop not yet seen by wait4(WUNTRACED)
     stop_signal: int = 0
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
-    interrupted: bool = False                   # a signal cut its wait short: the call gives EINTR
+    interrupted: bool = False                   # a signal cut its wait short (restart.Interrupted)
     clear_child_tid: int = 0
     caps: list = field(default_factory=lambda: [None] * 64)   # the c-list (kernel/obj)
 

@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import aio, files, io, memory, objsys, pgtbl, process, signals, time, ukern
+from . import aio, files, io, itimer, memory, objsys, pgtbl, process, signals, time, ukern
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -117,6 +117,15 @@ _HANDLERS = {
     293: files.sys_pipe2,
     302: time.sys_prlimit64,
     318: time.sys_getrandom,
+    # signals: waiting for them, the alternate stack, restart; interval timers
+    36: itimer.sys_getitimer,
+    37: itimer.sys_alarm,
+    38: itimer.sys_setitimer,
+    127: signals.sys_rt_sigpending,
+    128: signals.sys_rt_sigtimedwait,
+    130: signals.sys_rt_sigsuspend,
+    131: signals.sys_sigaltstack,
+    219: signals.sys_restart_syscall,
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,
