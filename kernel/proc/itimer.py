@@ -41,6 +41,7 @@ def set_real(k, p, value: int, interval: int) -> None:
     if value:
         t.expires = k.clock.now + value
         t.event = k.clock.schedule(t.expires, lambda: _expire(k, p, t))
+        k.yield_cpu(p)        # end an uncounted slice: from now on the clock must count
 
 
 def disarm_all(k, p) -> None:

@@ -25,7 +25,7 @@ static void arm_ms(int ms)
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
-static int near(long long ns, long long expected) { return ns <= expected && ns > expected - 1000000; }
+static int near(long long ns, long long expected) { return ns > expected - 1000000 && ns < expected + 1000000; }
 
 int main(void)
 {
