@@ -11,7 +11,6 @@ import copy
 
 from ..errno import Errno
 from ..mm import pgtbl_report
-from ..mm.uaccess import BadAddress
 from ..trap import Signal
 from . import exec as execmod
 from . import itimer
