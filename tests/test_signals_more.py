@@ -29,3 +29,22 @@ def passed(r, name):
 def test_guest_program(disk, program):
     passed(run_on_disk(disk, f'/tests/{program}'), program)
 
+
+
+def test_strace_shows_an_interrupted_call_as_strace_does(userland):
+    """The call's restart code, then what the program got: EINTR (no SA_RESTART)."""
+    import io
+    from conftest import boot
+    from kernel.trace.strace import Strace
+    kernel, out, log = boot()
+    text = io.StringIO()
+    kernel.trace.subscribe(Strace(kernel, text))
+    path = userland / 'tests' / 'sig_eintr'
+    kernel.spawn(path.read_bytes(), [str(path).encode()], [])
+    kernel.run()
+    lines = text.getvalue().splitlines()
+    assert any(line.startswith('read(3, ') and line.endswith(
+        '= ? ERESTARTSYS (To be restarted if SA_RESTART is set)') for line in lines), lines
+    assert any(line.startswith('nanosleep(') and line.endswith(
+        '= ? ERESTART_RESTARTBLOCK (Interrupted by signal)') for line in lines), lines
+    assert b'(sig_eintr) end' in out
