@@ -45,10 +45,10 @@ def set_altstack(st: sig.AltStack, sp: int, new: sig.StackT) -> int:
     """sigaltstack's change (kernel/signal.c do_sigaltstack): 0 or a negative errno."""
     if on_altstack(st, sp):
         return -Errno.EPERM
-    mode = new.ss_flags & ~sig.SS_AUTODISARM
+    flags = new.ss_flags & 0xFFFF_FFFF           # an int in stack_t: SS_AUTODISARM is its sign
+    mode = flags & ~sig.SS_AUTODISARM
     if mode not in (0, sig.SS_ONSTACK, sig.SS_DISABLE):
         return -Errno.EINVAL
-    flags = new.ss_flags & 0xFFFF_FFFF
     if mode == sig.SS_DISABLE:
         st.sp, st.size, st.flags = 0, 0, flags
         return 0

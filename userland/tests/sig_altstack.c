@@ -2,7 +2,8 @@
  * address of its local is inside it), sees SS_ONSTACK and cannot change the stack while on
  * it (EPERM); the frame's uc_stack describes the stack; one without SA_ONSTACK runs on the
  * ordinary stack.  Bad flags are EINVAL, a stack under MINSIGSTKSZ ENOMEM; SS_DISABLE is
- * reported when there is none.  fork inherits the stack, execve drops it. */
+ * reported when there is none; SS_AUTODISARM disarms the stack while its handler runs and
+ * rt_sigreturn re-arms it from the frame.  fork inherits the stack, execve drops it. */
 #include "check.h"
 #include <errno.h>
 #include <signal.h>
@@ -86,6 +87,14 @@ int main(int argc, char **argv)
     int status;
     waitpid(child, &status, 0);
     check_eq("fork: the child has the same alternate stack", 0, WEXITSTATUS(status));
+
+    stack_t autod = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = SS_AUTODISARM};
+    check_eq("SS_AUTODISARM", 0, sigaltstack(&autod, NULL));
+    raise(SIGUSR1);
+    check("its handler ran on the alternate stack", on_alt());
+    check_eq("inside, the stack was disarmed (SS_DISABLE)", SS_DISABLE, flags_inside);
+    sigaltstack(NULL, &st);
+    check("after the handler it is armed again", st.ss_sp == altstack && st.ss_flags == (int)SS_AUTODISARM);
 
     stack_t off = {.ss_flags = SS_DISABLE};
     check_eq("SS_DISABLE", 0, sigaltstack(&off, NULL));
