@@ -27,6 +27,7 @@ from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
 from .proc import futex, lifecycle
+from .proc import restart
 from .proc import signal as psig
 from .proc.process import Process, State
 from .proc.resources import Usage
@@ -278,12 +279,15 @@ class Kernel:
         else:
             raise TypeError(f'a system call waited on {on!r}')
 
-    def _step(self, p: Process, gen, value=None):
-        """Run a blocking system call until it waits or returns.  Returns (done, result)."""
+    def _step(self, p: Process, gen, value=None, interrupted: bool = False):
+        """Run a blocking system call until it waits or returns.  Returns (done, result).
+        `interrupted`: a signal ended the wait, and the call meets restart.Interrupted."""
         try:
-            on = gen.send(value)
+            on = gen.throw(restart.Interrupted()) if interrupted else gen.send(value)
         except StopIteration as stop:
             return True, stop.value
+        except restart.Interrupted:
+            return True, restart.interrupted_result(p)
         except CALL_FAILURES as failure:
             return True, failure_errno(failure)
         p.pending = gen
@@ -305,6 +309,7 @@ class Kernel:
         self.clock.now += SYSCALL_COST_NS
         p.usage.stime += SYSCALL_COST_NS
         nr, *args = self.cpu.syscall_args()
+        p.syscall_nr = nr                     # kept for restarting the call after a signal
         entry = SYSCALLS.get(nr)
         if self.trace.enabled:                # what the syscall event will need at the end
             p.syscall = (nr, entry.name if entry else syscall_name(nr),
@@ -322,7 +327,8 @@ class Kernel:
                     p.blocked_in = entry.name
                     return False
         self._syscall_done(p, result)
-        if p.state is not State.RUNNABLE or self._end_slice or p.resume_action or p.sigpending:
+        if (p.state is not State.RUNNABLE or self._end_slice or p.resume_action or p.restart
+                or (p.sigpending and lifecycle.deliverable(p))):
             self._end_slice = False
             return False               # the loop finishes the return to user mode
         return True
@@ -334,6 +340,8 @@ class Kernel:
             self._emit('syscall', p, nr=nr, name=name, args=args,
                        result=None if result is NO_RETURN else result, duration=self.clock.now - start)
         if p.state is not State.ZOMBIE and result is not NO_RETURN:
+            if restart.RESTART_FIRST <= -result <= restart.RESTART_LAST:
+                result = restart.hold(p, result)
             self.cpu.set_return(result)
 
     def _unknown_syscall(self, p: Process, nr: int) -> int:
@@ -491,16 +499,12 @@ class Kernel:
     def _pick(self) -> Process | None:
         while self.runqueue:
             p = self.runqueue[0]
-            if p.interrupted:                          # a signal cut its system call short
-                p.interrupted = False
-                self._switch_to(p)
-                self._syscall_done(p, -Errno.EINTR)
-                return p
+            interrupted, p.interrupted = p.interrupted, False    # a signal cut its wait short
             if p.pending is None:
-                return p
+                return p                              # (a fault's wait: the access is retried)
             gen, p.pending = p.pending, None          # a system call woken up: resume it
             self._switch_to(p)
-            done, result = self._step(p, gen)
+            done, result = self._step(p, gen, interrupted=interrupted)
             if done:
                 self._syscall_done(p, result)
                 return p
@@ -558,6 +562,8 @@ class Kernel:
             action()
         if p.sigpending or p.saved_sigmask is not None:
             lifecycle.deliver(self, p)
+        if (p.restart or p.saved_sigmask is not None) and p.state is State.RUNNABLE:
+            restart.without_handler(self, p)      # no handler ran: the interrupted call restarts
         if self._flush_code:
             self._flush_code = False
             self.cpu.flush_code_cache()

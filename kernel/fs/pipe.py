@@ -7,10 +7,12 @@ by signals.  With O_NONBLOCK on the end, a read of an empty pipe and a write to 
 fail with EAGAIN instead of waiting (a write of at most PIPE_BUF bytes goes in whole or not
 at all, as POSIX asks).  For poll: the read end is readable when bytes wait, POLLHUP once
 every writer is gone; the write end is writable when PIPE_BUF bytes fit, POLLERR once
-every reader is gone.
+every reader is gone;
+a write cut short by a signal after some bytes went in returns that count, as on Linux.
 """
 
 from ..errno import Errno
+from ..proc.restart import Interrupted
 from ..proc.wait import WaitQueue
 from .file import File, O_RDONLY, O_WRONLY, PollEvents, READABLE, WRITABLE
 
@@ -90,7 +92,12 @@ class PipeWriter(File):
             if self.nonblocking and (room == 0 or (len(data) <= PIPE_BUF and room < len(data))):
                 return done or -Errno.EAGAIN
             if room == 0:
-                yield pipe.can_write
+                try:
+                    yield pipe.can_write
+                except Interrupted:
+                    if done:
+                        return done
+                    raise
                 continue
             pipe.buffer += data[done:done + room]
             done += min(room, len(data) - done)

@@ -2,6 +2,8 @@
 stack (argv, envp, auxv), and the registers to start it with.  Used for the first process
 and by execve, which swaps the image in only once the new one is complete."""
 
+from emu.cpu import fx_init
+
 from ..mm.vm import AddressSpace, Region, Kind, Prot, STACK_TOP, STACK_INITIAL
 from . import elf
 
@@ -26,7 +28,10 @@ def build_image(kernel, data: bytes, argv: list[bytes], envp: list[bytes], name:
 
 
 def start_registers(cpu, ctx, entry: int, rsp: int) -> None:
-    """Registers as the System V ABI promises at _start: all zero but rsp, rip, rflags."""
+    """Registers as the System V ABI promises at _start: all zero but rsp, rip, rflags;
+    the x87 and SSE units as Linux leaves them (control word 0x37F: 64-bit precision,
+    exceptions masked; MXCSR 0x1F80; every x87 register empty)."""
+    cpu.set_context_fxstate(ctx, fx_init())
     for name in ('rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11',
                  'r12', 'r13', 'r14', 'r15', 'fs_base', 'gs_base'):
         cpu.set_context_reg(ctx, name, 0)

@@ -12,7 +12,7 @@ freed with the group's last thread.  A process-directed signal is queued on a th
 group that does not block it; tkill/tgkill and faults direct a signal to one thread.
 """
 
-import ctypes
+import copy
 import dataclasses
 
 from ..errno import Errno
@@ -22,8 +22,10 @@ from ..mm.frames import OutOfMemory
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
 from . import exec as execmod
+from . import itimer
 from . import signal as sig
 from . import futex
+from .sigframe import push_frame, sigreturn       # noqa: F401 (delivery and rt_sigreturn)
 from .process import Process, State, THREAD_SHARED
 from .resources import Rlimit
 
@@ -98,7 +100,8 @@ def fork(k, parent: Process) -> Process | int:
                     fs_ctx=dataclasses.replace(parent.fs_ctx),
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
                     caps=list(parent.caps), argv=parent.argv, limits=parent.limits.copy(),
-                    creds=parent.creds.copy(), options=parent.options.copy())
+                    creds=parent.creds.copy(), options=parent.options.copy(),
+                    altstack=copy.copy(parent.altstack))
     child.usage.start = k.clock.now
     aspace.limits = child.limits
     child.fds.limit = parent.fds.limit
@@ -156,7 +159,8 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
         p.argv = list(argv)
         if p.sysv is not None:
             p.sysv.exec(k, p)
-        p.sigframes.clear()
+        p.altstack = sig.AltStack()
+        p.restart, p.restart_block = 0, None
         for s, act in list(p.sigactions.items()):
             if act.handler != sig.SIG_IGN:
                 del p.sigactions[s]              # caught signals go back to their defaults
@@ -196,6 +200,7 @@ def exit_process(k, p: Process, status: int) -> None:
     for table in {id(t.fds): t.fds for t in threads}.values():   # (one, unless not CLONE_FILES)
         table.close_all()
     leader.usage.maxrss = max(leader.usage.maxrss, p.aspace.resident())
+    itimer.disarm_all(k, leader)
     p.aspace.destroy()
     k.code_changed()
     leader.exit_status = status
@@ -321,20 +326,37 @@ def _accept(k, p: Process, s: int) -> bool:
         parent = k.procs.get(leader_of(k, p).ppid)
         if parent is not None:
             parent.children_events.wake_all(k.wake)
-    act = action_of(p, s)
-    return not (act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and
-                sig.default_action(s) in (sig.Default.IGNORE, sig.Default.CONTINUE)))
+    return True
 
 
 def _queue(k, p: Process, info: sig.PendingSignal) -> None:
     s = info.sig
+    if ignored(p, s):
+        return
     if s in (x.sig for x in p.sigpending):
         return                                   # standard signals do not queue twice
     p.sigpending.append(info)
     if not p.sigmask & sig.bit(s) and p.state is State.BLOCKED and interruptible(p):
-        abort_wait(p)
-        p.interrupted = True
-        k.wake_interrupted(p)
+        interrupt_wait(k, p)
+
+
+def ignored(p: Process, s: int) -> bool:
+    """Dropped at once?  Not while blocked or awaited by rt_sigtimedwait: the program may
+    still take it with sigtimedwait or sigpending (kernel/signal.c sig_ignored)."""
+    if (p.sigmask | p.real_blocked) & sig.bit(s):
+        return False
+    act = action_of(p, s)
+    return act.handler == sig.SIG_IGN or (act.handler == sig.SIG_DFL and sig.default_action(s)
+                                           in (sig.Default.IGNORE, sig.Default.CONTINUE))
+
+
+def interrupt_wait(k, p: Process) -> None:
+    """A signal ends p's wait: the call, resumed, meets restart.Interrupted where it waits."""
+    if p.waiting_on is not None and hasattr(p.waiting_on, 'discard'):
+        p.waiting_on.discard(p)
+    p.waiting_on = None
+    p.interrupted = True
+    k.wake_interrupted(p)
 
 
 def interruptible(p: Process) -> bool:
@@ -350,10 +372,10 @@ def deliverable(p: Process) -> sig.PendingSignal | None:
 
 def deliver(k, p: Process) -> None:
     """At the return to user mode (p is current): act on each deliverable signal.  After a
-    call that waited under a temporary mask (ppoll, pselect6, epoll_pwait), signals are
-    judged by that mask and the first handler's frame holds the mask to go back to (as
-    Linux's saved_sigmask); with no handler to run, the mask is put back at once."""
-    saved, p.saved_sigmask = p.saved_sigmask, None
+    call that waited under a temporary mask (sigsuspend, ppoll, pselect6, epoll_pwait),
+    signals are judged by that mask, and the first handler's frame holds the mask to go
+    back to (p.saved_sigmask, as Linux keeps it: sigframe.push_frame); with no handler
+    run, restart.without_handler puts it back."""
     while p.state is State.RUNNABLE and (info := deliverable(p)) is not None:
         p.sigpending.remove(info)
         act = action_of(p, info.sig)
@@ -362,10 +384,7 @@ def deliver(k, p: Process) -> None:
         if act.handler == sig.SIG_DFL:
             default(k, p, info)
             continue
-        push_frame(k, p, info, act, saved)
-        saved = None
-    if saved is not None:
-        p.sigmask = saved
+        push_frame(k, p, info, act)
 
 
 def default(k, p: Process, info: sig.PendingSignal) -> None:
@@ -385,52 +404,3 @@ def default(k, p: Process, info: sig.PendingSignal) -> None:
         parent = k.procs.get(p.ppid)
         if parent is not None:
             parent.children_events.wake_all(k.wake)
-
-
-def push_frame(k, p: Process, info: sig.PendingSignal, act: sig.KSigaction,
-               saved_mask: int | None = None) -> None:
-    cpu = k.cpu
-    regs = {name: cpu.reg(name) for name in sig.SIGCONTEXT_GREGS}
-    frame = sig.build_frame(regs, info, act.restorer, p.sigmask if saved_mask is None else saved_mask,
-                            cr2=info.addr_or_pid)
-    addr = sig.frame_address(regs['rsp'])
-    try:
-        k.user(p).write(addr, bytes(frame))
-    except BadAddress:
-        k.terminate(p, Signal.SIGSEGV, f'ukern: pid {p.pid} ({p.name}) killed by SIGSEGV: '
-                                        f'no room on the stack for a {Signal(info.sig).name} handler')
-        return
-    p.sigframes.append(cpu.new_context())
-    del p.sigframes[:-sig.MAX_NESTED_FRAMES]
-    base = addr + sig.RtSigframe.uc.offset
-    cpu.set_reg('rsp', addr)
-    cpu.set_reg('rip', act.handler)
-    cpu.set_reg('rdi', info.sig)
-    cpu.set_reg('rsi', addr + sig.RtSigframe.info.offset)
-    cpu.set_reg('rdx', base)
-    cpu.set_reg('rax', 0)
-    if not act.flags & sig.SA_NODEFER:
-        p.sigmask |= sig.bit(info.sig)
-    p.sigmask |= act.mask & ~sig.UNBLOCKABLE
-    if act.flags & sig.SA_RESETHAND:
-        p.sigactions.pop(info.sig, None)
-    if k.trace.enabled:
-        k._emit('signal', p, signal=info.sig, handler=act.handler, frame=addr)
-
-
-def sigreturn(k, p: Process) -> None:
-    """rt_sigreturn: the restorer has popped the return address, so rsp is the ucontext."""
-    uc_addr = k.cpu.reg('rsp')
-    uc = sig.UContext.from_buffer_copy(k.user(p).read(uc_addr, ctypes.sizeof(sig.UContext)))
-
-    def restore():
-        if p.sigframes:
-            k.cpu.load_context(p.sigframes.pop(), p.aspace.pt.root)   # x87/SSE state, segment bases
-        mc = uc.mcontext
-        for name in sig.SIGCONTEXT_GREGS:
-            value = getattr(mc, name)
-            if name == 'rflags':
-                value = (k.cpu.reg('rflags') & ~0x3C0DD5) | (value & 0x3C0DD5)
-            k.cpu.set_reg(name, value)
-        p.sigmask = uc.sigmask & ~sig.UNBLOCKABLE
-    p.resume_action = restore

@@ -21,6 +21,8 @@ from ..mm.vm import AddressSpace
 from ..fs.vfs import Cwd
 from ..ipc.ids import ProcessIpc
 from .resources import Limits, Creds, Usage, Options
+from .itimer import ITimers
+from .signal import AltStack
 from .wait import WaitQueue
 
 
@@ -40,7 +42,7 @@ class State(enum.Enum):
 # What the threads of one process share by reference (each is a mutable object, so a change
 # made through one thread is seen by all).  A process-wide field added to Process belongs here.
 THREAD_SHARED = ('aspace', 'fds', 'cwd', 'sigactions', 'caps', 'children_events', 'fs_ctx',
-                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv')
+                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv', 'itimers')
 
 
 @dataclass(eq=False)
@@ -64,9 +66,16 @@ class Process:
     # signals
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0
-    saved_sigmask: int | None = None                        # ppoll/pselect6: the mask to restore after delivery
     sigpending: list = field(default_factory=list)          # PendingSignal, in arrival order
-    sigframes: list = field(default_factory=list)           # FPU contexts saved at delivery
+    altstack: AltStack = field(default_factory=AltStack)    # sigaltstack: per thread
+    saved_sigmask: int | None = None            # the mask sigsuspend/ppoll/pselect6 replaced, until delivery
+    real_blocked: int = 0                       # the mask before rt_sigtimedwait unblocked its set
+    # an interrupted system call (kernel/proc/restart.py)
+    syscall_nr: int = -1                        # the call in progress (Linux's orig_rax)
+    restart: int = 0                            # its ERESTART* code, until the return to user mode
+    restart_block: Any = None                   # how restart_syscall carries on (a sleep's end)
+    # interval timers: process-wide, shared by reference among threads, new at fork
+    itimers: ITimers = field(default_factory=ITimers)
     killed_by: int = 0
     report: str = ''
     # family
@@ -75,7 +84,7 @@ class Process:
     stop_signal: int = 0
     cont_reported: bool = True                  # a SIGCONT resumption not yet seen by wait (WCONTINUED)
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
-    interrupted: bool = False                   # a signal cut its wait short: the call gives EINTR
+    interrupted: bool = False                   # a signal cut its wait short (restart.Interrupted)
     clear_child_tid: int = 0                    # CLONE_CHILD_CLEARTID / set_tid_address
     robust_list: int = 0                        # set_robust_list's head (0: none)
     tgid: int = 0                               # the thread group = the process's pid

@@ -1,11 +1,12 @@
-"""Signals: what each one does by default, and running a handler on the user stack.
+"""Signals: what each one does by default, and the layouts a handler sees.
 
 Delivery happens when the kernel is about to return a process to user mode.  For a caught
-signal the kernel writes a frame on the user stack as Linux x86-64 does (struct rt_sigframe:
-the return address = the sa_restorer musl passes, the ucontext with the interrupted
-registers, the siginfo), and starts the handler with rdi = signal, rsi = &info,
-rdx = &ucontext.  The restorer calls rt_sigreturn, which puts the registers back from the
-frame.  The x87/SSE state is kept by the kernel, beside the frame, not on the stack.
+signal the kernel writes a frame on the user stack (or the alternate signal stack) as Linux
+x86-64 does (struct rt_sigframe: the return address = the sa_restorer musl passes, the
+ucontext with the interrupted registers, the siginfo; below it the FXSAVE image of the
+x87/SSE state), and starts the handler with rdi = signal, rsi = &info, rdx = &ucontext.
+The restorer calls rt_sigreturn, which puts everything back from the user's copy
+(kernel/proc/sigframe.py does both).
 """
 
 import ctypes
@@ -21,8 +22,8 @@ SA_RESTORER = 0x04000000
 SA_RESTART = 0x10000000
 SA_NODEFER = 0x40000000
 SA_RESETHAND = 0x80000000
+SA_ONSTACK = 0x08000000
 RED_ZONE = 128
-MAX_NESTED_FRAMES = 64
 
 
 class Default(enum.Enum):
@@ -95,6 +96,14 @@ class SigContext(ctypes.LittleEndianStructure):
 assert ctypes.sizeof(SigContext) == 256
 
 
+class UcFlags(enum.IntFlag):
+    """uc_flags (arch/x86/include/uapi/asm/ucontext.h).  UC_FP_XSTATE stays clear: the
+    frame's x87/SSE state is the plain FXSAVE image."""
+    FP_XSTATE = 0x1
+    SIGCONTEXT_SS = 0x2
+    STRICT_RESTORE_SS = 0x4
+
+
 class UContext(ctypes.LittleEndianStructure):
     _pack_ = 1
     _fields_ = [('flags', ctypes.c_uint64), ('link', ctypes.c_uint64),
@@ -114,6 +123,28 @@ class RtSigframe(ctypes.LittleEndianStructure):
 assert ctypes.sizeof(RtSigframe) == 440
 
 
+class StackT(ctypes.LittleEndianStructure):
+    """stack_t, as sigaltstack reads and writes it (include/uapi/asm-generic/signal.h)."""
+    _pack_ = 1
+    _fields_ = [('ss_sp', ctypes.c_uint64), ('ss_flags', ctypes.c_int32), ('pad', ctypes.c_int32),
+                ('ss_size', ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(StackT) == 24
+
+SS_ONSTACK, SS_DISABLE = 1, 2
+SS_AUTODISARM = 1 << 31        # disarm the stack while a handler runs on it
+MINSIGSTKSZ = 2048
+
+
+@dataclass
+class AltStack:
+    """The alternate signal stack (sigaltstack): per thread, inherited by fork, off after exec."""
+    sp: int = 0
+    size: int = 0
+    flags: int = SS_DISABLE
+
+
 @dataclass
 class PendingSignal:
     sig: int
@@ -123,11 +154,6 @@ class PendingSignal:
 
 SI_USER, SI_KERNEL = 0, 0x80
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
-
-
-def frame_address(rsp: int) -> int:
-    """Below the red zone, aligned so that the handler starts as if just called."""
-    return ((rsp - RED_ZONE - ctypes.sizeof(RtSigframe)) & ~15) - 8
 
 
 def build_frame(regs: dict, sig: PendingSignal, restorer: int, old_mask: int, cr2: int = 0) -> RtSigframe:

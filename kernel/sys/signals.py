@@ -1,14 +1,21 @@
-"""Signal system calls: sigaction, sigprocmask, sigreturn, kill, tkill, tgkill, pause.
-
-kill names processes (thread groups); tkill and tgkill name one thread."""
+"""Signal system calls: sigaction, sigprocmask, sigreturn, kill, tkill, tgkill, pause;
+waiting for signals (sigsuspend, sigpending, sigtimedwait), the alternate stack,
+restart_syscall.  kill names processes (thread groups); tkill and tgkill name one thread."""
 
 import ctypes
+import struct
 
 from ..errno import Errno
 from ..proc import lifecycle
+from ..proc import restart
+from ..proc import sigframe
 from ..proc import signal as sig
+from ..proc.wait import Sleep
 from ..trap import Signal
 from .args import s32
+
+SIGSET_SIZE = 8
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 
 
 def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) -> int:
@@ -31,17 +38,17 @@ def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) 
 
 
 def sys_rt_sigprocmask(k, p, how: int, set_: int, oldset: int, sigsetsize: int) -> int:
-    if sigsetsize != 8:
+    if sigsetsize != SIGSET_SIZE:
         return -Errno.EINVAL
     mem = k.user(p)
     old = p.sigmask
     if set_:
         mask = mem.read_u64(set_) & ~sig.UNBLOCKABLE
-        if how == 0:
+        if how == SIG_BLOCK:
             p.sigmask |= mask
-        elif how == 1:
+        elif how == SIG_UNBLOCK:
             p.sigmask &= ~mask
-        elif how == 2:
+        elif how == SIG_SETMASK:
             p.sigmask = mask
         else:
             return -Errno.EINVAL
@@ -96,6 +103,95 @@ def sys_tgkill(k, p, tgid: int, tid: int, signum: int) -> int:
 
 
 SI_TKILL = -6             # si_code of a signal sent by tkill/tgkill
+
+
+def sys_rt_sigsuspend(k, p, mask: int, sigsetsize: int):
+    """Wait with `mask` for a signal that runs a handler; the old mask comes back when the
+    handler returns (it is the one saved in the frame: kernel/proc/sigframe.py)."""
+    if sigsetsize != SIGSET_SIZE:
+        return -Errno.EINVAL
+    new = k.user(p).read_u64(mask) & ~sig.UNBLOCKABLE
+    p.saved_sigmask, p.sigmask = p.sigmask, new
+    while lifecycle.deliverable(p) is None:
+        yield PAUSE
+    return -restart.Restart.ERESTARTNOHAND
+
+
+def sys_rt_sigpending(k, p, set_: int, sigsetsize: int) -> int:
+    """The blocked signals waiting to be delivered."""
+    if sigsetsize > SIGSET_SIZE:
+        return -Errno.EINVAL
+    pending = 0
+    for info in p.sigpending:
+        pending |= sig.bit(info.sig)
+    k.user(p).write(set_, (pending & p.sigmask).to_bytes(SIGSET_SIZE, 'little')[:sigsetsize])
+    return 0
+
+
+def sys_rt_sigtimedwait(k, p, these: int, info: int, timeout: int, sigsetsize: int):
+    """Take a signal of the set out of the pending ones (waiting for one, up to `timeout`
+    of virtual time), instead of delivering it: its number, its siginfo in `info`."""
+    if sigsetsize != SIGSET_SIZE:
+        return -Errno.EINVAL
+    mem = k.user(p)
+    wanted = mem.read_u64(these) & ~sig.UNBLOCKABLE
+    until = None
+    if timeout:
+        sec, nsec = struct.unpack('<qq', mem.read(timeout, 16))
+        if sec < 0 or not 0 <= nsec < 10**9:
+            return -Errno.EINVAL
+        until = k.clock.now + sec * 10**9 + nsec
+    taken = _take(p, wanted)
+    interrupted = False
+    if taken is None and until != k.clock.now:
+        # The set is unblocked while waiting, so that its signals end the wait.
+        p.real_blocked, p.sigmask = p.sigmask, p.sigmask & ~wanted
+        try:
+            while until is None or k.clock.now < until:
+                yield PAUSE if until is None else Sleep(until)
+        except restart.Interrupted:
+            interrupted = True
+        finally:
+            p.sigmask, p.real_blocked = p.real_blocked, 0
+        taken = _take(p, wanted)
+    if taken is None:
+        return -Errno.EINTR if interrupted else -Errno.EAGAIN
+    if info:
+        si = sig.SigInfo(signo=taken.sig, code=taken.code, addr_or_pid=taken.addr_or_pid)
+        mem.write(info, bytes(si))
+    return taken.sig
+
+
+def _take(p, wanted: int) -> sig.PendingSignal | None:
+    """Dequeue the lowest-numbered pending signal of the set."""
+    candidates = [x for x in p.sigpending if wanted & sig.bit(x.sig)]
+    if not candidates:
+        return None
+    first = min(candidates, key=lambda x: x.sig)
+    p.sigpending.remove(first)
+    return first
+
+
+def sys_sigaltstack(k, p, uss: int, uoss: int) -> int:
+    mem = k.user(p)
+    sp = k.cpu.reg('rsp')
+    old = sigframe.report_altstack(p.altstack, sp)
+    if uss:
+        new = sig.StackT.from_buffer_copy(mem.read(uss, ctypes.sizeof(sig.StackT)))
+        err = sigframe.set_altstack(p.altstack, sp, new)
+        if err:
+            return err
+    if uoss:
+        mem.write(uoss, bytes(old))
+    return 0
+
+
+def sys_restart_syscall(k, p):
+    """Carry on with the call that a stop interrupted (its p.restart_block)."""
+    block, p.restart_block = p.restart_block, None
+    if block is None:
+        return -Errno.EINTR
+    return (yield from block())
 
 
 def sys_pause(k, p):

@@ -9,8 +9,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import (aio, creds, epoll, files, fsmeta, futex, info, io, limits, memory, objsys, pgtbl,
-               poll, process, remap, signals, sysv, time, ukern)
+from . import (aio, creds, epoll, files, fsmeta, futex, info, io, itimer, limits, memory, objsys,
+               pgtbl, poll, process, remap, signals, sysv, time, ukern)
 from .names import syscall_name
 
 # ukern's own calls live above Linux's range (userland/include/ukern.h declares them).
@@ -201,6 +201,15 @@ _HANDLERS = {
     284: epoll.sys_eventfd,
     290: epoll.sys_eventfd2,
     291: epoll.sys_epoll_create1,
+    # signals: waiting for them, the alternate stack, restart; interval timers
+    36: itimer.sys_getitimer,
+    37: itimer.sys_alarm,
+    38: itimer.sys_setitimer,
+    127: signals.sys_rt_sigpending,
+    128: signals.sys_rt_sigtimedwait,
+    130: signals.sys_rt_sigsuspend,
+    131: signals.sys_sigaltstack,
+    219: signals.sys_restart_syscall,
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,

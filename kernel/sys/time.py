@@ -4,8 +4,11 @@
 import struct
 
 from ..errno import Errno
+from ..proc.restart import Interrupted, Restart
+from ..proc.wait import Sleep
 
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+TIMER_ABSTIME = 1
 EPOCH_NS = 1_767_225_600 * 10**9       # guest wall time starts at 2026-01-01 00:00:00 UTC
 UTSNAME_FIELD = 65
 
@@ -45,7 +48,21 @@ def sys_nanosleep(k, p, req: int, rem: int):
     sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
     if sec < 0 or not 0 <= nsec < 10**9:
         return -Errno.EINVAL
-    yield from k.sleep(p, sec * 10**9 + nsec)
+    return (yield from _sleep_until(k, p, k.clock.now + sec * 10**9 + nsec, rem))
+
+
+def _sleep_until(k, p, until: int, rem: int):
+    """Sleep to the virtual time `until`.  Cut short by a signal, the call writes the time
+    left into `rem` and ends with ERESTART_RESTARTBLOCK: EINTR if a handler runs, else
+    restart_syscall carries on to the same end (kernel/proc/restart.py)."""
+    try:
+        while k.clock.now < until:
+            yield Sleep(until)
+    except Interrupted:
+        if rem:
+            k.user(p).write(rem, _timespec(max(0, until - k.clock.now)))
+        p.restart_block = lambda: _sleep_until(k, p, until, rem)
+        return -Restart.ERESTART_RESTARTBLOCK
     return 0
 
 
@@ -54,9 +71,14 @@ def sys_clock_nanosleep(k, p, clock: int, flags: int, req: int, rem: int):
     if sec < 0 or not 0 <= nsec < 10**9:
         return -Errno.EINVAL
     ns = sec * 10**9 + nsec
-    if flags & 1:   # TIMER_ABSTIME
-        ns -= k.machine.clock.now + (EPOCH_NS if clock == CLOCK_REALTIME else 0)
-    yield from k.sleep(p, max(0, ns))
+    if not flags & TIMER_ABSTIME:
+        return (yield from _sleep_until(k, p, k.clock.now + ns, rem))
+    until = ns - (EPOCH_NS if clock == CLOCK_REALTIME else 0)
+    try:
+        while k.clock.now < until:
+            yield Sleep(until)
+    except Interrupted:
+        return -Restart.ERESTARTNOHAND     # the same absolute time again, unless a handler ran
     return 0
 
 

@@ -175,9 +175,18 @@ def quote(data: bytes, truncated: bool) -> str:
     return f'"{text}"' + ('...' if truncated else '')
 
 
+# A call a signal interrupted, as strace shows it before the kernel decides (proc/restart.py).
+RESTART_TEXT = {512: 'ERESTARTSYS (To be restarted if SA_RESTART is set)',
+                513: 'ERESTARTNOINTR (To be restarted)',
+                514: 'ERESTARTNOHAND (To be restarted if no handler)',
+                516: 'ERESTART_RESTARTBLOCK (Interrupted by signal)'}
+
+
 def errno_text(result: int) -> str:
     """'-1 ENOENT (No such file or directory)' for a negative errno result."""
     e = -result
+    if e in RESTART_TEXT:
+        return '? ' + RESTART_TEXT[e]
     try:
         name = Errno(e).name
     except ValueError:
