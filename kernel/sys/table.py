@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import (aio, creds, epoll, files, fsmeta, futex, info, io, itimer, limits, memory, objsys,
+from . import (absent, aio, creds, epoll, files, fsmeta, futex, info, io, itimer, limits, memory, objsys,
                pgtbl, poll, process, remap, signals, sysv, time, ukern)
 from .names import syscall_name
 
@@ -119,6 +119,7 @@ _HANDLERS = {
     62: signals.sys_kill,
     63: time.sys_uname,
     96: time.sys_gettimeofday,
+    201: time.sys_time,
     109: process.sys_setpgid,
     110: process.sys_getppid,
     111: process.sys_getpgrp,
@@ -224,5 +225,7 @@ _HANDLERS = {
     UKERN_BASE + 22: objsys.sys_cap_drop,
     UKERN_BASE + 23: objsys.sys_objsync,
 }
+
+_HANDLERS.update({nr: absent.sys_not_offered for nr in absent.NOT_OFFERED})
 
 SYSCALLS: dict[int, Syscall] = {nr: _entry(nr, h) for nr, h in _HANDLERS.items()}

@@ -44,6 +44,14 @@ def sys_gettimeofday(k, p, tv: int, tz: int) -> int:
     return 0
 
 
+def sys_time(k, p, tloc: int) -> int:
+    """Seconds since the epoch, also stored at tloc when it is not NULL."""
+    seconds = (k.machine.clock.now + EPOCH_NS) // 10**9
+    if tloc:
+        k.user(p).write(tloc, struct.pack('<q', seconds))
+    return seconds
+
+
 def sys_nanosleep(k, p, req: int, rem: int):
     sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
     if sec < 0 or not 0 <= nsec < 10**9:
