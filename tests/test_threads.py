@@ -15,6 +15,7 @@ from test_programs import passed
 @pytest.mark.parametrize('program', [
     'thread_basic',      # create/join with values, 4-thread mutex counter, TLS, gettid/getpid
     'thread_sync',       # condition variables (producer/consumer) and barriers
+    'thread_proc',       # /proc counts the threads: status, stat, task/
     'thread_futex',      # raw futex ops: EAGAIN, ETIMEDOUT, EFAULT, requeue, wake_op, robust list
     'thread_signal',     # tgkill reaches the named thread; kill() a thread not blocking it
     'thread_clone3',     # a thread by raw clone3; CHILD_CLEARTID clears the word and wakes

@@ -78,6 +78,11 @@ def _tty(k, p) -> tuple[int, int]:
     return (CONSOLE_TTY, foreground or -1) if p.sid == 1 or p.sid == foreground else (0, -1)
 
 
+def _threads(k, p) -> int:
+    """How many live threads p's process has (at least 1, for a zombie's last report)."""
+    return max(1, sum(1 for t in k.procs.values() if t.tgid == p.tgid and t.state.value != 'zombie'))
+
+
 def stat(k, p) -> bytes:
     """/proc/PID/stat: 52 fields, in the order proc(5) gives."""
     u, c = p.usage, p.usage.children
@@ -91,7 +96,7 @@ def stat(k, p) -> bytes:
         0x400000,                                   # flags: PF_RANDOMIZE, as a user process shows
         u.minflt, c.minflt, u.majflt, c.majflt,
         ticks(u.utime), ticks(u.stime), ticks(c.utime), ticks(c.stime),
-        20 + p.options.nice, p.options.nice, 1, 0,  # priority, nice, threads, itrealvalue
+        20 + p.options.nice, p.options.nice, _threads(k, p), 0,  # priority, nice, threads, itrealvalue
         ticks(u.start), vsize, rss, p.limits.soft(Rlimit.RSS),
         lay['startcode'], lay['endcode'], lay['startstack'], 0, 0,    # kstkesp, kstkeip
         pending, blocked, ignored, caught,
@@ -115,7 +120,7 @@ def status(k, p) -> bytes:
         if p.state.value != 'zombie' else 0
     lines = [
         ('Name', p.name), ('Umask', '0022'), ('State', f'{letter} ({word})'),
-        ('Tgid', p.pid), ('Ngid', 0), ('Pid', p.pid), ('PPid', p.ppid), ('TracerPid', 0),
+        ('Tgid', p.tgid), ('Ngid', 0), ('Pid', p.pid), ('PPid', p.ppid), ('TracerPid', 0),
         ('Uid', f'{cr.ruid}\t{cr.euid}\t{cr.suid}\t{cr.fsuid}'),
         ('Gid', f'{cr.rgid}\t{cr.egid}\t{cr.sgid}\t{cr.fsgid}'),
         ('FDSize', 64 if p.fds.limit <= 64 else 256),
@@ -125,7 +130,7 @@ def status(k, p) -> bytes:
         ('VmSize', f'{vsize // 1024:8d} kB'), ('VmLck', f'{0:8d} kB'), ('VmPin', f'{0:8d} kB'),
         ('VmHWM', f'{_kb(max(rss, p.usage.maxrss)):8d} kB'), ('VmRSS', f'{_kb(rss):8d} kB'),
         ('VmStk', f'{stack // 1024:8d} kB'), ('VmSwap', f'{0:8d} kB'),
-        ('Threads', 1), ('SigQ', f'{len(p.sigpending)}/{p.limits.soft(Rlimit.SIGPENDING)}'),
+        ('Threads', _threads(k, p)), ('SigQ', f'{len(p.sigpending)}/{p.limits.soft(Rlimit.SIGPENDING)}'),
         ('SigPnd', f'{pending:016x}'), ('ShdPnd', f'{0:016x}'), ('SigBlk', f'{blocked:016x}'),
         ('SigIgn', f'{ignored:016x}'), ('SigCgt', f'{caught:016x}'),
         ('CapInh', f'{0:016x}'), ('CapPrm', f'{0x1ffffffffff if cr.euid == 0 else 0:016x}'),
