@@ -69,6 +69,34 @@ def native_handoff() -> float:
     return int(out[3]) / int(out[1]) / 1000
 
 
+def go_hello() -> Path | None:
+    """tests/go/hello built static (tests/realprogs.py), or None where Go is not installed."""
+    sys.path.insert(0, str(ROOT / 'tests'))
+    from realprogs import go_program
+    try:
+        return go_program('hello')
+    except BaseException as e:           # pytest's Skipped: no `go` on this machine
+        if type(e).__name__ != 'Skipped':
+            raise
+        return None
+
+
+def ukern_program(path: Path) -> float:
+    """Seconds a host program takes under ukern, from its first instruction to its exit."""
+    machine = Machine(128 << 20, console_sink=lambda b: None, console_source=io.BytesIO())
+    kernel = Kernel(machine, log=lambda m: None)
+    kernel.spawn(path.read_bytes(), [str(path).encode()], [])
+    t = time.perf_counter()
+    kernel.run()
+    return time.perf_counter() - t
+
+
+def native_program(path: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run([str(path)], capture_output=True, check=True)
+    return time.perf_counter() - t
+
+
 # -- floors: bare Unicorn, no kernel ---------------------------------------------------------
 def bare_unicorn(program: str) -> float:
     """The same machine code on bare Unicorn: segments mapped flat, no paging, no kernel,
@@ -196,6 +224,11 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     handoff = best_of(reps, ukern_handoff)
     rows.append(('threads: mutex hand-off between two threads', 'µs', handoff,
                  'the same binary run natively', best_of(reps, native_handoff), ''))
+    go = go_hello()
+    if go is not None:
+        rows.append(('Go: start-up and exit of a hello-world program', 'ms',
+                     best_of(reps, lambda: ukern_program(go)) * 1e3,
+                     'the same binary run natively', best_of(reps, lambda: native_program(go)) * 1e3, ''))
     runs = []
     for _ in range(reps):
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,3 @@
+module ukern.test/hello
+
+go 1.19
