@@ -10,6 +10,7 @@ from ..errno import Errno
 
 O_ACCMODE = 3
 O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_APPEND = 0o2000
 O_CLOEXEC = 0o2000000
 MAX_FDS = 256
 

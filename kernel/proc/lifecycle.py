@@ -61,7 +61,7 @@ def fork(k, parent: Process) -> Process | int:
     ctx = k.cpu.new_context()           # the parent's registers, exactly as at its syscall
     k.cpu.set_context_reg(ctx, 'rax', 0)
     child = Process(new_pid(k), parent.pid, parent.name, aspace, ctx, parent.fds.fork(),
-                    pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd,
+                    pgid=parent.pgid, sid=parent.sid, cwd=parent.cwd, exe=parent.exe,
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
                     caps=list(parent.caps))
     pgtbl_report.install_ukern_page(k, aspace, child.pid)

@@ -36,7 +36,8 @@ class Process:
     pending: Generator | None = None            # a blocked system call, resumed on wake-up
     syscall: tuple = ()                         # (nr, name, args, start time) of the current call
     waiting_on: Any = None
-    cwd: Cwd = field(default_factory=lambda: Cwd(2, '/'))   # ext2's root inode
+    cwd: Cwd = field(default_factory=Cwd)                   # the root until chdir
+    exe: bytes = b''                            # the program's path, as exec found it (/proc/PID/exe)
     # signals
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0

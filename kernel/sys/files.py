@@ -1,7 +1,8 @@
 """File system calls: open, close, seek, stat, directories, names, descriptors.
 
-Paths resolve against the process's working directory; ext2 errors (FsError) become the
-negative errno the call returns.  Every call that may touch the disk is a generator.
+Paths resolve in the VFS (fs/vfs.py) against the process's working directory; file
+system errors (FsError) become the negative errno the call returns.  Every call that may
+touch the disk is a generator.
 """
 
 import ctypes
@@ -10,14 +11,15 @@ import struct
 
 from ..errno import Errno
 from ..fs.ext2 import FsError
-from ..fs.ext2_layout import InodeType, S_IFMT
+from ..fs.ext2_layout import InodeType
 from ..fs.file import O_ACCMODE, O_RDONLY
 from ..fs import direct, vfs
 from ..fs.pipe import Pipe
 from .args import s32, s64
-from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
+from ..fs.vfs import Cwd, dirent64, O_CLOEXEC, O_DIRECTORY
 
 AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
 AT_REMOVEDIR = 0x200
 AT_EMPTY_PATH = 0x1000
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
@@ -55,8 +57,6 @@ def fs_errors(handler):
 
 
 def _vfs(k):
-    if k.vfs is None:
-        raise FsError(Errno.ENOENT)
     return k.vfs
 
 
@@ -76,7 +76,7 @@ def _dir(p, dirfd: int, path: bytes) -> Cwd:
         raise FsError(Errno.EBADF)
     if not isinstance(f, vfs.DirFile):
         raise FsError(Errno.ENOTDIR)
-    return Cwd(f.ino, getattr(f, 'path', '/'))
+    return f.loc
 
 
 # -- open and close ------------------------------------------------------------------------
@@ -84,9 +84,7 @@ def _dir(p, dirfd: int, path: bytes) -> Cwd:
 def sys_openat(k, p, dirfd: int, path_addr: int, flags: int, mode: int):
     path = _path(k, p, path_addr)
     f = yield from _vfs(k).open(path, flags, mode, _dir(p, dirfd, path))
-    if isinstance(f, vfs.DirFile):
-        f.path = normalize(_dir(p, dirfd, path), path)
-    elif flags & O_DIRECTORY and not hasattr(f, 'entries'):
+    if flags & O_DIRECTORY and not hasattr(f, 'entries'):
         return -Errno.ENOTDIR
     return p.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
 
@@ -189,13 +187,35 @@ def sys_newfstatat(k, p, dirfd: int, path_addr: int, buf: int, flags: int):
     path = _path(k, p, path_addr)
     if not path and flags & AT_EMPTY_PATH:
         return (yield from sys_fstat(k, p, dirfd, buf))
-    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path))
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
+        return -Errno.EINVAL
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path), follow)
     k.user(p).write(buf, _stat_bytes(st))
     return 0
 
 
 def sys_stat(k, p, path_addr: int, buf: int):
     return (yield from sys_newfstatat(k, p, AT_FDCWD, path_addr, buf, 0))
+
+
+def sys_lstat(k, p, path_addr: int, buf: int):
+    return (yield from sys_newfstatat(k, p, AT_FDCWD, path_addr, buf, AT_SYMLINK_NOFOLLOW))
+
+
+@fs_errors
+def sys_readlinkat(k, p, dirfd: int, path_addr: int, buf: int, size: int):
+    path = _path(k, p, path_addr)
+    if s32(size) <= 0:
+        return -Errno.EINVAL
+    target = yield from _vfs(k).readlink(path, _dir(p, dirfd, path))
+    target = target[:size]
+    k.user(p).write(buf, target)
+    return len(target)
+
+
+def sys_readlink(k, p, path_addr: int, buf: int, size: int):
+    return (yield from sys_readlinkat(k, p, AT_FDCWD, path_addr, buf, size))
 
 
 @fs_errors
@@ -221,7 +241,7 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
     out = bytearray()
     while f.offset < len(entries):
         name, ino, ftype = entries[f.offset]
-        rec = dirent64(ino, f.offset + 1, int(ftype), name.encode(errors='surrogateescape'))
+        rec = dirent64(ino, f.offset + 1, int(ftype), name)
         if len(out) + len(rec) > count:
             if not out:
                 return -Errno.EINVAL
@@ -235,9 +255,7 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
 @fs_errors
 def sys_mkdirat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    v = _vfs(k)
-    dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
-    yield from v.call(v.fs.mkdir(dir_ino, name, mode & 0o7777))
+    yield from _vfs(k).mkdir(path, mode, _dir(p, dirfd, path))
     return 0
 
 
@@ -248,12 +266,9 @@ def sys_mkdir(k, p, path_addr: int, mode: int):
 @fs_errors
 def sys_unlinkat(k, p, dirfd: int, path_addr: int, flags: int):
     path = _path(k, p, path_addr)
-    v = _vfs(k)
-    dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
-    if flags & AT_REMOVEDIR:
-        yield from v.call(v.fs.rmdir(dir_ino, name))
-    else:
-        yield from v.call(v.fs.unlink(dir_ino, name))
+    if flags & ~AT_REMOVEDIR:
+        return -Errno.EINVAL
+    yield from _vfs(k).unlink(path, _dir(p, dirfd, path), directory=bool(flags & AT_REMOVEDIR))
     return 0
 
 
@@ -270,10 +285,7 @@ def sys_renameat2(k, p, olddirfd: int, old_addr: int, newdirfd: int, new_addr: i
     if flags:
         return -Errno.EINVAL
     old, new = _path(k, p, old_addr), _path(k, p, new_addr)
-    v = _vfs(k)
-    old_dir, old_name = yield from v.parent_and_name(old, _dir(p, olddirfd, old))
-    new_dir, new_name = yield from v.parent_and_name(new, _dir(p, newdirfd, new))
-    yield from v.call(v.fs.rename(old_dir, old_name, new_dir, new_name))
+    yield from _vfs(k).rename(old, _dir(p, olddirfd, old), new, _dir(p, newdirfd, new))
     return 0
 
 
@@ -288,12 +300,7 @@ def sys_rename(k, p, old_addr: int, new_addr: int):
 @fs_errors
 def sys_chdir(k, p, path_addr: int):
     path = _path(k, p, path_addr)
-    v = _vfs(k)
-    ino = yield from v.lookup(path, p.cwd)
-    st = yield from v.call(v.fs.stat(ino))
-    if st.mode & S_IFMT != InodeType.S_IFDIR:
-        return -Errno.ENOTDIR
-    p.cwd = Cwd(ino, normalize(p.cwd, path))
+    p.cwd = yield from _vfs(k).chdir(path, p.cwd)
     return 0
 
 
@@ -303,12 +310,12 @@ def sys_fchdir(k, p, fd: int) -> int:
         return -Errno.EBADF
     if not isinstance(f, vfs.DirFile):
         return -Errno.ENOTDIR
-    p.cwd = Cwd(f.ino, getattr(f, 'path', '/'))
+    p.cwd = f.loc
     return 0
 
 
 def sys_getcwd(k, p, buf: int, size: int) -> int:
-    path = p.cwd.path.encode() + b'\0'
+    path = p.cwd.path + b'\0'
     if size < len(path):
         return -Errno.ERANGE
     k.user(p).write(buf, path)
@@ -329,10 +336,10 @@ def sys_ftruncate(k, p, fd: int, length: int):
 
 @fs_errors
 def sys_truncate(k, p, path_addr: int, length: int):
-    v = _vfs(k)
     path = _path(k, p, path_addr)
-    ino = yield from v.lookup(path, p.cwd)
-    yield from v.call(v.fs.truncate(ino, length))
+    if length >= 1 << 63:
+        return -Errno.EINVAL
+    yield from _vfs(k).truncate(path, length, p.cwd)
     return 0
 
 
@@ -350,8 +357,7 @@ def sys_fsync(k, p, fd: int):
 def sys_sync(k, p):
     if k.objects is not None:
         k.objects.sync()
-    if k.vfs is not None:
-        yield from k.vfs.sync()
+    yield from k.vfs.sync()
     return 0
 
 

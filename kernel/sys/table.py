@@ -38,7 +38,7 @@ _HANDLERS = {
     3: files.sys_close,
     4: files.sys_stat,
     5: files.sys_fstat,
-    6: files.sys_stat,            # lstat: ukern follows no symlinks in paths
+    6: files.sys_lstat,
     8: files.sys_lseek,
     17: files.sys_pread64,
     18: files.sys_pwrite64,
@@ -57,6 +57,7 @@ _HANDLERS = {
     83: files.sys_mkdir,
     84: files.sys_rmdir,
     87: files.sys_unlink,
+    89: files.sys_readlink,       # hostfs: the VFS and its symlinks
     162: files.sys_sync,
     217: files.sys_getdents64,
     257: files.sys_openat,
@@ -64,6 +65,7 @@ _HANDLERS = {
     262: files.sys_newfstatat,
     263: files.sys_unlinkat,
     264: files.sys_renameat,
+    267: files.sys_readlinkat,    # hostfs: the VFS and its symlinks
     269: files.sys_faccessat,
     292: files.sys_dup3,
     316: files.sys_renameat2,
