@@ -81,12 +81,11 @@ def mount_host(kernel, root: str, cwd: str, writable: bool) -> Cwd:
     host = HostFs(os.fsencode(root), writable)
     vfs.set_root(host, 'hostfs')
     inside = os.path.relpath(os.path.realpath(os.fsencode(cwd)), host.top)
-    if inside == b'..' or inside.startswith(b'../'):
-        inside = b'.'
-    try:
-        return run_boot(kernel, vfs.resolve(b'/' + inside, vfs.root_loc()))
-    except FsError:
+    if inside == b'.' or inside == b'..' or inside.startswith(b'../'):
         return vfs.root_loc()
+    # The place in the host tree itself, even below a mount point (a cwd in the host's
+    # /tmp stays there, as a process's cwd does when Linux mounts over it).
+    return Cwd(vfs.root, inside, b'/' + inside)
 
 
 class BootError(Exception):

@@ -36,6 +36,7 @@ O_NOFOLLOW = 0o400000
 O_CLOEXEC = 0o2000000
 PATH_MAX = 4096
 MAX_SYMLINKS = 40               # Linux's MAXSYMLINKS
+X_OK, W_OK = 1, 2               # access(2)
 
 
 @dataclass
@@ -157,8 +158,9 @@ class Vfs:
         node = yield from call(loc.mount.fs.lookup(loc.node, b'..'))
         return Cwd(loc.mount, node, parent_path)
 
-    def parent_and_name(self, path: bytes, cwd: Cwd, changing: bool = True):
-        """(directory Cwd, last name) for creating or removing `path` (a generator)."""
+    def parent_and_name(self, path: bytes, cwd: Cwd):
+        """(directory Cwd, last name) for creating or removing `path` (a generator): EBUSY
+        for a mount point, EROFS on a read-only file system."""
         if not path:
             raise FsError(Errno.ENOENT)
         stripped = path.rstrip(b'/') or b'/'
@@ -173,13 +175,11 @@ class Vfs:
             (cwd if cwd.mount is not None else self.root_loc())
         if not head:
             yield from self._check_dir(loc)
-        if changing and loc.mount.readonly:
-            raise FsError(Errno.EROFS)
-        return loc, name
-
-    def _not_a_mount_point(self, loc: Cwd, name: bytes) -> None:
         if (loc.path, name) in self.covered:
             raise FsError(Errno.EBUSY)
+        if loc.mount.readonly:
+            raise FsError(Errno.EROFS)
+        return loc, name
 
     # -- opening ---------------------------------------------------------------------------
     def open(self, path: bytes, flags: int, mode: int, cwd: Cwd):
@@ -240,6 +240,17 @@ class Vfs:
         """The node path names in its file system (a generator; ext2: the inode number)."""
         return (yield from self.resolve(path, cwd)).node
 
+    def access(self, path: bytes, mode: int, cwd: Cwd):
+        """access(2) for the one user, root: anything may be read; W_OK fails only on a
+        read-only file system, X_OK only for a file with no x bit at all."""
+        loc = yield from self.resolve(path, cwd)
+        st = yield from call(loc.mount.fs.stat(loc.node))
+        kind = _mode(st)
+        if mode & W_OK and loc.mount.readonly and kind in (InodeType.S_IFREG, InodeType.S_IFDIR):
+            raise FsError(Errno.EROFS)
+        if mode & X_OK and kind != InodeType.S_IFDIR and not st.mode & 0o111:
+            raise FsError(Errno.EACCES)
+
     def readlink(self, path: bytes, cwd: Cwd):
         loc = yield from self.resolve(path, cwd, follow=False)
         return (yield from call(loc.mount.fs.readlink(loc.node)))
@@ -250,14 +261,14 @@ class Vfs:
         return loc
 
     def mkdir(self, path: bytes, mode: int, cwd: Cwd):
-        loc, name = yield from self.parent_and_name(path, cwd)
-        if (loc.path, name) in self.covered:
-            raise FsError(Errno.EEXIST)
+        try:
+            loc, name = yield from self.parent_and_name(path, cwd)
+        except FsError as e:
+            raise FsError(Errno.EEXIST if e.errno == Errno.EBUSY else e.errno) from None
         yield from call(loc.mount.fs.mkdir(loc.node, name, mode & 0o7777))
 
     def unlink(self, path: bytes, cwd: Cwd, directory: bool = False):
         loc, name = yield from self.parent_and_name(path, cwd)
-        self._not_a_mount_point(loc, name)
         fs = loc.mount.fs
         if directory:
             yield from call(fs.rmdir(loc.node, name))
@@ -270,8 +281,6 @@ class Vfs:
     def rename(self, old: bytes, old_cwd: Cwd, new: bytes, new_cwd: Cwd):
         old_loc, old_name = yield from self.parent_and_name(old, old_cwd)
         new_loc, new_name = yield from self.parent_and_name(new, new_cwd)
-        self._not_a_mount_point(old_loc, old_name)
-        self._not_a_mount_point(new_loc, new_name)
         if old_loc.mount is not new_loc.mount:
             raise FsError(Errno.EXDEV)
         yield from call(old_loc.mount.fs.rename(old_loc.node, old_name, new_loc.node, new_name))

@@ -219,10 +219,25 @@ def sys_readlink(k, p, path_addr: int, buf: int, size: int):
 
 
 @fs_errors
+def sys_symlinkat(k, p, target_addr: int, dirfd: int, path_addr: int):
+    target, path = _path(k, p, target_addr), _path(k, p, path_addr)
+    if not target:
+        return -Errno.ENOENT
+    yield from _vfs(k).symlink(target, path, _dir(p, dirfd, path))
+    return 0
+
+
+def sys_symlink(k, p, target_addr: int, path_addr: int):
+    return (yield from sys_symlinkat(k, p, target_addr, AT_FDCWD, path_addr))
+
+
+@fs_errors
 def sys_faccessat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    yield from _vfs(k).stat(path, _dir(p, dirfd, path))
-    return 0       # one user, root: existence is the only check
+    if mode & ~7:
+        return -Errno.EINVAL
+    yield from _vfs(k).access(path, mode, _dir(p, dirfd, path))
+    return 0
 
 
 def sys_access(k, p, path_addr: int, mode: int):

@@ -57,7 +57,8 @@ _HANDLERS = {
     83: files.sys_mkdir,
     84: files.sys_rmdir,
     87: files.sys_unlink,
-    89: files.sys_readlink,       # hostfs: the VFS and its symlinks
+    88: files.sys_symlink,        # hostfs: the VFS and its symlinks
+    89: files.sys_readlink,
     162: files.sys_sync,
     217: files.sys_getdents64,
     257: files.sys_openat,
@@ -65,7 +66,8 @@ _HANDLERS = {
     262: files.sys_newfstatat,
     263: files.sys_unlinkat,
     264: files.sys_renameat,
-    267: files.sys_readlinkat,    # hostfs: the VFS and its symlinks
+    266: files.sys_symlinkat,     # hostfs: the VFS and its symlinks
+    267: files.sys_readlinkat,
     269: files.sys_faccessat,
     292: files.sys_dup3,
     316: files.sys_renameat2,
