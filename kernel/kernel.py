@@ -7,6 +7,7 @@ that finishes at once returns straight to the process without ending the slice, 
 must wait blocks the process (its handler is a generator, resumed on wake-up).
 """
 
+import posixpath
 import random
 import sys
 from collections import Counter
@@ -204,7 +205,9 @@ class Kernel:
         p = lifecycle.create(self, data, argv, envp, fds, pname, path)
         if self.init_cwd is not None:
             p.cwd = self.init_cwd
-        p.exe = exe if exe is not None else (argv[0] if argv else b'')
+        if exe is None:                  # /proc/PID/exe is absolute (glibc insists)
+            exe = posixpath.normpath(posixpath.join(p.cwd.path, argv[0] if argv else b''))
+        p.exe = exe
         if self.objects is not None:
             p.caps = self.objects.initial_clist()
         if not self.console.foreground:
