@@ -169,10 +169,9 @@ def _copy_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool)
         return -Errno.EBADF
     if not hasattr(f, 'pread') or not hasattr(f, 'stat') or getattr(f, 'positionless', False):
         return -Errno.ENODEV
-    if f.flags & O_ACCMODE == O_WRONLY:
-        return -Errno.EACCES
-    if shared and prot & Prot.WRITE:
-        return -Errno.ENODEV if f.flags & O_ACCMODE != O_RDONLY else -Errno.EACCES
+    error = _access_error(f, prot, shared)
+    if error or (shared and prot & Prot.WRITE):
+        return error or -Errno.ENODEV
     try:
         size = (yield from f.stat()).size
         data = (yield from f.pread(max(0, min(length, size - offset)), offset)) if offset < size else b''

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 static int err(long r) { return r < 0 ? -errno : (int)r; }
@@ -22,6 +23,15 @@ static void read_only(const char *file, const char *content, const char *cwd, co
     check("its content is the host file's", strcmp(buf, content) == 0);
     struct stat st;
     check_eq("fstat gives its size", (long)strlen(content), fstat(fd, &st) == 0 ? st.st_size : -1);
+    char *map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    check("mmap MAP_PRIVATE of a host file", map != MAP_FAILED);
+    check("the mapping holds the file", memcmp(map, content, strlen(content)) == 0);
+    map[0] = '#';
+    check("a private write stays private", pread(fd, buf, 1, 0) == 1 && buf[0] == content[0]);
+    char *shared = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    check("mmap MAP_SHARED read-only", shared != MAP_FAILED && memcmp(shared, content, strlen(content)) == 0);
+    check("MAP_SHARED writable on a read-only descriptor is EACCES",
+          mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED && errno == EACCES);
     close(fd);
 
     fd = open("/etc/passwd", O_RDONLY);
