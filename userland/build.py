@@ -28,6 +28,12 @@ def zig_cc(args: list[str]) -> list[str]:
     return [sys.executable, '-m', 'ziglang', 'cc', *TARGET, *args]
 
 
+# zig keys its cached musl libc by the library's path as it was given (a relative one here),
+# so two checkouts sharing the user's global cache keep invalidating each other's libc and
+# rebuild it on every compile.  Each checkout keeps its own cache beside its build.
+ZIG_CACHE = HERE.parent / 'build' / 'zig-cache'
+
+
 def jobs(outdir: Path) -> list[tuple[Path, Path, list[str]]]:
     headers = list((HERE / 'include').glob('*.h'))
     out = []
@@ -54,7 +60,8 @@ def build_one(job) -> tuple[Path, str | None]:
     if not stale(src, exe, deps):
         return src, None
     exe.parent.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(ZIG_CACHE))
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         return src, r.stderr or r.stdout or f'exit {r.returncode}'
     return src, None

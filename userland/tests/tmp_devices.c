@@ -1,5 +1,6 @@
 /* /dev is there without a disk: null, zero, full, and urandom from the kernel's seeded
- * generator (the host test runs this twice with one seed and compares the bytes). */
+ * generator (the host test runs this twice with one seed and compares the bytes); /proc
+ * shows descriptors as links, the working directory, and the mount table. */
 #include "check.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -25,5 +26,25 @@ int main(void)
         printf("%02x", r[i]);
     printf("\n");
     check("/dev/tty opens", open("/dev/tty", O_RDWR) >= 0);
+
+    char link[256];
+    long n = readlink("/proc/self/fd/1", link, sizeof link - 1);
+    link[n > 0 ? n : 0] = 0;
+    check("/proc/self/fd/1 is the console", strcmp(link, "/dev/console") == 0);
+    fd = open("/tmp/named", O_CREAT | O_RDWR, 0600);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink(path, link, sizeof link - 1);
+    link[n > 0 ? n : 0] = 0;
+    check("/proc/self/fd/N names the open file", strcmp(link, "/tmp/named") == 0);
+    chdir("/dev/shm");
+    n = readlink("/proc/self/cwd", link, sizeof link - 1);
+    link[n > 0 ? n : 0] = 0;
+    check("/proc/self/cwd is the working directory", strcmp(link, "/dev/shm") == 0);
+    fd = open("/proc/mounts", O_RDONLY);
+    char mounts[1024] = {0};
+    read(fd, mounts, sizeof mounts - 1);
+    check("/proc/mounts lists /tmp", strstr(mounts, " /tmp tmpfs rw") != NULL);
+    check("and /proc", strstr(mounts, " /proc proc ro") != NULL);
     end();
 }
