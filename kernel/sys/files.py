@@ -154,8 +154,10 @@ def sys_pwrite64(k, p, fd: int, buf: int, count: int, offset: int):
 
 
 # -- stat ----------------------------------------------------------------------------------
-def _stat_bytes(st) -> bytes:
-    s = LinuxStat(st_dev=0x801, st_ino=st.ino, st_nlink=st.nlink, st_mode=st.mode,
+def _stat_bytes(st, dev: int = 0x801) -> bytes:
+    """A Stat as the guest's struct stat; `dev` names the file system (so that the same
+    inode number on two mounts is two files, as cp and find assume)."""
+    s = LinuxStat(st_dev=dev, st_ino=st.ino, st_nlink=st.nlink, st_mode=st.mode,
                   st_uid=st.uid, st_gid=st.gid, st_rdev=(st.rdev_major << 8) | st.rdev_minor,
                   st_size=st.size, st_blksize=4096, st_blocks=st.blocks,
                   st_atime=st.atime, st_mtime=st.mtime, st_ctime=st.ctime)
@@ -169,7 +171,9 @@ def _console_stat() -> bytes:
 
 def _fstat_file(f):
     if hasattr(f, 'stat'):
-        return _stat_bytes((yield from f.stat()))
+        loc = getattr(f, 'loc', None)
+        dev = loc.mount.fs.dev if loc is not None else 0x801
+        return _stat_bytes((yield from f.stat()), dev)
     return _console_stat()
 
 
@@ -190,8 +194,9 @@ def sys_newfstatat(k, p, dirfd: int, path_addr: int, buf: int, flags: int):
     if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         return -Errno.EINVAL
     follow = not flags & AT_SYMLINK_NOFOLLOW
-    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path), follow)
-    k.user(p).write(buf, _stat_bytes(st))
+    loc = yield from _vfs(k).resolve(path, _dir(p, dirfd, path), follow)
+    st = yield from vfs.call(loc.mount.fs.stat(loc.node))
+    k.user(p).write(buf, _stat_bytes(st, loc.mount.fs.dev))
     return 0
 
 

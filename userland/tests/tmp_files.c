@@ -76,6 +76,9 @@ int main(void)
         seen += strcmp(e->d_name, "target") == 0 || strcmp(e->d_name, "link") == 0;
     closedir(d);
     check_eq("readdir lists target and link", 2, seen);
+    struct stat root_st;
+    check("/tmp is another device than /", stat("/", &root_st) == 0 && stat("/tmp", &st) == 0 &&
+          st.st_dev != root_st.st_dev);
     check_eq("rmdir /tmp (a mount point) is EBUSY", -EBUSY, err(rmdir("/tmp")));
     check_eq("rmdir / is EBUSY", -EBUSY, err(rmdir("/")));
     check_eq("unlink \"\" is ENOENT", -ENOENT, err(unlink("")));
