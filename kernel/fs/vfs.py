@@ -289,6 +289,20 @@ class Vfs:
         loc, name = yield from self.parent_and_name(path, cwd)
         yield from call(loc.mount.fs.symlink(loc.node, name, target))
 
+    def link(self, old: bytes, old_cwd: Cwd, new: bytes, new_cwd: Cwd, follow: bool = False):
+        """A second name for a file (link(2); `follow` is AT_SYMLINK_FOLLOW)."""
+        loc = yield from self.resolve(old, old_cwd, follow)
+        new_loc, name = yield from self.parent_and_name(new, new_cwd)
+        if loc.mount is not new_loc.mount:
+            raise FsError(Errno.EXDEV)
+        yield from call(loc.mount.fs.link(loc.node, new_loc.node, name))
+
+    def chmod(self, path: bytes, mode: int, cwd: Cwd, follow: bool = True):
+        loc = yield from self.resolve(path, cwd, follow)
+        if loc.mount.readonly:
+            raise FsError(Errno.EROFS)
+        yield from call(loc.mount.fs.chmod(loc.node, mode & 0o7777))
+
     def truncate(self, path: bytes, size: int, cwd: Cwd):
         loc = yield from self.resolve(path, cwd)
         st = yield from call(loc.mount.fs.stat(loc.node))
