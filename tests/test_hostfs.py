@@ -110,3 +110,8 @@ def test_cli_refuses_a_missing_root_in_one_line(userland, tmp_path):
     r = _ukern('run', '--root', str(tmp_path / 'nowhere'), 'build/userland/bin/hello')
     assert r.returncode == 2
     assert r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr
+
+
+def test_tmpfs_frees_the_frames_of_a_file_nobody_holds(userland):
+    r = run_host(userland, 'tests/tmp_unmapped')
+    passed(r, 'tmp_unmapped')

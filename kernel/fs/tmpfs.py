@@ -12,6 +12,7 @@ a file unlinked while open keeps its data until the last descriptor closes.
 """
 
 import itertools
+import weakref
 from dataclasses import dataclass, field
 
 from ..errno import Errno
@@ -207,6 +208,10 @@ class TmpFs(FileSystem):
         node.nlink -= 1
         self.forget_if_unused(node)
 
+    def unmapped(self, node: TmpNode) -> None:
+        node.opens -= 1
+        self.forget_if_unused(node)
+
     def forget_if_unused(self, node: TmpNode) -> None:
         """A file with no name and no open description gives its frames back (a mapping
         keeps its own reference to the frames it maps)."""
@@ -345,7 +350,8 @@ class TmpPageView:
     def __init__(self, fs: TmpFs, node: TmpNode):
         self.fs = fs
         self.node = node
-        node.opens += 1                  # a mapping keeps the file's pages alive too
+        node.opens += 1                  # a mapping keeps the file's pages alive too ...
+        weakref.finalize(self, fs.unmapped, node)   # ... until its last region is gone
 
     def page(self, blockno: int) -> _Present:
         return _Present(self.fs.frame(self.node, blockno - 1))
