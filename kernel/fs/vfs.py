@@ -195,11 +195,25 @@ class Vfs:
                 raise
             if path.endswith(b'/'):
                 raise FsError(Errno.EISDIR) from None
-            loc, name = yield from self.parent_and_name(path, cwd)
-            node = yield from call(loc.mount.fs.create(loc.node, name, mode & 0o7777))
-            loc = Cwd(loc.mount, node, posixpath.join(loc.path, name))
+            loc = yield from self._create(path, mode, cwd)
         f = yield from self.open_loc(loc, flags)
         return f
+
+    def _create(self, path: bytes, mode: int, cwd: Cwd):
+        """O_CREAT of a name that is missing, or a symlink to a missing name: Linux
+        creates the link's target."""
+        for _ in range(MAX_SYMLINKS):
+            loc, name = yield from self.parent_and_name(path, cwd)
+            try:
+                child = yield from self._step(loc, name)
+            except FsError as e:
+                if e.errno != Errno.ENOENT:
+                    raise
+                node = yield from call(loc.mount.fs.create(loc.node, name, mode & 0o7777))
+                return Cwd(loc.mount, node, posixpath.join(loc.path, name))
+            path = yield from call(child.mount.fs.readlink(child.node))     # a dangling link
+            cwd = loc
+        raise FsError(Errno.ELOOP)
 
     def open_loc(self, loc: Cwd, flags: int):
         fs = loc.mount.fs
