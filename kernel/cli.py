@@ -1,10 +1,12 @@
 """The `ukern` command: run a program, later boot a disk, make disks, read traces.
 
-  ukern run [--mem SIZE] [--quantum N] [--disk IMAGE] PROGRAM [ARGS...]
+  ukern run [--mem SIZE] [--quantum N] [--disk IMAGE | --root DIR [--rw]] PROGRAM [ARGS...]
       runs an ELF file as pid 1 with this terminal as its console, and exits with the
       program's exit status (128 + signal when it was killed, as a shell reports it).
       If every process is left blocked forever it says so and exits with 125.
       With --disk, an absolute PROGRAM path is looked up in the guest's file system.
+      Without, the guest sees the host's tree (or DIR) read-only at / (writable with
+      --rw) and starts in this directory; PROGRAM is found as the guest would find it.
   ukern mkdisk IMAGE --root DIR [--size SIZE]
       makes a disk image whose partition 1 is an ext2 copy of DIR.
 """
@@ -37,6 +39,10 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--policy', default='clock', choices=sorted(POLICIES),
                    help='page-replacement policy (default %(default)s)')
     p.add_argument('--stats', action='store_true', help='print the memory counters at the end')
+    p.add_argument('--root', metavar='DIR', help='without --disk: the host directory the guest '
+                   'sees as / (default: the host\'s /)')
+    p.add_argument('--rw', action='store_true', help='without --disk: let the guest change the '
+                   'host files it sees (default: read-only, writes fail with EROFS)')
 
 
 DEADLOCK_EXIT = 125        # `ukern run`: every process was left blocked forever
@@ -72,20 +78,41 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, **console) -> Kernel
                     console_input_typed=typed)
     if args.disk:
         kernel.mount_root()
+    else:
+        kernel.mount_host(args.root or '/', os.getcwd(), writable=args.rw)
     kernel.enable_swap()
     return kernel
 
 
-def load_program(kernel: Kernel, program: str) -> bytes:
-    """With a disk, an absolute path names a file in the guest's file system; any other
-    path (or any path without a disk) is a file on the host."""
-    if kernel.vfs is not None and program.startswith('/'):
-        return kernel.read_guest_file(os.fsencode(program))
+def load_program(kernel: Kernel, program: str, disk: bool) -> tuple[bytes, bytes]:
+    """With a disk, an absolute path names a file in the guest's file system and a
+    relative one a file on the host.  Without a disk the guest's view of the host (its
+    root, its working directory) finds it, or, failing that, the host itself (a program
+    outside --root).  Returns (content, the path /proc/PID/exe shows)."""
+    if not disk or program.startswith('/'):
+        try:
+            return kernel.read_guest_program(os.fsencode(program))
+        except FsError:
+            if disk or not os.path.isfile(program):
+                raise
     with open(program, 'rb') as f:
-        return f.read()
+        return f.read(), os.fsencode(os.path.abspath(program))
+
+
+def check_root_options(args) -> str | None:
+    """What is wrong with --root and --rw (one line), or None."""
+    if args.disk and (args.root or args.rw):
+        return '--root and --rw show the host\'s files; they do not go with --disk'
+    if args.root and not os.path.isdir(args.root):
+        return f'--root {args.root}: not a directory'
+    return None
 
 
 def cmd_run(args) -> int:
+    problem = check_root_options(args)
+    if problem:
+        print(f'ukern: {problem}', file=sys.stderr)
+        return 2
     try:
         # Piped or redirected input is data, not keys: no line discipline for it.
         kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(),
@@ -94,7 +121,7 @@ def cmd_run(args) -> int:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1
     try:
-        data = load_program(kernel, args.program)
+        data, exe = load_program(kernel, args.program, bool(args.disk))
     except OSError as e:
         print(f'ukern: {args.program}: {e.strerror}', file=sys.stderr)
         return 127
@@ -104,7 +131,7 @@ def cmd_run(args) -> int:
     argv = [os.fsencode(args.program)] + [os.fsencode(a) for a in args.args]
     envp = [b'PATH=/bin', b'HOME=/', b'TERM=' + os.environ.get('TERM', 'dumb').encode()]
     try:
-        init = kernel.spawn(data, argv, envp)
+        init = kernel.spawn(data, argv, envp, exe=exe)
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
@@ -162,6 +189,10 @@ def cmd_boot(args) -> int:
     keys of an --input file typed at a steady virtual pace."""
     if not args.disk:
         print('ukern boot: --disk IMAGE is required (make one with `ukern mkdisk`)', file=sys.stderr)
+        return 2
+    problem = check_root_options(args)
+    if problem:
+        print(f'ukern boot: {problem}', file=sys.stderr)
         return 2
     script = open(args.input, 'rb').read() if args.input else None
     interactive = script is None and sys.stdin.isatty()

@@ -8,6 +8,8 @@ ending the slice, one that must wait blocks the process (its handler is a genera
 resumed on wake-up).
 """
 
+import dataclasses
+import posixpath
 import random
 import sys
 from collections import Counter
@@ -18,7 +20,7 @@ from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
-from .fs.mount import mount_boot_disk, find_swap, open_object_store, unmount
+from .fs.mount import mount_boot_disk, mount_host, mount_namespace, find_swap, open_object_store, unmount
 from .mm import fault
 from .mm.frames import FrameAllocator, OutOfMemory
 from .fs.fserror import FsError
@@ -115,7 +117,8 @@ class Kernel:
         self.exact_clock = False           # count every instruction, even when nothing else waits
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
-        self.vfs = None
+        self.vfs = mount_namespace(self)    # /proc, /dev, /tmp over an empty root
+        self.init_cwd = None               # where the first process starts (mount_host)
         self.objects = None                # the persistent object space (kernel/obj), if any
         self.disks = None                  # port -> Disk, once the controller is probed
         self.daemons: set[int] = set()     # servers that wait for requests forever (objsrv)
@@ -124,8 +127,13 @@ class Kernel:
     def mount_root(self) -> None:
         """Probe the disk controller, mount partition 1 of the boot disk at /, and open
         the object store in its partition 2 (raises BootError if that is corrupt)."""
-        self.vfs = mount_boot_disk(self)
+        mount_boot_disk(self)
         self.objects = self.frames.objects = open_object_store(self)
+
+    def mount_host(self, root: str, cwd: str, writable: bool = False) -> None:
+        """No disk: the host's tree under `root` at / (hostfs, read-only unless
+        writable); the first process starts in the host directory `cwd`."""
+        self.init_cwd = mount_host(self, root, cwd, writable)
 
     def start_object_server(self, data: bytes, path: bytes = b'/sbin/objsrv') -> Process:
         """Start the object server (seed 001): its capabilities in its c-list, and its
@@ -163,9 +171,14 @@ class Kernel:
 
     def read_guest_file(self, path: bytes) -> bytes:
         """At boot: the content of a file in the mounted file system."""
+        return self.read_guest_program(path, executable=False)[0]
+
+    def read_guest_program(self, path: bytes, executable: bool = True) -> tuple[bytes, bytes]:
+        """At boot: (content, canonical path) of a program, found as the first process
+        would find it (from its working directory)."""
         from .proc.wait import run_boot
         from .fs.vfs import Cwd
-        return run_boot(self, self.vfs.read_file(path, Cwd(2, '/')))
+        return run_boot(self, self.vfs.read_file(path, self.init_cwd or Cwd(), executable))
 
     def shutdown(self) -> None:
         """Write back everything the file system holds (the machine may then be dropped)."""
@@ -174,10 +187,7 @@ class Kernel:
                 self.objects.sync()              # home through the object server ...
                 self.run()                       # ... which drains its queue, then waits
             self.objects.sync(direct=True)       # (whatever is left: nodes, or no server)
-        if self.vfs is not None:
-            unmount(self, self.vfs)
-        elif self.machine.ahci is not None:
-            self.machine.ahci.flush()
+        unmount(self, self.vfs)
 
     def _map_kernel_half(self) -> int:
         """The supervisor half shared by every address space: for now the machine's
@@ -197,15 +207,22 @@ class Kernel:
         UserMemory(self, _Borrowed(aspace)).write(va, data)
 
     # -- processes ----------------------------------------------------------------------
-    def spawn(self, data: bytes, argv: list[bytes], envp: list[bytes], name: str | None = None) -> Process:
+    def spawn(self, data: bytes, argv: list[bytes], envp: list[bytes], name: str | None = None,
+              exe: bytes | None = None) -> Process:
         """Create a process running the executable `data` with the console as its
-        descriptors 0-2 (raises elf.ExecError, lifecycle.ProcessLimit)."""
+        descriptors 0-2 (raises elf.ExecError, lifecycle.ProcessLimit); `exe` is the
+        guest path of the program, for /proc/PID/exe (argv[0] if not given)."""
         fds = FdTable()
         for fd, mode in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
             fds.put(fd, ConsoleFile(self.console, mode))
         pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
         path = argv[0].decode(errors='replace') if argv else pname
         p = lifecycle.create(self, data, argv, envp, fds, pname, path)
+        if self.init_cwd is not None:
+            p.cwd = dataclasses.replace(self.init_cwd)      # its own: chdir changes it in place
+        if exe is None:                  # /proc/PID/exe is absolute (glibc insists)
+            exe = posixpath.normpath(posixpath.join(p.cwd.path, argv[0] if argv else b''))
+        p.exe = exe
         if self.objects is not None:
             p.caps = self.objects.initial_clist()
         if not self.console.foreground:

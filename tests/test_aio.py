@@ -27,7 +27,7 @@ def block_lba(kernel, path: str, page: int) -> int:
     from kernel.proc.wait import run_boot
     from kernel.fs.vfs import Cwd
     vfs = kernel.vfs
-    ino = run_boot(kernel, vfs.lookup(path.encode(), Cwd(2, '/')))
+    ino = run_boot(kernel, vfs.lookup(path.encode(), Cwd()))
     block = run_boot(kernel, vfs.fs.file_blocks(ino, page, 1))[0]
     return vfs.cache.start_lba + block * 8
 

@@ -14,7 +14,7 @@ def data_blocks_cached(kernel) -> int:
     from kernel.proc.wait import run_boot
     from kernel.fs.vfs import Cwd
     vfs = kernel.vfs
-    ino = run_boot(kernel, vfs.lookup(b'/data', Cwd(2, '/')))
+    ino = run_boot(kernel, vfs.lookup(b'/data', Cwd()))
     blocks = run_boot(kernel, vfs.fs.file_blocks(ino, 0, PAGES))
     return sum(1 for b in blocks if vfs.cache.page(b) is not None)
 
@@ -49,7 +49,7 @@ def test_o_direct_reads_leave_the_page_cache_untouched(disk):
     kernel, out, log = boot(disk=disk)
     from kernel.proc.wait import run_boot
     from kernel.fs.vfs import Cwd, O_DIRECT, O_RDONLY
-    f = run_boot(kernel, kernel.vfs.open(b'/data', O_RDONLY | O_DIRECT, 0, Cwd(2, '/')))
+    f = run_boot(kernel, kernel.vfs.open(b'/data', O_RDONLY | O_DIRECT, 0, Cwd()))
     p = kernel.spawn(kernel.read_guest_file(b'/tests/direct'), [b'direct'], [])   # a process to read into
     from kernel.mm.vm import Region, Kind, Prot
     va = 0x6000_0000_0000

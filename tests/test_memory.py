@@ -136,7 +136,7 @@ def test_random_reads_turn_readahead_off(disk):
     kernel, out, log = boot(disk=disk)
     from kernel.fs.vfs import Cwd, O_RDONLY
     from kernel.proc.wait import run_boot
-    f = run_boot(kernel, kernel.vfs.open(b'/big', O_RDONLY, 0, Cwd(2, '/')))
+    f = run_boot(kernel, kernel.vfs.open(b'/big', O_RDONLY, 0, Cwd()))
     for offset in (3 << 20, 1 << 20, 2 << 20, 5000, 900_000):
         run_boot(kernel, f.pread(4096, offset))
     assert kernel.vmstat['readahead_pages'] == 0

@@ -111,12 +111,15 @@ def test_proc_lists_processes_and_their_tasks(userland):
     kernel.spawn(prog.read_bytes(), [str(prog).encode()], [])
     kernel.run()                                          # both threads left blocked
     fs = ProcFs(kernel)
+
+    def names(node: tuple) -> list[bytes]:
+        return [name for name, _, _ in fs.readdir(node)][2:]          # past . and ..
     assert [t.state for t in kernel.procs.values()] == [State.BLOCKED, State.BLOCKED]
-    assert fs.open('/proc', 0).names[:1] == ['1'] and '2' not in fs.open('/proc', 0).names
-    assert fs.open('/proc/1/task', 0).names == ['1', '2']
-    assert fs.open('/proc/1/task/2/stat', 0).content.startswith(b'2 (thread_deadlock) S 0 1 1')
+    assert names(())[:1] == [b'1'] and b'2' not in names(())
+    assert names(('1', 'task')) == [b'1', b'2']
+    assert fs.open(('1', 'task', '2', 'stat'), 0).content.startswith(b'2 (thread_deadlock) S 0 1 1')
     with pytest.raises(Exception):
-        fs.open('/proc/2', 0)
+        fs.lookup((), b'2')
 
 
 def test_handoff_runs_natively_the_same(userland):

@@ -57,6 +57,7 @@ class StatFs:
     free_blocks: int
     inodes: int
     free_inodes: int
+    reserved_blocks: int = 0        # free blocks only root may use (not in f_bavail)
 
 
 @dataclasses.dataclass
@@ -154,7 +155,7 @@ class Ext2(Allocation, Links, Attributes):
         """Sizes and free counts (kept in memory, so this is a plain call, not a generator)."""
         sb = self.sb
         return StatFs(self.block_size, sb.s_blocks_count, sb.s_free_blocks_count,
-                      sb.s_inodes_count, sb.s_free_inodes_count)
+                      sb.s_inodes_count, sb.s_free_inodes_count, sb.s_r_blocks_count)
 
     def _check_writable(self):
         if self.readonly:

@@ -54,10 +54,6 @@ class Links:
             return bytes(inode.i_block)[:inode.i_size]
         return (yield from self._read_data(inode, 0, inode.i_size))
 
-    def is_symlink(self, ino: int):
-        inode = yield from self._iget(ino)
-        return inode.i_mode & S_IFMT == InodeType.S_IFLNK
-
     # ---- hard links --------------------------------------------------------------------
 
     def link(self, ino: int, dir_ino: int, name):

@@ -104,34 +104,51 @@ def wait_for_partner(fifo: Fifo, end: File, reading: bool):
 
 
 class FlockTable:
-    """The flock holders of one inode: open file -> LOCK_SH or LOCK_EX."""
+    """The flock holders of one file: open file -> LOCK_SH or LOCK_EX.  A holder names
+    the table in its `flock_table`, so that its last close unlocks (file.release)."""
 
-    def __init__(self):
+    def __init__(self, wake, forget):
         self.holders: dict[File, int] = {}
         self.changed = WaitQueue('flock', interruptible=True)
+        self.wake = wake
+        self.forget = forget                # called when no one holds or waits any more
+        self.waiting = 0
 
     def conflicts(self, f: File, kind: int) -> bool:
         return any(other is not f and LOCK_EX in (kind, held) for other, held in self.holders.items())
 
-    def lock(self, f: File, op: int, wake):
-        """flock(2) on this inode through open file f (a generator); 0 or -errno."""
+    def lock(self, f: File, op: int):
+        """flock(2) on this file through open file f (a generator); 0 or -errno."""
         kind = op & ~LOCK_NB
         if kind == LOCK_UN:
-            self.unlock(f, wake)
+            self.unlock(f)
+            self._forget_if_unused()
             return 0
         if kind not in (LOCK_SH, LOCK_EX):
             return -Errno.EINVAL
         if self.holders.get(f) == kind:
             return 0
-        if f in self.holders:               # a conversion drops the old lock first, as Linux does
-            self.unlock(f, wake)
-        while self.conflicts(f, kind):
-            if op & LOCK_NB:
-                return -Errno.EAGAIN          # EWOULDBLOCK
-            yield self.changed
-        self.holders[f] = kind
-        return 0
+        self.waiting += 1                   # (so an unlock meanwhile keeps the table)
+        try:
+            if f in self.holders:           # a conversion drops the old lock first, as Linux does
+                self.unlock(f)
+            while self.conflicts(f, kind):
+                if op & LOCK_NB:
+                    return -Errno.EAGAIN      # EWOULDBLOCK
+                yield self.changed
+            self.holders[f] = kind
+            f.flock_table = self
+            return 0
+        finally:
+            self.waiting -= 1
+            self._forget_if_unused()
 
-    def unlock(self, f: File, wake) -> None:
+    def unlock(self, f: File) -> None:
         if self.holders.pop(f, None) is not None:
-            self.changed.wake_all(wake)
+            f.flock_table = None
+            self.changed.wake_all(self.wake)
+            self._forget_if_unused()
+
+    def _forget_if_unused(self) -> None:
+        if not self.holders and not self.waiting:
+            self.forget()

@@ -14,6 +14,7 @@ from ..errno import Errno
 
 O_ACCMODE = 3
 O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_APPEND = 0o2000
 O_NONBLOCK = 0o4000
 O_CLOEXEC = 0o2000000
 MAX_FDS = 256
@@ -42,6 +43,7 @@ class File:
     """Base class: every operation is refused until a subclass provides it."""
     is_tty = False
     pollable = False     # has WaitQueues for its readiness: may join an epoll interest set
+    flock_table = None   # fifo.FlockTable: the flock(2) lock this open file holds, if any
 
     def __init__(self, flags: int = O_RDWR):
         self.flags = flags
@@ -89,6 +91,8 @@ def release(file: File) -> None:
     """The last reference to `file` is gone: close it and take it out of every epoll
     interest set that holds it (as Linux's eventpoll_release at the final fput)."""
     file.close()
+    if file.flock_table is not None:
+        file.flock_table.unlock(file)
     for ep in list(getattr(file, 'watched_by', ())):
         ep.forget(file)
 

@@ -1,13 +1,19 @@
-"""Bringing the disks up at boot and down at shutdown.
+"""Bringing the file systems and disks up at boot and down at shutdown.
 
-Boot: probe the AHCI controller once; mount ext2 from partition 1 of the boot disk (port
-0) at /, and fill the device switch (character major 1 = /dev/null and /dev/zero, 5 = the
-console, block major 8 = the raw disk); swap on the boot disk's swap partition (type 0x82)
+Always: the name space (mount_namespace) with procfs at /proc, devfs at /dev and tmpfs at
+/tmp and /dev/shm, over a root that is an empty tmpfs until something better is mounted;
+the device switch (character major 1 = /dev/null, zero, full, random, urandom; 5 = the
+console; block major 8 = the raw disk).
+Boot from a disk: probe the AHCI controller once; mount ext2 from partition 1 of the boot
+disk (port 0) at /.  Without a disk, `ukern run` mounts the host's tree (hostfs) at /.
+Swap on the boot disk's swap partition (type 0x82)
 if it has one, else on the whole disk at port 1 (the swap file `ukern run` and `ukern
 boot` attach).
 Shutdown: write every dirty block back and flush the disk images, so nothing a program
 wrote is lost and e2fsck finds the file system clean.
 """
+
+import os
 
 from ..dev.ahci import AhciDriver
 from ..dev.blk import BlockRequest
@@ -20,11 +26,13 @@ from ..proc.wait import run_boot
 from ..sys.time import EPOCH_NS
 from .bcache import BufferCache
 from .ext2 import Ext2, FsError
+from .devfs import DevFs, MAJOR_CONSOLE, MAJOR_DISK
+from .ext2_vfs import Ext2Mount
 from .file import ConsoleFile
-from .vfs import Vfs
-
-MAJOR_CONSOLE = 5      # /dev/console is 5,1 on Linux
-MAJOR_DISK = 8         # /dev/sda is 8,0 on Linux; ukern names it /dev/disk0
+from .hostfs import HostFs
+from .procfs import ProcFs
+from .tmpfs import TmpFs
+from .vfs import Cwd, Vfs
 BOOT_PORT, SWAP_PORT = 0, 1
 
 
@@ -36,17 +44,48 @@ def probe_disks(kernel) -> dict:
     return kernel.disks
 
 
-def mount_boot_disk(kernel) -> Vfs | None:
+def mount_namespace(kernel) -> Vfs:
+    """The tree every machine has, disk or not: an empty root until one is mounted."""
+    seconds = lambda: (EPOCH_NS + kernel.clock.now) // 10**9        # noqa: E731
+
+    def tmpfs(dev: int) -> TmpFs:
+        return TmpFs(kernel.frames, seconds, dev, kernel.reclaim)
+    vfs = Vfs(kernel, tmpfs(0x10))
+    vfs.devsw[('c', MAJOR_CONSOLE)] = lambda minor, flags: ConsoleFile(kernel.console, flags)
+    vfs.devsw[('c', MAJOR_MEM)] = lambda minor, flags: open_mem(minor, flags, kernel.random)
+    vfs.mount(ProcFs(kernel), b'/proc', 'proc')
+    vfs.mount(DevFs(), b'/dev', 'devtmpfs')
+    vfs.mount(tmpfs(0x11), b'/tmp', 'tmpfs')
+    vfs.mount(tmpfs(0x12), b'/dev/shm', 'tmpfs')
+    return vfs
+
+
+def mount_boot_disk(kernel) -> bool:
+    """ext2 from the boot disk at /; False when there is no disk."""
     boot = probe_disks(kernel).get(BOOT_PORT)
     if boot is None:
-        return None
+        return False
     fs, cache = mount_root(kernel, boot)
     kernel.reclaim.shrinkers.append(cache.shrink)
-    vfs = Vfs(kernel, fs, cache)
-    vfs.devsw[('c', MAJOR_CONSOLE)] = lambda minor, flags: ConsoleFile(kernel.console, flags)
+    vfs = kernel.vfs
+    vfs.set_root(Ext2Mount(kernel, fs, cache), f'/dev/{boot.name}')
     vfs.devsw[('b', MAJOR_DISK)] = lambda minor, flags: DiskFile(kernel, boot, flags)
-    vfs.devsw[('c', MAJOR_MEM)] = open_mem
-    return vfs
+    vfs.mount(DevFs(disk=True), b'/dev', 'devtmpfs')
+    return True
+
+
+def mount_host(kernel, root: str, cwd: str, writable: bool) -> Cwd:
+    """The host's tree under `root` at / (hostfs); returns the guest's place for the host
+    directory `cwd` (the root when cwd is outside it)."""
+    vfs = kernel.vfs
+    host = HostFs(os.fsencode(root), writable)
+    vfs.set_root(host, 'hostfs')
+    inside = os.path.relpath(os.path.realpath(os.fsencode(cwd)), host.top)
+    if inside == b'.' or inside == b'..' or inside.startswith(b'../'):
+        return vfs.root_loc()
+    # The place in the host tree itself, even below a mount point (a cwd in the host's
+    # /tmp stays there, as a process's cwd does when Linux mounts over it).
+    return Cwd(vfs.root, inside, b'/' + inside)
 
 
 class BootError(Exception):
@@ -93,7 +132,13 @@ def find_swap(kernel) -> SwapArea | None:
 
 
 def unmount(kernel, vfs: Vfs) -> None:
-    run_boot(kernel, vfs.release_closed())
+    """Write the disk's file system back (a root that is not ext2 holds nothing to write);
+    orphans whose last descriptor closed are freed first."""
+    if vfs.ext2 is None:
+        if kernel.machine.ahci is not None:
+            kernel.machine.ahci.flush()
+        return
+    run_boot(kernel, vfs.ext2.release_closed())
     run_boot(kernel, vfs.fs.sync())
     vfs.cache.flush()
     kernel.machine.ahci.flush()

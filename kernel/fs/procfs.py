@@ -4,137 +4,229 @@
   /proc/PID/status   the same and more, a "Name:\tvalue" line each
   /proc/PID/cmdline  every argument of the process's exec, each ended by a NUL
   /proc/PID/maps     its mappings, as Linux prints them
-  /proc/meminfo, uptime, loadavg, stat, version, cpuinfo, vmstat, sys/kernel/...
+  /proc/PID/exe      a symlink to the program's file (the path exec resolved)
+  /proc/PID/cwd      a symlink to its working directory
+  /proc/PID/fd/N     a symlink to what descriptor N names
   /proc/PID/task/TID the threads of process PID, each like /proc/PID for that thread
+  /proc/self         a symlink to the calling thread's process; thread-self to its task
+  /proc/meminfo, uptime, loadavg, stat, version, cpuinfo, vmstat, sys/kernel/...
+  /proc/mounts       the mount table, as Linux prints it
 
-The contents are made by fs/procinfo.py.  Nothing here is stored: each open() takes a
-snapshot, so a reader sees one consistent state even if processes come and go meanwhile.
+Only thread-group leaders are listed as PID directories.  The contents are made by
+fs/procinfo.py.  A node is a tuple of names: () is /proc, ('12', 'stat') is /proc/12/stat.
+Nothing here is stored: each open() takes a snapshot, so a reader sees one consistent
+state even if processes come and go meanwhile.
 """
+
+import weakref
 
 from ..errno import Errno
 from .ext2 import FsError, Stat
 from .ext2_layout import InodeType
-from .file import File, O_ACCMODE, O_RDONLY
+from .file import ConsoleFile, O_ACCMODE, O_RDONLY
+from .fsys import FileSystem, DirFile, BytesFile, dtype_of, make_stat
 from . import procinfo
 
 PROC_INO = 0x7F000000          # inode numbers for /proc entries live far above ext2's
-SUBDIRS = {'sys', 'kernel'}
+PROC_SUPER_MAGIC = 0x9FA0
+DIR, FILE, LINK = InodeType.S_IFDIR | 0o555, InodeType.S_IFREG | 0o444, InodeType.S_IFLNK | 0o777
+TOP_LINKS = ('self', 'thread-self')
+PID_LINKS = ('exe', 'cwd')
+PID_DIRS = ('fd', 'task')
+FD_INO, TASK_INO, SYS_INO = 0x100, 0x800, 0x800     # offsets within a PID's (or /proc's) range
 
 
-class ProcFile(File):
-    seekable = True
+def _mounts(k) -> bytes:
+    lines = []
+    for m in k.vfs.mounts():
+        options = 'ro' if m.readonly else 'rw'
+        lines.append(m.source.encode() + b' ' + m.path + f' {m.fs.name} {options} 0 0\n'.encode())
+    return b''.join(lines)
 
+
+TOP_FILES = {**procinfo.MACHINE_FILES, 'mounts': _mounts}
+
+
+class ProcFile(BytesFile):
     def __init__(self, content: bytes, ino: int):
-        super().__init__(O_RDONLY)
-        self.content = content
+        super().__init__(content, _stat(ino, FILE, len(content)))
         self.ino = ino
-
-    def read(self, n: int):
-        data = self.content[self.offset:self.offset + n]
-        self.offset += len(data)
-        return data
-        yield
-
-    def pread(self, n: int, offset: int):
-        return self.content[offset:offset + n]
-        yield
-
-    def stat(self):
-        return _stat(self.ino, InodeType.S_IFREG | 0o444, len(self.content))
-        yield
-
-
-class ProcDir(File):
-    """A /proc directory: getdents64 lists `names`."""
-    seekable = True
-
-    def __init__(self, names: list[str], ino: int, path: str):
-        super().__init__(O_RDONLY)
-        self.names = names
-        self.ino = ino
-        self.path = path
-
-    def read(self, n: int):
-        return -Errno.EISDIR
-        yield
-
-    def entries(self):
-        listing = [('.', self.ino, 2), ('..', 2, 2)]
-        listing += [(name, PROC_INO + i + 1, 2 if name.isdigit() or name in SUBDIRS else 1) for i, name in enumerate(self.names)]
-        return listing
-        yield
-
-    def stat(self):
-        return _stat(self.ino, InodeType.S_IFDIR | 0o555, 0)
-        yield
 
 
 def _stat(ino: int, mode: int, size: int) -> Stat:
-    return Stat(ino=ino, mode=int(mode), nlink=1, uid=0, gid=0, size=size, atime=0, mtime=0,
-                ctime=0, blocks=0)
+    return make_stat(ino, mode, size)
 
 
-class ProcFs:
+class ProcFs(FileSystem):
+    name = 'proc'
+    readonly = True
+    dev = 0x4
+    magic = PROC_SUPER_MAGIC
+
     def __init__(self, kernel):
         self.kernel = kernel
+        self.pipe_numbers = weakref.WeakKeyDictionary()     # Pipe -> the number fd links show
+
+    def root(self):
+        return ()
+
+    # -- the tree --------------------------------------------------------------------------
+    def _leader(self, name: str):
+        """The thread-group leader whose PID directory `name` is (ENOENT otherwise)."""
+        p = self.kernel.procs.get(int(name)) if name.isdigit() else None
+        if p is None or not p.is_leader:
+            raise FsError(Errno.ENOENT)
+        return p
+
+    def _tids(self, p) -> list[int]:
+        return sorted(t.pid for t in self.kernel.procs.values() if t.tgid == p.pid and
+                      (t.state.value != 'zombie' or t.is_leader))
+
+    def _task(self, node: tuple):
+        """(the process or thread a PID or task directory describes, the names below it)."""
+        p = self._leader(node[0])
+        rest = node[1:]
+        if len(rest) >= 2 and rest[0] == 'task':
+            if not rest[1].isdigit() or int(rest[1]) not in self._tids(p):
+                raise FsError(Errno.ENOENT)
+            return self.kernel.procs[int(rest[1])], rest[2:], False
+        return p, rest, True
+
+    def _mode(self, node: tuple) -> int:
+        """The type and permissions of a node that exists (ENOENT otherwise)."""
+        if not node:
+            return DIR
+        top = node[0]
+        if len(node) == 1 and top in TOP_FILES:
+            return FILE
+        if len(node) == 1 and top in TOP_LINKS:
+            return LINK
+        if top == 'sys':
+            return self._sysctl_mode(node[1:])
+        p, rest, leader = self._task(node)
+        if not rest:
+            return DIR
+        if len(rest) == 1 and rest[0] in procinfo.PROCESS_FILES:
+            return FILE
+        if len(rest) == 1 and rest[0] in PID_LINKS:
+            return LINK
+        if rest == ('fd',) or (rest == ('task',) and leader):
+            return DIR
+        if len(rest) == 2 and rest[0] == 'fd' and rest[1].isdigit() and p.fds.get(int(rest[1])):
+            return LINK
+        raise FsError(Errno.ENOENT)
 
     @staticmethod
-    def owns(path: str) -> bool:
-        return path == '/proc' or path.startswith('/proc/')
+    def _sysctl_mode(rest: tuple) -> int:
+        if not rest or rest == ('kernel',):
+            return DIR
+        if len(rest) == 2 and rest[0] == 'kernel' and rest[1] in procinfo.SYSCTL_KERNEL:
+            return FILE
+        raise FsError(Errno.ENOENT)
 
-    def open(self, path: str, flags: int) -> File:
+    def _ino(self, node: tuple) -> int:
+        if not node:
+            return PROC_INO
+        top = node[0]
+        if top == 'sys':
+            extra = 0 if len(node) == 1 else 1 if len(node) == 2 else \
+                2 + list(procinfo.SYSCTL_KERNEL).index(node[2])
+            return PROC_INO + SYS_INO + extra
+        if not top.isdigit():
+            return PROC_INO + 1 + (list(TOP_FILES) + list(TOP_LINKS)).index(top)
+        p, rest, leader = self._task(node)
+        base = PROC_INO + 0x1000 * p.pid
+        if not rest:
+            return base
+        if rest[0] == 'task':
+            return base + TASK_INO
+        if rest[0] == 'fd':
+            return base + (FD_INO + 1 + int(rest[1]) if len(rest) == 2 else FD_INO)
+        return base + 1 + (list(procinfo.PROCESS_FILES) + list(PID_LINKS)).index(rest[0])
+
+    def lookup(self, dir_node: tuple, name: bytes):
+        if self._mode(dir_node) != DIR:
+            raise FsError(Errno.ENOTDIR)
+        if name == b'.':
+            return dir_node
+        if name == b'..':
+            return dir_node[:-1]
+        node = dir_node + (name.decode(errors='surrogateescape'),)
+        self._mode(node)
+        return node
+
+    def stat(self, node: tuple):
+        mode = self._mode(node)
+        size = len(self._content(node)) if mode == FILE else 0
+        return _stat(self._ino(node), mode, size)
+
+    def _names(self, dir_node: tuple) -> list[str]:
+        k = self.kernel
+        if not dir_node:
+            leaders = [str(pid) for pid, t in sorted(k.procs.items()) if t.is_leader]
+            return leaders + list(TOP_FILES) + ['sys'] + list(TOP_LINKS)
+        if dir_node == ('sys',):
+            return ['kernel']
+        if dir_node == ('sys', 'kernel'):
+            return list(procinfo.SYSCTL_KERNEL)
+        p, rest, leader = self._task(dir_node)
+        if not rest:
+            return list(procinfo.PROCESS_FILES) + list(PID_LINKS) + ['fd'] + (['task'] if leader else [])
+        if rest == ('task',):
+            return [str(t) for t in self._tids(p)]
+        return [str(fd) for fd in sorted(p.fds.fds)]
+
+    def readdir(self, dir_node: tuple):
+        if self._mode(dir_node) != DIR:
+            raise FsError(Errno.ENOTDIR)
+        listing = [(b'.', self._ino(dir_node), 4), (b'..', self._ino(dir_node[:-1]), 4)]
+        for name in self._names(dir_node):
+            node = dir_node + (name,)
+            listing.append((name.encode(), self._ino(node), dtype_of(self._mode(node))))
+        return listing
+
+    def readlink(self, node: tuple):
+        if self._mode(node) != LINK:
+            raise FsError(Errno.EINVAL)
+        k = self.kernel
+        me = k.current
+        if node == ('self',):
+            return str(me.tgid if me else 0).encode()
+        if node == ('thread-self',):
+            return f'{me.tgid}/task/{me.pid}'.encode() if me else b'0'
+        p, rest, _ = self._task(node)
+        if rest == ('exe',):
+            return p.exe
+        if rest == ('cwd',):
+            return p.cwd.path
+        return self._fd_link(p.fds.get(int(rest[1])))
+
+    def _fd_link(self, f) -> bytes:
+        """What /proc/PID/fd/N says a descriptor names, as Linux words it; a pipe gets a
+        number the first time it is asked about (both ends show the same)."""
+        loc = getattr(f, 'loc', None)
+        if loc is not None:
+            return loc.path
+        if isinstance(f, ConsoleFile):
+            return b'/dev/console'
+        if hasattr(f, 'pipe'):
+            number = self.pipe_numbers.setdefault(f.pipe, len(self.pipe_numbers) + 1)
+            return f'pipe:[{number}]'.encode()
+        return f'anon_inode:[{type(f).__name__}]'.encode()
+
+    def open(self, node: tuple, flags: int):
         if flags & O_ACCMODE != O_RDONLY:
             raise FsError(Errno.EACCES)
-        parts = [x for x in path.split('/')[2:] if x]
+        if self._mode(node) == DIR:
+            return DirFile(self, node, flags)
+        return ProcFile(self._content(node), self._ino(node))
+
+    # -- what the files say -----------------------------------------------------------------
+    def _content(self, node: tuple) -> bytes:
         k = self.kernel
-        if not parts:
-            return ProcDir([str(pid) for pid, t in sorted(k.procs.items()) if t.is_leader] + list(procinfo.MACHINE_FILES) + ['sys'],
-                           PROC_INO, path)
-        if parts[0] in procinfo.MACHINE_FILES and len(parts) == 1:
-            return ProcFile(procinfo.MACHINE_FILES[parts[0]](k),
-                            PROC_INO + 1 + list(procinfo.MACHINE_FILES).index(parts[0]))
-        if parts[0] == 'sys':
-            return self._sysctl(parts, path)
-        if parts[0] == 'self':
-            parts[0] = str(k.current.tgid) if k.current else '0'
-        if parts[0] == 'thread-self':
-            parts[0:1] = [str(k.current.tgid), 'task', str(k.current.pid)] if k.current else ['0']
-        if not parts[0].isdigit() or int(parts[0]) not in k.procs or not k.procs[int(parts[0])].is_leader:
-            raise FsError(Errno.ENOENT)
-        p = k.procs[int(parts[0])]
-        if len(parts) >= 2 and parts[1] == 'task':
-            return self._task(p, parts[2:], path)
-        return self._entry(p, parts[1:], path)
-
-    def _task(self, p, parts: list[str], path: str) -> File:
-        """/proc/PID/task: a directory per thread, each like /proc/PID for that thread."""
-        k = self.kernel
-        tids = sorted(t.pid for t in k.procs.values() if t.tgid == p.pid and
-                      (t.state.value != 'zombie' or t.is_leader))
-        if not parts:
-            return ProcDir([str(t) for t in tids], PROC_INO + 0x1000 * p.pid + 0x800, path)
-        if not parts[0].isdigit() or int(parts[0]) not in tids:
-            raise FsError(Errno.ENOENT)
-        return self._entry(k.procs[int(parts[0])], parts[1:], path)
-
-    def _entry(self, p, parts: list[str], path: str) -> File:
-        ino = PROC_INO + 0x1000 * p.pid
-        parts = [''] + parts                    # (the indices below count from the PID)
-        if len(parts) == 1:
-            return ProcDir(list(procinfo.PROCESS_FILES) + (['task'] if p.is_leader else []), ino, path)
-        if len(parts) == 2 and parts[1] in procinfo.PROCESS_FILES:
-            return ProcFile(procinfo.PROCESS_FILES[parts[1]](self.kernel, p),
-                            ino + 1 + list(procinfo.PROCESS_FILES).index(parts[1]))
-        raise FsError(Errno.ENOENT)
-
-    def _sysctl(self, parts: list[str], path: str) -> File:
-        """/proc/sys/kernel/NAME: a few of the kernel's settings."""
-        ino = PROC_INO + 0x800
-        if parts == ['sys']:
-            return ProcDir(['kernel'], ino, path)
-        if parts == ['sys', 'kernel']:
-            return ProcDir(list(procinfo.SYSCTL_KERNEL), ino + 1, path)
-        if len(parts) == 3 and parts[1] == 'kernel' and parts[2] in procinfo.SYSCTL_KERNEL:
-            return ProcFile(procinfo.SYSCTL_KERNEL[parts[2]](self.kernel),
-                            ino + 2 + list(procinfo.SYSCTL_KERNEL).index(parts[2]))
-        raise FsError(Errno.ENOENT)
+        if len(node) == 1:
+            return TOP_FILES[node[0]](k)
+        if node[0] == 'sys':
+            return procinfo.SYSCTL_KERNEL[node[2]](k)
+        p, rest, _ = self._task(node)
+        return procinfo.PROCESS_FILES[rest[0]](k, p)

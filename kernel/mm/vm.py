@@ -47,7 +47,7 @@ class MappedFile:
     direct: bool = False     # MAP_DIRECT: private frames, filled by DMA (not the cache's)
     nosync: bool = False     # MAP_NOSYNC: changes are never written back
     pending: dict = field(default_factory=dict)   # MAP_DIRECT: page index -> its read in flight
-    holder: object = None    # fs.vfs.InodeHold: each region mapping the file holds its inode
+    holder: object = None    # fs.ext2_vfs.InodeHold: each region mapping the file holds its inode
     first: int = 0           # the file page at the region's start (mremap maps the next ones)
 
     def hold(self) -> None:

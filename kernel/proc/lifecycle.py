@@ -17,7 +17,6 @@ import dataclasses
 
 from ..errno import Errno
 from ..mm import pgtbl_report
-from ..fs.vfs import Cwd
 from ..mm.frames import OutOfMemory
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
@@ -96,8 +95,8 @@ def fork(k, parent: Process) -> Process | int:
     ctx = k.cpu.new_context()           # the parent's registers, exactly as at its syscall
     k.cpu.set_context_reg(ctx, 'rax', 0)
     child = Process(new_pid(k), parent.tgid, parent.name, aspace, ctx, parent.fds.fork(),
-                    pgid=parent.pgid, sid=parent.sid, cwd=Cwd(parent.cwd.ino, parent.cwd.path),
-                    fs_ctx=dataclasses.replace(parent.fs_ctx),
+                    pgid=parent.pgid, sid=parent.sid, cwd=dataclasses.replace(parent.cwd),
+                    fs_ctx=dataclasses.replace(parent.fs_ctx), exe=parent.exe,
                     sigactions=dict(parent.sigactions), sigmask=parent.sigmask,
                     caps=list(parent.caps), argv=parent.argv, limits=parent.limits.copy(),
                     creds=parent.creds.copy(), options=parent.options.copy(),
@@ -132,7 +131,7 @@ def new_thread(k, parent: Process, share_files: bool, share_fs: bool) -> Process
     if not share_files:
         t.fds = parent.fds.fork()
     if not share_fs:
-        t.cwd = Cwd(parent.cwd.ino, parent.cwd.path)
+        t.cwd = dataclasses.replace(parent.cwd)
     k.procs[t.pid] = t
     k.runqueue.append(t)
     return t

@@ -41,8 +41,10 @@ class State(enum.Enum):
 
 # What the threads of one process share by reference (each is a mutable object, so a change
 # made through one thread is seen by all).  A process-wide field added to Process belongs here.
+# (exe is bytes, not a mutable object: only execve replaces it, once the caller is the
+# group's one thread, so a copy made at clone stays the group's.)
 THREAD_SHARED = ('aspace', 'fds', 'cwd', 'sigactions', 'caps', 'children_events', 'fs_ctx',
-                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv', 'itimers')
+                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv', 'itimers', 'exe')
 
 
 @dataclass(eq=False)
@@ -61,8 +63,9 @@ class Process:
     blocked_in: str = ''                        # the system call it last blocked in
     syscall: tuple = ()                         # (nr, name, args, start time) of the current call
     waiting_on: Any = None
-    cwd: Cwd = field(default_factory=lambda: Cwd(2, '/'))   # ext2's root inode
+    cwd: Cwd = field(default_factory=Cwd)                   # the root until chdir; copied at fork
     fs_ctx: FsContext = field(default_factory=FsContext)    # umask; copied at fork
+    exe: bytes = b''                            # the program's path, as exec found it (/proc/PID/exe)
     # signals
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0

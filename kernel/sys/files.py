@@ -1,7 +1,8 @@
 """File system calls: open, close, seek, stat, directories, names, descriptors.
 
-Paths resolve against the process's working directory; ext2 errors (FsError) become the
-negative errno the call returns.  Every call that may touch the disk is a generator.
+Paths resolve in the VFS (fs/vfs.py) against the process's working directory; file
+system errors (FsError) become the negative errno the call returns.  Every call that may
+touch the disk is a generator.
 """
 
 import ctypes
@@ -10,21 +11,20 @@ import struct
 
 from ..errno import Errno
 from ..fs.ext2 import FsError
-from ..fs.ext2_layout import InodeType, S_IFMT
+from ..fs.ext2_layout import InodeType
 from ..fs.file import MAX_FDS, O_ACCMODE, O_RDONLY
 from ..fs import direct, vfs
 from ..fs.pipe import Pipe
 from ..mm.uaccess import BadAddress
 from .args import s32, s64
-from ..fs.vfs import Cwd, dirent64, normalize, O_CLOEXEC, O_DIRECTORY
+from ..fs.vfs import Cwd, dirent64, O_CLOEXEC, O_DIRECTORY
 
 AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
 AT_REMOVEDIR = 0x200
 AT_EMPTY_PATH = 0x1000
-AT_SYMLINK_NOFOLLOW = 0x100
 AT_NO_AUTOMOUNT = 0x800
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
-X_OK = 1
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 FD_CLOEXEC = 1
 STDIN_RDEV = (5 << 8) | 1                    # the console: character device 5, 1
@@ -59,8 +59,6 @@ def fs_errors(handler):
 
 
 def _vfs(k):
-    if k.vfs is None:
-        raise FsError(Errno.ENOENT)
     return k.vfs
 
 
@@ -82,7 +80,7 @@ def _dir(p, dirfd: int, path: bytes) -> Cwd:
         raise FsError(Errno.EBADF)
     if not isinstance(f, vfs.DirFile):
         raise FsError(Errno.ENOTDIR)
-    return Cwd(f.ino, getattr(f, 'path', '/'))
+    return f.loc
 
 
 # -- open and close ------------------------------------------------------------------------
@@ -93,9 +91,7 @@ def sys_openat(k, p, dirfd: int, path_addr: int, flags: int, mode: int):
         return -Errno.EISDIR
     mode &= ~p.fs_ctx.umask
     f = yield from _vfs(k).open(path, flags, mode, _dir(p, dirfd, path))
-    if isinstance(f, vfs.DirFile):
-        f.path = normalize(_dir(p, dirfd, path), path)
-    elif flags & O_DIRECTORY and not hasattr(f, 'entries'):
+    if flags & O_DIRECTORY and not hasattr(f, 'entries'):
         return -Errno.ENOTDIR
     return p.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
 
@@ -169,8 +165,10 @@ def sys_pwrite64(k, p, fd: int, buf: int, count: int, offset: int):
 
 
 # -- stat ----------------------------------------------------------------------------------
-def _stat_bytes(st) -> bytes:
-    s = LinuxStat(st_dev=0x801, st_ino=st.ino, st_nlink=st.nlink, st_mode=st.mode,
+def _stat_bytes(st, dev: int = 0x801) -> bytes:
+    """A Stat as the guest's struct stat; `dev` names the file system (so that the same
+    inode number on two mounts is two files, as cp and find assume)."""
+    s = LinuxStat(st_dev=dev, st_ino=st.ino, st_nlink=st.nlink, st_mode=st.mode,
                   st_uid=st.uid, st_gid=st.gid, st_rdev=(st.rdev_major << 8) | st.rdev_minor,
                   st_size=st.size, st_blksize=4096, st_blocks=st.blocks,
                   st_atime=st.atime, st_mtime=st.mtime, st_ctime=st.ctime)
@@ -182,9 +180,17 @@ def _console_stat() -> bytes:
                            st_blksize=1024))
 
 
+def stat_at(loc: Cwd):
+    """The guest's struct stat of the file at loc (a generator)."""
+    st = yield from vfs.call(loc.mount.fs.stat(loc.node))
+    return _stat_bytes(st, loc.mount.fs.dev)
+
+
 def _fstat_file(f):
     if hasattr(f, 'stat'):
-        return _stat_bytes((yield from f.stat()))
+        loc = getattr(f, 'loc', None)
+        dev = loc.mount.fs.dev if loc is not None else 0x801
+        return _stat_bytes((yield from f.stat()), dev)
     return _console_stat()
 
 
@@ -204,8 +210,8 @@ def sys_newfstatat(k, p, dirfd: int, path_addr: int, buf: int, flags: int):
     path = _path(k, p, path_addr)
     if not path and flags & AT_EMPTY_PATH:
         return (yield from sys_fstat(k, p, dirfd, buf))
-    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path), follow=not flags & AT_SYMLINK_NOFOLLOW)
-    k.user(p).write(buf, _stat_bytes(st))
+    loc = yield from _vfs(k).resolve(path, _dir(p, dirfd, path), follow=not flags & AT_SYMLINK_NOFOLLOW)
+    k.user(p).write(buf, (yield from stat_at(loc)))
     return 0
 
 
@@ -216,10 +222,9 @@ def sys_stat(k, p, path_addr: int, buf: int):
 @fs_errors
 def sys_faccessat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    st = yield from _vfs(k).stat(path, _dir(p, dirfd, path))
-    # one user, root: only execution is refused, to a file with no x bit (as execve)
-    if mode & X_OK and st.mode & S_IFMT != InodeType.S_IFDIR and not st.mode & 0o111:
-        return -Errno.EACCES
+    if mode & ~7:
+        return -Errno.EINVAL
+    yield from _vfs(k).access(path, mode, _dir(p, dirfd, path))
     return 0
 
 
@@ -244,7 +249,7 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
         entries = [(name, ino, ftype, i + 1) for i, (name, ino, ftype) in enumerate(listing)][f.offset:]
     out = bytearray()
     for name, ino, ftype, next_pos in entries:
-        rec = dirent64(ino, next_pos, int(ftype), name.encode(errors='surrogateescape'))
+        rec = dirent64(ino, next_pos, int(ftype), name)
         if len(out) + len(rec) > count:
             if not out:
                 return -Errno.EINVAL
@@ -258,9 +263,7 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
 @fs_errors
 def sys_mkdirat(k, p, dirfd: int, path_addr: int, mode: int):
     path = _path(k, p, path_addr)
-    v = _vfs(k)
-    dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
-    yield from v.call(v.fs.mkdir(dir_ino, name, mode & 0o7777 & ~p.fs_ctx.umask))
+    yield from _vfs(k).mkdir(path, mode & ~p.fs_ctx.umask, _dir(p, dirfd, path))
     return 0
 
 
@@ -273,14 +276,7 @@ def sys_unlinkat(k, p, dirfd: int, path_addr: int, flags: int):
     if flags & ~AT_REMOVEDIR:
         return -Errno.EINVAL
     path = _path(k, p, path_addr)
-    if path and not path.strip(b'/'):
-        return -Errno.EBUSY if flags & AT_REMOVEDIR else -Errno.EISDIR     # the root
-    v = _vfs(k)
-    dir_ino, name = yield from v.parent_and_name(path, _dir(p, dirfd, path))
-    if flags & AT_REMOVEDIR:
-        yield from v.call(v.fs.rmdir(dir_ino, name))
-    else:
-        yield from v.call(v.fs.unlink(dir_ino, name))
+    yield from _vfs(k).unlink(path, _dir(p, dirfd, path), directory=bool(flags & AT_REMOVEDIR))
     return 0
 
 
@@ -297,10 +293,7 @@ def sys_renameat2(k, p, olddirfd: int, old_addr: int, newdirfd: int, new_addr: i
     if flags:
         return -Errno.EINVAL
     old, new = _path(k, p, old_addr), _path(k, p, new_addr)
-    v = _vfs(k)
-    old_dir, old_name = yield from v.parent_and_name(old, _dir(p, olddirfd, old))
-    new_dir, new_name = yield from v.parent_and_name(new, _dir(p, newdirfd, new))
-    yield from v.call(v.fs.rename(old_dir, old_name, new_dir, new_name))
+    yield from _vfs(k).rename(old, _dir(p, olddirfd, old), new, _dir(p, newdirfd, new))
     return 0
 
 
@@ -315,12 +308,7 @@ def sys_rename(k, p, old_addr: int, new_addr: int):
 @fs_errors
 def sys_chdir(k, p, path_addr: int):
     path = _path(k, p, path_addr)
-    v = _vfs(k)
-    ino = yield from v.lookup(path, p.cwd)
-    st = yield from v.call(v.fs.stat(ino))
-    if st.mode & S_IFMT != InodeType.S_IFDIR:
-        return -Errno.ENOTDIR
-    p.cwd.ino, p.cwd.path = ino, normalize(p.cwd, path)   # in place: CLONE_FS threads share it
+    p.cwd.move_to((yield from _vfs(k).chdir(path, p.cwd)))      # in place: CLONE_FS threads share it
     return 0
 
 
@@ -330,12 +318,12 @@ def sys_fchdir(k, p, fd: int) -> int:
         return -Errno.EBADF
     if not isinstance(f, vfs.DirFile):
         return -Errno.ENOTDIR
-    p.cwd.ino, p.cwd.path = f.ino, getattr(f, 'path', '/')
+    p.cwd.move_to(f.loc)
     return 0
 
 
 def sys_getcwd(k, p, buf: int, size: int) -> int:
-    path = p.cwd.path.encode() + b'\0'
+    path = p.cwd.path + b'\0'
     if size < len(path):
         return -Errno.ERANGE
     k.user(p).write(buf, path)
@@ -356,10 +344,10 @@ def sys_ftruncate(k, p, fd: int, length: int):
 
 @fs_errors
 def sys_truncate(k, p, path_addr: int, length: int):
-    v = _vfs(k)
     path = _path(k, p, path_addr)
-    ino = yield from v.lookup(path, p.cwd)
-    yield from v.call(v.fs.truncate(ino, length))
+    if length >= 1 << 63:
+        return -Errno.EINVAL
+    yield from _vfs(k).truncate(path, length, p.cwd)
     return 0
 
 
@@ -377,8 +365,7 @@ def sys_fsync(k, p, fd: int):
 def sys_sync(k, p):
     if k.objects is not None:
         k.objects.sync()
-    if k.vfs is not None:
-        yield from k.vfs.sync()
+    yield from k.vfs.sync()
     return 0
 
 

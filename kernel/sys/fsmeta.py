@@ -4,7 +4,8 @@ and statfs, flock and fcntl record locks, sendfile, SEEK_DATA/SEEK_HOLE, and the
 ioctls of the raw disk.
 
 Handlers are thin: they read and check the arguments and call the VFS (kernel/fs/vfs.py),
-whose methods run the ext2 operations (ext2_links.py, ext2_attr.py) under the mount lock.
+which finds the file's mount and asks its file system (on ext2, ext2_links.py and
+ext2_attr.py under the mount lock; a file system that cannot do a change refuses it).
 ukern has one user, root, so ownership and permission bits are kept and reported but
 never refuse anything (except execve, which wants an x bit).
 """
@@ -32,9 +33,9 @@ UTIME_OMIT = (1 << 30) - 2
 NO_CHANGE = 0xFFFFFFFF                 # chown's -1: leave this id alone
 SEEK_DATA, SEEK_HOLE = 3, 4
 FALLOC_FL_KEEP_SIZE = 0x01
-EXT2_SUPER_MAGIC = 0xEF53
-PROC_SUPER_MAGIC = 0x9FA0
 PIPEFS_MAGIC = 0x50495045
+ANON_INODE_FS_MAGIC = 0x09041934
+ST_RDONLY = 0x0001                     # statfs f_flags: mounted read-only
 SENDFILE_CHUNK = 1 << 16
 BLKGETSIZE = 0x1260                    # size in 512-byte sectors (unsigned long)
 BLKGETSIZE64 = 0x80081272              # size in bytes (u64)
@@ -91,32 +92,35 @@ def sys_lstat(k, p, path_addr: int, buf: int):
     return (yield from files.sys_newfstatat(k, p, AT_FDCWD, path_addr, buf, AT_SYMLINK_NOFOLLOW))
 
 
-# -- which inode a call is about -------------------------------------------------------------
-def _fd_ino(p, fd: int) -> int:
+# -- which file a call is about --------------------------------------------------------------
+def _fd_loc(p, fd: int):
+    """Where the file open as fd is in the tree (a vfs.Cwd)."""
     f = p.fds.get(fd)
     if f is None:
         raise files.FsError(Errno.EBADF)
-    if not hasattr(f, 'ino'):
-        raise files.FsError(Errno.EINVAL)     # a pipe or a device opened outside ext2
-    return f.ino
+    if getattr(f, 'loc', None) is None:
+        raise files.FsError(Errno.EINVAL)     # a pipe, or a file no path names
+    return f.loc
 
 
-def _at_ino(k, p, dirfd: int, path_addr: int, flags: int):
-    """The inode of a *at() call's (dirfd, path), following a final link unless
+def _at_loc(k, p, dirfd: int, path_addr: int, flags: int):
+    """The file of a *at() call's (dirfd, path), following a final link unless
     AT_SYMLINK_NOFOLLOW; AT_EMPTY_PATH with "" means dirfd itself."""
     path = _path(k, p, path_addr)
     if not path:
         if not flags & AT_EMPTY_PATH:
             raise files.FsError(Errno.ENOENT)
-        return p.cwd.ino if s32(dirfd) == AT_FDCWD else _fd_ino(p, dirfd)
-    return (yield from _vfs(k).lookup(path, _dir(p, dirfd, path), follow=not flags & AT_SYMLINK_NOFOLLOW))
+        if s32(dirfd) == AT_FDCWD:
+            return (yield from _vfs(k).resolve(b'.', p.cwd))
+        return _fd_loc(p, dirfd)
+    return (yield from _vfs(k).resolve(path, _dir(p, dirfd, path), follow=not flags & AT_SYMLINK_NOFOLLOW))
 
 
 # -- permissions and owners ------------------------------------------------------------------
 @fs_errors
 def sys_fchmodat(k, p, dirfd: int, path_addr: int, mode: int):
-    ino = yield from _at_ino(k, p, dirfd, path_addr, 0)
-    yield from _vfs(k).set_attrs(ino, mode=mode & 0o7777)
+    loc = yield from _at_loc(k, p, dirfd, path_addr, 0)
+    yield from _vfs(k).set_attrs(loc, mode=mode & 0o7777)
     return 0
 
 
@@ -126,8 +130,7 @@ def sys_chmod(k, p, path_addr: int, mode: int):
 
 @fs_errors
 def sys_fchmod(k, p, fd: int, mode: int):
-    ino = _fd_ino(p, fd)
-    yield from _vfs(k).set_attrs(ino, mode=mode & 0o7777)
+    yield from _vfs(k).set_attrs(_fd_loc(p, fd), mode=mode & 0o7777)
     return 0
 
 
@@ -140,8 +143,8 @@ def _owners(uid: int, gid: int) -> dict:
 def sys_fchownat(k, p, dirfd: int, path_addr: int, uid: int, gid: int, flags: int):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         return -Errno.EINVAL
-    ino = yield from _at_ino(k, p, dirfd, path_addr, flags)
-    yield from _vfs(k).set_attrs(ino, **_owners(uid, gid))
+    loc = yield from _at_loc(k, p, dirfd, path_addr, flags)
+    yield from _vfs(k).set_attrs(loc, **_owners(uid, gid))
     return 0
 
 
@@ -155,8 +158,7 @@ def sys_lchown(k, p, path_addr: int, uid: int, gid: int):
 
 @fs_errors
 def sys_fchown(k, p, fd: int, uid: int, gid: int):
-    ino = _fd_ino(p, fd)
-    yield from _vfs(k).set_attrs(ino, **_owners(uid, gid))
+    yield from _vfs(k).set_attrs(_fd_loc(p, fd), **_owners(uid, gid))
     return 0
 
 
@@ -171,7 +173,7 @@ def _time_value(k, sec: int, nsec: int) -> int | None:
     if nsec == UTIME_OMIT:
         return None
     if nsec == UTIME_NOW:
-        return _vfs(k).fs.now()
+        return _vfs(k).now()
     if not 0 <= nsec < 1_000_000_000:
         raise files.FsError(Errno.EINVAL)
     return s64(sec)
@@ -187,14 +189,14 @@ def sys_utimensat(k, p, dirfd: int, path_addr: int, times: int, flags: int):
         if atime is None and mtime is None:
             return 0
     else:
-        atime = mtime = _vfs(k).fs.now()
+        atime = mtime = _vfs(k).now()
     if path_addr:
-        ino = yield from _at_ino(k, p, dirfd, path_addr, flags)
+        loc = yield from _at_loc(k, p, dirfd, path_addr, flags)
     elif s32(dirfd) == AT_FDCWD:
         return -Errno.EFAULT
     else:
-        ino = _fd_ino(p, dirfd)                # futimens: utimensat(fd, NULL, ...)
-    yield from _vfs(k).set_attrs(ino, atime=atime, mtime=mtime)
+        loc = _fd_loc(p, dirfd)                # futimens: utimensat(fd, NULL, ...)
+    yield from _vfs(k).set_attrs(loc, atime=atime, mtime=mtime)
     return 0
 
 
@@ -298,9 +300,9 @@ def sys_statx(k, p, dirfd: int, path_addr: int, flags: int, mask: int, buf: int)
     else:
         if not path and not flags & AT_EMPTY_PATH:
             return -Errno.ENOENT
-        st = yield from _vfs(k).stat(path or b'.', _dir(p, dirfd, path),
-                                     follow=not flags & AT_SYMLINK_NOFOLLOW)
-        raw = files._stat_bytes(st)
+        loc = yield from _vfs(k).resolve(path or b'.', _dir(p, dirfd, path),
+                                         follow=not flags & AT_SYMLINK_NOFOLLOW)
+        raw = yield from files.stat_at(loc)
     k.user(p).write(buf, bytes(_statx_of(LinuxStat.from_buffer_copy(raw))))
     return 0
 
@@ -319,25 +321,21 @@ class LinuxStatfs(ctypes.LittleEndianStructure):
 assert ctypes.sizeof(LinuxStatfs) == 120
 
 
-def _ext2_statfs(k):
-    v = _vfs(k)
-    fs = yield from v.statfs()
-    reserved = v.fs.sb.s_r_blocks_count
-    return LinuxStatfs(f_type=EXT2_SUPER_MAGIC, f_bsize=fs.block_size, f_blocks=fs.blocks,
-                       f_bfree=fs.free_blocks, f_bavail=max(0, fs.free_blocks - reserved),
-                       f_files=fs.inodes, f_ffree=fs.free_inodes, f_namelen=255,
-                       f_frsize=fs.block_size, f_fsid=(ctypes.c_int32 * 2)(0x801, 0))
+def _statfs_at(k, loc):
+    """struct statfs of the file system that holds loc (a generator)."""
+    magic, fs = yield from _vfs(k).statfs(loc)
+    return LinuxStatfs(f_type=magic, f_bsize=fs.block_size, f_blocks=fs.blocks,
+                       f_bfree=fs.free_blocks, f_bavail=max(0, fs.free_blocks - fs.reserved_blocks),
+                       f_files=fs.inodes, f_ffree=fs.free_inodes, f_namelen=vfs.NAME_MAX,
+                       f_frsize=fs.block_size, f_fsid=(ctypes.c_int32 * 2)(loc.mount.fs.dev, 0),
+                       f_flags=ST_RDONLY if loc.mount.readonly else 0)
 
 
 @fs_errors
 def sys_statfs(k, p, path_addr: int, buf: int):
     path = _path(k, p, path_addr)
-    if vfs.ProcFs.owns(vfs.normalize(p.cwd, path)):
-        out = LinuxStatfs(f_type=PROC_SUPER_MAGIC, f_bsize=4096, f_namelen=255, f_frsize=4096)
-    else:
-        yield from _vfs(k).stat(path, p.cwd)              # ENOENT and friends first
-        out = yield from _ext2_statfs(k)
-    k.user(p).write(buf, bytes(out))
+    loc = yield from _vfs(k).resolve(path, p.cwd)
+    k.user(p).write(buf, bytes((yield from _statfs_at(k, loc))))
     return 0
 
 
@@ -346,10 +344,11 @@ def sys_fstatfs(k, p, fd: int, buf: int):
     f = p.fds.get(fd)
     if f is None:
         return -Errno.EBADF
-    if hasattr(f, 'pipe'):
-        out = LinuxStatfs(f_type=PIPEFS_MAGIC, f_bsize=4096, f_namelen=255, f_frsize=4096)
-    else:
-        out = yield from _ext2_statfs(k)
+    if getattr(f, 'loc', None) is not None:
+        out = yield from _statfs_at(k, f.loc)
+    else:                   # not a file of a mounted file system: a pipe, epoll, eventfd ...
+        magic = PIPEFS_MAGIC if hasattr(f, 'pipe') else ANON_INODE_FS_MAGIC
+        out = LinuxStatfs(f_type=magic, f_bsize=4096, f_namelen=vfs.NAME_MAX, f_frsize=4096)
     k.user(p).write(buf, bytes(out))
     return 0
 
@@ -362,9 +361,9 @@ def sys_flock(k, p, fd: int, op: int):
         return -Errno.EBADF
     if op & ~LOCK_NB not in (LOCK_SH, LOCK_EX, LOCK_UN):
         return -Errno.EINVAL
-    if not hasattr(f, 'ino') or not hasattr(f, 'vfs'):
-        return 0                  # a pipe or device: no other open file can share its inode
-    return (yield from f.vfs.flock(f, op))
+    if getattr(f, 'loc', None) is None:
+        return 0                  # a pipe or socket: no other open file can share it
+    return (yield from _vfs(k).flock(f, op))
 
 
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7

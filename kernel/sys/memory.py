@@ -11,7 +11,7 @@ from ..fs.ext2 import FsError
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
 from ..fs.vfs import InodeFile, InodeHold
 from ..mm.fault import HOLE
-from ..mm.vm import Region, Kind, Prot, MappedFile, page_up, page_down, ELF_MIN
+from ..mm.vm import Region, Kind, Prot, MappedFile, FileImage, page_up, page_down, ELF_MIN
 
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
@@ -64,8 +64,17 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
     if (MapFlags.SHARED in flags) == (MapFlags.PRIVATE in flags):
         return -Errno.EINVAL
     length = page_up(length)
-    mapped = None
-    if MapFlags.ANONYMOUS not in flags:
+    mapped = copied = None
+    f = p.fds.get(fd)
+    if MapFlags.ANONYMOUS not in flags and hasattr(f, 'mapping'):      # tmpfs: the file's frames
+        mapped = _map_frames(f, offset, length, prot, MapFlags.SHARED in flags)
+        if isinstance(mapped, int):
+            return mapped
+    elif MapFlags.ANONYMOUS not in flags and not isinstance(f, InodeFile):
+        copied = yield from _copy_file(k, p, fd, offset, length, prot, MapFlags.SHARED in flags)
+        if isinstance(copied, int):
+            return copied
+    elif MapFlags.ANONYMOUS not in flags:
         mapped = yield from _map_file(k, p, fd, offset, length, prot, MapFlags.SHARED in flags)
         if isinstance(mapped, int):
             return mapped
@@ -95,7 +104,8 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         if start is None:
             return -Errno.ENOMEM
     region = a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
-                          '[file]' if mapped else '[anon]', shared=MapFlags.SHARED in flags, file=mapped))
+                          '[file]' if mapped or copied else '[anon]',
+                          shared=MapFlags.SHARED in flags and not copied, file=mapped, image=copied))
     if mapped:
         mapped.hold()                   # the region keeps the inode, even once unlinked
     if reused:
@@ -140,6 +150,42 @@ def _read_into_kept_pages(k, p, region, kept):
     k.flush_tlb(p)
     k.vmstat['direct_reused_pages'] += len(kept)
     return error
+
+
+def _access_error(f, prot: int, shared: bool) -> int:
+    """EACCES unless the open file allows the mapping asked for."""
+    mode = f.flags & O_ACCMODE
+    if mode == O_WRONLY or (shared and prot & Prot.WRITE and mode == O_RDONLY):
+        return -Errno.EACCES
+    return 0
+
+
+def _map_frames(f, offset: int, length: int, prot: int, shared: bool):
+    """A file whose pages are frames of its own (tmpfs): a MappedFile over them."""
+    return _access_error(f, prot, shared) or f.mapping(offset // PAGE, length // PAGE)
+
+
+def _copy_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):
+    """A file that is not in the buffer cache (hostfs, tmpfs): its bytes are read now and
+    the pages are filled from them at fault time like a private ELF segment, so a private
+    mapping and a read-only shared one see the file as it was at mmap (a FileImage, or
+    a negative errno).  A writable shared mapping would need the file's own pages: ENODEV."""
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not hasattr(f, 'pread') or not hasattr(f, 'stat') or getattr(f, 'positionless', False):
+        return -Errno.ENODEV
+    error = _access_error(f, prot, shared)
+    if error or (shared and prot & Prot.WRITE):
+        return error or -Errno.ENODEV
+    try:
+        size = (yield from f.stat()).size
+        data = (yield from f.pread(max(0, min(length, size - offset)), offset)) if offset < size else b''
+    except FsError as e:
+        return -e.errno
+    if isinstance(data, int):
+        return data
+    return FileImage(data, 0, len(data))
 
 
 def _map_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):

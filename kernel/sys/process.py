@@ -211,17 +211,45 @@ def _strings(k, p, addr: int) -> list[bytes]:
     return out
 
 
+SHEBANG_MAX = 256              # Linux's BINPRM_BUF_SIZE: the `#!` line is read from this much
+MAX_INTERPRETERS = 4          # a script's interpreter may be a script, this deep (BINPRM_MAX_RECURSION)
+
+
+def parse_shebang(data: bytes) -> tuple[bytes, bytes | None]:
+    """(interpreter, its one optional argument) from a `#!` line, as Linux splits it."""
+    line = data[2:SHEBANG_MAX].split(b'\n', 1)[0].strip(b' \t')
+    interp, _, arg = line.replace(b'\t', b' ').partition(b' ')
+    if not interp:
+        raise FsError(Errno.ENOEXEC)
+    arg = arg.strip(b' ')
+    return interp, arg or None
+
+
+def read_program(k, p, path: bytes, argv: list[bytes]):
+    """(ELF bytes, its canonical path, argv) for execve of `path`: a `#!` script runs its
+    interpreter with argv = [interpreter, (argument,) path, argv[1:]...] (a generator)."""
+    for _ in range(MAX_INTERPRETERS + 1):
+        data, real = yield from files._vfs(k).read_file(path, p.cwd, executable=True)
+        if not data.startswith(b'#!'):
+            return data, real, argv
+        interp, arg = parse_shebang(data)
+        argv = [interp] + ([arg] if arg else []) + [path] + argv[1:]
+        path = interp
+    raise FsError(Errno.ELOOP)
+
+
 @files.fs_errors
 def sys_execve(k, p, path_addr: int, argv_addr: int, envp_addr: int):
     path = files._path(k, p, path_addr)
     argv, envp = _strings(k, p, argv_addr), _strings(k, p, envp_addr)
-    data = yield from files._vfs(k).read_file(path, p.cwd)
+    data, real, argv_run = yield from read_program(k, p, path, argv)
     name = (argv[0] if argv else path).rsplit(b'/', 1)[-1].decode(errors='replace')
     try:
-        lifecycle.exec_image(k, p, data, argv, envp, name)
+        lifecycle.exec_image(k, p, data, argv_run, envp, name)
     except elf.ExecError as e:
         k.log(f'ukern: pid {p.pid} ({p.name}): execve: {e}')
         return -Errno.ENOEXEC
+    p.exe = real
     if k.trace.enabled:
         k._emit('exec', p, path=path.decode(errors='replace'), argv=[a.decode(errors='replace') for a in argv])
     return k.NO_RETURN
