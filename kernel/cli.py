@@ -108,6 +108,15 @@ def check_root_options(args) -> str | None:
     return None
 
 
+def guest_environment(args) -> list[bytes]:
+    """What the first program's environment holds.  On the host's tree (no --disk) it is
+    the host's environment, as if the program were started from this shell (qemu-user does
+    the same); from a disk, the guest's own small one."""
+    if args.disk:
+        return [b'PATH=/bin', b'HOME=/', b'TERM=' + os.environ.get('TERM', 'dumb').encode()]
+    return [name + b'=' + value for name, value in os.environb.items()]
+
+
 def cmd_run(args) -> int:
     problem = check_root_options(args)
     if problem:
@@ -129,9 +138,8 @@ def cmd_run(args) -> int:
         print(f'ukern: {args.program}: {e} (in the guest file system)', file=sys.stderr)
         return 127
     argv = [os.fsencode(args.program)] + [os.fsencode(a) for a in args.args]
-    envp = [b'PATH=/bin', b'HOME=/', b'TERM=' + os.environ.get('TERM', 'dumb').encode()]
     try:
-        init = kernel.spawn(data, argv, envp, exe=exe)
+        init = kernel.spawn(data, argv, guest_environment(args), exe=exe)
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126

@@ -87,11 +87,14 @@ class Outcome:
 
 
 def native(argv: list, cwd: Path | None = None, stdin: bytes = b'', env: dict | None = None,
-           timeout: float = 60) -> Outcome:
-    r = subprocess.run([str(a) for a in argv], cwd=cwd, input=stdin, capture_output=True,
+           timeout: float = 60, merge_stderr: bool = False) -> Outcome:
+    """The program run by the host.  merge_stderr: its stderr joins stdout, as both reach
+    ukern's one console (a program that writes both is compared that way)."""
+    r = subprocess.run([str(a) for a in argv], cwd=cwd, input=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
                        env=env if env is not None else clean_env(), timeout=timeout)
     code = r.returncode if r.returncode >= 0 else 128 - r.returncode
-    return Outcome(code, r.stdout, r.stderr)
+    return Outcome(code, r.stdout, r.stderr or b'')
 
 
 def under_ukern(argv: list, cwd: Path | None = None, stdin: bytes = b'', options: list = (),

@@ -115,3 +115,20 @@ def test_cli_refuses_a_missing_root_in_one_line(userland, tmp_path):
 def test_tmpfs_frees_the_frames_of_a_file_nobody_holds(userland):
     r = run_host(userland, 'tests/tmp_unmapped')
     passed(r, 'tmp_unmapped')
+
+
+def test_host_files_under_tmp_show_through_the_guests_own_tmp(userland):
+    import shutil
+    import tempfile
+    work = tempfile.mkdtemp(dir='/tmp')
+    try:
+        shutil.copy(userland / 'bin/cat', work)
+        with open(os.path.join(work, 'input.txt'), 'w') as f:
+            f.write('under the host tmp\n')
+        r = _ukern('run', f'{work}/cat', f'{work}/input.txt', cwd=work)
+        assert (r.returncode, r.stdout) == (0, 'under the host tmp\n'), r.stderr
+        r = _ukern('run', str(userland / 'bin/cp'), 'input.txt', f'{work}/copy.txt', cwd=work)
+        assert r.returncode != 0, 'a write under the host tmp without --rw'
+        assert not os.path.exists(os.path.join(work, 'copy.txt'))
+    finally:
+        shutil.rmtree(work)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from realprogs import debian_program, go_program, native, under_ukern
+from realprogs import clean_env, debian_program, go_program, native, under_ukern
 
 INPUT = b"""the quick brown fox
 jumps over the lazy dog
@@ -73,7 +73,7 @@ BUSYBOX_LINES = [
     'cmp input.txt input.txt && echo same; cmp -s input.txt numbers.txt || echo differ',
     'gzip -c input.txt | gunzip -c | md5sum',
     'tar cf - dir | tar tf - | sort',
-    'sleep 0.2 & wait; echo waited',
+    'busybox sleep 0.2 & wait; echo waited',
     'nl input.txt',
     'rev input.txt',
     'fold -w 10 input.txt',
@@ -82,7 +82,7 @@ BUSYBOX_LINES = [
     'dd if=/dev/zero bs=1024 count=4 2>/dev/null | wc -c',
     "stat -c '%s %F %n' input.txt dir",
     'f=$(mktemp) && cp input.txt $f && cmp input.txt $f && rm $f && echo copied',
-    'mkdir -p /tmp/ukt$$/a/b && ls -R /tmp/ukt$$ && rm -r /tmp/ukt$$ && echo cleaned',
+    'd=$(mktemp -d) && mkdir -p $d/a/b && cd $d && ls -R && cd / && rm -r $d && echo cleaned',
     'id -u; id -g',
     'uname -m',
     'env -i A=1 B=2 env | sort',
@@ -108,13 +108,13 @@ BUSYBOX_LINES = [
     'wc -c input.txt numbers.txt passwd.txt',
     'cat input.txt | while read line; do echo ${#line}; done',
     'echo abc | sed "s/b/B/" | tr a-c x-z',
-    'cp input.txt /tmp/ukc$$ && sort /tmp/ukc$$ | head -n 1 && rm /tmp/ukc$$',
-    'ln -s input.txt /tmp/ukl$$ && cat /tmp/ukl$$ | head -n 1 && rm /tmp/ukl$$',
-    'mkfifo /tmp/ukf$$ && (echo through fifo > /tmp/ukf$$ &) && cat /tmp/ukf$$; rm /tmp/ukf$$',
+    'f=$(mktemp) && cp input.txt $f && sort $f | head -n 1 && rm $f',
+    'd=$(mktemp -d) && cp input.txt $d/i && ln -s i $d/l && head -n 1 $d/l && readlink $d/l && rm -r $d',
+    'd=$(mktemp -d) && mkfifo $d/f && (echo through fifo > $d/f &) && cat $d/f; rm -r $d',
     'umask 027; umask',
     'exec 3<input.txt; read -r first <&3; echo $first; exec 3<&-',
     "set -- a 'b c' d; echo $#; for x in \"$@\"; do echo [$x]; done",
-    'echo ${HOME:-none} ${UNSET:-default}',
+    'echo ${UNSET:-default} ${PATH:+path-set}; X=1 env | grep -c ^X=1',
     'strings numbers.txt | head -n 2',
     'du -a dir | wc -l',
 ]
@@ -157,16 +157,23 @@ def same(ours, theirs, what: str) -> None:
         f'got (ukern): status {ours.status}\n{ours.text}\nukern stderr:\n{ours.stderr.decode(errors="replace")}'
 
 
+def with_busybox_on_path(busybox: Path) -> dict:
+    env = clean_env()
+    env['PATH'] = f'{busybox.parent}:{env["PATH"]}'
+    return env
+
+
 @pytest.mark.parametrize('line', BUSYBOX_LINES)
 def test_busybox_runs_as_natively_without_a_disk(busybox, data_dir, line):
-    expected = native([busybox, 'sh', '-c', line], cwd=data_dir)
-    got = under_ukern([busybox, 'sh', '-c', line], cwd=data_dir)
+    env = with_busybox_on_path(busybox)
+    expected = native([busybox, 'sh', '-c', line], cwd=data_dir, env=env)
+    got = under_ukern([busybox, 'sh', '-c', line], cwd=data_dir, env=env)
     same(got, expected, f'busybox sh -c {line!r} (host tree, no disk)')
 
 
 @pytest.mark.parametrize('line', BUSYBOX_LINES)
 def test_busybox_runs_as_natively_from_a_disk(busybox, data_dir, busybox_disk, tmp_path, line):
-    expected = native([busybox, 'sh', '-c', line], cwd=data_dir)
+    expected = native([busybox, 'sh', '-c', line], cwd=data_dir, env=with_busybox_on_path(busybox))
     image = tmp_path / 'disk.img'
     shutil.copyfile(busybox_disk, image)
     got = under_ukern(['/bin/busybox', 'sh', '-c', f'cd /data && {line}'], options=['--disk', image])
@@ -174,7 +181,7 @@ def test_busybox_runs_as_natively_from_a_disk(busybox, data_dir, busybox_disk, t
 
 
 def test_busybox_ps_lists_the_processes(busybox, data_dir):
-    got = under_ukern([busybox, 'sh', '-c', 'sleep 1 & ps'], cwd=data_dir)
+    got = under_ukern([busybox, 'sh', '-c', f'{busybox} sleep 1 & {busybox} usleep 100000; ps'], cwd=data_dir)
     assert got.status == 0, got.stderr
     header, *rows = got.text.splitlines()
     assert header.split()[:2] == ['PID', 'USER'], got.text
@@ -195,7 +202,7 @@ BASH_LINES = [
     'echo $(( 2 ** 10 )); printf "%05.1f\\n" 3.14159',
     'set -o pipefail; false | true; echo $?',
     'trap "echo bye" EXIT; echo hi',
-    'coproc cat; echo via coproc >&${COPROC[1]}; exec {COPROC[1]}>&-; read -r l <&${COPROC[0]}; echo $l',
+    'coproc { read -r x; echo got $x; }; echo via coproc >&${COPROC[1]}; read -r l <&${COPROC[0]}; echo $l',
     '(exit 3) & pid=$!; wait $pid; echo waited $?',
 ]
 
@@ -216,7 +223,7 @@ def test_e2fsck_checks_an_image_as_natively(master_image, tmp_path):
     from conftest import partition1
     e2fsck = debian_program('e2fsck-static', 'sbin/e2fsck.static')
     part = partition1(master_image, tmp_path / 'fs.img')
-    expected = native([e2fsck, '-fn', part.name], cwd=tmp_path)
+    expected = native([e2fsck, '-fn', part.name], cwd=tmp_path, merge_stderr=True)
     got = under_ukern([e2fsck, '-fn', part.name], cwd=tmp_path)
     same(got, expected, 'e2fsck -fn fs.img')
     assert 'Pass 5' in got.text

@@ -80,6 +80,10 @@ def mount_host(kernel, root: str, cwd: str, writable: bool) -> Cwd:
     vfs = kernel.vfs
     host = HostFs(os.fsencode(root), writable)
     vfs.set_root(host, 'hostfs')
+    # The guest's /tmp is its own (tmpfs), but the host's files there still show through
+    # it, read-only, so a program run from a directory under /tmp finds itself and its
+    # files by absolute path too.
+    vfs.covered[(b'/', b'tmp')].lower = Cwd(vfs.root, b'tmp', b'/tmp')
     inside = os.path.relpath(os.path.realpath(os.fsencode(cwd)), host.top)
     if inside == b'.' or inside == b'..' or inside.startswith(b'../'):
         return vfs.root_loc()

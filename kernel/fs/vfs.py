@@ -60,6 +60,9 @@ class Mount:
     fs: object                  # fsys.FileSystem
     path: bytes                 # where it is mounted
     source: str = 'none'        # what /proc/mounts shows in its first column
+    # The directory this mount covers, shown through it where its own root has no such
+    # name (a read-only lower layer, as overlayfs has): the host's /tmp under the guest's.
+    lower: 'Cwd | None' = None
 
     @property
     def readonly(self) -> bool:
@@ -156,7 +159,14 @@ class Vfs:
         m = self.covered.get((loc.path, name))
         if m is not None:
             return Cwd(m, m.fs.root(), path)
-        node = yield from call(loc.mount.fs.lookup(loc.node, name))
+        try:
+            node = yield from call(loc.mount.fs.lookup(loc.node, name))
+        except FsError as e:
+            lower = loc.mount.lower
+            if e.errno != Errno.ENOENT or lower is None or loc.path != loc.mount.path:
+                raise
+            node = yield from call(lower.mount.fs.lookup(lower.node, name))
+            return Cwd(lower.mount, node, path)
         return Cwd(loc.mount, node, path)
 
     def _parent(self, loc: Cwd):
