@@ -135,7 +135,8 @@ def cmd_run(args) -> int:
         print(f'ukern: {args.program}: {e.strerror}', file=sys.stderr)
         return 127
     except FsError as e:
-        print(f'ukern: {args.program}: {e} (in the guest file system)', file=sys.stderr)
+        where = ' (in the guest file system)' if args.disk else ''
+        print(f'ukern: {args.program}: {os.strerror(e.errno)}{where}', file=sys.stderr)
         return 127
     argv = [os.fsencode(args.program)] + [os.fsencode(a) for a in args.args]
     try:
