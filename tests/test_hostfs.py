@@ -132,3 +132,9 @@ def test_host_files_under_tmp_show_through_the_guests_own_tmp(userland):
         assert not os.path.exists(os.path.join(work, 'copy.txt'))
     finally:
         shutil.rmtree(work)
+
+
+def test_a_missing_program_is_one_line_with_the_systems_words(userland, tmp_path):
+    r = _ukern('run', 'no-such-program', cwd=tmp_path)
+    assert r.returncode == 127
+    assert r.stderr == 'ukern: no-such-program: No such file or directory\n'
