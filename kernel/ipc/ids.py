@@ -149,8 +149,7 @@ class ProcessIpc:
 
     def fork(self, k, parent, child) -> None:
         from . import shm
-        child.sysv = ProcessIpc()
-        shm.inherit(k, self, child)      # attachments are inherited; undo lists are not
+        shm.inherit(k, self, child)      # (the child starts with a ProcessIpc of its own)      # attachments are inherited; undo lists are not
 
     def exec(self, k, p) -> None:
         from . import shm
@@ -161,11 +160,6 @@ class ProcessIpc:
         sem.undo_all(k, p)
         shm.detach_all(k, p)
 
-
-def of(p) -> ProcessIpc:
-    if p.sysv is None:
-        p.sysv = ProcessIpc()
-    return p.sysv
 
 
 class Space:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..errno import Errno
 from ..proc.wait import WaitQueue
 from .ids import IpcObject, IpcPerm, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, IPC_64, \
-    owns, may, of, space
+    owns, may, space
 
 GETPID, GETVAL, GETALL, GETNCNT, GETZCNT, SETVAL, SETALL, SEM_STAT, SEM_INFO = range(11, 20)
 SEM_UNDO = 0x1000
@@ -152,7 +152,7 @@ def _try(k, p, s: SemSet, ops):
         if values[num] + op > SEMVMX:
             return -Errno.ERANGE
         values[num] += op
-    undo = of(p).undo
+    undo = p.sysv.undo
     for num, op, flags in ops:
         if op and flags & SEM_UNDO:
             undo[(s.id, num)] = undo.get((s.id, num), 0) - op
@@ -166,8 +166,6 @@ def _try(k, p, s: SemSet, ops):
 
 def undo_all(k, p) -> None:
     """exit: reverse what this process's SEM_UNDO operations did (clamped as Linux does)."""
-    if p.sysv is None:
-        return
     table = space(k).sem
     for (semid, num), adj in p.sysv.undo.items():
         s = table.get(semid)
@@ -182,9 +180,8 @@ def undo_all(k, p) -> None:
 def _forget_undo(k, semid: int, num: int | None = None) -> None:
     """SETVAL and SETALL clear the adjustments every process holds for those values."""
     for q in k.procs.values():
-        if q.sysv is not None:
-            for key in [key for key in q.sysv.undo if key[0] == semid and (num is None or key[1] == num)]:
-                del q.sysv.undo[key]
+        for key in [key for key in q.sysv.undo if key[0] == semid and (num is None or key[1] == num)]:
+            del q.sysv.undo[key]
 
 
 # -- semctl --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..errno import Errno
 from ..mm.frames import PAGE_SIZE
 from ..mm.pagetable import USER_TOP
 from ..mm.vm import Region, Kind, Prot, page_up, page_down, ELF_MIN
-from .ids import IpcObject, IpcPerm, IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, IPC_64, owns, may, of, space
+from .ids import IpcObject, IpcPerm, IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, IPC_64, owns, may, space
 
 SHM_RDONLY = 0o10000
 SHM_RND = 0o20000
@@ -142,14 +142,14 @@ def shmat(k, p, shmid: int, addr: int, flags: int) -> int:
     prot = Prot.READ | (0 if flags & SHM_RDONLY else Prot.WRITE) | (Prot.EXEC if flags & SHM_EXEC else 0)
     a.add(Region(addr, addr + length, prot, Kind.ANON, f'[sysv shm {seg.id}]', shared=True,
                  shm=(seg, 0)))
-    of(p).attached.append(Attachment(addr, seg))
+    p.sysv.attached.append(Attachment(addr, seg))
     seg.nattch += 1
     seg.lpid, seg.atime = p.pid, _now(k)
     return addr
 
 
 def shmdt(k, p, addr: int) -> int:
-    att = next((x for x in of(p).attached if x.addr == addr), None)
+    att = next((x for x in p.sysv.attached if x.addr == addr), None)
     if att is None:
         return -Errno.EINVAL
     a = p.aspace
@@ -162,7 +162,7 @@ def shmdt(k, p, addr: int) -> int:
 
 
 def _detach(k, p, att: Attachment) -> None:
-    of(p).attached.remove(att)
+    p.sysv.attached.remove(att)
     seg = att.segment
     seg.nattch -= 1
     seg.lpid, seg.dtime = p.pid, _now(k)
@@ -178,7 +178,7 @@ def _destroy(k, seg: Segment) -> None:
 def detach_all(k, p) -> None:
     """exec and exit: the address space goes away (its mappings with it); the
     attachments are counted off, and a removed segment attached nowhere is freed."""
-    for att in list(of(p).attached):
+    for att in list(p.sysv.attached):
         _detach(k, p, att)
 
 

@@ -104,8 +104,7 @@ def fork(k, parent: Process) -> Process | int:
     child.usage.start = k.clock.now
     aspace.limits = child.limits
     child.fds.limit = parent.fds.limit
-    if parent.sysv is not None:
-        parent.sysv.fork(k, parent, child)
+    parent.sysv.fork(k, parent, child)
     pgtbl_report.install_ukern_page(k, aspace, child.pid)
     k.procs[child.pid] = child
     k.runqueue.append(child)
@@ -156,8 +155,7 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
         p.fds.close_on_exec()
         p.name = name
         p.argv = list(argv)
-        if p.sysv is not None:
-            p.sysv.exec(k, p)
+        p.sysv.exec(k, p)
         p.altstack = sig.AltStack()
         p.restart, p.restart_block = 0, None
         for s, act in list(p.sigactions.items()):
@@ -192,8 +190,7 @@ def exit_process(k, p: Process, status: int) -> None:
         k._emit('exit', p, status=status)
     for t in threads:
         release_thread(k, t)
-    if leader.sysv is not None:
-        leader.sysv.exit(k, leader)
+    leader.sysv.exit(k, leader)
     for t in threads:
         bury_thread(k, t)
     for table in {id(t.fds): t.fds for t in threads}.values():   # (one, unless not CLONE_FILES)
