@@ -119,10 +119,11 @@ def task_limit(p: Process) -> int:
 
 def new_thread(k, parent: Process, share_files: bool, share_fs: bool) -> Process | int:
     """A new thread of parent's group (clone with CLONE_THREAD), or -EAGAIN.  Its registers
-    are the parent's at the syscall; the caller sets its stack, TLS and rax."""
+    are the parent's at the syscall, with rax = 0; the caller sets its stack and TLS."""
     if len(k.procs) >= task_limit(parent):
         return -Errno.EAGAIN
     ctx = k.cpu.new_context()
+    k.cpu.set_context_reg(ctx, 'rax', 0)
     t = Process(new_pid(k), parent.ppid, parent.name, parent.aspace, ctx, parent.fds,
                 pgid=parent.pgid, sid=parent.sid, sigmask=parent.sigmask, tgid=parent.tgid)
     for name in THREAD_SHARED:

@@ -115,16 +115,22 @@ def sys_sched_yield(k, p) -> int:
 
 
 # -- fork, clone ---------------------------------------------------------------------------
+def _start_after_syscall(k, ctx, stack: int, tls: int | None) -> None:
+    """A new child's or thread's registers (the caller's, rax = 0): it goes on after the
+    same syscall, on its own stack and TLS when given."""
+    cpu = k.cpu
+    cpu.set_context_reg(ctx, 'rip', cpu.reg('rip') + SYSCALL_INSN_LEN)
+    if stack:
+        cpu.set_context_reg(ctx, 'rsp', stack)
+    if tls is not None:
+        cpu.set_context_reg(ctx, 'fs_base', tls)
+
+
 def _new_child(k, p, stack: int = 0, tls: int = None):
     child = lifecycle.fork(k, p)
     if isinstance(child, int):
         return child
-    cpu = k.cpu
-    cpu.set_context_reg(child.ctx, 'rip', cpu.reg('rip') + SYSCALL_INSN_LEN)
-    if stack:
-        cpu.set_context_reg(child.ctx, 'rsp', stack)
-    if tls is not None:
-        cpu.set_context_reg(child.ctx, 'fs_base', tls)
+    _start_after_syscall(k, child.ctx, stack, tls)
     if k.trace.enabled:
         k._emit('fork', p, child=child.pid)
     return child
@@ -187,13 +193,7 @@ def _new_thread(k, p, flags: int, stack: int, tls: int | None):
     t = lifecycle.new_thread(k, p, share_files=bool(flags & Clone.FILES), share_fs=bool(flags & Clone.FS))
     if isinstance(t, int):
         return t
-    cpu = k.cpu
-    cpu.set_context_reg(t.ctx, 'rax', 0)
-    cpu.set_context_reg(t.ctx, 'rip', cpu.reg('rip') + SYSCALL_INSN_LEN)
-    if stack:
-        cpu.set_context_reg(t.ctx, 'rsp', stack)
-    if tls is not None:
-        cpu.set_context_reg(t.ctx, 'fs_base', tls)
+    _start_after_syscall(k, t.ctx, stack, tls)
     if k.trace.enabled:
         k._emit('fork', p, child=t.pid, thread=True)
     return t
