@@ -80,7 +80,8 @@ def _tty(k, p) -> tuple[int, int]:
 
 def _threads(k, p) -> int:
     """How many live threads p's process has (at least 1, for a zombie's last report)."""
-    return max(1, sum(1 for t in k.procs.values() if t.tgid == p.tgid and t.state.value != 'zombie'))
+    from ..proc.lifecycle import threads_of      # (lifecycle imports the file layer)
+    return max(1, len(threads_of(k, p)))
 
 
 def stat(k, p) -> bytes:
