@@ -8,6 +8,7 @@ the ratios (ukern / floor) are what to compare across runs, not the absolute tim
 
 import argparse
 import io
+import shutil
 import subprocess
 import tempfile
 import sys
@@ -38,28 +39,30 @@ def best_of(n: int, fn) -> float:
 
 
 # -- ukern -------------------------------------------------------------------------------
-def ukern_time(program: str, mem: int = 128 << 20, strace: bool = False) -> float:
-    """Seconds from the first instruction to exit, under the full kernel (boot excluded);
-    with `strace`, the strace view listens to every event (its text goes nowhere)."""
+def ukern_program(path: Path, *args: str, mem: int = 128 << 20, strace: bool = False) -> float:
+    """Seconds a program takes under the full kernel, from its first instruction to its
+    exit (boot excluded); with `strace`, the strace view listens to every event (its text
+    goes nowhere)."""
     machine = Machine(mem, console_sink=lambda b: None, console_source=io.BytesIO())
     kernel = Kernel(machine, log=lambda m: None)
     if strace:
         from kernel.trace.strace import Strace
         kernel.trace.subscribe(Strace(kernel, io.StringIO()))
-    kernel.spawn((PROGRAMS / program).read_bytes(), [program.encode()], [])
+    kernel.spawn(path.read_bytes(), [path.name.encode()] + [a.encode() for a in args], [])
     t = time.perf_counter()
     kernel.run()
     return time.perf_counter() - t
 
 
+def ukern_time(program: str, strace: bool = False) -> float:
+    """One of the assembly benchmark programs (userland/asm) under ukern."""
+    return ukern_program(PROGRAMS / program, strace=strace)
+
+
 def ukern_handoff() -> float:
     """µs per mutex hand-off between two threads under ukern (host time around the run)."""
-    machine = Machine(64 << 20, console_sink=lambda b: None, console_source=io.BytesIO())
-    kernel = Kernel(machine, log=lambda m: None)
-    kernel.spawn(HANDOFF.read_bytes(), [b'thread_handoff', str(HANDOFF_ROUNDS).encode()], [])
-    t = time.perf_counter()
-    kernel.run()
-    return (time.perf_counter() - t) / (2 * HANDOFF_ROUNDS) * 1e6
+    seconds = ukern_program(HANDOFF, str(HANDOFF_ROUNDS), mem=64 << 20)
+    return seconds / (2 * HANDOFF_ROUNDS) * 1e6
 
 
 def native_handoff() -> float:
@@ -71,24 +74,11 @@ def native_handoff() -> float:
 
 def go_hello() -> Path | None:
     """tests/go/hello built static (tests/realprogs.py), or None where Go is not installed."""
+    if shutil.which('go') is None:
+        return None
     sys.path.insert(0, str(ROOT / 'tests'))
     from realprogs import go_program
-    try:
-        return go_program('hello')
-    except BaseException as e:           # pytest's Skipped: no `go` on this machine
-        if type(e).__name__ != 'Skipped':
-            raise
-        return None
-
-
-def ukern_program(path: Path) -> float:
-    """Seconds a host program takes under ukern, from its first instruction to its exit."""
-    machine = Machine(128 << 20, console_sink=lambda b: None, console_source=io.BytesIO())
-    kernel = Kernel(machine, log=lambda m: None)
-    kernel.spawn(path.read_bytes(), [str(path).encode()], [])
-    t = time.perf_counter()
-    kernel.run()
-    return time.perf_counter() - t
+    return go_program('hello')
 
 
 def native_program(path: Path) -> float:
