@@ -15,7 +15,6 @@ import struct
 from ..errno import Errno
 from ..fs.ext2 import FsError
 from ..proc import elf, lifecycle
-from ..proc.process import State
 from ..proc.resources import Usage
 from . import files, info
 from ..mm.uaccess import BadAddress
