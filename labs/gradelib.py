@@ -17,6 +17,7 @@ programs are the real ones of userland/, built into build/userland.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sys
 import tempfile
@@ -99,11 +100,18 @@ def run(program: str, *args: str, **kw):
     return conftest.run_program(USERLAND / program, *args, **kw)
 
 
-def disk() -> Path:
-    """A fresh copy of the labs' disk image (build/root on ext2) for one test."""
-    tmp = Path(tempfile.mkdtemp(prefix='ukern-grade-'))
-    image = tmp / 'disk.img'
-    shutil.copyfile(MASTER_DISK, image)
+def scratch_dir(prefix: str = 'ukern-grade-') -> Path:
+    """A temporary directory for one test's disk or swap images, removed when grading ends."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, tmp, True)
+    return tmp
+
+
+def disk(master: Path | None = None) -> Path:
+    """A fresh copy of a disk image (by default the labs' one, build/root on ext2) for one
+    test: a test's boots change its disk."""
+    image = scratch_dir() / 'disk.img'
+    shutil.copyfile(master or MASTER_DISK, image)
     return image
 
 

@@ -3,10 +3,8 @@ tests/test_ahci_driver.py run on the student's bottom half and merge, plus the e
 its own and a guest program reading the disk through the whole kernel."""
 
 import sys
-import tempfile
-from pathlib import Path
 
-from gradelib import test, expect, expect_true, disk, ROOT, Fail
+from gradelib import test, expect, expect_true, disk, scratch_dir, ROOT, Fail
 
 sys.path.insert(0, str(ROOT / 'tests'))
 
@@ -17,7 +15,7 @@ def suite(name: str, **fixtures):
     import traceback
     import test_ahci_driver as t
     from emu.disk_image import DiskImage
-    image = DiskImage.create(Path(tempfile.mkdtemp()) / 'disk.img', t.SECTORS)
+    image = DiskImage.create(scratch_dir() / 'disk.img', t.SECTORS)
     rig = t.Booted([image])
     func = getattr(t, name)
     args = {'rig': rig, 'image': image}

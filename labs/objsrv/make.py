@@ -114,14 +114,6 @@ def build(source: Path) -> tuple[Path, Path]:
     return binary, image
 
 
-def fresh_disk(image: Path) -> Path:
-    """A copy of `image` for one test (a test's boots change its disk)."""
-    tmp = Path(tempfile.mkdtemp(prefix='ukern-grade-objsrv-'))
-    copy = tmp / 'disk.img'
-    shutil.copyfile(image, copy)
-    return copy
-
-
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     argv = sys.argv[1:] if argv is None else argv

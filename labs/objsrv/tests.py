@@ -13,7 +13,7 @@ import struct
 import time
 from pathlib import Path
 
-from gradelib import test, expect, expect_true, passed, boot, Fail, ROOT
+from gradelib import test, expect, expect_true, passed, boot, disk, scratch_dir, Fail, ROOT
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location('ukern_lab_objsrv_make', HERE / 'make.py')
@@ -41,7 +41,7 @@ def _image() -> Path:
         first = next((l for l in e.output.splitlines() if 'error' in l), e.output.splitlines()[0])
         raise Fail('objsrv.c compiles (userland/build.py flags: -Wall -Werror)', 'no errors',
                    first, e.output) from None
-    return make.fresh_disk(image)
+    return disk(image)
 
 
 class _Run:
@@ -258,8 +258,7 @@ def _():
 
 @test('objsrv: six objmany at once in 8 MiB all finish (no livelock)', points=15)
 def _():
-    import tempfile
-    swap = Path(tempfile.mkdtemp(prefix='ukern-grade-objsrv-')) / 'swap.img'
+    swap = scratch_dir('ukern-grade-objsrv-') / 'swap.img'
     r = _Run(_image(), mem=8 << 20, swap=swap)
     k = r.kernel
     low, server_faults = [k.frames.free_count], []
