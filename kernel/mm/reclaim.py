@@ -200,7 +200,8 @@ class Reclaimer:
         self.balance()
         if self.inflight:
             return True
-        victims = [q for q in self.kernel.procs.values() if q.state.value != 'zombie']
+        victims = [q for q in self.kernel.procs.values()
+                   if q.state.value != 'zombie' and not self.kernel.procs.get(q.tgid, q).exiting]
         if not victims:
             return False
         largest = max(victims, key=lambda q: sum(1 for _ in q.aspace.pt.present_pages(0, 1 << 47)))

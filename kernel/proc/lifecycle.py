@@ -185,8 +185,11 @@ def exit_process(k, p: Process, status: int) -> None:
     descriptors are freed, and the leader stays a zombie with the wait status."""
     leader = leader_of(k, p)
     threads = threads_of(k, p)
-    if not threads:
+    if not threads or leader.exiting:
+        # Tearing down can fault (clear_child_tid is a user write) and a fault can ask the
+        # OOM killer for memory: the group being torn down must not be killed twice.
         return
+    leader.exiting = True
     if k.trace.enabled:
         k._emit('exit', p, status=status)
     for t in threads:

@@ -80,6 +80,7 @@ class Process:
     # interval timers: process-wide, shared by reference among threads, new at fork
     itimers: ITimers = field(default_factory=ITimers)
     killed_by: int = 0
+    exiting: bool = False                       # the group is being torn down (on its leader)
     report: str = ''
     # family
     children_events: WaitQueue = field(default_factory=lambda: WaitQueue('wait4', interruptible=True))
