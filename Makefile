@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 DISK   := $(BUILD)/disk.img
 
-.PHONY: run test bench userland disk gdb clean grade lab-start lab-stop
+.PHONY: run test bench bench-peers userland disk gdb clean grade lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ bench: userland
 	$(PY) bench/run.py
 	$(PY) bench/policies.py
 	$(PY) bench/kernel_policies.py
+
+# ukern beside Qiling (bench/PEERS.md).  Qiling pins versions of packages ukern also uses,
+# so it lives in its own virtual environment, never in .venv.
+PEERS_VENV := $(BUILD)/peers-venv
+$(PEERS_VENV)/.installed-stamp:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q qiling==1.4.6
+	touch $@
+
+bench-peers: userland $(PEERS_VENV)/.installed-stamp
+	$(PY) bench/peers.py --qiling $(PEERS_VENV)/bin/python
 
 # A demo under gdb: the kernel stops before the first instruction and serves gdb.
 GDBPORT ?= 1234
