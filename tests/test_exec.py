@@ -33,6 +33,13 @@ def test_truncated_elf_is_refused(userland):
     assert 'malformed ELF' in refuse(data)
 
 
+@pytest.mark.parametrize('phoff', [2**63, 2**64 - 1, 1 << 40])
+def test_program_headers_past_the_file_are_refused(userland, phoff):
+    data = bytearray((userland / 'bin/hello').read_bytes())
+    struct.pack_into('<Q', data, 32, phoff)          # e_phoff
+    assert 'program headers past the end of the file' in refuse(bytes(data))
+
+
 def test_32_bit_elf_is_refused():
     ident = b'\x7fELF' + bytes([1, 1, 1]) + bytes(9)
     header = ident + struct.pack('<HHIIIIIHHHHHH', 2, 3, 1, 0x8048000, 52, 0, 0, 52, 32, 0, 40, 0, 0)

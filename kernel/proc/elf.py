@@ -101,6 +101,8 @@ def _headers(data: bytes) -> Headers:
             raise _Refused(f'not an x86-64 executable ({elf.elfclass}-bit {elf["e_machine"]})')
         if elf['e_type'] not in ('ET_EXEC', 'ET_DYN'):
             raise _Refused(f'not an executable ({elf["e_type"]})')
+        if elf['e_phoff'] + elf['e_phnum'] * elf['e_phentsize'] > len(data):
+            raise _Refused('malformed ELF: program headers past the end of the file')
         segments = tuple(Segment(_P_TYPES.get(h['p_type'], -1), h['p_flags'], h['p_offset'],
                                  h['p_vaddr'], h['p_filesz'], h['p_memsz'])
                          for h in (seg.header for seg in elf.iter_segments()))
@@ -108,7 +110,8 @@ def _headers(data: bytes) -> Headers:
                           elf['e_phnum'], elf['e_phentsize'], segments)
     except ELFError as e:
         raise _Refused(f'malformed ELF: {e}') from None
-    except (ValueError, struct.error, IndexError) as e:
+    except (ValueError, struct.error, IndexError, OverflowError) as e:
+        # (OverflowError: pyelftools seeks to e_phoff as given, and 2**63 does not fit a seek)
         raise _Refused(f'malformed ELF: {e}') from None
     if any(s.p_type == PT_INTERP for s in segments):
         raise _Refused('dynamically linked (needs an interpreter); ukern runs static executables')
