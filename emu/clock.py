@@ -16,6 +16,9 @@ NS_PER_INSTRUCTION = 1
 class Clock:
     def __init__(self):
         self.now = 0
+        # The latest time any deadline may name: the kernel lowers it so that every reading
+        # fits its time types.  A longer timeout ends there, as Linux clamps one to KTIME_MAX.
+        self.limit = 2**63 - 1
         self.instructions = 0
         self._events: list[tuple[int, int, Callable[[], None]]] = []
         self._seq = itertools.count()   # ties fire in the order they were scheduled
@@ -23,8 +26,18 @@ class Clock:
 
     def schedule(self, at: int, callback: Callable[[], None]) -> int:
         seq = next(self._seq)
+        if at > self.limit:
+            return seq                  # past the end of time: it never happens
         heapq.heappush(self._events, (max(at, self.now), seq, callback))
         return seq
+
+    def after(self, ns: int) -> int:
+        """The deadline `ns` from now, clamped to the clock's limit."""
+        return min(self.now + ns, self.limit)
+
+    def clamp(self, t: int) -> int:
+        """An absolute deadline, clamped to the clock's limit."""
+        return min(t, self.limit)
 
     def schedule_in(self, delay: int, callback: Callable[[], None]) -> int:
         return self.schedule(self.now + delay, callback)

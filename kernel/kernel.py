@@ -36,6 +36,7 @@ from .proc.resources import Usage
 from .proc.wait import Sleep
 from .sys.table import SYSCALLS
 from .sys.names import syscall_name
+from .sys.time import TIME_MAX_NS
 from .trace.events import Tracer
 from . import labs
 from . import trap as traps
@@ -87,6 +88,7 @@ class Kernel:
         self.machine = machine
         self.cpu = machine.cpu
         self.clock = machine.clock
+        self.clock.limit = TIME_MAX_NS
         self.quantum = quantum
         self.random = random.Random(seed)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -277,7 +279,7 @@ class Kernel:
     def sleep(self, p: Process, ns: int):
         """A generator for system calls that wait for virtual time to pass."""
         if ns > 0:
-            until = self.clock.now + ns
+            until = self.clock.after(ns)
             while self.clock.now < until:
                 yield Sleep(until)
 

@@ -105,7 +105,7 @@ def semop(k, p, semid: int, sops: int, nsops: int, timeout_ns: int | None):
         return -Errno.EFBIG
     if not may(p, s, 6 if any(op for _, op, _ in ops) else 4):
         return -Errno.EACCES
-    deadline = None if timeout_ns is None else k.clock.now + timeout_ns
+    deadline = None if timeout_ns is None else k.clock.after(timeout_ns)
     while True:
         if s.removed:
             return -Errno.EIDRM

@@ -39,7 +39,7 @@ def set_real(k, p, value: int, interval: int) -> None:
     _cancel(k, t)
     t.interval = interval if value else 0
     if value:
-        t.expires = k.clock.now + value
+        t.expires = k.clock.after(value)
         t.event = k.clock.schedule(t.expires, lambda: _expire(k, p, t))
         k.yield_cpu(p)        # end an uncounted slice: from now on the clock must count
 

@@ -97,8 +97,8 @@ def _deadline(k, p, timeout: int, absolute: bool, realtime: bool):
         return -Errno.EINVAL
     ns = sec * NS + nsec
     if not absolute:
-        return k.clock.now + ns
-    return max(0, ns - (EPOCH_NS if realtime else 0))
+        return k.clock.after(ns)
+    return k.clock.clamp(max(0, ns - (EPOCH_NS if realtime else 0)))
 
 
 def _requeue(k, p, uaddr: int, uaddr2: int, private: bool, n_wake: int, n_move: int, expect):

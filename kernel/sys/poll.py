@@ -95,7 +95,7 @@ def read_sigmask(k, p, addr: int, size: int) -> int | None:
 
 
 def deadline_after(k, ns: int | None) -> int | None:
-    return None if ns is None else k.clock.now + ns
+    return None if ns is None else k.clock.after(ns)
 
 
 def read_timespec(k, p, addr: int, unit_ns: int) -> int | None:

@@ -140,7 +140,7 @@ def sys_rt_sigtimedwait(k, p, these: int, info: int, timeout: int, sigsetsize: i
         sec, nsec = struct.unpack('<qq', mem.read(timeout, 16))
         if sec < 0 or not 0 <= nsec < 10**9:
             return -Errno.EINVAL
-        until = k.clock.now + sec * 10**9 + nsec
+        until = k.clock.after(sec * 10**9 + nsec)
     taken = _take(p, wanted)
     interrupted = False
     if taken is None and until != k.clock.now:

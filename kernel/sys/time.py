@@ -11,6 +11,9 @@ CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 TIMER_ABSTIME = 1
 EPOCH_NS = 1_767_225_600 * 10**9       # guest wall time starts at 2026-01-01 00:00:00 UTC
 UTSNAME_FIELD = 65
+# Linux's time types count nanoseconds in a signed 64-bit integer (KTIME_MAX), and wall time
+# is the epoch plus virtual time: virtual time stops short of KTIME_MAX by the epoch.
+TIME_MAX_NS = 2**63 - 1 - EPOCH_NS
 
 
 def sys_uname(k, p, buf: int) -> int:
@@ -56,7 +59,7 @@ def sys_nanosleep(k, p, req: int, rem: int):
     sec, nsec = struct.unpack('<qq', k.user(p).read(req, 16))
     if sec < 0 or not 0 <= nsec < 10**9:
         return -Errno.EINVAL
-    return (yield from _sleep_until(k, p, k.clock.now + sec * 10**9 + nsec, rem))
+    return (yield from _sleep_until(k, p, k.clock.after(sec * 10**9 + nsec), rem))
 
 
 def _sleep_until(k, p, until: int, rem: int):
@@ -80,8 +83,8 @@ def sys_clock_nanosleep(k, p, clock: int, flags: int, req: int, rem: int):
         return -Errno.EINVAL
     ns = sec * 10**9 + nsec
     if not flags & TIMER_ABSTIME:
-        return (yield from _sleep_until(k, p, k.clock.now + ns, rem))
-    until = ns - (EPOCH_NS if clock == CLOCK_REALTIME else 0)
+        return (yield from _sleep_until(k, p, k.clock.after(ns), rem))
+    until = k.clock.clamp(ns - (EPOCH_NS if clock == CLOCK_REALTIME else 0))
     try:
         while k.clock.now < until:
             yield Sleep(until)
