@@ -12,6 +12,7 @@ import dataclasses
 import posixpath
 import random
 import sys
+import traceback
 from collections import Counter
 from typing import Callable
 
@@ -90,6 +91,11 @@ class Kernel:
         self.clock = machine.clock
         self.clock.limit = TIME_MAX_NS
         self.quantum = quantum
+        # A Python exception out of the kernel while serving a process is a kernel bug: kill
+        # that process with a report and keep the machine (and its disks) going.  The test
+        # suite turns this off so that a bug fails the test that found it.
+        self.contain_bugs = True
+        self.bugs: list[str] = []
         self.random = random.Random(seed)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.trace = Tracer()
@@ -487,14 +493,40 @@ class Kernel:
         while True:
             self._deliver_events()
             self.reclaim.balance()
-            p = self._pick()
+            p = self._pick_contained()
             if p is None:
                 if not self._idle():
                     return
                 continue
             if self.debugger is not None and not self.debugger.before_slice(p):
                 continue
-            self._run_slice(p)
+            try:
+                self._run_slice(p)
+            except Exception as bug:
+                self._contain(bug)
+
+    def _pick_contained(self) -> Process | None:
+        try:
+            return self._pick()
+        except Exception as bug:
+            self._contain(bug)
+            return self._pick_contained()
+
+    def _contain(self, bug: Exception) -> None:
+        """A kernel bug surfaced while serving the current process: that process dies with
+        a report naming the bug; the others, and the file systems, carry on."""
+        p = self.current
+        if not self.contain_bugs or p is None:
+            raise bug
+        frame = traceback.extract_tb(bug.__traceback__)[-1]
+        report = (f'ukern: kernel bug while serving pid {p.tgid} ({p.name}): {type(bug).__name__}: '
+                  f'{bug} ({frame.filename.rsplit("/kernel/", 1)[-1]}:{frame.lineno}); the process is killed')
+        self.bugs.append(report)
+        try:
+            self.terminate(p, traps.Signal.SIGKILL, report)
+        except Exception:
+            self.log(report)                   # its books are beyond repair: just never run it again
+            lifecycle.bury_thread(self, p)
 
     def run_until(self, done: Callable[[], bool]) -> None:
         """Boot-time waiting (no process runs yet): let virtual time pass, delivering
