@@ -401,6 +401,8 @@ class Kernel:
                 if result is None or result.action is not fault.Action.WAIT:
                     break
                 yield result.queue
+            if result is not None and result.action is fault.Action.NO_MEMORY:
+                break       # best effort, as Linux's: the rest is faulted in when touched
         self.flush_tlb(p)
 
     def fill_zero_run(self, p: Process, va: int, npages: int) -> int:

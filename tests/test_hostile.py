@@ -39,3 +39,14 @@ def test_a_kernel_bug_kills_only_the_process_it_served_and_the_disk_is_written_b
     assert len(kernel.bugs) == 1 and 'pid 1 (bench_getppid): RuntimeError: an injected bug' in kernel.bugs[0]
     passed(GuestRun(writer.exit_status, bytes(out), log, kernel), 'fileio')
     assert fsck(disk).returncode == 0
+
+
+def test_map_populate_stops_when_memory_runs_out(userland, tmp_path):
+    # 8 GiB asked of a 24 MiB machine with 48 MiB of swap: about 18,000 pages fit, and
+    # populating the other two million must not be tried one by one.
+    kernel, out, log = boot(mem=24 << 20, swap=tmp_path / 'swap.img')
+    path = userland / 'tests/populate_huge'
+    p = kernel.spawn(path.read_bytes(), [b'populate_huge'], [])
+    kernel.run()
+    passed(GuestRun(p.exit_status, bytes(out), log, kernel), 'populate_huge')
+    assert kernel.vmstat['pgfault'] < 50_000, kernel.vmstat['pgfault']
