@@ -50,3 +50,7 @@ def test_map_populate_stops_when_memory_runs_out(userland, tmp_path):
     kernel.run()
     passed(GuestRun(p.exit_status, bytes(out), log, kernel), 'populate_huge')
     assert kernel.vmstat['pgfault'] < 50_000, kernel.vmstat['pgfault']
+
+
+def test_exec_of_a_program_file_of_4_gib_is_refused_without_reading_it(run):
+    passed(run('tests/exec_huge'), 'exec_huge')

@@ -40,6 +40,9 @@ O_NOFOLLOW = 0o400000
 O_CLOEXEC = 0o2000000
 PATH_MAX = 4096
 MAX_SYMLINKS = 40               # Linux's MAXSYMLINKS
+# exec reads a program whole (its segments are filled from that copy): a program file larger
+# than this is refused with ENOMEM rather than read into the host's memory.
+MAX_PROGRAM_BYTES = 512 << 20
 X_OK, W_OK = 1, 2               # access(2)
 
 
@@ -375,6 +378,8 @@ class Vfs:
         st = yield from call(fs.stat(loc.node))
         if _mode(st) != InodeType.S_IFREG or (executable and not st.mode & 0o111):
             raise FsError(Errno.EACCES)
+        if executable and st.size > MAX_PROGRAM_BYTES:
+            raise FsError(Errno.ENOMEM)      # (a corrupt inode's size must not fill the host)
         f = yield from call(fs.open(loc.node, O_RDONLY))
         try:
             data = yield from f.pread(st.size, 0)
