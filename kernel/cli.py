@@ -211,6 +211,7 @@ def cmd_boot(args) -> int:
                              console_source=None if script is not None else sys.stdin.buffer)
         data = kernel.read_guest_file(os.fsencode(args.init))
         init = kernel.spawn(data, [os.fsencode(args.init)], [b'PATH=/bin', b'HOME=/', b'TERM=vt100'])
+        kernel.init_ends_machine = True
     except (OSError, FsError, ExecError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1

@@ -130,6 +130,7 @@ class Kernel:
         self.objects = None                # the persistent object space (kernel/obj), if any
         self.disks = None                  # port -> Disk, once the controller is probed
         self.daemons: set[int] = set()     # servers that wait for requests forever (objsrv)
+        self.init_ends_machine = False     # `boot`: when pid 1 exits, the rest are killed
         self.deadlocked = False            # run() ended with tasks blocked forever
 
     def mount_root(self) -> None:

@@ -54,6 +54,7 @@ def session(disk, script: bytes, trace=None):
         kernel.trace.subscribe(lambda e: trace.append((e.kind, e.time, e.pid, e.args.get('name'),
                                                        e.args.get('result'))))
     init = kernel.spawn(kernel.read_guest_file(b'/sbin/init'), [b'/sbin/init'], [b'PATH=/bin'])
+    kernel.init_ends_machine = True
     kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     kernel.run()
     kernel.shutdown()
@@ -112,3 +113,21 @@ def test_ps_lists_processes_from_proc(disk):
     assert status == 0
     assert '    1     0 S init' in text and ' sh\n' in text and ' R ps' in text
     assert '1 (init) S 0 1 1' in text
+
+
+def test_when_init_exits_the_processes_left_behind_are_killed_and_the_machine_stops(disk):
+    # A detached child sleeps forever in a session of its own (no Ctrl-C reaches it); the
+    # shell exits, init syncs and exits: the machine must stop rather than run it forever.
+    kernel, out, log = boot(disk=disk, tty=True)
+    kernel.init_ends_machine = True
+    init = kernel.spawn(kernel.read_guest_file(b'/sbin/init'), [b'/sbin/init'], [b'PATH=/bin'])
+    kernel.machine.console.type_script(kernel.clock, b'/tests/detach_sleeper\nexit\n', 10**6, 10**8)
+
+    def still_running():        # (the machine idles on to this event, so only fail if it runs)
+        alive = [q.name for q in kernel.procs.values() if q.state.value != 'zombie']
+        assert not alive, f'an hour after the shell exited, still running: {alive}'
+    kernel.clock.schedule(3600 * 10**9, still_running)
+    kernel.run()
+    kernel.shutdown()
+    assert 'left pid' in out.decode() and init.exit_status == 0
+    assert all(q.state.value == 'zombie' for q in kernel.procs.values())

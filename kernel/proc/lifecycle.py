@@ -215,6 +215,17 @@ def exit_process(k, p: Process, status: int) -> None:
     if parent is not None and group_alive(k, parent):
         send(k, parent, Signal.SIGCHLD, sig.PendingSignal(Signal.SIGCHLD, 1, p.tgid))
         parent.children_events.wake_all(k.wake)
+    if p.tgid == INIT_PID and k.init_ends_machine:
+        kill_the_rest(k)
+
+
+def kill_the_rest(k) -> None:
+    """init has exited, so the machine is shutting down: every process still alive is
+    killed, as a shutdown's final SIGKILL does (a detached one that would otherwise run
+    forever included); the kernel's daemons stay to serve the write-back."""
+    for q in list(k.procs.values()):
+        if q.is_leader and q.state is not State.ZOMBIE and q.tgid not in k.daemons:
+            k.terminate(q, Signal.SIGKILL)
 
 
 def release_thread(k, p: Process) -> None:
