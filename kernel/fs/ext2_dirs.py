@@ -33,7 +33,7 @@ from kernel.fs.ext2_layout import (
 )
 from kernel.fs.fserror import Ext2Error, FsError
 
-DCACHE_MAX_NAMES = 1 << 17    # names cached over all directories (a few MiB of host memory)
+DCACHE_MAX_NAMES = 1 << 16    # names cached over all directories (about 10 MiB of host memory)
 MIN_GAP = dir_entry_size(1)   # the smallest record: less room than this is no gap
 
 
