@@ -22,3 +22,9 @@ def test_many_files_created_and_removed_in_one_directory(disk):
     r = run_on_disk(disk, '/tests/dir_churn', '3000', '/churn')
     assert 'dir_churn: 3000 files' in r.text, r.text
     _clean(disk)
+
+
+def test_readdir_while_removing_on_tmpfs_visits_every_entry(run):
+    """tmpfs numbers entries by index: getdents serves them from the listing taken when
+    reading started, so removing the ones already returned shifts nothing."""
+    passed(run('tests/fs_readdir_unlink', '/tmp/many'), 'fs_readdir_unlink')
