@@ -202,14 +202,14 @@ class Ext2(Allocation, Directories, Links, Attributes):
             self._dirty = True
 
     def _new_inode(self, parent: int, mode: int, uid: int, gid: int):
-        """Allocate and initialise an inode; returns (ino, inode) with no links yet."""
+        """Allocate and initialise an inode in memory; returns (ino, inode) with no links
+        yet.  The caller writes it (clearing the slot) once it is filled in."""
         ino = yield from self._alloc_inode(parent, mode & S_IFMT == InodeType.S_IFDIR)
         inode = Inode(i_mode=mode, i_uid=uid & 0xFFFF, l_i_uid_high=uid >> 16,
                       i_gid=gid & 0xFFFF, l_i_gid_high=gid >> 16)
         inode.ino = ino
         inode.i_atime = inode.i_ctime = inode.i_mtime = self.now()
         self._inodes[ino] = inode
-        yield from self._write_inode(ino, clear_slot=True)
         return ino, inode
 
     def _destroy_inode(self, ino: int, inode: Inode):
@@ -433,7 +433,7 @@ class Ext2(Allocation, Directories, Links, Attributes):
         try:
             if fill:
                 yield from fill(ino, inode)
-            yield from self._write_inode(ino)
+            yield from self._write_inode(ino, clear_slot=True)   # on the disk before its name
             yield from self._add_entry(dir_ino, dir_inode, name, ino, file_type(mode))
         except FsError:
             inode.i_links_count = 0
