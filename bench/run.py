@@ -32,6 +32,8 @@ SYSCALLS_IN_BENCH = 100_000      # userland/asm/bench_getppid.S
 PAGES_IN_BENCH = 10_000          # userland/asm/bench_touch.S
 HANDOFF = ROOT / 'build' / 'userland' / 'tests' / 'thread_handoff'
 HANDOFF_ROUNDS = 2000            # each round is two hand-offs (one each way)
+CHURN = ROOT / 'build' / 'userland' / 'tests' / 'dir_churn'
+CHURN_SIZES = (1_000, 4_000, 10_000)   # files created, then unlinked, in one directory
 
 
 def best_of(n: int, fn) -> float:
@@ -189,6 +191,38 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
             'plain_write': plain_write()}
 
 
+def churn_image(tmp: Path) -> Path:
+    """A disk holding /tests/dir_churn (mkdisk gives it inodes enough for the largest run)."""
+    from kernel.tools.mkdisk import make_disk
+    root = tmp / 'root'
+    (root / 'tests').mkdir(parents=True)
+    (root / 'tests' / 'dir_churn').write_bytes(CHURN.read_bytes())
+    image = tmp / 'disk.img'
+    make_disk(image, root, 64 << 20)
+    return image
+
+
+def ukern_churn(image: Path, n: int) -> float:
+    """µs per file for N creates and N unlinks in one new ext2 directory under ukern, on a
+    fresh copy of the disk each time (a run does not write its disk back at the end)."""
+    import io_bench
+    run_image = image.with_name('run.img')
+    shutil.copyfile(image, run_image)
+    out, seconds, _ = io_bench.guest(run_image, '/tests/dir_churn', str(n), '/churn', mem=128 << 20)
+    assert f'dir_churn: {n} files' in out, out
+    return seconds / n * 1e6
+
+
+def native_churn(tmp: Path, n: int) -> float:
+    """The same program run by the host's Linux in a host directory."""
+    t = time.perf_counter()
+    out = subprocess.run([str(CHURN), str(n), str(tmp / f'native{n}')], capture_output=True,
+                         text=True, check=True).stdout
+    seconds = time.perf_counter() - t
+    assert f'dir_churn: {n} files' in out, out
+    return seconds / n * 1e6
+
+
 def read_ceiling(zero: float, plain: float) -> float:
     """The fastest a buffered read from the disk could be: it does all that the /dev/zero
     loop does, plus a DMA that copies the same bytes out of the image file as the plain
@@ -238,6 +272,13 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
                  'the best read() / plain can be'))
     rows.append(('disk: sequential write() of a 64 MiB file', 'MB/s', best['write'],
                  'plain Python write of a host file', best['plain_write'], ''))
+    with tempfile.TemporaryDirectory() as tmp:
+        image = churn_image(Path(tmp))
+        for n in CHURN_SIZES:
+            rows.append((f'directory: {n:,} creates + unlinks in one directory, per file', 'µs',
+                         best_of(reps, lambda: ukern_churn(image, n)), 'the same binary run natively',
+                         best_of(reps, lambda: native_churn(Path(tmp), n)),
+                         'flat in N; 10,000 in < 10 s' if n == CHURN_SIZES[-1] else 'flat in N'))
     return rows
 
 

@@ -1,7 +1,7 @@
 """Files on an ext2 disk behind the AHCI controller: guest programs create, write,
 reread, seek, list, rename and delete, and the image stays clean for e2fsck."""
 
-from conftest import run_on_disk, fsck, debugfs_cat, boot
+from conftest import run_on_disk, fsck, debugfs_cat, boot, put_file
 
 
 def passed(r, name):
@@ -57,8 +57,9 @@ def test_missing_program_path_is_an_error(disk):
 def test_a_process_runs_while_another_waits_for_the_disk(disk):
     """Asynchrony: while the reader is blocked on DMA, the spinner gets the CPU."""
     from kernel.proc.process import State
+    put_file(disk, '/big', bytes(range(256)) * 6000)      # 1.5 MB: many reads from the disk
     kernel, out, log = boot(disk=disk, quantum=20_000)
-    reader = kernel.spawn(kernel.read_guest_file(b'/bin/cat'), [b'cat', b'/bin/gdbdemo'], [])
+    reader = kernel.spawn(kernel.read_guest_file(b'/bin/cat'), [b'cat', b'/big'], [])
     spinner = kernel.spawn(kernel.read_guest_file(b'/tests/spin'), [b'spin', b'3000000'], [])
     ran_while_blocked = []
     kernel.trace.subscribe(lambda e: ran_while_blocked.append(e.time)

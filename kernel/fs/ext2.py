@@ -14,20 +14,22 @@ On the host, run_sync() (blockdev.py) drives a call to completion.
 """
 
 import dataclasses
+from collections import OrderedDict
 from typing import Callable
 
 from kernel.errno import Errno
 from kernel.fs.blockdev import BlockDevice, FileBlockDevice, run_sync  # noqa: F401 (re-exported)
 from kernel.fs.ext2_alloc import Allocation
 from kernel.fs.ext2_attr import Attributes
+from kernel.fs.ext2_dirs import Directories, DirIndex, DirSlot
 from kernel.fs.ext2_links import FAST_SYMLINK_MAX, Links  # noqa: F401 (re-exported)
 from kernel.fs.fserror import FsError, Ext2Error  # noqa: F401 (re-exported: callers import them from here)
 from kernel.fs.ext2_layout import (
     EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, LINK_MAX, NAME_MAX, ROOT_INO,
-    S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SUPPORTED_RO_COMPAT, DirEntryHeader, FileType,
+    S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SUPPORTED_RO_COMPAT, FileType,
     GroupDesc, IncompatFeature, Inode, InodeFlag, InodeType, RoCompatFeature,
-    Superblock, XattrHeader, ceil_div, decode_device, dir_entries, encode_device, file_type,
-    has_block_map, insert_dir_entry, is_dir, new_dir_block, remove_dir_entry,
+    Superblock, XattrHeader, ceil_div, decode_device, encode_device, file_type,
+    has_block_map, is_dir, new_dir_block,
 )
 
 ROOT = ROOT_INO
@@ -60,17 +62,7 @@ class StatFs:
     reserved_blocks: int = 0        # free blocks only root may use (not in f_bavail)
 
 
-@dataclasses.dataclass
-class DirSlot:
-    """Where a directory entry was found: the block (a copy to edit and write back) and offsets."""
-    blockno: int
-    block: bytearray
-    offset: int
-    prev_offset: int | None   # None when the entry starts its block
-    header: DirEntryHeader
-
-
-class Ext2(Allocation, Links, Attributes):
+class Ext2(Allocation, Directories, Links, Attributes):
     """One mounted ext2 file system.  Public generator methods (drive with `yield from`):
 
     mount()                                   read and check superblock + descriptors
@@ -82,7 +74,8 @@ class Ext2(Allocation, Links, Attributes):
     unlink / rmdir(dir_ino, name)             rename(old_dir, old_name, new_dir, new_name)
     sync()                                    write back superblock and group descriptors
     link(ino, dir_ino, name)                  another name; release(ino) at last close
-    set_attrs, fallocate, seek_data, readdir_at: ext2_attr.py
+    set_attrs, fallocate, seek_data: ext2_attr.py
+    readdir_at, drop_dir_cache: ext2_dirs.py (directories and their name cache)
     """
 
     def __init__(self, dev: BlockDevice, now: Callable[[], int] = lambda: 0):
@@ -93,6 +86,7 @@ class Ext2(Allocation, Links, Attributes):
         self.readonly = False
         self._inodes: dict[int, Inode] = {}             # write-through: one object per inode
         self._dirty = False                             # superblock or descriptors changed
+        self._dir_indexes: OrderedDict[int, DirIndex] = OrderedDict()   # the name cache (ext2_dirs.py)
         # Is the inode open?  (The VFS answers.)  An open inode losing its last name goes
         # on the orphan list instead of being freed (ext2_links.py).
         self.in_use: Callable[[int], bool] = lambda ino: False
@@ -208,14 +202,14 @@ class Ext2(Allocation, Links, Attributes):
             self._dirty = True
 
     def _new_inode(self, parent: int, mode: int, uid: int, gid: int):
-        """Allocate and initialise an inode; returns (ino, inode) with no links yet."""
+        """Allocate and initialise an inode in memory; returns (ino, inode) with no links
+        yet.  The caller writes it (clearing the slot) once it is filled in."""
         ino = yield from self._alloc_inode(parent, mode & S_IFMT == InodeType.S_IFDIR)
         inode = Inode(i_mode=mode, i_uid=uid & 0xFFFF, l_i_uid_high=uid >> 16,
                       i_gid=gid & 0xFFFF, l_i_gid_high=gid >> 16)
         inode.ino = ino
         inode.i_atime = inode.i_ctime = inode.i_mtime = self.now()
         self._inodes[ino] = inode
-        yield from self._write_inode(ino, clear_slot=True)
         return ino, inode
 
     def _destroy_inode(self, ino: int, inode: Inode):
@@ -228,6 +222,7 @@ class Ext2(Allocation, Links, Attributes):
         self._set_size(inode, 0)
         yield from self._write_inode(ino)
         del self._inodes[ino]
+        self.forget_dir(ino)
         yield from self._free_inode(ino, is_dir(inode))
 
     def _drop_xattr_block(self, inode: Inode):
@@ -401,82 +396,6 @@ class Ext2(Allocation, Links, Attributes):
 
     # ---- directories -----------------------------------------------------------------
 
-    def _directory(self, ino: int):
-        inode = yield from self._iget(ino)
-        if not is_dir(inode):
-            raise FsError(Errno.ENOTDIR)
-        return inode
-
-    def _dir_block(self, inode: Inode, lbn: int):
-        blockno, _ = yield from self._bmap(inode, lbn)
-        if not blockno:
-            raise Ext2Error(f"corrupt directory: hole at block {lbn}", Errno.EIO)
-        return blockno, bytearray((yield from self.dev.read_block(blockno)))
-
-    @staticmethod
-    def _checked(walk, block: bytearray, *args):
-        """Run a directory-block function, turning a malformed block into EIO."""
-        try:
-            return walk(block, *args)
-        except ValueError as err:
-            raise Ext2Error(f"corrupt directory: {err}", Errno.EIO) from None
-
-    def _entries(self, block: bytearray) -> list:
-        return self._checked(lambda b: list(dir_entries(b)), block)
-
-    def _find_entry(self, dir_inode: Inode, name: bytes):
-        """The DirSlot of the live entry called name, or None."""
-        for lbn in range(self._size(dir_inode) // self.block_size):
-            blockno, block = yield from self._dir_block(dir_inode, lbn)
-            prev = None
-            for offset, header, entry_name in self._entries(block):
-                if header.inode and entry_name == name:
-                    return DirSlot(blockno, block, offset, prev, header)
-                prev = offset
-        return None
-
-    def _add_entry(self, dir_ino: int, dir_inode: Inode, name: bytes, ino: int, kind: FileType):
-        """Enter (name, ino) in the first gap big enough, or in a new block at the end."""
-        kind = kind if self.has_filetype else 0
-        nblocks = self._size(dir_inode) // self.block_size
-        for lbn in range(nblocks):
-            blockno, block = yield from self._dir_block(dir_inode, lbn)
-            if self._checked(insert_dir_entry, block, ino, name, kind):
-                yield from self.dev.write_block(blockno, bytes(block))
-                return (yield from self._dir_changed(dir_ino, dir_inode))
-        blockno, _ = yield from self._bmap(dir_inode, nblocks, create=True)
-        block = new_dir_block(self.block_size, [(ino, name, kind)])
-        yield from self.dev.write_block(blockno, bytes(block))
-        self._set_size(dir_inode, (nblocks + 1) * self.block_size)
-        yield from self._dir_changed(dir_ino, dir_inode)
-
-    def _remove_entry(self, dir_ino: int, dir_inode: Inode, slot: DirSlot):
-        remove_dir_entry(slot.block, slot.offset, slot.prev_offset)
-        yield from self.dev.write_block(slot.blockno, bytes(slot.block))
-        yield from self._dir_changed(dir_ino, dir_inode)
-
-    def _dir_changed(self, dir_ino: int, dir_inode: Inode):
-        # we keep directories linear, so any hash index mke2fs built is no longer valid
-        dir_inode.i_flags &= ~InodeFlag.INDEX
-        self._touch(dir_inode)
-        yield from self._write_inode(dir_ino)
-
-    def _is_empty_dir(self, inode: Inode):
-        for lbn in range(self._size(inode) // self.block_size):
-            _, block = yield from self._dir_block(inode, lbn)
-            if any(h.inode and name not in (b".", b"..") for _, h, name in self._entries(block)):
-                return False
-        return True
-
-    def _lookup_in(self, dir_ino: int, name: bytes):
-        dir_inode = yield from self._directory(dir_ino)
-        if len(name) > NAME_MAX:
-            raise FsError(Errno.ENAMETOOLONG)
-        slot = yield from self._find_entry(dir_inode, name)
-        if slot is None:
-            raise FsError(Errno.ENOENT)
-        return slot.header.inode
-
     def lookup(self, path: str | bytes, cwd_ino: int = ROOT):
         """Inode number of path, absolute or relative to directory cwd_ino (no symlinks)."""
         path = path.encode() if isinstance(path, str) else path
@@ -488,19 +407,6 @@ class Ext2(Allocation, Links, Attributes):
                 ino = yield from self._lookup_in(ino, part)
         return ino
 
-    @staticmethod
-    def _entry_type(header: DirEntryHeader) -> FileType:
-        return FileType(header.file_type) if header.file_type in iter(FileType) else FileType.UNKNOWN
-
-    def readdir(self, ino: int):
-        """[(name, ino, FileType)] for every entry, "." and ".." included."""
-        inode = yield from self._directory(ino)
-        listing = []
-        for lbn in range(self._size(inode) // self.block_size):
-            _, block = yield from self._dir_block(inode, lbn)
-            listing += [(name.decode(errors="surrogateescape"), h.inode, self._entry_type(h))
-                        for _, h, name in self._entries(block) if h.inode]
-        return listing
 
     # ---- namespace operations ----------------------------------------------------------
 
@@ -527,7 +433,7 @@ class Ext2(Allocation, Links, Attributes):
         try:
             if fill:
                 yield from fill(ino, inode)
-            yield from self._write_inode(ino)
+            yield from self._write_inode(ino, clear_slot=True)   # on the disk before its name
             yield from self._add_entry(dir_ino, dir_inode, name, ino, file_type(mode))
         except FsError:
             inode.i_links_count = 0
@@ -655,6 +561,7 @@ class Ext2(Allocation, Links, Attributes):
         target.header.inode = ino
         target.header.file_type = file_type(inode.i_mode) if self.has_filetype else 0
         yield from self.dev.write_block(target.blockno, bytes(target.block))
+        self._entry_repointed(new_parent, target)
         yield from self._dir_changed(new_dir, new_parent)
         if is_dir(victim):
             new_parent.i_links_count -= 1     # the victim's ".." is gone
@@ -679,3 +586,4 @@ class Ext2(Allocation, Links, Attributes):
             raise Ext2Error("corrupt directory: no '..' entry", Errno.EIO)
         slot.header.inode = parent
         yield from self.dev.write_block(slot.blockno, bytes(slot.block))
+        self._entry_repointed(inode, slot)

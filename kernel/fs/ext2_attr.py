@@ -1,5 +1,5 @@
-"""ext2 inode attributes and space: ownership, permissions, times, preallocation, where
-the data is, and directory positions that survive removals.
+"""ext2 inode attributes and space: ownership, permissions, times, preallocation, and
+where the data is.
 
 A mixin of the Ext2 class (ext2.py), like ext2_alloc.py.  Every method is a generator run
 under the mount lock.
@@ -86,22 +86,3 @@ class Attributes:
         if want_hole:
             return size
         raise FsError(Errno.ENXIO)
-
-    # ---- directories read by position --------------------------------------------------
-
-    def readdir_at(self, ino: int, pos: int):
-        """[(name, ino, FileType, next position)] of the entries at or after byte position
-        pos of directory ino.  Positions are where records sit in the directory, which
-        removing or adding other entries never moves (removal folds a record into the one
-        before it), so a reader that removes as it goes misses nothing."""
-        inode = yield from self._directory(ino)
-        bs = self.block_size
-        listing = []
-        for lbn in range(max(pos, 0) // bs, self._size(inode) // bs):
-            _, block = yield from self._dir_block(inode, lbn)
-            for offset, header, name in self._entries(block):
-                here = lbn * bs + offset
-                if header.inode and here >= pos:
-                    listing.append((name.decode(errors="surrogateescape"), header.inode,
-                                    self._entry_type(header), here + header.rec_len))
-        return listing

@@ -13,6 +13,7 @@ Disk picture (block size B = 1, 2 or 4 KiB):
 
 import ctypes
 import enum
+import struct
 
 SUPERBLOCK_OFFSET = 1024
 SUPERBLOCK_SIZE = 1024
@@ -318,22 +319,59 @@ def dir_entries(block: bytearray):
         offset += header.rec_len
 
 
-def insert_dir_entry(block: bytearray, ino: int, name: bytes, file_type: int) -> bool:
-    """Put a new entry in the first gap of this block that fits it; False if none does.
+# inode, rec_len, name_len of a DirEntryHeader, read without building a ctypes view
+DIR_RECORD = struct.Struct("<IHB")
 
-    A gap is an unused record, or the slack at the end of a live record longer than its
-    name needs; in the second case the live record is shortened to make room.
-    """
-    need = dir_entry_size(len(name))
-    for offset, header, _ in dir_entries(block):
-        used = dir_entry_size(header.name_len) if header.inode else 0
-        room = header.rec_len - used
-        if room >= need:
-            if used:
-                header.rec_len = used
-            put_dir_entry(block, offset + used, ino, room, name, file_type)
-            return True
-    return False
+
+def dir_records(block) -> list[tuple[int, int, int, int]]:
+    """(offset, inode, rec_len, name_len) of every record in a directory block, with the
+    same checks as dir_entries but no header objects or names: the cheap walk that
+    directory updates use."""
+    out = []
+    offset, size = 0, len(block)
+    unpack = DIR_RECORD.unpack_from
+    while offset < size:
+        if offset + DIR_ENTRY_HEADER_SIZE > size:
+            raise ValueError(f"corrupt directory entry at offset {offset}")
+        ino, rec_len, name_len = unpack(block, offset)
+        if (rec_len < DIR_ENTRY_HEADER_SIZE or rec_len % 4 or offset + rec_len > size
+                or ino and (DIR_ENTRY_HEADER_SIZE + name_len + 3) & ~3 > rec_len):
+            raise ValueError(f"corrupt directory entry at offset {offset}")
+        out.append((offset, ino, rec_len, name_len))
+        offset += rec_len
+    return out
+
+
+def record_room(ino: int, rec_len: int, name_len: int) -> int:
+    """Bytes a record can give a new entry: all of an unused one, a live one's slack."""
+    return rec_len - dir_entry_size(name_len) if ino else rec_len
+
+
+def fill_gap(block: bytearray, offset: int, ino: int, name: bytes, file_type: int) -> tuple[int, int]:
+    """Put a new entry in the gap of the record at offset: all of an unused record, or
+    the slack after a live one, which is shortened to its name.  Returns the new entry's
+    offset and the room still left after it.  The caller knows the gap fits."""
+    header = DirEntryHeader.from_buffer(block, offset)
+    used = dir_entry_size(header.name_len) if header.inode else 0
+    room = header.rec_len - used
+    if used:
+        header.rec_len = used
+    put_dir_entry(block, offset + used, ino, room, name, file_type)
+    return offset + used, room - dir_entry_size(len(name))
+
+
+def record_before(block, offset: int) -> int | None:
+    """Offset of the record just before the one at offset, following the rec_len chain
+    (None when it starts the block); ValueError if no record starts at offset."""
+    prev, at = None, 0
+    while at < offset:
+        rec_len = DIR_RECORD.unpack_from(block, at)[1]
+        if rec_len < DIR_ENTRY_HEADER_SIZE:
+            raise ValueError(f"corrupt directory entry at offset {at}")
+        prev, at = at, at + rec_len
+    if at != offset:
+        raise ValueError(f"no directory entry at offset {offset}")
+    return prev
 
 
 def remove_dir_entry(block: bytearray, offset: int, prev_offset: int | None):

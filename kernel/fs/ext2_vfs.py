@@ -67,8 +67,8 @@ class Ext2Mount(FileSystem):
         listing = yield from self.call(self.fs.readdir(dir_node))
         return [(name.encode(errors='surrogateescape'), ino, int(kind)) for name, ino, kind in listing]
 
-    def readdir_at(self, dir_node, pos: int):
-        listing = yield from self.call(self.fs.readdir_at(dir_node, pos))
+    def readdir_at(self, dir_node, pos: int, budget: int | None = None):
+        listing = yield from self.call(self.fs.readdir_at(dir_node, pos, budget))
         return [(name.encode(errors='surrogateescape'), ino, int(kind), next_pos)
                 for name, ino, kind, next_pos in listing]
 
@@ -157,9 +157,10 @@ class Ext2DirFile(DirFile):
     def ino(self) -> int:
         return self.node
 
-    def entries_at(self, pos: int):
-        """[(name, ino, d_type, next position)] from byte position pos (ext2_attr.py)."""
-        return (yield from self.fs.readdir_at(self.node, pos))
+    def entries_at(self, pos: int, budget: int | None = None):
+        """[(name, ino, d_type, next position)] from byte position pos, enough to fill
+        `budget` bytes of dirent64 records at least (ext2_dirs.py)."""
+        return (yield from self.fs.readdir_at(self.node, pos, budget))
 
 
 class InodeHold:

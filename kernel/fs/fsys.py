@@ -92,6 +92,15 @@ class DirFile(File):
         super().__init__(flags)
         self.fs = fs
         self.node = node
+        self.listing: list | None = None      # what reading from index 0 found
+
+    def entries_from(self, index: int):
+        """The entries from `index` on, out of the listing taken when reading started
+        (at index 0, so rewinddir takes a new one): a directory read in pieces is listed
+        once, not once per piece, and removing entries as they come skips none."""
+        if index == 0 or self.listing is None:
+            self.listing = yield from self.entries()
+        return self.listing[index:]
 
     def read(self, n: int):
         return -Errno.EISDIR

@@ -67,6 +67,7 @@ def mount_boot_disk(kernel) -> bool:
         return False
     fs, cache = mount_root(kernel, boot)
     kernel.reclaim.shrinkers.append(cache.shrink)
+    kernel.reclaim.shrinkers.append(fs.drop_dir_cache)
     vfs = kernel.vfs
     vfs.set_root(Ext2Mount(kernel, fs, cache), f'/dev/{boot.name}')
     vfs.devsw[('b', MAJOR_DISK)] = lambda minor, flags: DiskFile(kernel, boot, flags)

@@ -243,10 +243,10 @@ def sys_getdents64(k, p, fd: int, buf: int, count: int):
     if hasattr(f, 'entries_at'):
         # ext2: the offset is a byte position in the directory, which unlinking the
         # entries already returned does not move (so `rm -r` sees every entry)
-        entries = yield from f.entries_at(f.offset)
+        entries = yield from f.entries_at(f.offset, count)
     else:
-        listing = yield from f.entries()
-        entries = [(name, ino, ftype, i + 1) for i, (name, ino, ftype) in enumerate(listing)][f.offset:]
+        listing = yield from f.entries_from(f.offset)
+        entries = [(name, ino, ftype, f.offset + i + 1) for i, (name, ino, ftype) in enumerate(listing)]
     out = bytearray()
     for name, ino, ftype, next_pos in entries:
         rec = dirent64(ino, next_pos, int(ftype), name)

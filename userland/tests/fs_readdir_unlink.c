@@ -1,5 +1,6 @@
 /* rm -r: read a directory in small getdents batches and unlink each entry as it comes;
- * every entry must be seen once, none skipped. */
+ * every entry must be seen once, none skipped.  fs_readdir_unlink [DIR] (default /many,
+ * on the disk; /tmp/many is on tmpfs). */
 #include "check.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -11,16 +12,17 @@
 
 struct dirent64_ { unsigned long long ino; long long off; unsigned short reclen; unsigned char type; char name[]; };
 
-int main(void)
+int main(int argc, char **argv)
 {
     begin("fs_readdir_unlink");
-    mkdir("/many", 0755);
-    char path[64];
+    const char *dir = argc > 1 ? argv[1] : "/many";
+    mkdir(dir, 0755);
+    char path[128];
     for (int i = 0; i < NFILES; i++) {
-        snprintf(path, sizeof path, "/many/file-with-a-longish-name-%03d", i);
+        snprintf(path, sizeof path, "%s/file-with-a-longish-name-%03d", dir, i);
         close(open(path, O_CREAT | O_WRONLY, 0644));
     }
-    int fd = open("/many", O_RDONLY | O_DIRECTORY);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
     char buf[200];                      /* a few entries per call */
     int removed = 0, calls = 0;
     for (;;) {
@@ -31,7 +33,7 @@ int main(void)
         for (long pos = 0; pos < n;) {
             struct dirent64_ *d = (struct dirent64_ *)(buf + pos);
             if (strcmp(d->name, ".") && strcmp(d->name, "..")) {
-                snprintf(path, sizeof path, "/many/%s", d->name);
+                snprintf(path, sizeof path, "%s/%s", dir, d->name);
                 if (unlink(path) == 0)
                     removed++;
             }
@@ -41,6 +43,6 @@ int main(void)
     close(fd);
     check("several getdents calls", calls > 3);
     check_eq("every entry seen and removed", NFILES, removed);
-    check_eq("the directory is empty: rmdir works", 0, rmdir("/many"));
+    check_eq("the directory is empty: rmdir works", 0, rmdir(dir));
     end();
 }
