@@ -31,6 +31,13 @@ def _state(p) -> tuple[str, str]:
     return STATE.get(p.state.value, ('?', 'unknown'))
 
 
+def _mask(infos) -> int:
+    bits = 0
+    for info in infos:
+        bits |= sig.bit(info.sig)
+    return bits
+
+
 def _signal_sets(p) -> tuple[int, int, int, int]:
     """(pending, blocked, ignored, caught) as bit masks."""
     pending = 0
@@ -131,8 +138,8 @@ def status(k, p) -> bytes:
         ('VmSize', f'{vsize // 1024:8d} kB'), ('VmLck', f'{0:8d} kB'), ('VmPin', f'{0:8d} kB'),
         ('VmHWM', f'{_kb(max(rss, p.usage.maxrss)):8d} kB'), ('VmRSS', f'{_kb(rss):8d} kB'),
         ('VmStk', f'{stack // 1024:8d} kB'), ('VmSwap', f'{0:8d} kB'),
-        ('Threads', _threads(k, p)), ('SigQ', f'{len(p.sigpending)}/{p.limits.soft(Rlimit.SIGPENDING)}'),
-        ('SigPnd', f'{pending:016x}'), ('ShdPnd', f'{0:016x}'), ('SigBlk', f'{blocked:016x}'),
+        ('Threads', _threads(k, p)), ('SigQ', f'{len(p.sigpending) + len(p.group_signals.pending)}/{p.limits.soft(Rlimit.SIGPENDING)}'),
+        ('SigPnd', f'{pending:016x}'), ('ShdPnd', f'{_mask(p.group_signals.pending):016x}'), ('SigBlk', f'{blocked:016x}'),
         ('SigIgn', f'{ignored:016x}'), ('SigCgt', f'{caught:016x}'),
         ('CapInh', f'{0:016x}'), ('CapPrm', f'{0x1ffffffffff if cr.euid == 0 else 0:016x}'),
         ('CapEff', f'{0x1ffffffffff if cr.euid == 0 else 0:016x}'),
