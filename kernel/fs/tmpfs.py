@@ -452,6 +452,7 @@ class TmpPageView:
     def __init__(self, fs: TmpFs, node: TmpNode):
         self.fs = fs
         self.node = node
+        self.identity = node             # what a futex in the mapping is keyed by (proc/futex.py)
         self.full: set[int] = set()      # blocks the fault handler found no room for
         node.opens += 1                  # a mapping keeps the file's pages alive too ...
         weakref.finalize(self, fs.unmapped, node)   # ... until its last region is gone
