@@ -138,3 +138,12 @@ def test_a_missing_program_is_one_line_with_the_systems_words(userland, tmp_path
     r = _ukern('run', 'no-such-program', cwd=tmp_path)
     assert r.returncode == 127
     assert r.stderr == 'ukern: no-such-program: No such file or directory\n'
+
+
+def test_readdir_of_tmp_lists_the_host_files_that_show_through(userland):
+    import tempfile
+    with tempfile.NamedTemporaryFile(dir='/tmp', prefix='ukern-union-') as host:
+        host.write(b'host')
+        host.flush()
+        r = run_host(userland, 'tests/tmp_union_ls', host.name)
+        passed(r, 'tmp_union_ls')

@@ -347,6 +347,37 @@ class TmpFs(FileSystem):
         node.mtime = self.now()
         return done
 
+    def fallocate(self, node: TmpNode, offset: int, length: int, keep_size: bool):
+        """A generator: give the pages covering offset..offset+length frames (zeros where
+        there were holes) and, unless keep_size, grow the file to cover them.  As on
+        Linux's tmpfs, keep_size may allocate past the end of the file."""
+        if node.kind != InodeType.S_IFREG:
+            raise FsError(Errno.ENODEV)
+        for index in range(offset // PAGE_SIZE, -(-(offset + length) // PAGE_SIZE)):
+            if index not in node.pages:
+                yield from self.resident(node, index)
+        if not keep_size and offset + length > node.size:
+            node.size = offset + length
+        node.mtime = self.now()
+
+    def seek_data(self, node: TmpNode, offset: int, want_hole: bool) -> int:
+        """lseek's SEEK_DATA (the first byte at or after offset in a page the file holds,
+        in memory or in swap) or SEEK_HOLE (the first byte of a hole, or the end of the
+        file); ENXIO at or past the end."""
+        size = node.size
+        if offset < 0 or offset >= size:
+            raise FsError(Errno.ENXIO)
+        held = node.pages.indices()
+        index = offset // PAGE_SIZE
+        if want_hole:
+            while index in held:
+                index += 1
+            return min(max(offset, index * PAGE_SIZE), size)
+        later = [i for i in held if i >= index]
+        if not later or min(later) * PAGE_SIZE >= size:
+            raise FsError(Errno.ENXIO)
+        return max(offset, min(later) * PAGE_SIZE)
+
     def set_attrs(self, node: TmpNode, mode=None, uid=None, gid=None, atime=None, mtime=None):
         """chmod, chown and utimes (tmpfs keeps one time, the modification time)."""
         if mode is not None:
@@ -412,6 +443,13 @@ class TmpFile(File):
 
     def truncate(self, size: int):
         yield from self.fs.truncate(self.node, size)
+
+    def fallocate(self, offset: int, length: int, keep_size: bool):
+        yield from self.fs.fallocate(self.node, offset, length, keep_size)
+
+    def seek_data(self, offset: int, want_hole: bool):
+        return self.fs.seek_data(self.node, offset, want_hole)
+        yield
 
     def mapping(self, first: int, count: int) -> MappedFile:
         """mmap: pages first..first+count as a MappedFile over the file's own frames (a
