@@ -20,7 +20,7 @@ from emu.cpu import Trap, Vector, PF_USER
 from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
-from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
+from .fs.file import FdTable, ConsoleFile, HostStreamFile, O_RDONLY, O_WRONLY
 from .fs.mount import mount_boot_disk, mount_host, mount_namespace, find_swap, open_object_store, unmount
 from .mm import fault
 from .mm.frames import FrameAllocator, OutOfMemory
@@ -80,10 +80,12 @@ class Kernel:
 
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
                  log: Callable[[str], None] | None = None, console_is_tty: bool = False,
-                 policy: str = 'clock', console_input_typed: bool | None = None):
+                 policy: str = 'clock', console_input_typed: bool | None = None,
+                 error_sink: Callable[[bytes], None] | None = None):
         """console_is_tty: the console's output is a terminal; console_input_typed: its
         input is typed (a person or a script), so the line discipline edits it (default:
-        the same as console_is_tty)."""
+        the same as console_is_tty); error_sink: where the first program's descriptor 2
+        writes, when that is not the console (None: the console, as 0 and 1)."""
         labs.activate_active()             # a course lab in progress swaps in the student's code
         self.machine = machine
         self.cpu = machine.cpu
@@ -91,6 +93,7 @@ class Kernel:
         self.quantum = quantum
         self.random = random.Random(seed)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.error_sink = error_sink
         self.trace = Tracer()
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
@@ -216,6 +219,8 @@ class Kernel:
         fds = FdTable()
         for fd, mode in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
             fds.put(fd, ConsoleFile(self.console, mode))
+        if self.error_sink is not None:          # the host keeps stderr apart from stdout
+            fds.put(2, HostStreamFile(self.error_sink))
         pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
         path = argv[0].decode(errors='replace') if argv else pname
         p = lifecycle.create(self, data, argv, envp, fds, pname, path)
