@@ -66,7 +66,8 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
     length = page_up(length)
     mapped = copied = None
     f = p.fds.get(fd)
-    if MapFlags.ANONYMOUS not in flags and hasattr(f, 'mapping'):      # tmpfs: the file's frames
+    own_frames = hasattr(f, 'mapping') and (MapFlags.SHARED in flags or not getattr(f, 'maps_shared_only', False))
+    if MapFlags.ANONYMOUS not in flags and own_frames:   # tmpfs, a host file shared: frames of its own
         mapped = _map_frames(f, offset, length, prot, MapFlags.SHARED in flags)
         if isinstance(mapped, int):
             return mapped
@@ -161,15 +162,17 @@ def _access_error(f, prot: int, shared: bool) -> int:
 
 
 def _map_frames(f, offset: int, length: int, prot: int, shared: bool):
-    """A file whose pages are frames of its own (tmpfs): a MappedFile over them."""
+    """A file whose pages are frames of its own (tmpfs; a host file, shared): a MappedFile
+    over them, or a negative errno."""
     return _access_error(f, prot, shared) or f.mapping(offset // PAGE, length // PAGE)
 
 
 def _copy_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):
-    """A file that is not in the buffer cache (hostfs, tmpfs): its bytes are read now and
-    the pages are filled from them at fault time like a private ELF segment, so a private
-    mapping and a read-only shared one see the file as it was at mmap (a FileImage, or
-    a negative errno).  A writable shared mapping would need the file's own pages: ENODEV."""
+    """A file that is not in the buffer cache and has no frames of its own to map (a
+    private mapping of a host file, a /proc file): its bytes are read now and the pages
+    are filled from them at fault time like a private ELF segment, so the mapping sees the
+    file as it was at mmap (a FileImage, or a negative errno).  A writable shared mapping
+    would need the file's own pages: ENODEV."""
     f = p.fds.get(fd)
     if f is None:
         return -Errno.EBADF
