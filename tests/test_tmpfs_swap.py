@@ -28,3 +28,11 @@ def test_without_swap_a_tmp_file_stops_at_memory_with_enospc(userland, tmp_path)
     r = run_small(userland, tmp_path, 'tests/tmp_swap', '20', mem=16 << 20, swap=False)
     assert 'bytes written: expected' in r.text, r.text
     assert r.kernel.vmstat['oom_kill'] == 0
+
+
+def test_shared_anonymous_memory_is_a_memory_file_that_swaps_too(userland, tmp_path):
+    r = run_small(userland, tmp_path, 'tests/tmp_swap_mmap', '20', 'anon', mem=16 << 20)
+    passed(r, 'tmp_swap_mmap')
+    assert r.kernel.vmstat['pswpout'] > 500, dict(r.kernel.vmstat)
+    swap = r.kernel.frames.swap
+    assert swap.free_slots == swap.nslots - 1

@@ -57,6 +57,8 @@ def mount_namespace(kernel) -> Vfs:
     vfs.mount(DevFs(), b'/dev', 'devtmpfs')
     vfs.mount(tmpfs(0x11), b'/tmp', 'tmpfs')
     vfs.mount(tmpfs(0x12), b'/dev/shm', 'tmpfs')
+    vfs.shmem = tmpfs(0x13)          # mounted nowhere: shared anonymous memory's files
+    vfs.shmem.limited = False
     return vfs
 
 

@@ -167,12 +167,20 @@ def _perms(r) -> str:
 MAPS_NAME_COLUMN = 73                    # Linux pads the fields out to 73 characters before a name
 
 
+def _mapped_ino(f) -> int:
+    """The inode number of a mapped file: ext2's (its holder), tmpfs's (its node), else 0."""
+    ino = getattr(f.holder, 'ino', None)
+    if ino is None:
+        ino = getattr(getattr(f.cache, 'node', None), 'ino', 0)
+    return ino
+
+
 def _map_line(r) -> str:
     offset, dev, ino, name = 0, '00:00', 0, ''
     if r.kind is Kind.ELF:
         offset, dev, name = (r.image.offset if r.image else 0), '08:01', r.name
     elif r.kind is Kind.FILE and r.file is not None:
-        offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', r.file.ino
+        offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', _mapped_ino(r.file)
     elif r.kind in (Kind.HEAP, Kind.STACK) or r.name.startswith('[sysv'):
         name = r.name
     head = f'{r.start:08x}-{r.end:08x} {_perms(r)} {offset:08x} {dev} {ino} '

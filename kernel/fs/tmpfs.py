@@ -63,6 +63,7 @@ class TmpFs(FileSystem):
         self.now = clock_seconds
         self.dev = dev
         self.pages_used = 0                     # frames the files of this tmpfs hold
+        self.limited = True                     # False: no size limit (shared anonymous memory)
         self.inos = itertools.count(1)
         self._root = self._node(InodeType.S_IFDIR | 0o1777)
         self._root.parent = self._root
@@ -250,7 +251,18 @@ class TmpFs(FileSystem):
         """The size limit: half of the memory its pages can live in (Linux's default is half
         of RAM; with swap, ukern counts the swap area too, so /tmp may outgrow RAM)."""
         swap = self.frames.swap
+        if not self.limited:
+            return self.frames.total + (swap.nslots if swap is not None else 0)
         return (self.frames.total + (swap.nslots if swap is not None else 0)) // 2
+
+    def unnamed_mapping(self, size: int) -> MappedFile:
+        """mmap(MAP_SHARED | MAP_ANONYMOUS): a file of `size` bytes with no name, mapped
+        whole; every process that inherits the mapping maps its pages, which swap like any
+        tmpfs page, and go when the last mapping does (Linux's shmem_zero_setup)."""
+        node = self._node(InodeType.S_IFREG | 0o600)
+        node.nlink, node.size = 0, size
+        count = -(-size // PAGE_SIZE)
+        return MappedFile(TmpPageView(self, node), [i + 1 for i in range(count)])
 
     def new_page(self, node: TmpNode, index: int) -> int:
         """A zeroed frame for hole `index` (ENOSPC when the tmpfs is full; OutOfMemory when

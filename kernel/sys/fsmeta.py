@@ -251,6 +251,22 @@ def sys_fallocate(k, p, fd: int, mode: int, offset: int, length: int):
     return 0
 
 
+POSIX_FADV_DONTNEED_MAX = 5          # advice 0..5: NORMAL RANDOM SEQUENTIAL WILLNEED DONTNEED NOREUSE
+
+
+def sys_fadvise64(k, p, fd: int, offset: int, length: int, advice: int) -> int:
+    """posix_fadvise: advice about how a file will be read.  ukern's readahead follows what
+    reads do, not what they announce, so valid advice is accepted and changes nothing."""
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not getattr(f, 'seekable', False):
+        return -Errno.ESPIPE
+    if not 0 <= s32(advice) <= POSIX_FADV_DONTNEED_MAX or s64(length) < 0:
+        return -Errno.EINVAL
+    return 0
+
+
 # -- statx and statfs -------------------------------------------------------------------------
 class StatxTimestamp(ctypes.LittleEndianStructure):
     _pack_ = 1

@@ -66,6 +66,8 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
     length = page_up(length)
     mapped = copied = None
     f = p.fds.get(fd)
+    if MapFlags.ANONYMOUS in flags and MapFlags.SHARED in flags:
+        mapped = k.vfs.shmem.unnamed_mapping(length)    # pages that forks share, and swap
     own_frames = hasattr(f, 'mapping') and (MapFlags.SHARED in flags or not getattr(f, 'maps_shared_only', False))
     if MapFlags.ANONYMOUS not in flags and own_frames:   # tmpfs, a host file shared: frames of its own
         mapped = _map_frames(f, offset, length, prot, MapFlags.SHARED in flags)
@@ -104,8 +106,9 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         start = page_down(addr) if hint_ok else a.free_gap(length)
         if start is None:
             return -Errno.ENOMEM
-    region = a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
-                          '[file]' if mapped or copied else '[anon]',
+    kind = Kind.FILE if mapped and MapFlags.ANONYMOUS not in flags else Kind.ANON
+    region = a.add(Region(start, start + length, Prot(prot & 7), kind,
+                          '[file]' if kind is Kind.FILE or copied else '[anon]',
                           shared=MapFlags.SHARED in flags and not copied, file=mapped, image=copied))
     if mapped:
         mapped.hold()                   # the region keeps the inode, even once unlinked

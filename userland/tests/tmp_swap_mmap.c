@@ -1,8 +1,9 @@
 /* Shared mappings of a tmpfs file under memory pressure: two processes map the same
  * /dev/shm file MAP_SHARED, each writes half of it, and each then checks every page --
  * its own and the other's -- while the file is larger than the machine's free memory, so
- * pages are paged out from under both mappers and come back through the file.
- * Usage: tmp_swap_mmap MIB */
+ * pages are paged out from under both mappers and come back through the file.  With
+ * "anon", the same with MAP_SHARED | MAP_ANONYMOUS memory (a memory file with no name).
+ * Usage: tmp_swap_mmap MIB [anon] */
 #include "check.h"
 #include <fcntl.h>
 #include <stdint.h>
@@ -33,10 +34,12 @@ int main(int argc, char **argv)
     begin("tmp_swap_mmap");
     long mib = argc > 1 ? atol(argv[1]) : 12;
     long pages = mib << 8, size = pages * PAGE;
+    int anon = argc > 2 && strcmp(argv[2], "anon") == 0;
     int fd = open("/dev/shm/shared", O_RDWR | O_CREAT | O_TRUNC, 0600);
     check("open /dev/shm/shared", fd >= 0);
     check_eq("ftruncate", 0, ftruncate(fd, size));
-    volatile uint64_t *m = mmap(0, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    volatile uint64_t *m = anon ? mmap(0, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+                                : mmap(0, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     check("mmap shared", m != MAP_FAILED);
     int ready[2], done[2];
     pipe(ready);
@@ -59,8 +62,10 @@ int main(int argc, char **argv)
 
     /* read() sees what the mappings wrote, including pages that went to swap */
     uint64_t word;
-    check_eq("pread a word", 8, pread(fd, &word, 8, (pages - 1) * PAGE + 64 * 8));
-    check_eq("its value", ((pages - 1) << 16) ^ 64 ^ 0x5EED, word);
+    if (!anon) {
+        check_eq("pread a word", 8, pread(fd, &word, 8, (pages - 1) * PAGE + 64 * 8));
+        check_eq("its value", ((pages - 1) << 16) ^ 64 ^ 0x5EED, word);
+    }
     munmap((void *)m, size);
     close(fd);
     unlink("/dev/shm/shared");
