@@ -9,7 +9,7 @@
 /* the error, however the C library reports it (POSIX: returned; some versions: -1, errno) */
 static int adv(int fd, off_t off, off_t len, int advice)
 {
-    int r = adv(fd, off, len, advice);
+    int r = posix_fadvise(fd, off, len, advice);
     return r == -1 ? errno : r;
 }
 
