@@ -212,7 +212,7 @@ class HostFile(File):
             return -(e.errno if e.errno in Errno._value2member_map_ else Errno.EIO)
         in_file = max(0, min(count, -(-size // PAGE_SIZE) - first))
         blocks = [first + i + 1 for i in range(in_file)] + [0] * (count - in_file)
-        return MappedFile(HostPageView(pages), blocks, first=first)
+        return MappedFile(HostPageView(pages, self.fd), blocks, first=first)
 
     def read(self, n: int):
         data = yield from self.pread(n, self.offset)

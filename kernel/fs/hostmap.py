@@ -11,6 +11,7 @@ A read() of the file sees what was written back, not the mapping's newer bytes: 
 has no page cache for them to share, as Linux's would.
 """
 
+import fcntl
 import os
 import weakref
 
@@ -34,6 +35,7 @@ class HostPages:
     def __init__(self, frames, fd: int, forget):
         self.frames = frames
         self.fd = os.dup(fd)            # its own: the guest may close its descriptor first
+        self.writable = _writable(fd)
         self.forget = forget            # takes this cache out of the file system's table
         self.pages: dict[int, int] = {}
         self.failed: set[int] = set()   # blocks whose read or write-back the host refused
@@ -70,8 +72,13 @@ class HostPages:
         except OSError:
             self.failed.add(blockno)
 
-    def mapped(self) -> None:
+    def mapped(self, fd: int) -> None:
+        """One more mmap of the file, through the host descriptor fd: if the pages were
+        first mapped read-only, a writable descriptor becomes the one they go back by."""
         self.users += 1
+        if not self.writable and _writable(fd):
+            os.close(self.fd)
+            self.fd, self.writable = os.dup(fd), True
 
     def unmapped(self) -> None:
         """A mapping is gone; with the last one the frames go back and the file is closed."""
@@ -85,14 +92,18 @@ class HostPages:
         self.forget()
 
 
+def _writable(fd: int) -> bool:
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+
+
 class HostPageView:
     """What the fault handler and msync ask of one mmap of a host file (the MappedFile's
     cache): its HostPages, held until the last region of this mmap is gone."""
 
-    def __init__(self, pages: HostPages):
+    def __init__(self, pages: HostPages, fd: int):
         self.pages = pages
         self.identity = pages            # what a futex in the mapping is keyed by
-        pages.mapped()
+        pages.mapped(fd)
         weakref.finalize(self, pages.unmapped)
 
     @property

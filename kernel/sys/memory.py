@@ -67,6 +67,8 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
     mapped = copied = None
     f = p.fds.get(fd)
     if MapFlags.ANONYMOUS in flags and MapFlags.SHARED in flags:
+        if length // PAGE > k.vfs.shmem.size_pages:
+            return -Errno.ENOMEM            # more than memory and swap could ever hold
         mapped = k.vfs.shmem.unnamed_mapping(length)    # pages that forks share, and swap
     own_frames = hasattr(f, 'mapping') and (MapFlags.SHARED in flags or not getattr(f, 'maps_shared_only', False))
     if MapFlags.ANONYMOUS not in flags and own_frames:   # tmpfs, a host file shared: frames of its own
