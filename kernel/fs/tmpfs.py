@@ -50,6 +50,7 @@ class TmpNode:
 
 
 TMPFS_MAGIC = 0x01021994
+MAX_FILE_SIZE = (1 << 63) - 1           # Linux's MAX_LFS_FILESIZE on 64-bit
 
 
 class TmpFs(FileSystem):
@@ -365,7 +366,13 @@ class TmpFs(FileSystem):
         Linux's tmpfs, keep_size may allocate past the end of the file."""
         if node.kind != InodeType.S_IFREG:
             raise FsError(Errno.ENODEV)
-        for index in range(offset // PAGE_SIZE, -(-(offset + length) // PAGE_SIZE)):
+        if offset + length > MAX_FILE_SIZE:
+            raise FsError(Errno.EFBIG)
+        first, end = offset // PAGE_SIZE, -(-(offset + length) // PAGE_SIZE)
+        held = sum(1 for i in node.pages.indices() if first <= i < end)
+        if self.pages_used + (end - first - held) > self.size_pages:
+            raise FsError(Errno.ENOSPC)             # all or nothing: it would not fit
+        for index in range(first, end):
             if index not in node.pages:
                 yield from self.resident(node, index)
         if not keep_size and offset + length > node.size:

@@ -32,6 +32,10 @@ int main(void)
     check_eq("PUNCH_HOLE: EOPNOTSUPP", EOPNOTSUPP,
              err(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096)));
     check_eq("a zero length: EINVAL", EINVAL, err(fallocate(fd, 0, 0, 0)));
+    check_eq("more than the tmpfs holds: ENOSPC", ENOSPC, err(fallocate(fd, 0, 0, 1LL << 40)));
+    fstat(fd, &st);
+    check_eq("... and nothing was allocated", 4 * 8, st.st_blocks);
+    check_eq("past the largest size: EFBIG", EFBIG, err(fallocate(fd, 0, 0x7fffffffffff0000LL, 1 << 20)));
 
     int sp = open("/tmp/sparse", O_CREAT | O_RDWR | O_TRUNC, 0644);
     char block[8192];
