@@ -217,7 +217,8 @@ def meminfo(k) -> bytes:
             ('MemAvailable', free_kb + cached_kb - dirty_kb), ('Buffers', 0), ('Cached', cached_kb),
             ('SwapCached', 0), ('Active', 0), ('Inactive', 0),
             ('SwapTotal', _kb(total_swap)), ('SwapFree', _kb(free_swap)),
-            ('Dirty', dirty_kb), ('Writeback', 0), ('AnonPages', 0), ('Mapped', 0), ('Shmem', 0),
+            ('Dirty', dirty_kb), ('Writeback', 0), ('AnonPages', 0), ('Mapped', 0),
+            ('Shmem', _kb(len(k.reclaim.owners))),          # tmpfs pages in memory
             ('Slab', 0), ('PageTables', 0), ('CommitLimit', _kb(frames.total // 2 + total_swap)),
             ('Committed_AS', 0), ('VmallocTotal', 0), ('VmallocUsed', 0), ('HugePages_Total', 0),
             ('Hugepagesize', 2048)]

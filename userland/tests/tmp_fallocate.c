@@ -9,6 +9,17 @@
 
 static int err(long r) { return r < 0 ? errno : 0; }
 
+static long shmem_kb(void)
+{
+    char text[4096];
+    int fd = open("/proc/meminfo", O_RDONLY);
+    long n = read(fd, text, sizeof text - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = 0;
+    char *at = strstr(text, "Shmem:");
+    return at ? atol(at + 6) : -1;
+}
+
 int main(void)
 {
     begin("tmp_fallocate");
@@ -29,6 +40,7 @@ int main(void)
     fstat(fd, &st);
     check_eq("size unchanged", 10000, st.st_size);
     check_eq("a fourth page held", 4 * 8, st.st_blocks);
+    check("/proc/meminfo's Shmem counts them", shmem_kb() >= 16);
     check_eq("PUNCH_HOLE: EOPNOTSUPP", EOPNOTSUPP,
              err(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096)));
     check_eq("a zero length: EINVAL", EINVAL, err(fallocate(fd, 0, 0, 0)));
