@@ -70,12 +70,13 @@ def machine_disks(args) -> list:
 _keep_alive = []
 
 
-def boot_kernel(args, tty: bool, typed: bool | None = None, **console) -> Kernel:
+def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **console) -> Kernel:
     """The machine and kernel the options describe: disks attached, root mounted, swap on.
-    tty: the console's output is a terminal; typed: its input is (default: the same)."""
+    tty: the console's output is a terminal; typed: its input is (default: the same);
+    error_sink: where the first program's stderr goes when not to the console."""
     machine = Machine(args.mem, disks=machine_disks(args) or None, **console)
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
-                    console_input_typed=typed)
+                    console_input_typed=typed, error_sink=error_sink)
     if args.disk:
         kernel.mount_root()
     else:
@@ -117,6 +118,23 @@ def guest_environment(args) -> list[bytes]:
     return [name + b'=' + value for name, value in os.environb.items()]
 
 
+def separate_stderr():
+    """Our stderr, as a sink for the guest's, if it is not where our stdout goes (a file
+    or pipe of its own); None when both reach the same place (a terminal, `2>&1`): then
+    the guest's stderr is the console, as its stdout is, and the two stay in order."""
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    if (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino):
+        return None
+
+    def write(data: bytes) -> None:
+        sys.stderr.buffer.write(data)
+        sys.stderr.buffer.flush()
+    return write
+
+
 def cmd_run(args) -> int:
     problem = check_root_options(args)
     if problem:
@@ -125,7 +143,7 @@ def cmd_run(args) -> int:
     try:
         # Piped or redirected input is data, not keys: no line discipline for it.
         kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(),
-                             console_source=sys.stdin.buffer)
+                             error_sink=separate_stderr(), console_source=sys.stdin.buffer)
     except (OSError, FsError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {e}', file=sys.stderr)
         return 1

@@ -16,11 +16,12 @@ import traceback
 from collections import Counter
 from typing import Callable
 
+from emu.clock import NS_PER_INSTRUCTION
 from emu.cpu import Trap, Vector, PF_USER
 from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
 from .errno import Errno
 from .dev.console import ConsoleDriver
-from .fs.file import FdTable, ConsoleFile, O_RDONLY, O_WRONLY
+from .fs.file import FdTable, ConsoleFile, HostStreamFile, O_RDONLY, O_WRONLY
 from .fs.mount import mount_boot_disk, mount_host, mount_namespace, find_swap, open_object_store, unmount
 from .mm import fault
 from .mm.frames import FrameAllocator, OutOfMemory
@@ -29,7 +30,7 @@ from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
-from .proc import futex, lifecycle
+from .proc import futex, itimer, lifecycle
 from .proc import restart
 from .proc import signal as psig
 from .proc.process import Process, State
@@ -81,10 +82,12 @@ class Kernel:
 
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
                  log: Callable[[str], None] | None = None, console_is_tty: bool = False,
-                 policy: str = 'clock', console_input_typed: bool | None = None):
+                 policy: str = 'clock', console_input_typed: bool | None = None,
+                 error_sink: Callable[[bytes], None] | None = None):
         """console_is_tty: the console's output is a terminal; console_input_typed: its
         input is typed (a person or a script), so the line discipline edits it (default:
-        the same as console_is_tty)."""
+        the same as console_is_tty); error_sink: where the first program's descriptor 2
+        writes, when that is not the console (None: the console, as 0 and 1)."""
         labs.activate_active()             # a course lab in progress swaps in the student's code
         self.machine = machine
         self.cpu = machine.cpu
@@ -98,6 +101,7 @@ class Kernel:
         self.bugs: list[str] = []
         self.random = random.Random(seed)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.error_sink = error_sink
         self.trace = Tracer()
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
@@ -224,6 +228,8 @@ class Kernel:
         fds = FdTable()
         for fd, mode in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
             fds.put(fd, ConsoleFile(self.console, mode))
+        if self.error_sink is not None:          # the host keeps stderr apart from stdout
+            fds.put(2, HostStreamFile(self.error_sink))
         pname = name or (argv[0].rsplit(b'/', 1)[-1].decode(errors='replace') if argv else '?')
         path = argv[0].decode(errors='replace') if argv else pname
         p = lifecycle.create(self, data, argv, envp, fds, pname, path)
@@ -354,7 +360,7 @@ class Kernel:
                     return False
         self._syscall_done(p, result)
         if (p.state is not State.RUNNABLE or self._end_slice or p.resume_action or p.restart
-                or (p.sigpending and lifecycle.deliverable(p))):
+                or (lifecycle.has_pending(p) and lifecycle.deliverable(p))):
             self._end_slice = False
             return False               # the loop finishes the return to user mode
         return True
@@ -610,11 +616,14 @@ class Kernel:
 
     def _return_to_user(self, p: Process) -> None:
         """What must happen before p runs again: a new image (exec), registers put back
-        (sigreturn), signal handlers to start or default actions to take."""
+        (sigreturn), signal handlers to start or default actions to take; a thread of a
+        stopped group stops instead."""
+        if lifecycle.stop_if_group_stopped(self, p):
+            return
         if p.resume_action is not None:
             action, p.resume_action = p.resume_action, None
             action()
-        if p.sigpending or p.saved_sigmask is not None:
+        if lifecycle.has_pending(p) or p.saved_sigmask is not None:
             lifecycle.deliver(self, p)
         if (p.restart or p.saved_sigmask is not None) and p.state is State.RUNNABLE:
             restart.without_handler(self, p)      # no handler ran: the interrupted call restarts
@@ -638,6 +647,8 @@ class Kernel:
         self._charged = 0
         # the slice's time, less what its system calls and faults took, was user time
         p.usage.utime += max(0, self.clock.now - began - (p.usage.stime - kernel_time))
+        if p.itimers.virtual.expires or p.itimers.prof.expires:
+            itimer.charge(self, p)
         if trap is not None and p.state is State.RUNNABLE:
             if self.debugger is None or not self.debugger.on_trap(p, trap):
                 self._unhandled_trap(p, trap)
@@ -648,9 +659,18 @@ class Kernel:
 
     def _slice_length(self, p: Process) -> int:
         """Count instructions only when something depends on it (unicorn.md: counting
-        slows guest code about 4x): another runnable process, or a timed event."""
+        slows guest code about 4x): another runnable process, a timed event, or a timer
+        on the process's own CPU time."""
         if self.debugger is not None and self.debugger.stepping:
             return 1
+        count = self._slice_length_by_clock()
+        budget = itimer.slice_budget(p)
+        if budget is None:
+            return count
+        # ITIMER_VIRTUAL/PROF armed: the slice is counted and ends when the timer is due
+        return max(1, min(count or self.quantum, budget // NS_PER_INSTRUCTION))
+
+    def _slice_length_by_clock(self) -> int:
         t = self.clock.next_event()
         if self.exact_clock and t is None:
             return self.quantum

@@ -33,6 +33,8 @@ class Signal(enum.IntEnum):
     SIGCONT = 18
     SIGSTOP = 19
     SIGTSTP = 20
+    SIGVTALRM = 26
+    SIGPROF = 27
 
 
 # Which signal each CPU exception becomes, and how the report names it.

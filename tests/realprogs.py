@@ -88,8 +88,8 @@ class Outcome:
 
 def native(argv: list, cwd: Path | None = None, stdin: bytes = b'', env: dict | None = None,
            timeout: float = 60, merge_stderr: bool = False) -> Outcome:
-    """The program run by the host.  merge_stderr: its stderr joins stdout, as both reach
-    ukern's one console (a program that writes both is compared that way)."""
+    """The program run by the host.  merge_stderr: its stderr joins stdout (`2>&1`; compare
+    with under_ukern(merge_stderr=True))."""
     r = subprocess.run([str(a) for a in argv], cwd=cwd, input=stdin, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
                        env=env if env is not None else clean_env(), timeout=timeout)
@@ -98,12 +98,16 @@ def native(argv: list, cwd: Path | None = None, stdin: bytes = b'', env: dict | 
 
 
 def under_ukern(argv: list, cwd: Path | None = None, stdin: bytes = b'', options: list = (),
-                env: dict | None = None, timeout: float = 300) -> Outcome:
-    """`ukern run [options] argv...` as a user types it, in directory cwd."""
+                env: dict | None = None, timeout: float = 300, merge_stderr: bool = False) -> Outcome:
+    """`ukern run [options] argv...` as a user types it, in directory cwd.  As natively,
+    the guest's stderr is ukern's own (apart from stdout), or, with merge_stderr, both
+    share one pipe (`2>&1`)."""
     cmd = [sys.executable, '-m', 'kernel', 'run', *map(str, options), *map(str, argv)]
     full_env = dict(env if env is not None else clean_env(), PYTHONPATH=str(ROOT))
-    r = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, env=full_env, timeout=timeout)
-    return Outcome(r.returncode, r.stdout, r.stderr)
+    r = subprocess.run(cmd, cwd=cwd, input=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                       env=full_env, timeout=timeout)
+    return Outcome(r.returncode, r.stdout, r.stderr or b'')
 
 
 def clean_env() -> dict:

@@ -138,3 +138,31 @@ def test_a_missing_program_is_one_line_with_the_systems_words(userland, tmp_path
     r = _ukern('run', 'no-such-program', cwd=tmp_path)
     assert r.returncode == 127
     assert r.stderr == 'ukern: no-such-program: No such file or directory\n'
+
+
+def test_readdir_of_tmp_lists_the_host_files_that_show_through(userland):
+    import tempfile
+    with tempfile.NamedTemporaryFile(dir='/tmp', prefix='ukern-union-') as host:
+        host.write(b'host')
+        host.flush()
+        r = run_host(userland, 'tests/tmp_union_ls', host.name)
+        passed(r, 'tmp_union_ls')
+
+
+def test_a_shared_writable_mapping_of_a_host_file_writes_back(userland, here):
+    target = here / 'mapped.txt'
+    target.write_bytes(b'.' * 5000)
+    r = run_host(userland, 'tests/host_mmap_shared', str(target), cwd=here, rw=True)
+    passed(r, 'host_mmap_shared')
+    data = target.read_bytes()
+    assert len(data) == 5000
+    assert (data[0], data[100], data[4096]) == (ord('A'), ord('U'), ord('C'))
+    assert data.count(b'.') == 5000 - 3
+
+
+def test_without_rw_a_shared_mapping_of_a_host_file_cannot_be_written(userland, here):
+    target = here / 'mapped.txt'
+    target.write_bytes(b'.' * 5000)
+    r = run_host(userland, 'tests/host_mmap_shared', str(target), cwd=here)
+    assert '(host_mmap_shared) FAIL: open the host file read-write' in r.text
+    assert target.read_bytes() == b'.' * 5000

@@ -224,7 +224,7 @@ def test_e2fsck_checks_an_image_as_natively(master_image, tmp_path):
     e2fsck = debian_program('e2fsck-static', 'sbin/e2fsck.static')
     part = partition1(master_image, tmp_path / 'fs.img')
     expected = native([e2fsck, '-fn', part.name], cwd=tmp_path, merge_stderr=True)
-    got = under_ukern([e2fsck, '-fn', part.name], cwd=tmp_path)
+    got = under_ukern([e2fsck, '-fn', part.name], cwd=tmp_path, merge_stderr=True)
     same(got, expected, 'e2fsck -fn fs.img')
     assert 'Pass 5' in got.text
 

@@ -123,6 +123,30 @@ class ConsoleFile(File):
         yield
 
 
+class HostStreamFile(File):
+    """A write-only descriptor whose bytes go straight to a stream of the host: the first
+    program's standard error when `ukern run`'s own stderr is not where its stdout goes,
+    so that a program's errors stay apart from its output (qemu-user does the same).  It
+    is no terminal, so no line discipline applies; to the guest it looks like a pipe."""
+
+    def __init__(self, sink, flags: int = O_WRONLY):
+        super().__init__(flags)
+        self.sink = sink
+
+    def write(self, data: bytes):
+        self.sink(bytes(data))
+        return len(data)
+        yield
+
+    def stat(self):
+        from .fsys import make_stat
+        return make_stat(0, S_IFIFO | 0o600)
+        yield
+
+
+S_IFIFO = 0o010000
+
+
 class FdTable:
     def __init__(self):
         self.fds: dict[int, tuple[File, bool]] = {}   # fd -> (file, close-on-exec)

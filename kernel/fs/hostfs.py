@@ -7,7 +7,9 @@ lstat at a time, and follows symlinks on the guest side: a link to /etc inside t
 means ROOT/etc, and `..` at the root stays there, so nothing above the root is reachable.
 
 Read-only unless `writable` (ukern run --rw): every change is EROFS.  Reads go through
-os.pread into a bytes copy for the guest; host errors come back as their errno.
+os.pread into a bytes copy for the guest; host errors come back as their errno.  A shared
+mapping maps frames that all its mappers share and that go back to the file at msync,
+munmap and exit (hostmap.py); a private one is a copy made at mmap (sys/memory.py).
 """
 
 import os
@@ -18,6 +20,9 @@ from .ext2 import StatFs
 from .file import File, O_ACCMODE, O_RDONLY, O_APPEND
 from .fserror import FsError
 from .fsys import FileSystem, DirFile, dtype_of, make_stat
+from .hostmap import HostPages, HostPageView
+from ..mm.frames import PAGE_SIZE
+from ..mm.vm import MappedFile
 
 
 def _host_errors(fn):
@@ -41,9 +46,20 @@ class HostFs(FileSystem):
     dev = 0x2A
     magic = 0x00C0FFEE            # Linux's HOSTFS_SUPER_MAGIC
 
-    def __init__(self, root: bytes, writable: bool = False):
+    def __init__(self, root: bytes, writable: bool = False, frames=None):
         self.top = os.path.realpath(root)
         self.readonly = not writable
+        self.frames = frames                        # for shared mappings (None: ENODEV)
+        self.shared: dict[tuple[int, int], HostPages] = {}   # (st_dev, st_ino) -> its frames
+
+    def shared_pages(self, fd: int) -> HostPages:
+        """The frames the shared mappings of the host file open as fd share."""
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        pages = self.shared.get(key)
+        if pages is None:
+            pages = self.shared[key] = HostPages(self.frames, fd, lambda: self.shared.pop(key, None))
+        return pages
 
     def host(self, node: bytes) -> bytes:
         return self.top.rstrip(b'/') + b'/' + node if node else self.top
@@ -73,7 +89,7 @@ class HostFs(FileSystem):
         access = {0: os.O_RDONLY, 1: os.O_WRONLY, 2: os.O_RDWR}.get(flags & O_ACCMODE, os.O_RDONLY)
         if access != os.O_RDONLY and self.readonly:
             raise FsError(Errno.EROFS)
-        return HostFile(os.open(host, access | os.O_NOFOLLOW | os.O_CLOEXEC), flags)
+        return HostFile(os.open(host, access | os.O_NOFOLLOW | os.O_CLOEXEC), flags, self)
 
     @_host_errors
     def readdir(self, dir_node: bytes):
@@ -177,10 +193,26 @@ def host_stat(s: os.stat_result):
 class HostFile(File):
     """An open host file: the host descriptor stays open until the last guest one closes."""
     seekable = True
+    maps_shared_only = True      # mmap: only MAP_SHARED uses `mapping`; a private one copies
 
-    def __init__(self, fd: int, flags: int):
+    def __init__(self, fd: int, flags: int, fs: HostFs | None = None):
         super().__init__(flags)
         self.fd = fd
+        self.fs = fs
+
+    def mapping(self, first: int, count: int):
+        """mmap MAP_SHARED: pages first..first+count over the file's shared frames (a page
+        past the end of the file is 0 in `blocks`: SIGBUS), or -ENODEV."""
+        if self.fs is None or self.fs.frames is None:
+            return -Errno.ENODEV
+        try:
+            pages = self.fs.shared_pages(self.fd)
+            size = os.fstat(self.fd).st_size
+        except OSError as e:
+            return -(e.errno if e.errno in Errno._value2member_map_ else Errno.EIO)
+        in_file = max(0, min(count, -(-size // PAGE_SIZE) - first))
+        blocks = [first + i + 1 for i in range(in_file)] + [0] * (count - in_file)
+        return MappedFile(HostPageView(pages, self.fd), blocks, first=first)
 
     def read(self, n: int):
         data = yield from self.pread(n, self.offset)

@@ -57,6 +57,8 @@ def mount_namespace(kernel) -> Vfs:
     vfs.mount(DevFs(), b'/dev', 'devtmpfs')
     vfs.mount(tmpfs(0x11), b'/tmp', 'tmpfs')
     vfs.mount(tmpfs(0x12), b'/dev/shm', 'tmpfs')
+    vfs.shmem = tmpfs(0x13)          # mounted nowhere: shared anonymous memory's files
+    vfs.shmem.limited = False
     return vfs
 
 
@@ -79,7 +81,7 @@ def mount_host(kernel, root: str, cwd: str, writable: bool) -> Cwd:
     """The host's tree under `root` at / (hostfs); returns the guest's place for the host
     directory `cwd` (the root when cwd is outside it)."""
     vfs = kernel.vfs
-    host = HostFs(os.fsencode(root), writable)
+    host = HostFs(os.fsencode(root), writable, kernel.frames)
     vfs.set_root(host, 'hostfs')
     # The guest's /tmp is its own (tmpfs), but the host's files there still show through
     # it, read-only, so a program run from a directory under /tmp finds itself and its

@@ -31,6 +31,13 @@ def _state(p) -> tuple[str, str]:
     return STATE.get(p.state.value, ('?', 'unknown'))
 
 
+def _mask(infos) -> int:
+    bits = 0
+    for info in infos:
+        bits |= sig.bit(info.sig)
+    return bits
+
+
 def _signal_sets(p) -> tuple[int, int, int, int]:
     """(pending, blocked, ignored, caught) as bit masks."""
     pending = 0
@@ -131,8 +138,8 @@ def status(k, p) -> bytes:
         ('VmSize', f'{vsize // 1024:8d} kB'), ('VmLck', f'{0:8d} kB'), ('VmPin', f'{0:8d} kB'),
         ('VmHWM', f'{_kb(max(rss, p.usage.maxrss)):8d} kB'), ('VmRSS', f'{_kb(rss):8d} kB'),
         ('VmStk', f'{stack // 1024:8d} kB'), ('VmSwap', f'{0:8d} kB'),
-        ('Threads', _threads(k, p)), ('SigQ', f'{len(p.sigpending)}/{p.limits.soft(Rlimit.SIGPENDING)}'),
-        ('SigPnd', f'{pending:016x}'), ('ShdPnd', f'{0:016x}'), ('SigBlk', f'{blocked:016x}'),
+        ('Threads', _threads(k, p)), ('SigQ', f'{len(p.sigpending) + len(p.group_signals.pending)}/{p.limits.soft(Rlimit.SIGPENDING)}'),
+        ('SigPnd', f'{pending:016x}'), ('ShdPnd', f'{_mask(p.group_signals.pending):016x}'), ('SigBlk', f'{blocked:016x}'),
         ('SigIgn', f'{ignored:016x}'), ('SigCgt', f'{caught:016x}'),
         ('CapInh', f'{0:016x}'), ('CapPrm', f'{0x1ffffffffff if cr.euid == 0 else 0:016x}'),
         ('CapEff', f'{0x1ffffffffff if cr.euid == 0 else 0:016x}'),
@@ -160,12 +167,20 @@ def _perms(r) -> str:
 MAPS_NAME_COLUMN = 73                    # Linux pads the fields out to 73 characters before a name
 
 
+def _mapped_ino(f) -> int:
+    """The inode number of a mapped file: ext2's (its holder), tmpfs's (its node), else 0."""
+    ino = getattr(f.holder, 'ino', None)
+    if ino is None:
+        ino = getattr(getattr(f.cache, 'node', None), 'ino', 0)
+    return ino
+
+
 def _map_line(r) -> str:
     offset, dev, ino, name = 0, '00:00', 0, ''
     if r.kind is Kind.ELF:
         offset, dev, name = (r.image.offset if r.image else 0), '08:01', r.name
     elif r.kind is Kind.FILE and r.file is not None:
-        offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', r.file.ino
+        offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', _mapped_ino(r.file)
     elif r.kind in (Kind.HEAP, Kind.STACK) or r.name.startswith('[sysv'):
         name = r.name
     head = f'{r.start:08x}-{r.end:08x} {_perms(r)} {offset:08x} {dev} {ino} '
@@ -202,7 +217,8 @@ def meminfo(k) -> bytes:
             ('MemAvailable', free_kb + cached_kb - dirty_kb), ('Buffers', 0), ('Cached', cached_kb),
             ('SwapCached', 0), ('Active', 0), ('Inactive', 0),
             ('SwapTotal', _kb(total_swap)), ('SwapFree', _kb(free_swap)),
-            ('Dirty', dirty_kb), ('Writeback', 0), ('AnonPages', 0), ('Mapped', 0), ('Shmem', 0),
+            ('Dirty', dirty_kb), ('Writeback', 0), ('AnonPages', 0), ('Mapped', 0),
+            ('Shmem', _kb(len(k.reclaim.owners))),          # tmpfs pages in memory
             ('Slab', 0), ('PageTables', 0), ('CommitLimit', _kb(frames.total // 2 + total_swap)),
             ('Committed_AS', 0), ('VmallocTotal', 0), ('VmallocUsed', 0), ('HugePages_Total', 0),
             ('Hugepagesize', 2048)]

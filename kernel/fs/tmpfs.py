@@ -3,10 +3,11 @@
 A node is a TmpNode: a directory (its entries by name), a regular file (its pages) or a
 symlink (its target).  A file's pages are frames from the kernel's FrameAllocator, so a
 full /tmp is memory the guest does not have (a write that finds no frame is ENOSPC, as is
-one past the size limit, half of memory as Linux's default; statfs counts against it); a
+one past the size limit, half of RAM and swap; statfs counts against it); a
 page is allocated on first write, so a hole reads as zeros.  The frames are the file's
-own, referenced once by tmpfs: they are not swapped (the reclaimer leaves frames with
-references it cannot account for), as Linux's tmpfs pages would be.  mmap maps the
+own, referenced once by tmpfs, and anonymous memory as far as reclaim is concerned: under
+pressure they go to swap, mapped or not, and come back when read, written or touched
+(mm/shmem.py keeps each page's frame or slot).  mmap maps the
 frames themselves (TmpPageView stands for the buffer cache in the fault handler), so a
 MAP_SHARED mapping and read()/write() see the same bytes.  An open file holds its node:
 a file unlinked while open keeps its data until the last descriptor closes.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errno import Errno
 from ..mm.frames import OutOfMemory, PAGE_SIZE
+from ..mm.shmem import ShmemPages
 from ..mm.vm import MappedFile
 from .ext2 import StatFs
 from .ext2_layout import InodeType, S_IFMT
@@ -32,7 +34,7 @@ class TmpNode:
     mode: int
     mtime: int
     size: int = 0
-    pages: dict = field(default_factory=dict)              # a file's: page index -> frame
+    pages: ShmemPages = None                               # a file's: index -> frame or slot
     target: bytes = b''                                    # a symlink's
     entries: dict = field(default_factory=dict)            # a directory's: name -> TmpNode
     parent: 'TmpNode | None' = None
@@ -48,6 +50,7 @@ class TmpNode:
 
 
 TMPFS_MAGIC = 0x01021994
+MAX_FILE_SIZE = (1 << 63) - 1           # Linux's MAX_LFS_FILESIZE on 64-bit
 
 
 class TmpFs(FileSystem):
@@ -60,15 +63,15 @@ class TmpFs(FileSystem):
         self.reclaim = reclaim              # asked for memory once before a write gives up
         self.now = clock_seconds
         self.dev = dev
-        self.size_pages = frames.total // 2     # Linux's default size= for a tmpfs: half of RAM
         self.pages_used = 0                     # frames the files of this tmpfs hold
+        self.limited = True                     # False: no size limit (shared anonymous memory)
         self.inos = itertools.count(1)
         self._root = self._node(InodeType.S_IFDIR | 0o1777)
         self._root.parent = self._root
         self._root.nlink = 2
 
     def _node(self, mode: int) -> TmpNode:
-        return TmpNode(next(self.inos), int(mode), self.now())
+        return TmpNode(next(self.inos), int(mode), self.now(), pages=ShmemPages(self.frames, self.reclaim))
 
     def root(self):
         return self._root
@@ -211,14 +214,17 @@ class TmpFs(FileSystem):
             d = d.parent
 
     def truncate(self, node: TmpNode, size: int):
+        """A generator: the page that keeps a tail may first have to come back from swap."""
         if node.kind != InodeType.S_IFREG:
             raise FsError(Errno.EINVAL)
         if size < node.size:
-            for index in [i for i in node.pages if i * PAGE_SIZE >= size]:
-                self._release_page(node.pages.pop(index))
-            tail = node.pages.get(size // PAGE_SIZE)
-            if tail is not None:                    # what a later growth shows must be zeros
+            for index in [i for i in node.pages.indices() if i * PAGE_SIZE >= size]:
+                self._drop_page(node, index)
+            if size % PAGE_SIZE and size // PAGE_SIZE in node.pages:
+                tail = yield from self.resident(node, size // PAGE_SIZE)
+                # what a later growth shows must be zeros
                 self.memory.fill(tail + size % PAGE_SIZE, PAGE_SIZE - size % PAGE_SIZE)
+                node.pages.written(tail)
         node.size = size
         node.mtime = self.now()
 
@@ -232,39 +238,94 @@ class TmpFs(FileSystem):
         self.forget_if_unused(node)
 
     def forget_if_unused(self, node: TmpNode) -> None:
-        """A file with no name and no open description gives its frames back (a mapping
-        keeps its own reference to the frames it maps)."""
+        """A file with no name and no open description gives its pages back, in memory or
+        in swap (a mapping keeps its own reference to the frames it maps)."""
         if node.nlink <= 0 and node.opens == 0:
-            for frame in node.pages.values():
-                self._release_page(frame)
-            node.pages.clear()
+            self.pages_used -= node.pages.forget()
 
-    def _release_page(self, frame: int) -> None:
-        self.frames.release(frame)
-        self.pages_used -= 1
+    def _drop_page(self, node: TmpNode, index: int) -> None:
+        if node.pages.drop(index):
+            self.pages_used -= 1
 
-    def frame(self, node: TmpNode, index: int) -> int:
-        """The frame of page `index`, allocated (zeroed) if the file has none there yet."""
-        frame = node.pages.get(index)
-        if frame is None:
-            if self.pages_used >= self.size_pages:
-                raise FsError(Errno.ENOSPC)         # the tmpfs is full, memory or not
-            try:
-                frame = self.frames.alloc(zero=True)
-            except OutOfMemory:
-                if self.reclaim is None:
-                    raise FsError(Errno.ENOSPC) from None
-                self.reclaim.balance()
-                try:
-                    frame = self.frames.alloc(zero=True)
-                except OutOfMemory:
-                    raise FsError(Errno.ENOSPC) from None
-            node.pages[index] = frame
-            self.pages_used += 1
+    @property
+    def size_pages(self) -> int:
+        """The size limit: half of the memory its pages can live in (Linux's default is half
+        of RAM; with swap, ukern counts the swap area too, so /tmp may outgrow RAM)."""
+        swap = self.frames.swap
+        if not self.limited:
+            return self.frames.total + (swap.nslots if swap is not None else 0)
+        return (self.frames.total + (swap.nslots if swap is not None else 0)) // 2
+
+    def unnamed_mapping(self, size: int) -> MappedFile:
+        """mmap(MAP_SHARED | MAP_ANONYMOUS): a file of `size` bytes with no name, mapped
+        whole; every process that inherits the mapping maps its pages, which swap like any
+        tmpfs page, and go when the last mapping does (Linux's shmem_zero_setup)."""
+        node = self._node(InodeType.S_IFREG | 0o600)
+        node.nlink, node.size = 0, size
+        count = -(-size // PAGE_SIZE)
+        return MappedFile(TmpPageView(self, node), [i + 1 for i in range(count)])
+
+    def new_page(self, node: TmpNode, index: int) -> int:
+        """A zeroed frame for hole `index` (ENOSPC when the tmpfs is full; OutOfMemory when
+        memory is, for the caller to wait or fail)."""
+        if self.pages_used >= self.size_pages:
+            raise FsError(Errno.ENOSPC)         # the tmpfs is full, memory or not
+        frame = self.frames.alloc(zero=True)
+        node.pages.add(index, frame)
+        self.pages_used += 1
         return frame
 
+    def resident(self, node: TmpNode, index: int, overwrite: bool = False):
+        """A generator: the frame of page `index`, brought back from swap or made (zeroed)
+        first, waiting for the swap read or for free memory as needed.  `overwrite`: the
+        caller replaces the whole page, so a swapped copy need not be read."""
+        pages = node.pages
+        while True:
+            frame = pages.get(index)
+            if frame is not None:
+                return frame
+            if index in pages.lost:
+                raise FsError(Errno.EIO)            # its swap read failed
+            if overwrite and index in pages.swapped:
+                self._drop_page(node, index)
+            arriving = pages.page_in(index)
+            if arriving is not None:
+                yield arriving.request.waiters
+                continue
+            if index not in pages:
+                try:
+                    return self.new_page(node, index)
+                except OutOfMemory:
+                    pass
+            yield from self._wait_for_memory()
+
+    def _wait_for_memory(self):
+        """No free frame: wait while page-outs are under way, else the tmpfs is full."""
+        if self.reclaim is not None:
+            self.reclaim.balance()
+            if self.reclaim.inflight:
+                yield self.reclaim.memory_freed
+                return
+        raise FsError(Errno.ENOSPC)
+
+    def bring_in(self, node: TmpNode, offset: int, n: int):
+        """A generator: every page of bytes offset..offset+n that the file holds is in memory
+        when it returns (their swap reads all start at once, so they overlap)."""
+        pages = node.pages
+        first, end = offset // PAGE_SIZE, -(-min(offset + n, node.size) // PAGE_SIZE)
+        while pages.swapped or pages.arriving or pages.lost:
+            missing = [i for i in range(first, end) if i in pages and pages.get(i) is None]
+            if not missing:
+                return
+            waiting = [a for a in map(pages.page_in, missing) if a is not None]
+            if waiting:
+                yield waiting[0].request.waiters
+            else:
+                yield from self.resident(node, missing[0])    # EIO, or wait for memory
+
     def pieces(self, node: TmpNode, offset: int, n: int) -> list:
-        """[(frame address or None for a hole, length)] for bytes offset..offset+n."""
+        """[(frame address or None for a hole, length)] for bytes offset..offset+n, which
+        must be in memory (bring_in)."""
         out = []
         end = min(offset + n, node.size)
         while offset < end:
@@ -275,20 +336,66 @@ class TmpFs(FileSystem):
             offset += take
         return out
 
-    def read(self, node: TmpNode, offset: int, n: int) -> bytes:
+    def read(self, node: TmpNode, offset: int, n: int):
+        yield from self.bring_in(node, offset, n)
         return b''.join(self.memory.read(a, k) if a is not None else bytes(k)
                         for a, k in self.pieces(node, offset, n))
 
-    def write(self, node: TmpNode, offset: int, data: bytes) -> int:
+    def write(self, node: TmpNode, offset: int, data: bytes):
+        """A generator; a short count if the tmpfs fills up after some bytes went in."""
         done = 0
         while done < len(data):
             index, within = divmod(offset + done, PAGE_SIZE)
             take = min(PAGE_SIZE - within, len(data) - done)
-            self.memory.write(self.frame(node, index) + within, data[done:done + take])
+            try:
+                frame = yield from self.resident(node, index, overwrite=take == PAGE_SIZE)
+            except FsError:
+                if not done:
+                    raise
+                break
+            self.memory.write(frame + within, data[done:done + take])
+            node.pages.written(frame)
             done += take
-        node.size = max(node.size, offset + len(data))
+        node.size = max(node.size, offset + done)
         node.mtime = self.now()
         return done
+
+    def fallocate(self, node: TmpNode, offset: int, length: int, keep_size: bool):
+        """A generator: give the pages covering offset..offset+length frames (zeros where
+        there were holes) and, unless keep_size, grow the file to cover them.  As on
+        Linux's tmpfs, keep_size may allocate past the end of the file."""
+        if node.kind != InodeType.S_IFREG:
+            raise FsError(Errno.ENODEV)
+        if offset + length > MAX_FILE_SIZE:
+            raise FsError(Errno.EFBIG)
+        first, end = offset // PAGE_SIZE, -(-(offset + length) // PAGE_SIZE)
+        held = sum(1 for i in node.pages.indices() if first <= i < end)
+        if self.pages_used + (end - first - held) > self.size_pages:
+            raise FsError(Errno.ENOSPC)             # all or nothing: it would not fit
+        for index in range(first, end):
+            if index not in node.pages:
+                yield from self.resident(node, index)
+        if not keep_size and offset + length > node.size:
+            node.size = offset + length
+        node.mtime = self.now()
+
+    def seek_data(self, node: TmpNode, offset: int, want_hole: bool) -> int:
+        """lseek's SEEK_DATA (the first byte at or after offset in a page the file holds,
+        in memory or in swap) or SEEK_HOLE (the first byte of a hole, or the end of the
+        file); ENXIO at or past the end."""
+        size = node.size
+        if offset < 0 or offset >= size:
+            raise FsError(Errno.ENXIO)
+        held = node.pages.indices()
+        index = offset // PAGE_SIZE
+        if want_hole:
+            while index in held:
+                index += 1
+            return min(max(offset, index * PAGE_SIZE), size)
+        later = [i for i in held if i >= index]
+        if not later or min(later) * PAGE_SIZE >= size:
+            raise FsError(Errno.ENXIO)
+        return max(offset, min(later) * PAGE_SIZE)
 
     def set_attrs(self, node: TmpNode, mode=None, uid=None, gid=None, atime=None, mtime=None):
         """chmod, chown and utimes (tmpfs keeps one time, the modification time)."""
@@ -318,8 +425,7 @@ class TmpFile(File):
         return data
 
     def pread(self, n: int, offset: int):
-        return self.fs.read(self.node, offset, n)
-        yield
+        return (yield from self.fs.read(self.node, offset, n))
 
     def read_into(self, user, va: int, n: int):
         count = yield from self.pread_into(user, va, n, self.offset)
@@ -328,10 +434,17 @@ class TmpFile(File):
 
     def pread_into(self, user, va: int, n: int, offset: int):
         """Straight from the file's frames into the user's, as ext2 reads from the cache."""
+        yield from self.fs.bring_in(self.node, offset, n)
         pieces = self.fs.pieces(self.node, offset, n)
-        user.write_from_phys(va, pieces)
+        held = [a & ~(PAGE_SIZE - 1) for a, _ in pieces if a is not None]
+        for frame in held:             # the copy may wait for the user's pages meanwhile:
+            self.fs.frames.pin(frame)  # a page-out finishing then must not free these
+        try:
+            user.write_from_phys(va, pieces)
+        finally:
+            for frame in held:
+                self.fs.frames.unpin(frame)
         return sum(k for _, k in pieces)
-        yield
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:
@@ -341,16 +454,20 @@ class TmpFile(File):
         return n
 
     def pwrite(self, data: bytes, offset: int):
-        return self.fs.write(self.node, offset, data)
-        yield
+        return (yield from self.fs.write(self.node, offset, data))
 
     def stat(self):
         return self.fs.stat(self.node)
         yield
 
     def truncate(self, size: int):
-        self.fs.truncate(self.node, size)
-        return
+        yield from self.fs.truncate(self.node, size)
+
+    def fallocate(self, offset: int, length: int, keep_size: bool):
+        yield from self.fs.fallocate(self.node, offset, length, keep_size)
+
+    def seek_data(self, offset: int, want_hole: bool):
+        return self.fs.seek_data(self.node, offset, want_hole)
         yield
 
     def mapping(self, first: int, count: int) -> MappedFile:
@@ -376,22 +493,55 @@ class _Present:
         return self.frame
 
 
+class _Arriving:
+    """A page on its way back from swap: the fault handler waits on io.waiters."""
+    valid = False
+
+    def __init__(self, request):
+        self.io = request
+
+
 class TmpPageView:
     """What the fault handler and msync ask of a mapped file's cache, for a tmpfs file:
-    block b is page b - 1 of the file, always present, never written anywhere."""
-    bad = frozenset()
+    block b is page b - 1 of the file, in memory or brought back from swap, never
+    written anywhere (a page that cannot be had is in `bad`: SIGBUS)."""
 
     def __init__(self, fs: TmpFs, node: TmpNode):
         self.fs = fs
         self.node = node
+        self.identity = node             # what a futex in the mapping is keyed by (proc/futex.py)
+        self.full: set[int] = set()      # blocks the fault handler found no room for
         node.opens += 1                  # a mapping keeps the file's pages alive too ...
         weakref.finalize(self, fs.unmapped, node)   # ... until its last region is gone
 
-    def page(self, blockno: int) -> _Present:
-        return _Present(self.fs.frame(self.node, blockno - 1))
+    @property
+    def bad(self) -> set[int]:
+        return self.full | {index + 1 for index in self.node.pages.lost}
+
+    def page(self, blockno: int):
+        """_Present, _Arriving, or None (then blockno is in `bad`); OutOfMemory when no
+        frame is free (the fault handler waits for reclaim)."""
+        index, pages = blockno - 1, self.node.pages
+        frame = pages.get(index)
+        if frame is not None:
+            return _Present(frame)
+        if index in pages.lost:
+            return None
+        arriving = pages.page_in(index)
+        if arriving is not None:
+            return _Arriving(arriving.request)
+        if index in pages.swapped:
+            raise OutOfMemory()          # no frame to read it into yet
+        try:
+            return _Present(self.fs.new_page(self.node, index))
+        except FsError:                  # the tmpfs is full: SIGBUS, as on Linux
+            self.full.add(blockno)
+            return None
 
     def prefetch(self, blocks) -> None:
-        pass
+        """Start the swap reads of these pages together (the fault handler's readahead)."""
+        for blockno in blocks:
+            self.node.pages.page_in(blockno - 1)
 
     def mark_dirty(self, blockno: int) -> None:
         pass

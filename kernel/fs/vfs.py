@@ -72,6 +72,24 @@ class Mount:
         return self.fs.readonly
 
 
+class UnionDirFile(DirFile):
+    """The root of a mount with a lower layer, open as a directory: its own entries, then
+    those of the directory it covers that it has no name for (what lookups find there)."""
+
+    def __init__(self, upper: DirFile, lower: Cwd):
+        super().__init__(upper.fs, upper.node, upper.flags)
+        self.lower = lower
+
+    def entries(self):
+        own = yield from super().entries()
+        names = {entry[0] for entry in own}
+        try:
+            below = yield from call(self.lower.mount.fs.readdir(self.lower.node))
+        except (FsError, OSError):
+            below = []                     # the host's directory cannot be read: its own only
+        return own + [entry for entry in below if entry[0] not in names]
+
+
 def _mode(st) -> int:
     return st.mode & S_IFMT
 
@@ -268,6 +286,9 @@ class Vfs:
         if flags & O_TRUNC and writing:
             yield from call(fs.truncate(loc.node, 0))
         f = yield from call(fs.open(loc.node, flags))
+        lower = loc.mount.lower
+        if lower is not None and loc.path == loc.mount.path and isinstance(f, DirFile):
+            f = UnionDirFile(f, lower)
         f.loc = loc                        # for *at() calls, fchdir and /proc/PID/fd
         return f
 

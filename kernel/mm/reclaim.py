@@ -11,7 +11,11 @@ maps a page (found through the reverse map), never through a per-access hook.
     the Dirty bits are checked again.  A page written meanwhile keeps its frame and the
     page-out counts as not done; otherwise every mapper's PTE becomes a swap entry and the
     frame is freed.  The frame is pinned while the DMA reads it.
-  - Pinned frames (DMA in flight) and shared mappings are never chosen.
+  - A page of a memory file (tmpfs, mm/shmem.py) goes to swap the same way, even when it
+    is mapped shared by several processes: when the write completes every mapper loses
+    its PTE (the next fault asks the file) and the file keeps the slot.  write() to such
+    a page during the page-out counts as the Dirty bit does (`redirty`).
+  - Pinned frames (DMA in flight) and other shared mappings are never chosen.
   - With nothing left to evict and no frame free, the largest process is killed (OOM).
 """
 
@@ -32,6 +36,7 @@ class PageOut:
     frame: int
     slot: int
     started: int
+    redirtied: bool = False        # write() changed the page meanwhile (memory files)
 
 
 class Reclaimer:
@@ -48,6 +53,7 @@ class Reclaimer:
         self.frames.on_free = self._frame_freed
         self.stats = kernel.vmstat
         self.shrinkers = []        # caches that can give clean frames back: shrink(n) -> freed
+        self.owners: dict[int, tuple] = {}   # frame -> (ShmemPages, index): memory-file pages
 
     # -- which pages the policy knows ---------------------------------------------------
     def track(self, frame: int) -> None:
@@ -56,7 +62,21 @@ class Reclaimer:
             self.tracked.add(frame)
             self.policy.added(frame)
 
+    # -- pages of memory files (mm/shmem.py) ------------------------------------------------
+    def own(self, frame: int, pages, index: int) -> None:
+        self.owners[frame] = (pages, index)
+
+    def disown(self, frame: int) -> None:
+        self.owners.pop(frame, None)
+
+    def redirty(self, frame: int) -> None:
+        out = self.inflight.get(frame)
+        if out is not None:
+            out.redirtied = True
+
     def _frame_freed(self, frame: int, count: int = 1) -> None:
+        if count == 1 and self.owners:
+            self.owners.pop(frame, None)
         if self.tracked:
             gone = (frame,) if count == 1 else \
                 sorted(self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE)))
@@ -85,6 +105,9 @@ class Reclaimer:
         if self.frames.pinned(frame) or frame in self.inflight:
             return False
         mappers = self.frames.rmap.mappers(frame)
+        if frame in self.owners:            # the file's reference and one per mapper
+            swap = self.frames.swap
+            return swap is not None and swap.free_slots > 0 and self.frames.refs(frame) == 1 + len(mappers)
         cached = self.frames.swap is not None and self.frames.swap.slot_of(frame) is not None
         if not mappers and not cached or len(mappers) + cached != self.frames.refs(frame):
             return False            # held by something other than page tables
@@ -132,7 +155,7 @@ class Reclaimer:
             swap.drop_cached(cached_slot)
             self.stats['pgsteal_swapcache'] += 1
             return True
-        if self._clean_file_page(frame, mappers):
+        if frame not in self.owners and self._clean_file_page(frame, mappers):
             self._unmap_all(frame, mappers, 0)
             self.stats['pgsteal_file'] += 1
             self._event('evict', frame, kind='file page dropped')
@@ -166,14 +189,20 @@ class Reclaimer:
         out = self.inflight.pop(frame)
         swap = self.frames.swap
         ptes = list(self._ptes(frame))
-        if req.error or any(pte & D for _, _, pte in ptes):
+        owner = self.owners.get(frame)
+        if req.error or out.redirtied or any(pte & D for _, _, pte in ptes):
             swap.release(out.slot)               # written meanwhile (or I/O error): not done
             self.stats['pageout_redirtied' if not req.error else 'pageout_failed'] += 1
             self.frames.unpin(frame)
-            if ptes:
+            if ptes or owner is not None:
                 self.track(frame)
             return
-        if ptes:
+        if owner is not None:                    # a memory file's page: the file keeps the slot
+            self._unmap_all(frame, [(a, va) for a, va, _ in ptes], 0)
+            pages, index = owner
+            if not pages.evicted(index, frame, out.slot):
+                swap.release(out.slot)           # it left the file meanwhile
+        elif ptes:
             self._unmap_all(frame, [(a, va) for a, va, _ in ptes], out.slot)
         else:
             swap.release(out.slot)               # everyone let go of the page meanwhile

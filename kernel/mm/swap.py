@@ -65,6 +65,10 @@ class SwapArea:
     def write(self, frame: int, slot: int, on_done) -> BlockRequest:
         return self._request(frame, slot, True, on_done)
 
+    def read(self, frame: int, slot: int, on_done) -> BlockRequest:
+        """Read a slot into a frame of the caller's (a tmpfs page coming back, mm/shmem.py)."""
+        return self._request(frame, slot, False, on_done)
+
     def slot_of(self, frame: int) -> int | None:
         """The slot whose swap-cache copy `frame` is (such a frame is always clean: the
         cache's own reference makes every mapping of it copy-on-write)."""

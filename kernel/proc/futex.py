@@ -3,9 +3,13 @@
 A futex is a 32-bit word in user memory.  User code changes it with atomic instructions
 and asks the kernel only to wait until the word is woken (FUTEX_WAIT, if it still holds the
 expected value) or to wake waiters (FUTEX_WAKE).  The kernel keeps no state for a futex
-but the waiters queued under its key: (address space, virtual address) for private memory,
-(physical address) for a shared mapping, so that two processes mapping the same page meet
-on the same key whatever addresses they map it at.  A waiter is the object the waiting
+but the waiters queued under its key: (address space, virtual address) for private memory;
+for a shared mapping, what the page *is* -- the mapped file (a tmpfs file, a file in the
+buffer cache) or System V segment and the page's place in it -- so that two processes
+mapping the same page meet on the same key whatever addresses they map it at, and the key
+stays the same when the page goes to swap and comes back in another frame.  Only shared
+anonymous memory, which has no such object and is never swapped, is keyed by its physical
+address.  A waiter is the object the waiting
 system call yields (see proc/wait.py): the scheduler adds it to the table when the thread
 blocks, a wake-up takes it out.
 
@@ -17,7 +21,7 @@ import ctypes
 import struct
 
 from ..mm.pagetable import ADDR_MASK
-from ..mm.frames import OutOfMemory
+from ..mm.frames import OutOfMemory, PAGE_SIZE
 from ..mm.uaccess import BadAddress
 
 FUTEX_WAITERS = 0x8000_0000
@@ -110,8 +114,15 @@ def key_of(k, p, addr: int, private: bool):
     if private or not r.shared:
         return ('mm', p.aspace, addr)
     k.user(p).read(addr, 4)                          # fault the page in if need be
+    index, within = (addr - r.start) // PAGE_SIZE, addr % PAGE_SIZE
+    if r.file is not None:
+        cache = r.file.cache
+        return ('file', getattr(cache, 'identity', cache), r.file.blocks[index], within)
+    if r.shm is not None:
+        segment, first = r.shm
+        return ('shm', segment, first + index, within)
     pte = p.aspace.pt.lookup(addr)
-    return ('phys', (pte & ADDR_MASK) | (addr & 0xFFF))
+    return ('phys', (pte & ADDR_MASK) | within)
 
 
 def read_word(k, p, addr: int) -> int:

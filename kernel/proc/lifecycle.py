@@ -8,8 +8,11 @@ action or handler frame) when the process next returns to user mode.
 
 Threads (clone with CLONE_THREAD) are tasks of one thread group: `exit` ends one thread,
 `exit_process` (exit_group, a fatal signal) the whole group; memory and descriptors are
-freed with the group's last thread.  A process-directed signal is queued on a thread of the
-group that does not block it; tkill/tgkill and faults direct a signal to one thread.
+freed with the group's last thread.  A process-directed signal goes on the group's shared
+queue (GroupSignals), where the first thread that does not block it takes it -- one that
+does not block it now is woken for it; tkill/tgkill and faults queue a signal on one
+thread.  A stop signal stops the whole group: running threads at once, a thread blocked
+in a call when its call is over, before it would return to user mode; SIGCONT resumes all.
 """
 
 import copy
@@ -62,8 +65,8 @@ def group_alive(k, p: Process) -> bool:
 
 
 def group_stopped(k, p: Process) -> bool:
-    """Has a stop signal stopped p's process (its threads that were running)?"""
-    return any(t.tgid == p.tgid and t.state is State.STOPPED for t in k.procs.values())
+    """Is p's process in a group stop?"""
+    return p.group_signals.stopped and group_alive(k, p)
 
 
 # -- creation --------------------------------------------------------------------------------
@@ -302,16 +305,23 @@ def action_of(p: Process, s: int) -> sig.KSigaction:
 
 
 def send(k, p: Process, s: int, info: sig.PendingSignal | None = None) -> None:
-    """Queue signal s for p's process (kill, the console's Ctrl-C, a child's death): a
-    thread that does not block it gets it, the one given first."""
+    """Queue signal s for p's process (kill, the console's Ctrl-C, a child's death) on its
+    group's shared queue; a thread that does not block it (p first) is woken to take it."""
     threads = threads_of(k, p)
     if not threads or not s:
         return
     if not _accept(k, p, s):
         return
     target = next((t for t in [p, *threads] if t.state is not State.ZOMBIE and
-                   not t.sigmask & sig.bit(s)), threads[0])
-    _queue(k, target, info or sig.PendingSignal(s))
+                   not t.sigmask & sig.bit(s)), None)
+    if all(ignored(t, s) for t in threads):
+        return
+    group = p.group_signals
+    if s in (x.sig for x in group.pending):
+        return                                   # standard signals do not queue twice
+    group.pending.append(info or sig.PendingSignal(s))
+    if target is not None and target.state is State.BLOCKED and interruptible(target):
+        interrupt_wait(k, target)
 
 
 def send_thread(k, t: Process, s: int, info: sig.PendingSignal | None = None) -> None:
@@ -328,6 +338,9 @@ def _accept(k, p: Process, s: int) -> bool:
         k.terminate(p, s)
         return False
     if s == Signal.SIGCONT:
+        group = p.group_signals
+        group.stopped = False
+        group.pending = [x for x in group.pending if sig.default_action(x.sig) is not sig.Default.STOP]
         for t in threads_of(k, p):
             t.sigpending = [x for x in t.sigpending if sig.default_action(x.sig) is not sig.Default.STOP]
             if t.state is State.STOPPED:
@@ -375,10 +388,40 @@ def interruptible(p: Process) -> bool:
 
 
 def deliverable(p: Process) -> sig.PendingSignal | None:
-    for info in p.sigpending:
+    """The first signal p may take now: its own queue first, then its group's."""
+    for info in p.sigpending + p.group_signals.pending:
         if not p.sigmask & sig.bit(info.sig) or info.sig in (Signal.SIGKILL, Signal.SIGSTOP):
             return info
     return None
+
+
+def has_pending(p: Process) -> bool:
+    """Anything queued that p might take (thread-directed or process-directed)?"""
+    return bool(p.sigpending or p.group_signals.pending)
+
+
+def dequeue(p: Process, info: sig.PendingSignal) -> None:
+    """Take `info` off whichever queue holds it (p's own or its group's)."""
+    if info in p.sigpending:
+        p.sigpending.remove(info)
+    else:
+        p.group_signals.pending.remove(info)
+
+
+def pending_of(p: Process) -> list:
+    """Every signal queued for p: its own, then its group's."""
+    return p.sigpending + p.group_signals.pending
+
+
+def stop_if_group_stopped(k, p: Process) -> bool:
+    """At the return to user mode: a thread of a stopped group stops here (it was blocked
+    in a call when the stop came, and the call has ended).  True if it stopped."""
+    if not p.group_signals.stopped or p.state is not State.RUNNABLE:
+        return False
+    p.state = State.STOPPED
+    if p in k.runqueue:
+        k.runqueue.remove(p)
+    return True
 
 
 def deliver(k, p: Process) -> None:
@@ -388,7 +431,7 @@ def deliver(k, p: Process) -> None:
     back to (p.saved_sigmask, as Linux keeps it: sigframe.push_frame); with no handler
     run, restart.without_handler puts it back."""
     while p.state is State.RUNNABLE and (info := deliverable(p)) is not None:
-        p.sigpending.remove(info)
+        dequeue(p, info)
         act = action_of(p, info.sig)
         if act.handler == sig.SIG_IGN:
             continue
@@ -403,9 +446,10 @@ def default(k, p: Process, info: sig.PendingSignal) -> None:
     if what in (sig.Default.TERMINATE, sig.Default.CORE):
         k.terminate(p, info.sig)
     elif what is sig.Default.STOP:                 # the whole group stops
+        p.group_signals.stopped = True
         for t in threads_of(k, p):
             if t.state is not State.RUNNABLE:
-                continue                           # (a blocked thread finishes its wait first)
+                continue                           # (a blocked thread stops when its call ends)
             t.state = State.STOPPED
             if t in k.runqueue:
                 k.runqueue.remove(t)

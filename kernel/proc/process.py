@@ -22,7 +22,7 @@ from ..fs.vfs import Cwd
 from ..ipc.ids import ProcessIpc
 from .resources import Limits, Creds, Usage, Options
 from .itimer import ITimers
-from .signal import AltStack
+from .signal import AltStack, GroupSignals
 from .wait import WaitQueue
 
 
@@ -44,7 +44,8 @@ class State(enum.Enum):
 # (exe is bytes, not a mutable object: only execve replaces it, once the caller is the
 # group's one thread, so a copy made at clone stays the group's.)
 THREAD_SHARED = ('aspace', 'fds', 'cwd', 'sigactions', 'caps', 'children_events', 'fs_ctx',
-                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv', 'itimers', 'exe')
+                 'argv', 'limits', 'creds', 'usage', 'options', 'sysv', 'itimers', 'exe',
+                 'group_signals')
 
 
 @dataclass(eq=False)
@@ -69,7 +70,8 @@ class Process:
     # signals
     sigactions: dict = field(default_factory=dict)          # signal -> KSigaction
     sigmask: int = 0
-    sigpending: list = field(default_factory=list)          # PendingSignal, in arrival order
+    sigpending: list = field(default_factory=list)          # PendingSignal, in arrival order: this thread's
+    group_signals: GroupSignals = field(default_factory=GroupSignals)   # the process's queue; group stop
     altstack: AltStack = field(default_factory=AltStack)    # sigaltstack: per thread
     saved_sigmask: int | None = None            # the mask sigsuspend/ppoll/pselect6 replaced, until delivery
     real_blocked: int = 0                       # the mask before rt_sigtimedwait unblocked its set

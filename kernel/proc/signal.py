@@ -11,7 +11,7 @@ The restorer calls rt_sigreturn, which puts everything back from the user's copy
 
 import ctypes
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..trap import Signal
 
@@ -57,6 +57,16 @@ def bit(sig: int) -> int:
 
 
 UNBLOCKABLE = bit(Signal.SIGKILL) | bit(Signal.SIGSTOP)
+
+
+@dataclass
+class GroupSignals:
+    """What the threads of a process share of signals (Linux's signal_struct): the queue of
+    process-directed signals, which whichever thread first does not block one takes (also
+    a thread that unblocks it later), and whether a group stop is in force (no thread of
+    the group returns to user mode until SIGCONT, even one whose call ends meanwhile)."""
+    pending: list = field(default_factory=list)      # PendingSignal, in arrival order
+    stopped: bool = False
 
 
 class KSigaction(ctypes.LittleEndianStructure):

@@ -242,9 +242,28 @@ def sys_fallocate(k, p, fd: int, mode: int, offset: int, length: int):
         return -Errno.EINVAL
     if f.flags & O_ACCMODE == O_RDONLY:
         return -Errno.EBADF
+    if hasattr(f, 'fallocate'):                   # tmpfs: the file's pages
+        yield from f.fallocate(offset, length, bool(mode & FALLOC_FL_KEEP_SIZE))
+        return 0
     if not isinstance(f, vfs.InodeFile):
         return -Errno.ESPIPE if not getattr(f, 'seekable', False) else -Errno.ENODEV
     yield from f.vfs.fallocate(f.ino, offset, length, bool(mode & FALLOC_FL_KEEP_SIZE))
+    return 0
+
+
+POSIX_FADV_DONTNEED_MAX = 5          # advice 0..5: NORMAL RANDOM SEQUENTIAL WILLNEED DONTNEED NOREUSE
+
+
+def sys_fadvise64(k, p, fd: int, offset: int, length: int, advice: int) -> int:
+    """posix_fadvise: advice about how a file will be read.  ukern's readahead follows what
+    reads do, not what they announce, so valid advice is accepted and changes nothing."""
+    f = p.fds.get(fd)
+    if f is None:
+        return -Errno.EBADF
+    if not getattr(f, 'seekable', False):
+        return -Errno.ESPIPE
+    if not 0 <= s32(advice) <= POSIX_FADV_DONTNEED_MAX or s64(length) < 0:
+        return -Errno.EINVAL
     return 0
 
 
@@ -452,7 +471,8 @@ def sys_sendfile(k, p, out_fd: int, in_fd: int, offset_addr: int, count: int):
 
 @fs_errors
 def sys_lseek(k, p, fd: int, offset: int, whence: int):
-    """lseek: SEEK_DATA and SEEK_HOLE from the ext2 block map here, the rest in files.py."""
+    """lseek: SEEK_DATA and SEEK_HOLE from the ext2 block map or a tmpfs file's pages here,
+    the rest in files.py."""
     if whence not in (SEEK_DATA, SEEK_HOLE):
         return (yield from files.sys_lseek(k, p, fd, offset, whence))
     f = p.fds.get(fd)
@@ -460,6 +480,9 @@ def sys_lseek(k, p, fd: int, offset: int, whence: int):
         return -Errno.EBADF
     if not getattr(f, 'seekable', False):
         return -Errno.ESPIPE
+    if hasattr(f, 'seek_data'):                   # tmpfs: the pages the file holds
+        f.offset = yield from f.seek_data(s64(offset), want_hole=whence == SEEK_HOLE)
+        return f.offset
     if not isinstance(f, vfs.InodeFile):
         return -Errno.EINVAL
     f.offset = yield from f.vfs.seek_data(f.ino, s64(offset), want_hole=whence == SEEK_HOLE)

@@ -27,9 +27,10 @@ def _to_ns(sec: int, usec: int) -> int | None:
 
 
 def _current(k, p, which: int) -> ITimerVal:
-    if which != ITIMER_REAL:
-        return ITimerVal()          # never armed (see kernel/proc/itimer.py)
-    value, interval = itimer.get_real(k, p)
+    if which == ITIMER_REAL:
+        value, interval = itimer.get_real(k, p)
+    else:
+        value, interval = itimer.get_cpu(p, prof=which == ITIMER_PROF)
     v_us, i_us = value // NS_PER_US, interval // NS_PER_US
     return ITimerVal(interval_sec=i_us // US_PER_S, interval_usec=i_us % US_PER_S,
                      value_sec=v_us // US_PER_S, value_usec=v_us % US_PER_S)
@@ -54,6 +55,8 @@ def sys_setitimer(k, p, which: int, new: int, old: int) -> int:
     before = _current(k, p, which)
     if which == ITIMER_REAL:
         itimer.set_real(k, p, value, interval)
+    else:
+        itimer.set_cpu(k, p, which == ITIMER_PROF, value, interval)
     if old:
         mem.write(old, bytes(before))
     return 0

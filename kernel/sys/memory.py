@@ -66,7 +66,12 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
     length = page_up(length)
     mapped = copied = None
     f = p.fds.get(fd)
-    if MapFlags.ANONYMOUS not in flags and hasattr(f, 'mapping'):      # tmpfs: the file's frames
+    if MapFlags.ANONYMOUS in flags and MapFlags.SHARED in flags:
+        if length // PAGE > k.vfs.shmem.size_pages:
+            return -Errno.ENOMEM            # more than memory and swap could ever hold
+        mapped = k.vfs.shmem.unnamed_mapping(length)    # pages that forks share, and swap
+    own_frames = hasattr(f, 'mapping') and (MapFlags.SHARED in flags or not getattr(f, 'maps_shared_only', False))
+    if MapFlags.ANONYMOUS not in flags and own_frames:   # tmpfs, a host file shared: frames of its own
         mapped = _map_frames(f, offset, length, prot, MapFlags.SHARED in flags)
         if isinstance(mapped, int):
             return mapped
@@ -103,8 +108,9 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
         start = page_down(addr) if hint_ok else a.free_gap(length)
         if start is None:
             return -Errno.ENOMEM
-    region = a.add(Region(start, start + length, Prot(prot & 7), Kind.FILE if mapped else Kind.ANON,
-                          '[file]' if mapped or copied else '[anon]',
+    kind = Kind.FILE if mapped and MapFlags.ANONYMOUS not in flags else Kind.ANON
+    region = a.add(Region(start, start + length, Prot(prot & 7), kind,
+                          '[file]' if kind is Kind.FILE or copied else '[anon]',
                           shared=MapFlags.SHARED in flags and not copied, file=mapped, image=copied))
     if mapped:
         mapped.hold()                   # the region keeps the inode, even once unlinked
@@ -161,15 +167,17 @@ def _access_error(f, prot: int, shared: bool) -> int:
 
 
 def _map_frames(f, offset: int, length: int, prot: int, shared: bool):
-    """A file whose pages are frames of its own (tmpfs): a MappedFile over them."""
+    """A file whose pages are frames of its own (tmpfs; a host file, shared): a MappedFile
+    over them, or a negative errno."""
     return _access_error(f, prot, shared) or f.mapping(offset // PAGE, length // PAGE)
 
 
 def _copy_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):
-    """A file that is not in the buffer cache (hostfs, tmpfs): its bytes are read now and
-    the pages are filled from them at fault time like a private ELF segment, so a private
-    mapping and a read-only shared one see the file as it was at mmap (a FileImage, or
-    a negative errno).  A writable shared mapping would need the file's own pages: ENODEV."""
+    """A file that is not in the buffer cache and has no frames of its own to map (a
+    private mapping of a host file, a /proc file): its bytes are read now and the pages
+    are filled from them at fault time like a private ELF segment, so the mapping sees the
+    file as it was at mmap (a FileImage, or a negative errno).  A writable shared mapping
+    would need the file's own pages: ENODEV."""
     f = p.fds.get(fd)
     if f is None:
         return -Errno.EBADF

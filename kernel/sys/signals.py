@@ -34,6 +34,8 @@ def sys_rt_sigaction(k, p, signum: int, act: int, oldact: int, sigsetsize: int) 
         if new.handler == sig.SIG_IGN:                 # (handlers are the whole process's)
             for t in lifecycle.threads_of(k, p):
                 t.sigpending = [x for x in t.sigpending if x.sig != signum]
+            group = p.group_signals
+            group.pending = [x for x in group.pending if x.sig != signum]
     return 0
 
 
@@ -122,7 +124,7 @@ def sys_rt_sigpending(k, p, set_: int, sigsetsize: int) -> int:
     if sigsetsize > SIGSET_SIZE:
         return -Errno.EINVAL
     pending = 0
-    for info in p.sigpending:
+    for info in lifecycle.pending_of(p):
         pending |= sig.bit(info.sig)
     k.user(p).write(set_, (pending & p.sigmask).to_bytes(SIGSET_SIZE, 'little')[:sigsetsize])
     return 0
@@ -164,11 +166,11 @@ def sys_rt_sigtimedwait(k, p, these: int, info: int, timeout: int, sigsetsize: i
 
 def _take(p, wanted: int) -> sig.PendingSignal | None:
     """Dequeue the lowest-numbered pending signal of the set."""
-    candidates = [x for x in p.sigpending if wanted & sig.bit(x.sig)]
+    candidates = [x for x in lifecycle.pending_of(p) if wanted & sig.bit(x.sig)]
     if not candidates:
         return None
     first = min(candidates, key=lambda x: x.sig)
-    p.sigpending.remove(first)
+    lifecycle.dequeue(p, first)
     return first
 
 

@@ -211,6 +211,8 @@ _HANDLERS = {
     130: signals.sys_rt_sigsuspend,
     131: signals.sys_sigaltstack,
     219: signals.sys_restart_syscall,
+    # file advice (issue 15 gaps: e2fsck asks for it)
+    221: fsmeta.sys_fadvise64,
     # ukern's own calls (userland/include/ukern.h)
     UKERN_BASE + 0: ukern.sys_trace,
     UKERN_BASE + 1: ukern.sys_sysinfo,
