@@ -68,3 +68,26 @@ def test_a_kernel_bug_in_a_handler_is_raised_not_swallowed(userland, monkeypatch
     kernel.spawn(path.read_bytes(), [b'bench_getppid'], [])
     with pytest.raises(RuntimeError, match='bug in a handler'):
         kernel.run()
+
+
+FIND_MANY = '''
+from unicorn import Uc, UC_ARCH_X86, UC_MODE_64
+from emu.cpu import _find_live_gprs
+engines = [Uc(UC_ARCH_X86, UC_MODE_64) for _ in range(12)]
+print(sum(_find_live_gprs(uc) is not None for uc in engines))
+'''
+
+
+@pytest.mark.parametrize('threshold', [None, '4096'])
+def test_registers_are_found_in_place_wherever_the_allocator_put_them(threshold):
+    """Engines made one after another (as a test session makes machines), with the C
+    allocator's default placement and with every big allocation in a mapping of its own."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    if threshold:
+        env['MALLOC_MMAP_THRESHOLD_'] = threshold
+    r = subprocess.run([sys.executable, '-c', FIND_MANY], capture_output=True, text=True, env=env,
+                       check=True)
+    assert r.stdout.strip() == '12'
