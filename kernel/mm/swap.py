@@ -21,6 +21,7 @@ from ..tools.mkdisk import SWAP_TYPE  # noqa: F401 (re-exported: the MBR type of
 
 @dataclass
 class CachedSlot:
+    """A swap slot's page back in memory (the swap cache), or on its way."""
     frame: int
     request: BlockRequest | None      # the read still in flight, if any
 

@@ -38,6 +38,7 @@ class ExecError(Exception):
 
 @dataclass
 class LoadedImage:
+    """Where a loaded program starts, its program headers, and its first break."""
     entry: int
     phdr: int
     phnum: int
@@ -82,6 +83,7 @@ _CLASS_BITS = {1: 32, 2: 64}
 
 @dataclass(frozen=True)
 class Segment:
+    """A program header, as loading uses it."""
     p_type: int
     p_flags: int
     p_offset: int

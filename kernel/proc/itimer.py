@@ -15,6 +15,7 @@ from ..trap import Signal
 
 @dataclass
 class RealTimer:
+    """ITIMER_REAL: when it fires next and how often."""
     expires: int = 0              # virtual ns; 0: disarmed
     interval: int = 0             # ns; 0: one shot
     event: int | None = None      # the clock event that fires it
@@ -22,6 +23,7 @@ class RealTimer:
 
 @dataclass
 class ITimers:
+    """A process's interval timers."""
     real: RealTimer = field(default_factory=RealTimer)
 
 

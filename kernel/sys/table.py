@@ -18,6 +18,7 @@ UKERN_BASE = 1000
 
 @dataclass(frozen=True)
 class Syscall:
+    """One entry of the system call table."""
     nr: int
     name: str
     handler: Callable
