@@ -20,7 +20,6 @@ built from the registers Unicorn exposes one by one: signal frames carry it, exe
 
 import ctypes
 import enum
-import itertools
 import operator
 import struct
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN, UC_HOOK_CODE
 from unicorn import UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
+
+from .gprs import SYSCALL_GPRS, find_live_gprs
 
 PAGE_SIZE = 4096
 
@@ -270,106 +271,6 @@ class _RegBatch:
         return self._words.tolist()
 
 
-# CPUX86State.regs (QEMU target/i386/cpu.h): the sixteen general registers in encoding order.
-_GPR_ORDER = ('rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
-              'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15')
-_GPR_IDS = tuple(getattr(X, 'UC_X86_REG_' + n.upper()) for n in _GPR_ORDER)
-# rax (the number), then rdi, rsi, rdx, r10, r8, r9: the Linux x86-64 syscall ABI.
-_SYSCALL_GPRS = tuple(_GPR_ORDER.index(n) for n in ('rax', 'rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9'))
-_GPR_MARK = 0x5A17_0000_0000_0000          # distinct values no register holds by chance
-_GPR_SEARCH_CHUNK = 1 << 18
-_searches = itertools.count(1)
-
-
-def _find_live_gprs(uc: Uc):
-    """Where Unicorn keeps the general registers while it runs, as 16 words in place.
-
-    uc_reg_read and uc_reg_write of a general register only copy a word of the CPU's state
-    (env->regs[i]); reading and writing that word directly does the same without a foreign
-    call, which is most of a fast system call's cost.  Fill the registers with a pattern
-    through the API, find it in the CPU state near the engine (_search_heap), and check
-    both directions before trusting it.  None if not found (the caller keeps to the API)."""
-    reg = _Reg(uc)
-    saved = [reg.read(i) for i in _GPR_IDS]
-    serial = next(_searches)                  # no copy left by an earlier search can match
-    marks = [_GPR_MARK | (serial & 0xFFFF) << 32 | (i + 1) * 0x0101_0101 for i in range(16)]
-    for i, v in zip(_GPR_IDS, marks):
-        reg.write(i, v)
-    found = _search_heap(ctypes.cast(uc._uch, ctypes.c_void_p).value, struct.pack('<16Q', *marks))
-    view = None
-    if found is not None:
-        view = memoryview((ctypes.c_uint64 * 16).from_address(found)).cast('B').cast('Q')
-        reg.write(_GPR_IDS[3], marks[3] ^ 0xFFFF)         # rbx changed through the API ...
-        if view[3] != marks[3] ^ 0xFFFF:                   # ... must change in place (checked
-            view = None                                    # before ever writing there)
-        else:
-            view[3] = marks[3]                             # and changed in place ...
-            if reg.read(_GPR_IDS[3]) != marks[3]:          # ... must read back through the API
-                view = None
-    for i, v in zip(_GPR_IDS, saved):
-        reg.write(i, v)
-    return view
-
-
-def _search_heap(engine: int, pattern: bytes) -> int | None:
-    """The address of `pattern` in the CPU state that belongs to `engine`.  Unicorn usually
-    allocates it soon after the engine, in the same heap mapping; otherwise the engine holds
-    a pointer to it (uc->cpu), so look near what the engine points to."""
-    maps = _writable_anonymous_mappings()
-    home = next(((lo, hi) for lo, hi in maps if lo <= engine < hi), None)
-    if home is None:
-        return None
-    found = _search_span(engine & ~7, min(home[1], engine + _CPU_STATE_WINDOW), pattern)
-    if found is not None:
-        return found
-    nwords = min(_ENGINE_WORDS, (home[1] - engine) // 8)
-    windows = []                      # [ptr, ptr + window) inside its mapping, for each pointer
-    for ptr in set((ctypes.c_uint64 * nwords).from_address(engine)):
-        span = next(((lo, hi) for lo, hi in maps if lo <= ptr < hi), None)
-        if span is not None and ptr % 8 == 0 and (span == home or span[1] - span[0] <= _SMALL_MAPPING):
-            windows.append((ptr, min(span[1], ptr + _CPU_STATE_WINDOW)))
-    for start, end in _merged(windows):
-        found = _search_span(start, end, pattern)
-        if found is not None:
-            return found
-    return None
-
-
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping spans joined, so that no byte is searched twice."""
-    out: list[list[int]] = []
-    for lo, hi in sorted(spans):
-        if out and lo <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return [(lo, hi) for lo, hi in out]
-
-
-def _search_span(start: int, end: int, pattern: bytes) -> int | None:
-    for at in range(start, end, _GPR_SEARCH_CHUNK):
-        hit = ctypes.string_at(at, min(end, at + _GPR_SEARCH_CHUNK + len(pattern)) - at).find(pattern)
-        if hit >= 0 and (at + hit) % 8 == 0:
-            return at + hit
-    return None
-
-
-def _writable_anonymous_mappings() -> list[tuple[int, int]]:
-    spans = []
-    with open('/proc/self/maps') as maps:
-        for line in maps:
-            fields = line.split()
-            if fields[1].startswith('rw') and (len(fields) < 6 or fields[5] == '[heap]'):
-                lo, hi = (int(x, 16) for x in fields[0].split('-'))
-                spans.append((lo, hi))
-    return spans
-
-
-_ENGINE_WORDS = 4096                 # how much of uc_struct to look through for uc->cpu
-_CPU_STATE_WINDOW = 1 << 19          # X86CPU is well under this; env lies inside it
-_SMALL_MAPPING = 16 << 20            # never search a big mapping (guest RAM, say) for it
-
-
 class CPU:
     """One x86-64 CPU.  `run()` executes user code until the kernel asks it to stop."""
 
@@ -380,7 +281,7 @@ class CPU:
                                             X.UC_X86_REG_RDX, X.UC_X86_REG_R10, X.UC_X86_REG_R8,
                                             X.UC_X86_REG_R9))
         self._user_regs = _RegBatch(uc, _USER_REG_IDS)
-        self._gprs = _find_live_gprs(uc)        # None: registers only through the API
+        self._gprs = find_live_gprs(uc, self._reg)    # None: registers only through the API
         if self._gprs is not None:
             self.syscall_args = self._syscall_args_in_place
             self.set_return = self._set_return_in_place
@@ -414,8 +315,8 @@ class CPU:
     def set_return(self, value: int) -> None:
         self._reg.write(X.UC_X86_REG_RAX, value)
 
-    # The same two, on the registers in place (see _find_live_gprs); __init__ puts them in.
-    def _syscall_args_in_place(self, _pick=operator.itemgetter(*_SYSCALL_GPRS)) -> tuple[int, ...]:
+    # The same two, on the registers in place (see gprs.py); __init__ puts them in.
+    def _syscall_args_in_place(self, _pick=operator.itemgetter(*SYSCALL_GPRS)) -> tuple[int, ...]:
         return _pick(self._gprs)
 
     def _set_return_in_place(self, value: int) -> None:

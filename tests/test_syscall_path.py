@@ -1,6 +1,6 @@
 """The system call path: the kernel's short cut for quick calls, and the CPU reading and
-writing the syscall registers in place (emu/cpu.py _find_live_gprs) or, where that cannot be
-found, through Unicorn's API.  Both ways must behave the same."""
+writing the syscall registers in place (emu/gprs.py) or, where that cannot be found,
+through Unicorn's API.  Both ways must behave the same."""
 
 import io
 
@@ -16,7 +16,7 @@ from test_programs import passed
 @pytest.fixture(params=['in place', 'through the API'])
 def register_access(request, monkeypatch):
     if request.param == 'through the API':
-        monkeypatch.setattr(emu.cpu, '_find_live_gprs', lambda uc: None)
+        monkeypatch.setattr(emu.cpu, "find_live_gprs", lambda uc, reg: None)
     return request.param
 
 
@@ -72,9 +72,10 @@ def test_a_kernel_bug_in_a_handler_is_raised_not_swallowed(userland, monkeypatch
 
 FIND_MANY = '''
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_64
-from emu.cpu import _find_live_gprs
+from emu.cpu import _Reg
+from emu.gprs import find_live_gprs
 engines = [Uc(UC_ARCH_X86, UC_MODE_64) for _ in range(12)]
-print(sum(_find_live_gprs(uc) is not None for uc in engines))
+print(sum(find_live_gprs(uc, _Reg(uc)) is not None for uc in engines))
 '''
 
 
