@@ -50,6 +50,7 @@ TRAP_SIGNALS = {
     Vector.SIMD_FP: (Signal.SIGFPE, 'SIMD floating-point error'),
 }
 
+
 @functools.cache
 def _disassembler():
     """Capstone, loaded the first time a report needs it: most runs never fault, and
