@@ -8,7 +8,6 @@ the ratios (ukern / floor) are what to compare across runs, not the absolute tim
 
 import argparse
 import io
-import os
 import shutil
 import subprocess
 import tempfile
@@ -110,8 +109,8 @@ def child(cmd: list[str]) -> float:
 
 def start_up(reps: int) -> tuple[float, float]:
     """Seconds for `ukern run hello` from exec to exit, and for the bare interpreter that
-    imports unicorn (the floor), best of `reps` each, taken in turns (the machine's load
-    changes from second to second)."""
+    imports unicorn (the floor): the best of `reps` (at least five) each, taken in turns,
+    as the machine's load changes from second to second."""
     compile_sources()
     runs = [(child(UKERN + [str(HELLO)]), child(UNICORN_ONLY)) for _ in range(max(reps, 5))]
     return min(r[0] for r in runs), min(r[1] for r in runs)
