@@ -20,6 +20,7 @@ built from the registers Unicorn exposes one by one: signal frames carry it, exe
 
 import ctypes
 import enum
+import operator
 import struct
 from dataclasses import dataclass
 
@@ -28,7 +29,19 @@ from unicorn import UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
+from .gprs import SYSCALL_GPRS, find_live_gprs
+
 PAGE_SIZE = 4096
+
+# The same libunicorn, with no argtypes on its functions: ctypes then converts nothing and a
+# call costs about 0.3 µs instead of 0.7 (the binding declares argtypes on `uclib`).  Only for
+# the hot register accesses below, whose arguments are already ctypes objects or small ints.
+_rawlib = ctypes.CDLL(uclib._name)
+_raw_reg_read = _rawlib.uc_reg_read
+_raw_reg_write = _rawlib.uc_reg_write
+_raw_reg_read_batch = _rawlib.uc_reg_read_batch
+# void (*uc_cb_insn_syscall_t)(uc_engine *uc, void *user_data)  (unicorn.h)
+_SYSCALL_HOOK_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 
 
 class CR0(enum.IntFlag):
@@ -233,12 +246,12 @@ class _Reg:
         self._ref = ctypes.byref(self._buf)
 
     def read(self, reg_id: int) -> int:
-        uclib.uc_reg_read(self._h, reg_id, self._ref)
+        _raw_reg_read(self._h, reg_id, self._ref)
         return self._buf.value
 
     def write(self, reg_id: int, value: int) -> None:
         self._buf.value = value & 0xFFFF_FFFF_FFFF_FFFF
-        uclib.uc_reg_write(self._h, reg_id, self._ref)
+        _raw_reg_write(self._h, reg_id, self._ref)
 
 
 class _RegBatch:
@@ -250,11 +263,12 @@ class _RegBatch:
         self._ids = (ctypes.c_int * n)(*reg_ids)
         self._vals = (ctypes.c_uint64 * n)()
         self._ptrs = (ctypes.c_void_p * n)(*(ctypes.addressof(self._vals) + 8 * i for i in range(n)))
-        self._n = n
+        self._n = ctypes.c_int(n)
+        self._words = memoryview(self._vals).cast('B').cast('Q')   # tolist() is the fastest copy out
 
     def read(self) -> list[int]:
-        uclib.uc_reg_read_batch(self._h, self._ids, self._ptrs, self._n)
-        return self._vals[:]
+        _raw_reg_read_batch(self._h, self._ids, self._ptrs, self._n)
+        return self._words.tolist()
 
 
 class CPU:
@@ -267,6 +281,10 @@ class CPU:
                                             X.UC_X86_REG_RDX, X.UC_X86_REG_R10, X.UC_X86_REG_R8,
                                             X.UC_X86_REG_R9))
         self._user_regs = _RegBatch(uc, _USER_REG_IDS)
+        self._gprs = find_live_gprs(uc, self._reg)    # None: registers only through the API
+        if self._gprs is not None:
+            self.syscall_args = self._syscall_args_in_place
+            self.set_return = self._set_return_in_place
         self.on_syscall = None        # callable() -> bool: True keeps running
         self.on_trap = None           # callable(Trap) -> bool: True resumes the instruction
         self._stopping = False
@@ -281,7 +299,7 @@ class CPU:
         self._error_off = 0
         self._counter = None
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
-        uc.hook_add(UC_HOOK_INSN, self._hook_syscall, None, 1, 0, X.UC_X86_INS_SYSCALL)
+        self._syscall_hook = self._add_syscall_hook()
 
     # -- registers ----------------------------------------------------------------------
     def reg(self, name: str) -> int:
@@ -296,6 +314,13 @@ class CPU:
 
     def set_return(self, value: int) -> None:
         self._reg.write(X.UC_X86_REG_RAX, value)
+
+    # The same two, on the registers in place (see gprs.py); __init__ puts them in.
+    def _syscall_args_in_place(self, _pick=operator.itemgetter(*SYSCALL_GPRS)) -> tuple[int, ...]:
+        return _pick(self._gprs)
+
+    def _set_return_in_place(self, value: int) -> None:
+        self._gprs[0] = value & 0xFFFF_FFFF_FFFF_FFFF
 
     def save_user_regs(self) -> list[int]:
         return self._user_regs.read()
@@ -458,11 +483,27 @@ class CPU:
         self._stopping = True
         self.uc.emu_stop()
 
-    def _hook_syscall(self, uc, _user):
-        if self._stopping:
-            return
-        if not self.on_syscall():
-            self.stop()
+    def _add_syscall_hook(self):
+        """Hook `syscall` with a bare ctypes callback rather than through the binding's
+        hook_add, whose two wrapper layers cost about as much as the rest of a fast system
+        call.  Its one duty is kept: an exception in the callback is kept in the Uc object
+        (which emu_start raises once Unicorn returns) and the emulation stops."""
+        hook = _SYSCALL_HOOK_FN(self._hook_syscall)
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), UC_HOOK_INSN, hook, None,
+                                   ctypes.c_uint64(1), ctypes.c_uint64(0), X.UC_X86_INS_SYSCALL)
+        if status:
+            raise UcError(status)
+        return hook                      # ctypes must keep it alive as long as the hook is in
+
+    def _hook_syscall(self, _uch, _user):
+        try:
+            if not self._stopping and not self.on_syscall():
+                self.stop()
+        except BaseException as e:
+            if self.uc._hook_exception is None:
+                self.uc._hook_exception = e
+            self.uc.emu_stop()
 
     def _hook_intr(self, uc, intno, _user):
         if self._calibrating:

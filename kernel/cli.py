@@ -22,7 +22,6 @@ from .proc.elf import ExecError
 from .trace.options import add_trace_options, attach, trace_main
 from .fs.ext2 import FsError
 from .tools import mkdisk
-from .tools import objstore as objstore_tool
 from .tools.mkdisk import parse_size
 from .mm.policy import POLICIES
 from .mm.swap import SWAP_TYPE
@@ -290,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     ob = sub.add_parser('objstore', help='look at the object store of a disk image (ukern objstore list IMAGE)',
                         add_help=False)
     ob.add_argument('rest', nargs=argparse.REMAINDER)
-    ob.set_defaults(func=lambda args: objstore_tool.main(args.rest))
+    ob.set_defaults(func=lambda args: _objstore_main(args.rest))
     tr = sub.add_parser('trace', help='read a trace written by run --trace (ukern trace summary FILE.json)',
                         add_help=False)
     tr.add_argument('rest', nargs=argparse.REMAINDER)
@@ -301,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command')
     lab.set_defaults(func=cmd_lab)
     return parser
+
+
+def _objstore_main(argv: list[str]) -> int:
+    from .tools import objstore          # here: a run never needs the store's tool
+    return objstore.main(argv)
 
 
 def cmd_lab(args) -> int:

@@ -40,6 +40,7 @@ UKERN_SYSCALL_BASE = 1000          # kernel/sys/table.py UKERN_BASE; userland/in
 
 @dataclass(frozen=True)
 class Patch:
+    """One name a lab rebinds to the student's code."""
     target: str              # 'module:attr', 'module:Class.attr' or 'module:TABLE[key]'
     student: str             # 'file.py:name' in the student's directory
     reference: str | None = None   # 'module:name' installed when grading the reference
@@ -48,6 +49,7 @@ class Patch:
 
 @dataclass
 class Lab:
+    """A course lab: its handout name, title, and the names it rebinds."""
     name: str
     title: str
     patches: list[Patch]

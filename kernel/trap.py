@@ -7,8 +7,7 @@ disassembled by capstone, e.g.
 """
 
 import enum
-
-from capstone import Cs, CS_ARCH_X86, CS_MODE_64, CsError
+import functools
 
 from emu.cpu import Trap, Vector
 
@@ -53,14 +52,21 @@ TRAP_SIGNALS = {
     Vector.SIMD_FP: (Signal.SIGFPE, 'SIMD floating-point error'),
 }
 
-_disassembler = Cs(CS_ARCH_X86, CS_MODE_64)
+
+@functools.cache
+def _disassembler():
+    """Capstone, loaded the first time a report needs it: most runs never fault, and
+    importing it is a good part of a short run's start-up."""
+    import capstone
+    return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64), capstone.CsError
 
 
 def disassemble(code: bytes, rip: int) -> str:
+    cs, cs_error = _disassembler()
     try:
-        for insn in _disassembler.disasm(code, rip, 1):
+        for insn in cs.disasm(code, rip, 1):
             return f'{insn.mnemonic} {insn.op_str}'.strip()
-    except CsError:
+    except cs_error:
         pass
     return '(unreadable instruction)' if not code else f'(bad instruction {code[:4].hex()})'
 

@@ -37,7 +37,7 @@ def test_truncated_elf_is_refused(userland):
 def test_program_headers_past_the_file_are_refused(userland, phoff):
     data = bytearray((userland / 'bin/hello').read_bytes())
     struct.pack_into('<Q', data, 32, phoff)          # e_phoff
-    assert 'program headers past the end of the file' in refuse(bytes(data))
+    assert 'program headers run past the end of the file' in refuse(bytes(data))
 
 
 def test_32_bit_elf_is_refused():

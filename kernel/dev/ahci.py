@@ -71,6 +71,7 @@ class AhciError(Exception):
 
 @dataclass
 class Disk:
+    """A disk found on a port at the probe, with what IDENTIFY DEVICE said of it."""
     port: int
     sectors: int = 0
     sector_size: int = 512

@@ -38,6 +38,7 @@ MAX_PATH_DEPTH = 4096         # bound on '..' walks, in case a corrupt tree has 
 
 @dataclasses.dataclass(frozen=True)
 class Stat:
+    """A file's attributes, as stat(2) reports them (every file system fills one)."""
     ino: int
     mode: int                 # type bits (InodeType) | permissions
     nlink: int
@@ -54,6 +55,7 @@ class Stat:
 
 @dataclasses.dataclass(frozen=True)
 class StatFs:
+    """A file system's sizes and free space, as statfs(2) reports them."""
     block_size: int
     blocks: int
     free_blocks: int

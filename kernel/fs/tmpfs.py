@@ -30,6 +30,7 @@ from .fsys import FileSystem, DirFile, dtype_of, make_stat
 
 @dataclass(eq=False)
 class TmpNode:
+    """An inode of a tmpfs: its attributes, and its data in frames or its entries."""
     ino: int
     mode: int
     mtime: int

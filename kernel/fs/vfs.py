@@ -60,6 +60,7 @@ class Cwd:
 
 @dataclass(eq=False)
 class Mount:
+    """A file system mounted at a path of the name space."""
     fs: object                  # fsys.FileSystem
     path: bytes                 # where it is mounted
     source: str = 'none'        # what /proc/mounts shows in its first column

@@ -49,6 +49,7 @@ assert ctypes.sizeof(Msginfo) == 32
 
 @dataclass(eq=False)
 class MsgQueue(IpcObject):
+    """A System V message queue: its messages and its msqid_ds fields."""
     messages: list = field(default_factory=list)       # (mtype, text) in the order sent
     qbytes: int = MSGMNB
     lspid: int = 0

@@ -55,6 +55,7 @@ assert ctypes.sizeof(Seminfo) == 40
 
 @dataclass(eq=False)
 class SemSet(IpcObject):
+    """A System V semaphore set: its values and the processes waiting on them."""
     values: list = field(default_factory=list)
     pids: list = field(default_factory=list)          # sempid: the last to change each
     waiting: list = field(default_factory=list)       # (process, semnum, 'n' or 'z') of sleepers

@@ -62,6 +62,7 @@ SHMALL = SHMMAX // PAGE_SIZE
 
 @dataclass(eq=False)
 class Segment(IpcObject):
+    """A System V shared memory segment: its frames, allocated as they are touched."""
     size: int = 0
     frames: dict = field(default_factory=dict)      # page index -> frame, once touched
     nattch: int = 0
@@ -84,6 +85,7 @@ class Segment(IpcObject):
 
 @dataclass
 class Attachment:
+    """Where a process has a segment attached (shmat), so shmdt can find it."""
     addr: int
     segment: Segment
 

@@ -29,6 +29,7 @@ POISON = SWAP | BLOCKED          # a not-present entry for a page whose read fai
 
 @dataclass(eq=False)
 class AioPage:
+    """One page of an asynchronous transfer, with the frame it is done into."""
     id: int
     va: int
     frame: int = 0
@@ -39,6 +40,7 @@ class AioPage:
 
 @dataclass(eq=False)
 class AioRequest:
+    """An asynchronous read or write a process started (ukern_aread, ukern_awrite)."""
     id: int
     pid: int
     write: bool

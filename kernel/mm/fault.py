@@ -36,6 +36,7 @@ class Action(enum.Enum):
 
 @dataclass
 class FaultResult:
+    """What handling a page fault decided: resume, wait, or kill, and why."""
     action: Action
     reason: str = ''          # for KILL: 'write to read-only 0x...'
     signal: int = 0

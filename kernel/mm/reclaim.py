@@ -33,6 +33,7 @@ MIN_LOW = 16
 
 @dataclass
 class PageOut:
+    """A page being written to swap: its frame, its slot, and when it started."""
     frame: int
     slot: int
     started: int

@@ -5,10 +5,12 @@ software bit, the slot number in bits 12 and up.  A slot has a reference count (
 PTEs hold it).  While a slot's page is in memory again for some of its mappers, the swap
 cache keeps slot -> frame so that the others find the same frame (copy-on-write sharing
 survives swapping).  All transfers are DMA through the block layer, like any other I/O.
+
+The free slots are a map with a byte per slot (1: free), searched from the lowest slot that
+may be free, so a run repeats exactly and the host pays a byte per slot, not a Python int;
+reference counts are kept only for the slots in use.
 """
 
-import heapq
-from array import array
 from dataclasses import dataclass
 
 from ..dev.blk import BlockRequest
@@ -19,6 +21,7 @@ from ..tools.mkdisk import SWAP_TYPE  # noqa: F401 (re-exported: the MBR type of
 
 @dataclass
 class CachedSlot:
+    """A swap slot's page back in memory (the swap cache), or on its way."""
     frame: int
     request: BlockRequest | None      # the read still in flight, if any
 
@@ -30,20 +33,27 @@ class SwapArea:
         self.start_lba = start_lba
         self.per_slot = PAGE_SIZE // disk.sector_size
         self.nslots = nsectors // self.per_slot
-        self._free = list(range(1, self.nslots))     # slot 0 is never used: a header, as Linux's
-        self.refs = array('I', bytes(4 * max(1, self.nslots)))
+        self._free_map = bytearray(max(1, self.nslots))     # 1: the slot is free
+        self._free_map[1:] = b'\x01' * (self.nslots - 1)   # slot 0 is never used: a header, as Linux's
+        self._nfree = max(0, self.nslots - 1)
+        self._low = 1                                       # no free slot lies below this
+        self.refs: dict[int, int] = {}    # slot in use -> how many PTEs (and caches) hold it
         self.cache: dict[int, CachedSlot] = {}
         self.failed: set[int] = set()     # slots whose read failed: their page is lost
         self._slot_by_frame: dict[int, int] = {}   # frame -> slot, for cached copies that arrived
 
     @property
     def free_slots(self) -> int:
-        return len(self._free)
+        return self._nfree
 
     def alloc(self) -> int | None:
-        if not self._free:
+        """The lowest free slot, with one reference; None when the area is full."""
+        slot = self._free_map.find(1, self._low)
+        if slot < 0:
             return None
-        slot = heapq.heappop(self._free)
+        self._free_map[slot] = 0
+        self._nfree -= 1
+        self._low = slot + 1
         self.refs[slot] = 1
         return slot
 
@@ -51,11 +61,16 @@ class SwapArea:
         self.refs[slot] += 1
 
     def release(self, slot: int) -> None:
-        self.refs[slot] -= 1
-        if self.refs[slot] == 0:
-            if slot in self.cache:
-                self.drop_cached(slot)
-            heapq.heappush(self._free, slot)
+        left = self.refs[slot] - 1
+        if left:
+            self.refs[slot] = left
+            return
+        del self.refs[slot]
+        if slot in self.cache:
+            self.drop_cached(slot)
+        self._free_map[slot] = 1
+        self._nfree += 1
+        self._low = min(self._low, slot)
 
     def _request(self, frame: int, slot: int, write: bool, on_done) -> BlockRequest:
         req = BlockRequest(self.disk, self.start_lba + slot * self.per_slot, self.per_slot,

@@ -66,6 +66,7 @@ class MappedFile:
 
 @dataclass
 class Region:
+    """A range of an address space with one protection and one kind of backing."""
     start: int
     end: int
     prot: Prot

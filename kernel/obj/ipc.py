@@ -22,12 +22,14 @@ CAP_WORD = 7
 
 @dataclass(eq=False)
 class Endpoint:
+    """An endpoint object: callers waiting to be served and servers waiting for them."""
     callers: list = field(default_factory=list)           # (process, message address), waiting
     servers: WaitQueue = field(default_factory=lambda: WaitQueue('endpoint receive', interruptible=True))
 
 
 @dataclass(eq=False)
 class Call:
+    """One call through an endpoint, until its reply."""
     replied: bool = False
     result: int = 0
     waiters: WaitQueue = field(default_factory=lambda: WaitQueue('endpoint reply', interruptible=True))

@@ -40,6 +40,7 @@ SERVER_ENDPOINT, SERVER_FRAMES, SERVER_DISK, SERVER_KERNEL = 0, 1, 2, 3
 
 @dataclass(eq=False)
 class Load:
+    """An object being loaded by the object server, and who waits for it."""
     oid: int
     waiters: WaitQueue = field(default_factory=lambda: WaitQueue('object load'))
     done: bool = False

@@ -129,6 +129,7 @@ class RangeUsage:
 
 @dataclass
 class StoreStats:
+    """What an object store holds, for `ukern objstore` and its tests."""
     generation: int
     total_sectors: int
     ranges: list[RangeUsage]

@@ -1,23 +1,23 @@
 """Loading static x86-64 ELF executables (ET_EXEC, and static-PIE ET_DYN with no
-interpreter) with pyelftools, and building the System V initial stack.
+interpreter), and building the System V initial stack.  The ELF header and program headers
+are read as the structures elf.h declares (a loader needs nothing else from the file).
 
 Segments are not copied at load time: each PT_LOAD becomes a region whose pages the fault
 handler fills from the file image on first touch (lazy loading).  Anything that is not a
 usable executable is refused with a one-line reason.
 """
 
+import ctypes
 import functools
-import io
 import struct
 from dataclasses import dataclass
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from ..mm.vm import AddressSpace, Region, Kind, Prot, FileImage, page_down, page_up, ELF_MIN
 from ..mm.pagetable import USER_TOP
 
 EM_X86_64 = 62
+ELFCLASS64, ELFDATA2LSB = 2, 1
+ET_EXEC, ET_DYN = 2, 3
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK, PT_TLS = 1, 3, 6, 0x6474E551, 7
 PF_X, PF_W, PF_R = 1, 2, 4
 PIE_BASE = 0x5555_5555_4000   # where a static-PIE is placed, as Linux does without ASLR
@@ -38,6 +38,7 @@ class ExecError(Exception):
 
 @dataclass
 class LoadedImage:
+    """Where a loaded program starts, its program headers, and its first break."""
     entry: int
     phdr: int
     phnum: int
@@ -56,8 +57,33 @@ def _segment_prot(flags: int) -> Prot:
     return prot
 
 
+class Elf64_Ehdr(ctypes.LittleEndianStructure):
+    """The ELF header (elf.h, Elf64_Ehdr)."""
+    _fields_ = [('e_ident', ctypes.c_uint8 * 16), ('e_type', ctypes.c_uint16),
+                ('e_machine', ctypes.c_uint16), ('e_version', ctypes.c_uint32),
+                ('e_entry', ctypes.c_uint64), ('e_phoff', ctypes.c_uint64),
+                ('e_shoff', ctypes.c_uint64), ('e_flags', ctypes.c_uint32),
+                ('e_ehsize', ctypes.c_uint16), ('e_phentsize', ctypes.c_uint16),
+                ('e_phnum', ctypes.c_uint16), ('e_shentsize', ctypes.c_uint16),
+                ('e_shnum', ctypes.c_uint16), ('e_shstrndx', ctypes.c_uint16)]
+
+
+class Elf64_Phdr(ctypes.LittleEndianStructure):
+    """A program header (elf.h, Elf64_Phdr)."""
+    _fields_ = [('p_type', ctypes.c_uint32), ('p_flags', ctypes.c_uint32),
+                ('p_offset', ctypes.c_uint64), ('p_vaddr', ctypes.c_uint64),
+                ('p_paddr', ctypes.c_uint64), ('p_filesz', ctypes.c_uint64),
+                ('p_memsz', ctypes.c_uint64), ('p_align', ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(Elf64_Ehdr) == 64 and ctypes.sizeof(Elf64_Phdr) == 56
+EI_CLASS, EI_DATA = 4, 5
+_CLASS_BITS = {1: 32, 2: 64}
+
+
 @dataclass(frozen=True)
 class Segment:
+    """A program header, as loading uses it."""
     p_type: int
     p_flags: int
     p_offset: int
@@ -90,38 +116,37 @@ def parse(data: bytes, name: str) -> Headers:
 
 @functools.lru_cache(maxsize=64)
 def _headers(data: bytes) -> Headers:
-    """Parsed once per distinct executable: pyelftools builds its parsers anew for every
-    file it opens, which costs more than the rest of an exec (the shell runs the same
-    few programs again and again)."""
+    """Parsed once per distinct executable (the shell runs the same few programs again
+    and again)."""
     if data[:4] != b'\x7fELF':
         raise _Refused('not an ELF file')
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        if elf.elfclass != 64 or elf['e_machine'] != 'EM_X86_64':
-            raise _Refused(f'not an x86-64 executable ({elf.elfclass}-bit {elf["e_machine"]})')
-        if elf['e_type'] not in ('ET_EXEC', 'ET_DYN'):
-            raise _Refused(f'not an executable ({elf["e_type"]})')
-        if elf['e_phoff'] + elf['e_phnum'] * elf['e_phentsize'] > len(data):
-            raise _Refused('malformed ELF: program headers past the end of the file')
-        segments = tuple(Segment(_P_TYPES.get(h['p_type'], -1), h['p_flags'], h['p_offset'],
-                                 h['p_vaddr'], h['p_filesz'], h['p_memsz'])
-                         for h in (seg.header for seg in elf.iter_segments()))
-        headers = Headers(elf['e_type'] == 'ET_DYN', elf['e_entry'], elf['e_phoff'],
-                          elf['e_phnum'], elf['e_phentsize'], segments)
-    except ELFError as e:
-        raise _Refused(f'malformed ELF: {e}') from None
-    except (ValueError, struct.error, IndexError, OverflowError) as e:
-        # (OverflowError: pyelftools seeks to e_phoff as given, and 2**63 does not fit a seek)
-        raise _Refused(f'malformed ELF: {e}') from None
+    if len(data) < EI_DATA + 1:
+        raise _Refused('malformed ELF: the header is cut short')
+    if data[EI_CLASS] != ELFCLASS64 or data[EI_DATA] != ELFDATA2LSB:
+        bits = _CLASS_BITS.get(data[EI_CLASS], '?')
+        raise _Refused(f'not an x86-64 executable ({bits}-bit, data encoding {data[EI_DATA]})')
+    if len(data) < ctypes.sizeof(Elf64_Ehdr):
+        raise _Refused('malformed ELF: the header is cut short')
+    eh = Elf64_Ehdr.from_buffer_copy(data)
+    if eh.e_machine != EM_X86_64:
+        raise _Refused(f'not an x86-64 executable (64-bit, machine {eh.e_machine})')
+    if eh.e_type not in (ET_EXEC, ET_DYN):
+        raise _Refused(f'not an executable (ELF type {eh.e_type})')
+    if eh.e_phnum and eh.e_phentsize < ctypes.sizeof(Elf64_Phdr):
+        raise _Refused(f'malformed ELF: program headers of {eh.e_phentsize} bytes')
+    if eh.e_phoff + eh.e_phnum * eh.e_phentsize > len(data):
+        raise _Refused('malformed ELF: the program headers run past the end of the file')
+    phdrs = (Elf64_Phdr.from_buffer_copy(data, eh.e_phoff + i * eh.e_phentsize)
+             for i in range(eh.e_phnum))
+    segments = tuple(Segment(h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz)
+                     for h in phdrs)
+    headers = Headers(eh.e_type == ET_DYN, eh.e_entry, eh.e_phoff, eh.e_phnum, eh.e_phentsize,
+                      segments)
     if any(s.p_type == PT_INTERP for s in segments):
         raise _Refused('dynamically linked (needs an interpreter); ukern runs static executables')
     if not any(s.p_type == PT_LOAD for s in segments):
         raise _Refused('no loadable segments')
     return headers
-
-
-_P_TYPES = {'PT_LOAD': PT_LOAD, 'PT_INTERP': PT_INTERP, 'PT_PHDR': PT_PHDR,
-            'PT_GNU_STACK': PT_GNU_STACK, 'PT_TLS': PT_TLS}
 
 
 def load(aspace: AddressSpace, data: bytes, name: str) -> LoadedImage:

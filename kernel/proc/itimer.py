@@ -23,6 +23,7 @@ from ..trap import Signal
 
 @dataclass
 class RealTimer:
+    """ITIMER_REAL: when it fires next and how often."""
     expires: int = 0              # virtual ns; 0: disarmed
     interval: int = 0             # ns; 0: one shot
     event: int | None = None      # the clock event that fires it
@@ -36,6 +37,7 @@ class CpuTimer:
 
 @dataclass
 class ITimers:
+    """A process's interval timers."""
     real: RealTimer = field(default_factory=RealTimer)
     virtual: CpuTimer = field(default_factory=CpuTimer)    # user time: SIGVTALRM
     prof: CpuTimer = field(default_factory=CpuTimer)       # user + system time: SIGPROF

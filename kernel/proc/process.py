@@ -50,6 +50,7 @@ THREAD_SHARED = ('aspace', 'fds', 'cwd', 'sigactions', 'caps', 'children_events'
 
 @dataclass(eq=False)
 class Process:
+    """A task: a thread of a process (a thread group), with what it shares by reference."""
     pid: int
     ppid: int
     name: str

@@ -157,6 +157,7 @@ class AltStack:
 
 @dataclass
 class PendingSignal:
+    """A signal sent and not yet delivered, with its siginfo fields."""
     sig: int
     code: int = 0          # si_code: SI_USER (0), SI_KERNEL (0x80), SEGV_MAPERR (1), ...
     addr_or_pid: int = 0

@@ -5,7 +5,6 @@ A handler that may wait is a generator (see proc/wait.py).  The table is explici
 purpose: reading it tells a student every call the kernel offers.
 """
 
-import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,6 +18,7 @@ UKERN_BASE = 1000
 
 @dataclass(frozen=True)
 class Syscall:
+    """One entry of the system call table."""
     nr: int
     name: str
     handler: Callable
@@ -26,10 +26,23 @@ class Syscall:
     blocking: bool
 
 
+# Code-object flags (Python's inspect module names them; reading them here keeps inspect, and
+# its cost at start-up, out of every run).
+CO_VARARGS, CO_VARKEYWORDS, CO_GENERATOR = 0x04, 0x08, 0x20
+
+
 def _entry(nr: int, handler: Callable) -> Syscall:
-    params = list(inspect.signature(handler).parameters)[2:]
     name = syscall_name(nr) if nr < UKERN_BASE else handler.__name__.removeprefix('sys_')
-    return Syscall(nr, name, handler, len(params), inspect.isgeneratorfunction(handler))
+    return Syscall(nr, name, handler, _nargs(handler), bool(handler.__code__.co_flags & CO_GENERATOR))
+
+
+def _nargs(handler: Callable) -> int:
+    """How many arguments after (k, p) the handler declares (through functools.wraps)."""
+    while hasattr(handler, '__wrapped__'):
+        handler = handler.__wrapped__
+    code = handler.__code__
+    extra = bool(code.co_flags & CO_VARARGS) + bool(code.co_flags & CO_VARKEYWORDS)
+    return code.co_argcount + code.co_kwonlyargcount + extra - 2
 
 
 _HANDLERS = {

@@ -11,6 +11,7 @@ from typing import Callable
 
 @dataclass
 class Event:
+    """One event of the kernel's trace stream (kernel/trace/events.py)."""
     kind: str              # 'syscall', 'fault', 'switch', 'exit', 'kill', ...
     time: int              # virtual ns
     instructions: int      # retired instructions so far
