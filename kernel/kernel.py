@@ -115,6 +115,7 @@ class Kernel:
         self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
         self.exact_clock = False           # count every instruction, even when nothing else waits
+        self.fault_around = True           # map a window of pages on sequential faults (mm/fault.py)
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = mount_namespace(self)    # /proc, /dev, /tmp over an empty root
@@ -421,7 +422,7 @@ class Kernel:
             return self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
         traced = self.trace.enabled and p.pid != 0     # pid 0: a program image being built
         before = p.aspace.pt.walk(addr) if traced else None
-        result = fault.handle(p.aspace, self.frames, addr, error, rsp)
+        result = fault.handle(p.aspace, self.frames, addr, error, rsp, self._around_budget())
         if from_kernel and result.action is fault.Action.KILL:
             result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
@@ -433,10 +434,17 @@ class Kernel:
             self.flush_tlb(p)
         if traced:
             self._emit('fault', p, addr=addr, error=error, action=result.action.value,
-                       reason=result.reason, from_kernel=from_kernel,
+                       reason=result.reason, from_kernel=from_kernel, around=len(result.around),
                        before=before, after=p.aspace.pt.walk(addr),
                        rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
         return result
+
+    def _around_budget(self) -> int:
+        """How many extra pages a fault may map around itself: none while free memory is
+        near reclaim's watermarks, so that under pressure every page is demand-paged."""
+        if not self.fault_around:
+            return 0
+        return max(0, self.frames.free_count - 2 * self.reclaim.high - len(self.reclaim.inflight))
 
     def _count_fault(self, result: fault.FaultResult) -> None:
         A = fault.Action
@@ -447,6 +455,9 @@ class Kernel:
             self.vmstat['pswpin'] += 1
         if result.frame:
             self.reclaim.track(result.frame)
+        if result.around:
+            self.vmstat['fault_around'] += len(result.around)
+            self.reclaim.track_all(result.around)
 
     @staticmethod
     def _count_fault_to(p: Process, result: fault.FaultResult) -> None:

@@ -390,6 +390,11 @@ class TmpPageView:
     def page(self, blockno: int) -> _Present:
         return _Present(self.fs.frame(self.node, blockno - 1))
 
+    def peek(self, blockno: int) -> _Present | None:
+        """Page blockno - 1 if the file has one already (none is made: fault-around)."""
+        frame = self.node.pages.get(blockno - 1)
+        return _Present(frame) if frame is not None else None
+
     def prefetch(self, blocks) -> None:
         pass
 

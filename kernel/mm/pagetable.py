@@ -106,6 +106,24 @@ class PageTable:
     def map(self, va: int, frame: int, flags: int) -> None:
         self.set(va, frame | flags | P)
 
+    def map_run(self, va: int, frame: int, count: int, flags: int) -> None:
+        """Map `count` pages from va to consecutive frames from `frame`, in one write to
+        one leaf table (the run must not cross the table's end: va's 2 MiB)."""
+        slot = self._entry_addr(va, True) >> 3
+        first = frame | flags | P
+        self.mem.words[slot:slot + count] = array('Q', range(first, first + count * PAGE_SIZE, PAGE_SIZE))
+
+    def empty_run(self, va: int, count: int) -> int:
+        """How many leaf entries from va's on (at most `count`, within one leaf table) are
+        empty: no page, no swap entry, no read on its way."""
+        slot = self._entry_addr(va, False)
+        if slot is None:
+            return count
+        entries = self.mem.words[slot >> 3:(slot >> 3) + count]
+        if entries == array('Q', bytes(8 * len(entries))):
+            return len(entries)
+        return next(i for i, e in enumerate(entries) if e)
+
     def clear(self, va: int) -> int:
         """Remove the leaf mapping and return the old entry (the caller owns the frame)."""
         slot = self._entry_addr(va, False)

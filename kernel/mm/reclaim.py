@@ -56,6 +56,14 @@ class Reclaimer:
             self.tracked.add(frame)
             self.policy.added(frame)
 
+    def track_all(self, frames) -> None:
+        """Pages fault-around made resident, in address order."""
+        tracked, added = self.tracked, self.policy.added
+        for frame in frames:
+            if frame not in tracked:
+                tracked.add(frame)
+                added(frame)
+
     def _frame_freed(self, frame: int, count: int = 1) -> None:
         if self.tracked:
             gone = (frame,) if count == 1 else \

@@ -16,6 +16,11 @@ class ReverseMap:
     def add(self, frame: int, aspace, va: int) -> None:
         self._mappers[frame].add((aspace, va))
 
+    def add_fresh_run(self, frame: int, count: int, aspace, va: int, step: int) -> None:
+        """`count` frames from `frame` that nothing maps yet (just allocated) now map at
+        va, va+step, ... in aspace: one dict update instead of a set lookup per page."""
+        self._mappers.update((frame + i * step, {(aspace, va + i * step)}) for i in range(count))
+
     def remove(self, frame: int, aspace, va: int) -> None:
         m = self._mappers.get(frame)
         if m is not None:

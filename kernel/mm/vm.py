@@ -76,6 +76,10 @@ class Region:
     file: MappedFile | None = None
     obj: object = None       # a page object's capability (kernel/obj): the region maps it
     shm: tuple | None = None  # System V shared memory (ipc/shm.py): (segment, its page at start)
+    # fault-around (mm/fault.py): where a sequential stream of faults will fault next, and
+    # how many pages its last fault mapped
+    stream_next: int = -1
+    stream_window: int = 0
 
     def __contains__(self, va: int) -> bool:
         return self.start <= va < self.end
@@ -192,6 +196,11 @@ class AddressSpace:
     def map_page(self, va: int, frame: int, flags: int) -> None:
         self.pt.map(va, frame, flags)
         self.frames.rmap.add(frame, self, va)
+
+    def map_fresh_run(self, va: int, frame: int, count: int, flags: int) -> None:
+        """Map `count` just-allocated consecutive frames at va.. (within one leaf table)."""
+        self.pt.map_run(va, frame, count, flags)
+        self.frames.rmap.add_fresh_run(frame, count, self, va, PAGE_SIZE)
 
     def replace_page(self, va: int, old: int, new: int, flags: int) -> None:
         """Point va at another frame (copy-on-write, swap-in); the caller handles refcounts."""
