@@ -8,7 +8,9 @@ Two Unicorn quirks shape this file (see shared/notes/unicorn.md):
   * issue #1883: an exception handled in a UC_HOOK_INTR callback is never marked delivered,
     so the next one escalates to #DF.  After every exception we patch the CPU's
     `old_exception` field back to -1 inside a saved context and restore it.  The field's
-    offset inside the context blob is found at start-up by provoking a known fault.
+    offset inside the context blob is found at start-up by provoking a known fault.  Where
+    the live CPU state itself can be found (emu/livestate.py), the field is patched there
+    in place, and the fault's RIP and CR2 read there too: no call into Unicorn per fault.
   * the #PF error code is not a register; it lives in the same context blob, found the
     same way.
   * the number of instructions a slice retired is only kept inside Unicorn's own state
@@ -21,12 +23,14 @@ built from the registers Unicorn exposes one by one: signal frames carry it, exe
 import ctypes
 import enum
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN, UC_HOOK_CODE
 from unicorn import UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
+
+from . import livestate
 
 PAGE_SIZE = 4096
 
@@ -100,9 +104,9 @@ PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = (int(f) for f in (PFError.PRESENT, PFE
                                                              PFError.USER, PFError.FETCH))
 
 
-@dataclass(frozen=True)
-class Trap:
-    """An exception the CPU raised while running user code."""
+class Trap(NamedTuple):
+    """An exception the CPU raised while running user code (a tuple: one is made per
+    page fault, and a frozen dataclass costs three times as much to make)."""
     vector: int
     rip: int
     cr2: int = 0
@@ -279,6 +283,8 @@ class CPU:
         self._ctx_words = None
         self._old_exception_off = 0
         self._error_off = 0
+        self._live = None             # livestate.LiveState: the fields below, in place
+        self._live_rip = self._live_cr2 = None
         self._counter = None
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         uc.hook_add(UC_HOOK_INSN, self._hook_syscall, None, 1, 0, X.UC_X86_INS_SYSCALL)
@@ -472,8 +478,12 @@ class CPU:
             # emu_stop only takes effect at the end of the translation block, so the same
             # instruction may fault again; it will be retried when the process next runs.
             return
-        rip = self._reg.read(X.UC_X86_REG_RIP)
-        cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == Vector.PAGE_FAULT else 0
+        if self._live_rip is not None:
+            rip = self._live_rip.value
+            cr2 = self._live_cr2.value if intno == Vector.PAGE_FAULT else 0
+        else:
+            rip = self._reg.read(X.UC_X86_REG_RIP)
+            cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == Vector.PAGE_FAULT else 0
         trap = Trap(intno, rip, cr2, error if intno in _HAS_ERROR_CODE else 0)
         if not self.on_trap(trap):
             self._trap = trap
@@ -484,6 +494,11 @@ class CPU:
         """Mark the last exception delivered (old_exception = -1); return its error code."""
         if self._old_exception_off is None:
             return 0
+        live = self._live
+        if live is not None:                  # in place: no call into Unicorn
+            error = live.words[self._error_off]
+            live.words[self._old_exception_off] = -1
+            return error & 0xFFFF_FFFF
         self.uc.context_update(self._ctx)
         words = self._ctx_words
         error = words[self._error_off]
@@ -509,8 +524,19 @@ class CPU:
         self._error_off = _find_error_field(self._snapshots, probe.expected_errors)
         self._calibrating = False
         del self._snapshots, self._before
+        self._find_live_state()
         self._counter = _find_counter(self, probe)
         self.on_trap = self.on_syscall = None
+
+    def _find_live_state(self) -> None:
+        """Patch old_exception and read RIP, CR2 and the error code in Unicorn's live CPU
+        state when it can be found and proved (emu/livestate.py); else keep the round trip."""
+        live = livestate.find(self.uc, self._ctx)
+        rip = livestate.field_offset(self.uc, self._ctx, X.UC_X86_REG_RIP) if live else None
+        cr2 = livestate.field_offset(self.uc, self._ctx, X.UC_X86_REG_CR2) if live else None
+        if live is None or rip is None or cr2 is None:
+            return
+        self._live, self._live_rip, self._live_cr2 = live, live.u64(rip), live.u64(cr2)
 
     def _learn_fault_fields(self, intno: int) -> None:
         """First fault of the probe: old_exception is the word that went from -1 to the vector."""

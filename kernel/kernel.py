@@ -426,7 +426,7 @@ class Kernel:
         if from_kernel and result.action is fault.Action.KILL:
             result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
-        self.clock.spend(FAULT_COST_NS)
+        self.clock.now += FAULT_COST_NS
         self._count_fault(result)
         self._count_fault_to(p, result)
         if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS,
@@ -472,7 +472,8 @@ class Kernel:
     def _on_trap(self, trap: Trap) -> bool:
         """Called by the CPU at an exception.  True: retry the instruction."""
         p = self.current
-        self._sync_clock()
+        if self.cpu.counting:                # (an uncounted slice has nothing to charge)
+            self._sync_clock()
         if trap.vector == Vector.PAGE_FAULT:
             result = self.page_fault(p, trap.cr2, trap.error)
             if result.action is fault.Action.WAIT:

@@ -67,6 +67,7 @@ def _kill(what: str, addr: int) -> FaultResult:
     return FaultResult(Action.KILL, f'{what} {addr:#018x}', SIGSEGV)
 
 
+_EXEC, _WRITE = Prot.EXEC.value, Prot.WRITE.value
 FAULT_AROUND_FIRST = 16      # pages the second fault of a sequential stream maps
 FAULT_AROUND_MAX = 512       # one leaf table: a window never crosses a 2 MiB boundary
 FILE_AROUND_PAGES = 16       # a mapped file's window: the aligned 64 KiB around the fault
@@ -76,20 +77,20 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
            around: int = 0) -> FaultResult:
     """rsp: the user stack pointer, or a function giving it (read only for stack growth);
     around: how many pages besides the faulting one fault-around may map (0: none)."""
-    access = access_word(error)
     if addr >= USER_TOP:
-        return _kill(f'{access} of kernel address', addr)
+        return _kill(f'{access_word(error)} of kernel address', addr)
     region = aspace.find(addr) or _grow_stack(aspace, addr, rsp)
     if region is None:
+        access = access_word(error)
         return _kill(f'{access} to unmapped' if access == 'write' else f'{access} of unmapped', addr)
     prot = int(region.prot)
-    if error & PF_FETCH and not prot & Prot.EXEC.value:
+    if error & PF_FETCH and not prot & _EXEC:
         return _kill('execute of non-executable', addr)
-    if error & PF_WRITE and not prot & Prot.WRITE.value:
+    if error & PF_WRITE and not prot & _WRITE:
         return _kill('write to read-only', addr)
     if not prot:
-        return _kill(f'{access} of PROT_NONE', addr)
-    va = page_down(addr)
+        return _kill(f'{access_word(error)} of PROT_NONE', addr)
+    va = addr & ~(PAGE_SIZE - 1)
     pte = aspace.pt.lookup(va)
     if region.obj is not None:
         return _map_object_page(aspace, frames, region, va, error, pte)

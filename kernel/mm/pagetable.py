@@ -41,6 +41,7 @@ ENTRIES = 512
 USER_TOP = 1 << 47            # canonical lower half: user space
 KERNEL_HALF_INDEX = 256       # PML4 slots 256-511 map the kernel (supervisor only)
 TABLE_FLAGS = P | W | U
+_P_BIT = bytes(b & 1 for b in range(256))    # a byte -> its bit 0 (count_present)
 
 
 def frame_of(pte: int) -> int:
@@ -149,6 +150,14 @@ class PageTable:
         for va, pte in self._scan(self.root, 0, 0, start, end):
             if pte & P:
                 yield va, pte
+
+    def count_present(self, start: int, end: int) -> int:
+        """How many leaves in [start, end) are present: the P bit is bit 0 of each entry's
+        first byte, counted a leaf table at a time in C (VmRSS)."""
+        count = 0
+        for slots, _, _ in self._leaf_tables(self.root, 0, 0, start, end):
+            count += self.mem.words[slots].tobytes()[::8].translate(_P_BIT).count(1)
+        return count
 
     def leaf_entries(self, start: int, end: int):
         """(va, pte) for every non-zero leaf in [start, end): present pages, swap entries."""

@@ -7,6 +7,7 @@ stack).  Pages are mapped lazily by the fault handler; the region says how to fi
 
 import bisect
 import enum
+import operator
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
@@ -105,6 +106,9 @@ class Region:
         return upper
 
 
+_START = operator.attrgetter('start')
+
+
 def page_down(x: int) -> int:
     return x & ~(PAGE_SIZE - 1)
 
@@ -148,13 +152,14 @@ class AddressSpace:
 
     def resident(self) -> int:
         """Pages present in the page table (VmRSS)."""
-        return sum(1 for r in self.regions for _ in self.pt.present_pages(r.start, r.end))
+        return sum(self.pt.count_present(r.start, r.end) for r in self.regions)
 
     # -- regions ------------------------------------------------------------------------
     def find(self, va: int) -> Region | None:
-        # (every page fault comes here: bisect by key, without building a list of starts)
-        i = bisect.bisect_right(self.regions, va, key=lambda r: r.start) - 1
-        if i >= 0 and va in self.regions[i]:
+        # (every page fault comes here: bisect by a key made in C, without building a list
+        # of starts or calling back into Python)
+        i = bisect.bisect_right(self.regions, va, key=_START) - 1
+        if i >= 0 and va < self.regions[i].end:
             return self.regions[i]
         return None
 
@@ -194,7 +199,7 @@ class AddressSpace:
     # -- pages ----------------------------------------------------------------------------
     # Every leaf mapping of a frame is made and unmade here, so the reverse map stays true.
     def map_page(self, va: int, frame: int, flags: int) -> None:
-        self.pt.map(va, frame, flags)
+        self.pt.set(va, frame | flags | P)
         self.frames.rmap.add(frame, self, va)
 
     def map_fresh_run(self, va: int, frame: int, count: int, flags: int) -> None:
@@ -216,15 +221,16 @@ class AddressSpace:
 
     def unmap_range(self, start: int, end: int) -> int:
         """Drop every page (and swap entry) in [start, end); returns frames released."""
-        released = 0
+        frames: list[int] = []
+        remove = self.frames.rmap.remove
         for va, pte in self.pt.take_leaves(start, end):
             if pte & P:
-                self.frames.rmap.remove(pte & ADDR_MASK, self, va)
-                self.frames.release(pte & ADDR_MASK)
-                released += 1
+                remove(pte & ADDR_MASK, self, va)
+                frames.append(pte & ADDR_MASK)
             elif pte & SWAP and not pte & BLOCKED and self.frames.swap is not None:
                 self.frames.swap.release(pte >> 12)
-        return released
+        self.frames.release_all(frames)
+        return len(frames)
 
     def move_pages(self, start: int, end: int, to: int) -> None:
         """mremap: the page-table entries of [start, end) move to `to` (frames and swap
