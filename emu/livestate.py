@@ -22,7 +22,7 @@ import struct
 from unicorn import x86_const as X
 
 SEARCH_WORDS = 4096          # how much of uc_struct to look through for pointers
-SEARCH_SPAN = 0x40000        # how far past each pointer the CPU state may lie
+SEARCH_SPAN = 0x20000        # how far past each pointer the CPU state may lie (2.1.4: 35 KB)
 _MARK_REGS = tuple(getattr(X, f'UC_X86_REG_R{i}') for i in range(8, 16))   # regs[8..15]: 64 bytes
 _MARK = 0x5A17_C0DE_0000_0000
 _SKIP = ('[vvar]', '[vsyscall]', '[vdso]')   # readable on paper, but not memory to scan
@@ -60,14 +60,15 @@ def _blob(uc, ctx) -> bytes:
     return ctypes.string_at(ctypes.cast(ctx.context, ctypes.c_void_p).value, ctx.size)
 
 
-def _candidates(engine: int, key: bytes, key_off: int) -> set[int]:
-    """Addresses where the blob's byte 0 would be, for each place the key appears near a
-    pointer held in uc_struct."""
+def _search(engine: int, key: bytes, key_off: int, check) -> list[int]:
+    """Where the blob's byte 0 would be, for each place the key appears near a pointer
+    held in uc_struct and `check(base)` holds; pointers are tried in uc_struct order (the
+    CPU pointer comes early), and the search ends at the first place that passes."""
     spans = _readable_mappings()
     starts = [lo for lo, _ in spans]
     words = (ctypes.c_uint64 * SEARCH_WORDS).from_address(engine)
-    found, seen = set(), set()
-    for ptr in sorted(set(words)):
+    seen = set()
+    for ptr in words:
         i = bisect.bisect_right(starts, ptr) - 1
         if ptr < 0x1000 or i < 0 or ptr >= spans[i][1] or ptr >> 12 in seen:
             continue
@@ -75,9 +76,10 @@ def _candidates(engine: int, key: bytes, key_off: int) -> set[int]:
         data = ctypes.string_at(ptr, min(SEARCH_SPAN, spans[i][1] - ptr))
         at = data.find(key)
         while at >= 0:
-            found.add(ptr + at - key_off)
+            if check(ptr + at - key_off):
+                return [ptr + at - key_off]
             at = data.find(key, at + 1)
-    return found
+    return []
 
 
 def find(uc, ctx) -> LiveState | None:
@@ -94,8 +96,8 @@ def find(uc, ctx) -> LiveState | None:
             return None
         env_off = key_off - 64                  # regs[8] is 64 bytes into CPUX86State
         uc.reg_write(_MARK_REGS[0], _MARK + 0xFF)     # the live state follows the API
-        live = [b for b in _candidates(engine, key[8:], key_off + 8)
-                if ctypes.c_uint64.from_address(b + key_off).value == _MARK + 0xFF]
+        live = _search(engine, key[8:], key_off + 8,
+                       lambda b: ctypes.c_uint64.from_address(b + key_off).value == _MARK + 0xFF)
     finally:
         for r, v in zip(_MARK_REGS, saved):
             uc.reg_write(r, v)

@@ -7,6 +7,7 @@ created on demand with P|W|U so that the leaf entry alone decides the access rig
 """
 
 import enum
+import operator
 from array import array
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ ENTRIES = 512
 USER_TOP = 1 << 47            # canonical lower half: user space
 KERNEL_HALF_INDEX = 256       # PML4 slots 256-511 map the kernel (supervisor only)
 TABLE_FLAGS = P | W | U
+_ENTRY = operator.itemgetter(1)              # (va, entry) -> entry: non-zero ones are kept
 _P_BIT = bytes(b & 1 for b in range(256))    # a byte -> its bit 0 (count_present)
 
 
@@ -175,7 +177,7 @@ class PageTable:
         out: list[tuple[int, int]] = []
         words = self.mem.words
         for slots, va, entries in self._leaf_tables(self.root, 0, 0, start, end):
-            out.extend((va + i * PAGE_SIZE, e) for i, e in enumerate(entries) if e)
+            out.extend(filter(_ENTRY, zip(range(va, va + len(entries) * PAGE_SIZE, PAGE_SIZE), entries)))
             words[slots] = array('Q', bytes(8 * len(entries)))
         return out
 
