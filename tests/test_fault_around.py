@@ -107,3 +107,16 @@ def test_under_memory_pressure_faults_map_one_page_each(userland, tmp_path):
     after = [e for e in events[first_evict:] if e.kind == 'fault']
     assert any(e.args['around'] for e in before)                         # while memory was free
     assert len(after) > 1000 and not any(e.args['around'] for e in after)
+
+
+def test_the_command_line_can_turn_fault_around_off(userland):
+    import subprocess
+    import sys
+    from pathlib import Path
+    path = userland / 'tests/fault_loop'
+    outs = [subprocess.run([sys.executable, '-m', 'kernel', 'run', *flag, str(path), '500'],
+                           capture_output=True, text=True, cwd=Path(__file__).parent.parent).stdout
+            for flag in ([], ['--no-fault-around'])]
+    assert outs[1] == 'fault_loop: 500 pages seq, 500 faults, sum 500\n'
+    faults = int(outs[0].split(', ')[1].split()[0])
+    assert 1 <= faults < 50
