@@ -50,6 +50,17 @@ class ReverseMap:
         elif not cur:
             del m[frame]
 
+    def remove_range(self, aspace, pages) -> None:
+        """aspace no longer maps any of `pages`, (va, frame) pairs (an unmapped range):
+        the usual single mapper goes without a call per page."""
+        m = self._mappers
+        for va, frame in pages:
+            cur = m.get(frame)
+            if type(cur) is tuple and cur[1] == va and cur[0] is aspace:
+                del m[frame]
+            elif cur is not None:
+                self.remove(frame, aspace, va)
+
     def mappers(self, frame: int) -> list:
         cur = self._mappers.get(frame)
         if cur is None:

@@ -221,16 +221,15 @@ class AddressSpace:
 
     def unmap_range(self, start: int, end: int) -> int:
         """Drop every page (and swap entry) in [start, end); returns frames released."""
-        frames: list[int] = []
-        remove = self.frames.rmap.remove
+        present: list[tuple[int, int]] = []
         for va, pte in self.pt.take_leaves(start, end):
             if pte & P:
-                remove(pte & ADDR_MASK, self, va)
-                frames.append(pte & ADDR_MASK)
+                present.append((va, pte & ADDR_MASK))
             elif pte & SWAP and not pte & BLOCKED and self.frames.swap is not None:
                 self.frames.swap.release(pte >> 12)
-        self.frames.release_all(frames)
-        return len(frames)
+        self.frames.rmap.remove_range(self, present)
+        self.frames.release_all([frame for _, frame in present])
+        return len(present)
 
     def move_pages(self, start: int, end: int, to: int) -> None:
         """mremap: the page-table entries of [start, end) move to `to` (frames and swap
