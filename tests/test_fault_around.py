@@ -120,3 +120,15 @@ def test_the_command_line_can_turn_fault_around_off(userland):
     assert outs[1] == 'fault_loop: 500 pages seq, 500 faults, sum 500\n'
     faults = int(outs[0].split(', ')[1].split()[0])
     assert 1 <= faults < 50
+
+
+def test_fragmented_memory_gives_a_shorter_window():
+    k, a = _space(64)
+    frames = k.frames
+    held = [frames.alloc() for _ in range(frames.free_count)]     # every frame taken but
+    for f in held[1000:1100:10] + held[2000:2012]:                # ten single frames and
+        frames.release(f)                                         # one run of twelve
+    _touch(k, a, 0)
+    r = _touch(k, a, 1)                                           # would be 16 pages
+    assert 1 + len(r.around) == 8                                 # the longest power-of-two run
+    assert all(a.pt.lookup(BASE + i * PAGE) & P for i in range(9))

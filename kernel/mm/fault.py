@@ -129,10 +129,15 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
     """Demand-zero (or copy from the program image) va's page and, on a sequential
     stream, the window after it, from one run of consecutive zeroed frames."""
     npages = _sequential_window(aspace, region, va, around)
-    frame = frames.alloc_run(npages) if npages > 1 else None
-    if frame is None:                       # no window, or no run that long: one page
+    frame = None
+    while npages > 1:                       # memory fragmented: a shorter run will do
+        frame = frames.alloc_run(npages)
+        if frame is not None:
+            break
+        npages //= 2
+    if frame is None:
         npages, frame = 1, frames.alloc(zero=True)
-        region.stream_next = va + PAGE_SIZE
+    region.stream_next, region.stream_window = va + npages * PAGE_SIZE, npages
     action = Action.ZERO_FILL
     if region.image is not None:
         off = va - region.start
