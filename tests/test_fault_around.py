@@ -132,3 +132,23 @@ def test_fragmented_memory_gives_a_shorter_window():
     r = _touch(k, a, 1)                                           # would be 16 pages
     assert 1 + len(r.around) == 8                                 # the longest power-of-two run
     assert all(a.pt.lookup(BASE + i * PAGE) & P for i in range(9))
+
+
+def test_adding_a_window_at_once_leaves_each_policy_as_adding_page_by_page():
+    from kernel.mm.policy import POLICIES, make
+    for name in sorted(POLICIES):
+        bulk, single = make(name), make(name)
+        for p in (bulk, single):
+            for page in range(8):
+                p.added(page)
+            p.referenced(3)
+        bulk.added_all(list(range(8, 40)))
+        for page in range(8, 40):
+            single.added(page)
+        order = []
+        for p in (bulk, single):
+            victims = []
+            for _ in range(10):
+                victims.append(p.choose_victim(lambda page: page % 5 == 0, lambda page: None))
+            order.append(victims)
+        assert order[0] == order[1], name

@@ -58,11 +58,9 @@ class Reclaimer:
 
     def track_all(self, frames) -> None:
         """Pages fault-around made resident, in address order."""
-        tracked, added = self.tracked, self.policy.added
-        for frame in frames:
-            if frame not in tracked:
-                tracked.add(frame)
-                added(frame)
+        new = [f for f in frames if f not in self.tracked] if not self.tracked.isdisjoint(frames) else frames
+        self.tracked.update(new)
+        self.policy.added_all(list(new))
 
     def _frame_freed(self, frame: int, count: int = 1) -> None:
         if self.tracked:
