@@ -471,19 +471,27 @@ class CPU:
             self.stop()
 
     def _hook_intr(self, uc, intno, _user):
+        # (every page fault comes here: plain ints, no enum lookups, no calls into Unicorn
+        # when the live CPU state is known)
         if self._calibrating:
             self._learn_fault_fields(intno)
-        error = self._clear_pending_exception()
+        live = self._live
+        if live is not None and self._old_exception_off is not None:
+            error = live.words[self._error_off]          # _clear_pending_exception, in place
+            live.words[self._old_exception_off] = -1
+            error &= 0xFFFF_FFFF
+        else:
+            error = self._clear_pending_exception()
         if self._stopping:
             # emu_stop only takes effect at the end of the translation block, so the same
             # instruction may fault again; it will be retried when the process next runs.
             return
         if self._live_rip is not None:
             rip = self._live_rip.value
-            cr2 = self._live_cr2.value if intno == Vector.PAGE_FAULT else 0
+            cr2 = self._live_cr2.value if intno == _PAGE_FAULT else 0
         else:
             rip = self._reg.read(X.UC_X86_REG_RIP)
-            cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == Vector.PAGE_FAULT else 0
+            cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == _PAGE_FAULT else 0
         trap = Trap(intno, rip, cr2, error if intno in _HAS_ERROR_CODE else 0)
         if not self.on_trap(trap):
             self._trap = trap
@@ -594,4 +602,6 @@ def _find_counter(cpu: CPU, probe: Probe):
 
 COUNTER_SEARCH_WORDS = 4096
 TRAMPOLINE_STOP = 0x800   # an address in the trampoline page that is never executed
-_HAS_ERROR_CODE = {Vector.PAGE_FAULT, Vector.GENERAL_PROTECTION, Vector.DOUBLE_FAULT, 10, 11, 12, 17}
+_HAS_ERROR_CODE = frozenset(int(v) for v in (Vector.PAGE_FAULT, Vector.GENERAL_PROTECTION,
+                                              Vector.DOUBLE_FAULT, 10, 11, 12, 17))
+_PAGE_FAULT = int(Vector.PAGE_FAULT)

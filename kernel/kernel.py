@@ -45,6 +45,7 @@ DEFAULT_QUANTUM = 100_000          # instructions per slice when others wait
 INTERACTIVE_SLICE_MS = 50          # wall-clock bound on a slice while a person may press Ctrl-C
 SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
 FAULT_COST_NS = 500
+PAGE_FAULT = int(Vector.PAGE_FAULT)    # a plain int: an enum member costs a call per fault
 
 
 # What a system call may run into below the syscall layer, and what the caller then gets:
@@ -474,7 +475,7 @@ class Kernel:
         p = self.current
         if self.cpu.counting:                # (an uncounted slice has nothing to charge)
             self._sync_clock()
-        if trap.vector == Vector.PAGE_FAULT:
+        if trap.vector == PAGE_FAULT:
             result = self.page_fault(p, trap.cr2, trap.error)
             if result.action is fault.Action.WAIT:
                 p.blocked_in = 'page fault'

@@ -18,6 +18,7 @@ from .rmap import ReverseMap
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
+_ZERO_PAGE = bytes(PAGE_SIZE)
 
 
 class OutOfMemory(Exception):
@@ -59,8 +60,8 @@ class FrameAllocator:
         if pfn == self._low:
             self._low = pfn + 1
         addr = pfn << PAGE_SHIFT
-        if zero:
-            self.memory.fill(addr, PAGE_SIZE)
+        if zero:                                   # (memory.fill without its bounds check:
+            self.memory.view[addr:addr + PAGE_SIZE] = _ZERO_PAGE   # the frame is in RAM)
         return addr
 
     def alloc_run(self, count: int, zero: bool = True) -> int | None:
