@@ -9,8 +9,8 @@ read and written in place, as plain memory, with no call into Unicorn at all.
 
 Where it is: the engine's uc_struct holds a pointer to the CPU object, and CPUX86State
 sits inside that object.  We give eight registers values nothing else holds, save a
-context, and look for those 64 bytes near each pointer the uc_struct holds (only inside
-readable mappings of this process, from /proc/self/maps).  A candidate must then follow a
+context, and look for those bytes near each pointer the uc_struct holds (only inside
+readable anonymous mappings and the heap of this process, from /proc/self/maps).  A candidate must then follow a
 register written through the API, and the whole blob must equal the live memory it came
 from; anything less and `find` returns None and the CPU keeps the context round trip.
 """
@@ -25,7 +25,6 @@ SEARCH_WORDS = 4096          # how much of uc_struct to look through for pointer
 SEARCH_SPAN = 0x20000        # how far past each pointer the CPU state may lie (2.1.4: 35 KB)
 _MARK_REGS = tuple(getattr(X, f'UC_X86_REG_R{i}') for i in range(8, 16))   # regs[8..15]: 64 bytes
 _MARK = 0x5A17_C0DE_0000_0000
-_SKIP = ('[vvar]', '[vsyscall]', '[vdso]')   # readable on paper, but not memory to scan
 
 
 class LiveState:
@@ -46,7 +45,9 @@ def _readable_mappings() -> list[tuple[int, int]]:
         with open('/proc/self/maps') as f:
             for line in f:
                 fields = line.split()
-                if fields[1][0] != 'r' or (len(fields) > 5 and fields[5] in _SKIP):
+                # the CPU object is allocated memory: anonymous or the heap; files are left
+                # alone (reading past a truncated file's end would raise SIGBUS)
+                if fields[1][0] != 'r' or (len(fields) > 5 and fields[5] != '[heap]'):
                     continue
                 lo, hi = (int(x, 16) for x in fields[0].split('-'))
                 spans.append((lo, hi))
