@@ -39,6 +39,10 @@ def test_a_mapped_file_maps_its_cached_neighbours(disk):
     passed(r, 'fault_around_file')
 
 
+def test_a_mapped_tmpfs_file_maps_its_neighbours(run):
+    passed(run('tests/fault_around_file', '/tmp/fa_data'), 'fault_around_file')
+
+
 def _space(pages: int):
     k, _, _ = boot()
     a = AddressSpace(k.frames, k.kernel_pdpt)

@@ -17,12 +17,13 @@ static long faults(void)
     return u.ru_minflt + u.ru_majflt;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     begin("fault_around_file");
+    const char *path = argc > 1 ? argv[1] : "/fa_data";     /* on the disk, or in /tmp */
     static unsigned char page[PG];
-    int fd = open("/fa_data", O_RDWR | O_CREAT | O_TRUNC, 0644);
-    check("create /fa_data", fd >= 0);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    check("create the file", fd >= 0);
     for (int i = 0; i < NPAGES; i++) {
         memset(page, i + 1, PG);
         if (write(fd, page, PG) != PG)
@@ -52,6 +53,6 @@ int main(void)
     }
     check_eq("bytes written through the shared mapping missing from the file", 0, wrong);
     close(fd);
-    unlink("/fa_data");
+    unlink(path);
     end();
 }
