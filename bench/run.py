@@ -31,6 +31,9 @@ PROGRAMS = ROOT / 'build' / 'userland' / 'asm'
 SYSCALLS_IN_BENCH = 100_000      # userland/asm/bench_getppid.S
 PAGES_IN_BENCH = 10_000          # userland/asm/bench_touch.S
 HANDOFF = ROOT / 'build' / 'userland' / 'tests' / 'thread_handoff'
+FAULT_LOOP = ROOT / 'build' / 'userland' / 'tests' / 'fault_loop'
+FAULT_LOOP_SIZES = (3_000, 30_000, 100_000)   # pages; µs per page should not grow with N
+FAULT_LOOP_MEM = 1 << 30                     # room for 100,000 pages with no reclaim
 HANDOFF_ROUNDS = 2000            # each round is two hand-offs (one each way)
 CHURN = ROOT / 'build' / 'userland' / 'tests' / 'dir_churn'
 CHURN_SIZES = (1_000, 4_000, 10_000)   # files created, then unlinked, in one directory
@@ -41,12 +44,14 @@ def best_of(n: int, fn) -> float:
 
 
 # -- ukern -------------------------------------------------------------------------------
-def ukern_program(path: Path, *args: str, mem: int = 128 << 20, strace: bool = False) -> float:
+def ukern_program(path: Path, *args: str, mem: int = 128 << 20, strace: bool = False,
+                  fault_around: bool = True) -> float:
     """Seconds a program takes under the full kernel, from its first instruction to its
     exit (boot excluded); with `strace`, the strace view listens to every event (its text
     goes nowhere)."""
     machine = Machine(mem, console_sink=lambda b: None, console_source=io.BytesIO())
     kernel = Kernel(machine, log=lambda m: None)
+    kernel.fault_around = fault_around
     if strace:
         from kernel.trace.strace import Strace
         kernel.trace.subscribe(Strace(kernel, io.StringIO()))
@@ -65,6 +70,13 @@ def ukern_handoff() -> float:
     """µs per mutex hand-off between two threads under ukern (host time around the run)."""
     seconds = ukern_program(HANDOFF, str(HANDOFF_ROUNDS), mem=64 << 20)
     return seconds / (2 * HANDOFF_ROUNDS) * 1e6
+
+
+def ukern_fault_loop(pages: int, order: str = 'seq', fault_around: bool = True) -> float:
+    """µs per page for a program that mmaps `pages` fresh pages and writes a byte to each
+    (userland/tests/fault_loop.c), in address order or shuffled; the whole run counts."""
+    return ukern_program(FAULT_LOOP, str(pages), order, mem=FAULT_LOOP_MEM,
+                         fault_around=fault_around) / pages * 1e6
 
 
 def native_handoff() -> float:
@@ -309,6 +321,19 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     pf = best_of(reps, lambda: ukern_time('bench_touch')) / PAGES_IN_BENCH * 1e6
     pf_floor = best_of(reps, fault_floor) / PAGES_IN_BENCH * 1e6
     rows.append(('fault: demand-zero page fault', 'µs', pf, 'fault hook that maps one page', pf_floor, ''))
+    # fault_loop: µs per page, set against the bare per-fault floor (below 1: cheaper than
+    # taking a minimal fault on every page), and against the kernel with fault-around off
+    for pages in FAULT_LOOP_SIZES:
+        rows.append((f'fault_loop: {pages:,} fresh pages written in order, per page', 'µs',
+                     best_of(reps, lambda: ukern_fault_loop(pages)), 'fault hook that maps one page',
+                     pf_floor, 'flat in N; <= 8 µs'))
+    seq_off = best_of(reps, lambda: ukern_fault_loop(30_000, fault_around=False))
+    rows.append(('fault_loop: 30,000 in order, fault-around off (--no-fault-around)', 'µs', seq_off,
+                 'fault hook that maps one page', pf_floor, ''))
+    rows.append(('fault_loop: 30,000 pages written in shuffled order, per page', 'µs',
+                 best_of(reps, lambda: ukern_fault_loop(30_000, 'random')),
+                 'the same, fault-around off', best_of(reps, lambda: ukern_fault_loop(30_000, 'random', False)),
+                 '<= 1.0: no worse for it'))
     handoff = best_of(reps, ukern_handoff)
     rows.append(('threads: mutex hand-off between two threads', 'µs', handoff,
                  'the same binary run natively', best_of(reps, native_handoff), ''))

@@ -8,7 +8,9 @@ Two Unicorn quirks shape this file (see shared/notes/unicorn.md):
   * issue #1883: an exception handled in a UC_HOOK_INTR callback is never marked delivered,
     so the next one escalates to #DF.  After every exception we patch the CPU's
     `old_exception` field back to -1 inside a saved context and restore it.  The field's
-    offset inside the context blob is found at start-up by provoking a known fault.
+    offset inside the context blob is found at start-up by provoking a known fault.  Where
+    the live CPU state itself can be found (emu/livestate.py), the field is patched there
+    in place, and the fault's RIP and CR2 read there too: no call into Unicorn per fault.
   * the #PF error code is not a register; it lives in the same context blob, found the
     same way.
   * the number of instructions a slice retired is only kept inside Unicorn's own state
@@ -22,14 +24,14 @@ import ctypes
 import enum
 import operator
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN, UC_HOOK_CODE
 from unicorn import UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
-from .gprs import SYSCALL_GPRS, find_live_gprs
+from . import livestate
 
 PAGE_SIZE = 4096
 
@@ -113,9 +115,9 @@ PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = (int(f) for f in (PFError.PRESENT, PFE
                                                              PFError.USER, PFError.FETCH))
 
 
-@dataclass(frozen=True)
-class Trap:
-    """An exception the CPU raised while running user code."""
+class Trap(NamedTuple):
+    """An exception the CPU raised while running user code (a tuple: one is made per
+    page fault, and a frozen dataclass costs three times as much to make)."""
     vector: int
     rip: int
     cr2: int = 0
@@ -281,10 +283,7 @@ class CPU:
                                             X.UC_X86_REG_RDX, X.UC_X86_REG_R10, X.UC_X86_REG_R8,
                                             X.UC_X86_REG_R9))
         self._user_regs = _RegBatch(uc, _USER_REG_IDS)
-        self._gprs = find_live_gprs(uc, self._reg)    # None: registers only through the API
-        if self._gprs is not None:
-            self.syscall_args = self._syscall_args_in_place
-            self.set_return = self._set_return_in_place
+        self._gprs = None             # the sixteen registers in place, once calibrate finds them
         self.on_syscall = None        # callable() -> bool: True keeps running
         self.on_trap = None           # callable(Trap) -> bool: True resumes the instruction
         self._stopping = False
@@ -297,6 +296,8 @@ class CPU:
         self._ctx_words = None
         self._old_exception_off = 0
         self._error_off = 0
+        self._live = None             # livestate.LiveState: the fields below, in place
+        self._live_rip = self._live_cr2 = None
         self._counter = None
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         self._syscall_hook = self._add_syscall_hook()
@@ -315,8 +316,8 @@ class CPU:
     def set_return(self, value: int) -> None:
         self._reg.write(X.UC_X86_REG_RAX, value)
 
-    # The same two, on the registers in place (see gprs.py); __init__ puts them in.
-    def _syscall_args_in_place(self, _pick=operator.itemgetter(*SYSCALL_GPRS)) -> tuple[int, ...]:
+    # The same two, on the registers in place (livestate.py); calibrate puts them in.
+    def _syscall_args_in_place(self, _pick=operator.itemgetter(*livestate.SYSCALL_GPRS)) -> tuple[int, ...]:
         return _pick(self._gprs)
 
     def _set_return_in_place(self, value: int) -> None:
@@ -506,15 +507,27 @@ class CPU:
             self.uc.emu_stop()
 
     def _hook_intr(self, uc, intno, _user):
+        # (every page fault comes here: plain ints, no enum lookups, no calls into Unicorn
+        # when the live CPU state is known)
         if self._calibrating:
             self._learn_fault_fields(intno)
-        error = self._clear_pending_exception()
+        live = self._live
+        if live is not None and self._old_exception_off is not None:
+            error = live.words[self._error_off]          # _clear_pending_exception, in place
+            live.words[self._old_exception_off] = -1
+            error &= 0xFFFF_FFFF
+        else:
+            error = self._clear_pending_exception()
         if self._stopping:
             # emu_stop only takes effect at the end of the translation block, so the same
             # instruction may fault again; it will be retried when the process next runs.
             return
-        rip = self._reg.read(X.UC_X86_REG_RIP)
-        cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == Vector.PAGE_FAULT else 0
+        if self._live_rip is not None:
+            rip = self._live_rip.value
+            cr2 = self._live_cr2.value if intno == _PAGE_FAULT else 0
+        else:
+            rip = self._reg.read(X.UC_X86_REG_RIP)
+            cr2 = self._reg.read(X.UC_X86_REG_CR2) if intno == _PAGE_FAULT else 0
         trap = Trap(intno, rip, cr2, error if intno in _HAS_ERROR_CODE else 0)
         if not self.on_trap(trap):
             self._trap = trap
@@ -525,6 +538,11 @@ class CPU:
         """Mark the last exception delivered (old_exception = -1); return its error code."""
         if self._old_exception_off is None:
             return 0
+        live = self._live
+        if live is not None:                  # in place: no call into Unicorn
+            error = live.words[self._error_off]
+            live.words[self._old_exception_off] = -1
+            return error & 0xFFFF_FFFF
         self.uc.context_update(self._ctx)
         words = self._ctx_words
         error = words[self._error_off]
@@ -550,8 +568,23 @@ class CPU:
         self._error_off = _find_error_field(self._snapshots, probe.expected_errors)
         self._calibrating = False
         del self._snapshots, self._before
+        self._find_live_state()
         self._counter = _find_counter(self, probe)
         self.on_trap = self.on_syscall = None
+
+    def _find_live_state(self) -> None:
+        """Patch old_exception and read RIP, CR2 and the error code in Unicorn's live CPU
+        state when it can be found and proved (emu/livestate.py); else keep the round trip."""
+        live = livestate.find(self.uc, self._ctx)
+        rip = livestate.field_offset(self.uc, self._ctx, X.UC_X86_REG_RIP) if live else None
+        cr2 = livestate.field_offset(self.uc, self._ctx, X.UC_X86_REG_CR2) if live else None
+        if live is None or rip is None or cr2 is None:
+            return
+        self._live, self._live_rip, self._live_cr2 = live, live.u64(rip), live.u64(cr2)
+        self._gprs = livestate.gprs(self.uc, self._ctx, live)
+        if self._gprs is not None:
+            self.syscall_args = self._syscall_args_in_place
+            self.set_return = self._set_return_in_place
 
     def _learn_fault_fields(self, intno: int) -> None:
         """First fault of the probe: old_exception is the word that went from -1 to the vector."""
@@ -609,4 +642,6 @@ def _find_counter(cpu: CPU, probe: Probe):
 
 COUNTER_SEARCH_WORDS = 4096
 TRAMPOLINE_STOP = 0x800   # an address in the trampoline page that is never executed
-_HAS_ERROR_CODE = {Vector.PAGE_FAULT, Vector.GENERAL_PROTECTION, Vector.DOUBLE_FAULT, 10, 11, 12, 17}
+_HAS_ERROR_CODE = frozenset(int(v) for v in (Vector.PAGE_FAULT, Vector.GENERAL_PROTECTION,
+                                              Vector.DOUBLE_FAULT, 10, 11, 12, 17))
+_PAGE_FAULT = int(Vector.PAGE_FAULT)

@@ -38,6 +38,9 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--policy', default='clock', choices=sorted(POLICIES),
                    help='page-replacement policy (default %(default)s)')
     p.add_argument('--stats', action='store_true', help='print the memory counters at the end')
+    p.add_argument('--no-fault-around', dest='fault_around', action='store_false',
+                   help='map one page per page fault (default: a sequential stream of faults '
+                   'maps a window of pages at once while memory allows)')
     p.add_argument('--root', metavar='DIR', help='without --disk: the host directory the guest '
                    'sees as / (default: the host\'s /)')
     p.add_argument('--rw', action='store_true', help='without --disk: let the guest change the '
@@ -76,6 +79,7 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     machine = Machine(args.mem, disks=machine_disks(args) or None, **console)
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
+    kernel.fault_around = args.fault_around
     if args.disk:
         kernel.mount_root()
     else:

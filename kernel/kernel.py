@@ -52,6 +52,7 @@ FAULT_COST_NS = 500
 # the states as module constants (looking a member up on an Enum class costs about 0.25 µs).
 _RESTART_RESULTS_LOW, _RESTART_RESULTS_HIGH = -int(restart.RESTART_LAST), -int(restart.RESTART_FIRST)
 _RUNNABLE, _ZOMBIE = State.RUNNABLE, State.ZOMBIE
+PAGE_FAULT = int(Vector.PAGE_FAULT)    # a plain int: an enum member costs a call per fault
 
 
 # What a system call may run into below the syscall layer, and what the caller then gets:
@@ -131,6 +132,7 @@ class Kernel:
         self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
         self.exact_clock = False           # count every instruction, even when nothing else waits
+        self.fault_around = True           # map a window of pages on sequential faults (mm/fault.py)
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = mount_namespace(self)    # /proc, /dev, /tmp over an empty root
@@ -465,11 +467,11 @@ class Kernel:
             return self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
         traced = self.trace.enabled and p.pid != 0     # pid 0: a program image being built
         before = p.aspace.pt.walk(addr) if traced else None
-        result = fault.handle(p.aspace, self.frames, addr, error, rsp)
+        result = fault.handle(p.aspace, self.frames, addr, error, rsp, self._around_budget())
         if from_kernel and result.action is fault.Action.KILL:
             result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
-        self.clock.spend(FAULT_COST_NS)
+        self.clock.now += FAULT_COST_NS
         self._count_fault(result)
         self._count_fault_to(p, result)
         if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS,
@@ -477,10 +479,17 @@ class Kernel:
             self.flush_tlb(p)
         if traced:
             self._emit('fault', p, addr=addr, error=error, action=result.action.value,
-                       reason=result.reason, from_kernel=from_kernel,
+                       reason=result.reason, from_kernel=from_kernel, around=len(result.around),
                        before=before, after=p.aspace.pt.walk(addr),
                        rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
         return result
+
+    def _around_budget(self) -> int:
+        """How many extra pages a fault may map around itself: none while free memory is
+        near reclaim's watermarks, so that under pressure every page is demand-paged."""
+        if not self.fault_around:
+            return 0
+        return max(0, self.frames.free_count - 2 * self.reclaim.high - len(self.reclaim.inflight))
 
     def _count_fault(self, result: fault.FaultResult) -> None:
         A = fault.Action
@@ -491,6 +500,9 @@ class Kernel:
             self.vmstat['pswpin'] += 1
         if result.frame:
             self.reclaim.track(result.frame)
+        if result.around:
+            self.vmstat['fault_around'] += len(result.around)
+            self.reclaim.track_all(result.around)
 
     @staticmethod
     def _count_fault_to(p: Process, result: fault.FaultResult) -> None:
@@ -505,8 +517,9 @@ class Kernel:
     def _on_trap(self, trap: Trap) -> bool:
         """Called by the CPU at an exception.  True: retry the instruction."""
         p = self.current
-        self._sync_clock()
-        if trap.vector == Vector.PAGE_FAULT:
+        if self.cpu.counting:                # (an uncounted slice has nothing to charge)
+            self._sync_clock()
+        if trap.vector == PAGE_FAULT:
             result = self.page_fault(p, trap.cr2, trap.error)
             if result.action is fault.Action.WAIT:
                 p.blocked_in = 'page fault'

@@ -1,5 +1,5 @@
 """The system call path: the kernel's short cut for quick calls, and the CPU reading and
-writing the syscall registers in place (emu/gprs.py) or, where that cannot be found,
+writing the syscall registers in place (emu/livestate.py) or, where that cannot be found,
 through Unicorn's API.  Both ways must behave the same."""
 
 import io
@@ -16,7 +16,7 @@ from test_programs import passed
 @pytest.fixture(params=['in place', 'through the API'])
 def register_access(request, monkeypatch):
     if request.param == 'through the API':
-        monkeypatch.setattr(emu.cpu, "find_live_gprs", lambda uc, reg: None)
+        monkeypatch.setattr(emu.cpu.livestate, "gprs", lambda uc, ctx, live: None)
     return request.param
 
 
@@ -72,10 +72,12 @@ def test_a_kernel_bug_in_a_handler_is_raised_not_swallowed(userland, monkeypatch
 
 FIND_MANY = '''
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_64
-from emu.cpu import _Reg
-from emu.gprs import find_live_gprs
+from emu import livestate
 engines = [Uc(UC_ARCH_X86, UC_MODE_64) for _ in range(12)]
-print(sum(find_live_gprs(uc, _Reg(uc)) is not None for uc in engines))
+contexts = [uc.context_save() for uc in engines]
+found = [livestate.find(uc, ctx) for uc, ctx in zip(engines, contexts)]
+print(sum(live is not None and livestate.gprs(uc, ctx, live) is not None
+          for uc, ctx, live in zip(engines, contexts, found)))
 '''
 
 

@@ -319,6 +319,12 @@ class BufferCache:
             self._lru.move_to_end(buf.n)
         return buf
 
+    def peek(self, n: int) -> Buffer | None:
+        """The buffer holding block n if its data is here now; nothing is read, and its
+        place in the LRU order stays (mapped-file fault-around asks about neighbours)."""
+        buf = self._index.get(n)
+        return buf if buf is not None and buf.valid else None
+
     def mark_dirty(self, n: int) -> None:
         """A mapped page was written through its mapping (its PTE's Dirty bit)."""
         buf = self._index.get(n)

@@ -539,6 +539,11 @@ class TmpPageView:
             self.full.add(blockno)
             return None
 
+    def peek(self, blockno: int) -> _Present | None:
+        """Page blockno - 1 if the file has one already (none is made: fault-around)."""
+        frame = self.node.pages.get(blockno - 1)
+        return _Present(frame) if frame is not None else None
+
     def prefetch(self, blocks) -> None:
         """Start the swap reads of these pages together (the fault handler's readahead)."""
         for blockno in blocks:

@@ -5,6 +5,15 @@ Causes (from the error code and the PTE): a page not yet present in a valid regi
 or take it back when this process is the last sharer), stack growth below the stack, and
 the protection errors that kill the process (unmapped address, write to read-only,
 execute of no-exec, user access to a supervisor page).
+
+Fault-around: a fault that continues a sequential stream (it hits the page just after
+what the region's previous fault mapped) maps a window of pages at once, 16 on the
+stream's second fault and twice as many each time after, up to a leaf table (512 pages),
+never past the region's end or over an entry already there.  Anonymous and program-image
+pages come from one run of zeroed frames; a mapped file's neighbours are mapped when the
+buffer cache already holds them (as Linux's fault_around_bytes does).  The caller says
+how many extra pages memory allows (none when free memory is short), so reclaim and swap
+see a demand-paged system under pressure.
 """
 
 import enum
@@ -42,6 +51,7 @@ class FaultResult:
     signal: int = 0
     queue: object = None      # for WAIT: what the process sleeps on (a read's completion)
     frame: int = 0            # the frame a ZERO_FILL, FILE_READ, COW_COPY or SWAP_IN mapped
+    around: tuple = ()        # the frames fault-around mapped besides `frame`
 
 
 SIGSEGV = 11
@@ -58,22 +68,30 @@ def _kill(what: str, addr: int) -> FaultResult:
     return FaultResult(Action.KILL, f'{what} {addr:#018x}', SIGSEGV)
 
 
-def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp) -> FaultResult:
-    """rsp: the user stack pointer, or a function giving it (read only for stack growth)."""
-    access = access_word(error)
+_EXEC, _WRITE = Prot.EXEC.value, Prot.WRITE.value
+FAULT_AROUND_FIRST = 16      # pages the second fault of a sequential stream maps
+FAULT_AROUND_MAX = 512       # one leaf table: a window never crosses a 2 MiB boundary
+FILE_AROUND_PAGES = 16       # a mapped file's window: the aligned 64 KiB around the fault
+
+
+def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp,
+           around: int = 0) -> FaultResult:
+    """rsp: the user stack pointer, or a function giving it (read only for stack growth);
+    around: how many pages besides the faulting one fault-around may map (0: none)."""
     if addr >= USER_TOP:
-        return _kill(f'{access} of kernel address', addr)
+        return _kill(f'{access_word(error)} of kernel address', addr)
     region = aspace.find(addr) or _grow_stack(aspace, addr, rsp)
     if region is None:
+        access = access_word(error)
         return _kill(f'{access} to unmapped' if access == 'write' else f'{access} of unmapped', addr)
     prot = int(region.prot)
-    if error & PF_FETCH and not prot & Prot.EXEC.value:
+    if error & PF_FETCH and not prot & _EXEC:
         return _kill('execute of non-executable', addr)
-    if error & PF_WRITE and not prot & Prot.WRITE.value:
+    if error & PF_WRITE and not prot & _WRITE:
         return _kill('write to read-only', addr)
     if not prot:
-        return _kill(f'{access} of PROT_NONE', addr)
-    va = page_down(addr)
+        return _kill(f'{access_word(error)} of PROT_NONE', addr)
+    va = addr & ~(PAGE_SIZE - 1)
     pte = aspace.pt.lookup(va)
     if region.obj is not None:
         return _map_object_page(aspace, frames, region, va, error, pte)
@@ -86,8 +104,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
             if pte & SWAP:
                 return _swap_in(aspace, frames, region, va, pte >> 12)
             if region.file is not None:
-                return _map_file_page(aspace, frames, region, va)
-            return _fill(aspace, frames, region, va)
+                return _map_file_page(aspace, frames, region, va, around)
+            return _fill(aspace, frames, region, va, around)
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
     except OutOfMemory:
@@ -108,18 +126,47 @@ def _grow_stack(aspace: AddressSpace, addr: int, rsp) -> Region | None:
     return stack
 
 
-def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int) -> FaultResult:
-    frame = frames.alloc(zero=True)
+def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int, around: int = 0) -> FaultResult:
+    """Demand-zero (or copy from the program image) va's page and, on a sequential
+    stream, the window after it, from one run of consecutive zeroed frames."""
+    npages = _sequential_window(aspace, region, va, around)
+    frame = None
+    while npages > 1:                       # memory fragmented: a shorter run will do
+        frame = frames.alloc_run(npages)
+        if frame is not None:
+            break
+        npages //= 2
+    if frame is None:
+        npages, frame = 1, frames.alloc(zero=True)
+    region.stream_next, region.stream_window = va + npages * PAGE_SIZE, npages
     action = Action.ZERO_FILL
     if region.image is not None:
         off = va - region.start
-        n = min(PAGE_SIZE, region.image.filesz - off)
+        n = min(npages * PAGE_SIZE, region.image.filesz - off)
         if n > 0:
             start = region.image.offset + off
             frames.memory.write(frame, region.image.data[start:start + n])
             action = Action.FILE_READ
-    aspace.map_page(va, frame, region.pte_flags())
-    return FaultResult(action, frame=frame)
+    if npages == 1:
+        aspace.map_page(va, frame, region.pte_flags())
+        return FaultResult(action, frame=frame)
+    aspace.map_fresh_run(va, frame, npages, region.pte_flags())
+    return FaultResult(action, frame=frame, around=tuple(range(frame + PAGE_SIZE, frame + npages * PAGE_SIZE,
+                                                               PAGE_SIZE)))
+
+
+def _sequential_window(aspace: AddressSpace, region: Region, va: int, around: int) -> int:
+    """How many pages from va this fault maps: 1, unless it continues the region's
+    sequential stream; then a window that doubles with each fault of the stream, cut at
+    the region's end, the leaf table's end and the first entry already in use."""
+    if va != region.stream_next or not around:
+        region.stream_next, region.stream_window = va + PAGE_SIZE, 1
+        return 1
+    window = min(max(FAULT_AROUND_FIRST, 2 * region.stream_window), around + 1,
+                 (region.end - va) // PAGE_SIZE, FAULT_AROUND_MAX - ((va >> 12) & (FAULT_AROUND_MAX - 1)))
+    window = max(1, aspace.pt.empty_run(va, window))
+    region.stream_next, region.stream_window = va + window * PAGE_SIZE, window
+    return window
 
 
 def fill_zero_pages(aspace: AddressSpace, frames: FrameAllocator, va: int, npages: int) -> list[int]:
@@ -162,13 +209,13 @@ READAHEAD_PAGES = 8          # on a miss in a mapped file, read this many pages 
 HOLE = -1                    # MappedFile.blocks: a page inside the file with no block yet
 
 
-def _map_file_page(aspace, frames, region, va) -> FaultResult:
+def _map_file_page(aspace, frames, region, va, around: int = 0) -> FaultResult:
     """A page of a mapped file: the buffer cache's frame itself.  A shared mapping writes
     to it (the Dirty bit tells msync); a private one maps it copy-on-write."""
     index = (va - region.start) // PAGE_SIZE
     blockno = region.file.blocks[index] if index < len(region.file.blocks) else 0
     if blockno == HOLE:                        # a hole in the file (private mappings only)
-        return _fill(aspace, frames, region, va)
+        return _fill(aspace, frames, region, va)   # (no window: its neighbours are file pages)
     if not blockno:
         return FaultResult(Action.KILL, f'access beyond the end of the mapped file at {va:#018x}', SIGBUS)
     if region.file.direct:
@@ -190,7 +237,31 @@ def _map_file_page(aspace, frames, region, va) -> FaultResult:
     frame = buf.addr(blockno)
     frames.share(frame)
     aspace.map_page(va, frame, flags)
-    return FaultResult(Action.FILE_READ, frame=frame)
+    return FaultResult(Action.FILE_READ, frame=frame,
+                       around=_map_cached_around(aspace, frames, region, index, flags) if around else ())
+
+
+def _map_cached_around(aspace, frames, region, index, flags) -> tuple:
+    """Fault-around in a mapped file: the other pages of the aligned 16-page window around
+    the fault that the buffer cache already holds, mapped as the faulting one was (no I/O
+    is started for them).  Returns their frames."""
+    blocks, cache = region.file.blocks, region.file.cache
+    lo = max(index & -FILE_AROUND_PAGES, 0)
+    hi = min(lo + FILE_AROUND_PAGES, len(blocks), (region.end - region.start) // PAGE_SIZE)
+    mapped = []
+    for i in range(lo, hi):
+        blockno = blocks[i]
+        if i == index or blockno <= 0 or blockno in cache.bad:
+            continue
+        va = region.start + i * PAGE_SIZE
+        buf = cache.peek(blockno)
+        if buf is None or aspace.pt.lookup(va):
+            continue
+        frame = buf.addr(blockno)
+        frames.share(frame)
+        aspace.map_page(va, frame, flags)
+        mapped.append(frame)
+    return tuple(mapped)
 
 
 def _map_direct_page(aspace, frames, region, va, index, blockno) -> FaultResult:

@@ -18,6 +18,7 @@ from .rmap import ReverseMap
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
+_ZERO_PAGE = bytes(PAGE_SIZE)
 
 
 class OutOfMemory(Exception):
@@ -48,10 +49,19 @@ class FrameAllocator:
         return self._nfree
 
     def alloc(self, zero: bool = True) -> int:
-        """A fresh frame with reference count 1; returns its physical address."""
-        addr = self.alloc_run(1, zero)
-        if addr is None:
+        """A fresh frame with reference count 1; returns its physical address.
+        (alloc_run(1) spelled out: every demand-zero fault comes here.)"""
+        pfn = self._free_map.find(1, self._low)
+        if pfn < 0:
             raise OutOfMemory()
+        self._free_map[pfn] = 0
+        self.refcount[pfn] = 1
+        self._nfree -= 1
+        if pfn == self._low:
+            self._low = pfn + 1
+        addr = pfn << PAGE_SHIFT
+        if zero:                                   # (memory.fill without its bounds check:
+            self.memory.view[addr:addr + PAGE_SIZE] = _ZERO_PAGE   # the frame is in RAM)
         return addr
 
     def alloc_run(self, count: int, zero: bool = True) -> int | None:
@@ -121,6 +131,21 @@ class FrameAllocator:
             return
         for i in range(count):
             self.release(addr + i * PAGE_SIZE)
+
+    def release_all(self, frames: list[int]) -> None:
+        """Drop one reference to each frame (in any order); runs of consecutive frames
+        go back together (an address space's teardown)."""
+        frames.sort()
+        i, n = 0, len(frames)
+        while i < n:
+            j = i + 1
+            while j < n and frames[j] == frames[j - 1] + PAGE_SIZE:
+                j += 1
+            if j - i == 1:
+                self.release(frames[i])
+            else:
+                self.release_run(frames[i], j - i)
+            i = j
 
     def pin_run(self, addr: int, count: int) -> None:
         pfn = addr >> PAGE_SHIFT

@@ -7,6 +7,7 @@ created on demand with P|W|U so that the leaf entry alone decides the access rig
 """
 
 import enum
+import operator
 from array import array
 from dataclasses import dataclass
 
@@ -41,6 +42,8 @@ ENTRIES = 512
 USER_TOP = 1 << 47            # canonical lower half: user space
 KERNEL_HALF_INDEX = 256       # PML4 slots 256-511 map the kernel (supervisor only)
 TABLE_FLAGS = P | W | U
+_ENTRY = operator.itemgetter(1)              # (va, entry) -> entry: non-zero ones are kept
+_P_BIT = bytes(b & 1 for b in range(256))    # a byte -> its bit 0 (count_present)
 
 
 def frame_of(pte: int) -> int:
@@ -106,6 +109,24 @@ class PageTable:
     def map(self, va: int, frame: int, flags: int) -> None:
         self.set(va, frame | flags | P)
 
+    def map_run(self, va: int, frame: int, count: int, flags: int) -> None:
+        """Map `count` pages from va to consecutive frames from `frame`, in one write to
+        one leaf table (the run must not cross the table's end: va's 2 MiB)."""
+        slot = self._entry_addr(va, True) >> 3
+        first = frame | flags | P
+        self.mem.words[slot:slot + count] = array('Q', range(first, first + count * PAGE_SIZE, PAGE_SIZE))
+
+    def empty_run(self, va: int, count: int) -> int:
+        """How many leaf entries from va's on (at most `count`, within one leaf table) are
+        empty: no page, no swap entry, no read on its way."""
+        slot = self._entry_addr(va, False)
+        if slot is None:
+            return count
+        entries = self.mem.words[slot >> 3:(slot >> 3) + count]
+        if entries == array('Q', bytes(8 * len(entries))):
+            return len(entries)
+        return next(i for i, e in enumerate(entries) if e)
+
     def clear(self, va: int) -> int:
         """Remove the leaf mapping and return the old entry (the caller owns the frame)."""
         slot = self._entry_addr(va, False)
@@ -132,6 +153,14 @@ class PageTable:
             if pte & P:
                 yield va, pte
 
+    def count_present(self, start: int, end: int) -> int:
+        """How many leaves in [start, end) are present: the P bit is bit 0 of each entry's
+        first byte, counted a leaf table at a time in C (VmRSS)."""
+        count = 0
+        for slots, _, _ in self._leaf_tables(self.root, 0, 0, start, end):
+            count += self.mem.words[slots].tobytes()[::8].translate(_P_BIT).count(1)
+        return count
+
     def leaf_entries(self, start: int, end: int):
         """(va, pte) for every non-zero leaf in [start, end): present pages, swap entries."""
         yield from self._scan(self.root, 0, 0, start, end)
@@ -148,7 +177,7 @@ class PageTable:
         out: list[tuple[int, int]] = []
         words = self.mem.words
         for slots, va, entries in self._leaf_tables(self.root, 0, 0, start, end):
-            out.extend((va + i * PAGE_SIZE, e) for i, e in enumerate(entries) if e)
+            out.extend(filter(_ENTRY, zip(range(va, va + len(entries) * PAGE_SIZE, PAGE_SIZE), entries)))
             words[slots] = array('Q', bytes(8 * len(entries)))
         return out
 

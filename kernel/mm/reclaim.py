@@ -75,9 +75,16 @@ class Reclaimer:
         if out is not None:
             out.redirtied = True
 
+    def track_all(self, frames) -> None:
+        """Pages fault-around made resident, in address order."""
+        new = [f for f in frames if f not in self.tracked] if not self.tracked.isdisjoint(frames) else frames
+        self.tracked.update(new)
+        self.policy.added_all(list(new))
+
     def _frame_freed(self, frame: int, count: int = 1) -> None:
-        if count == 1 and self.owners:
-            self.owners.pop(frame, None)
+        if self.owners:
+            for f in range(frame, frame + count * PAGE_SIZE, PAGE_SIZE):
+                self.owners.pop(f, None)
         if self.tracked:
             gone = (frame,) if count == 1 else \
                 sorted(self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE)))
@@ -159,7 +166,7 @@ class Reclaimer:
         if frame not in self.owners and self._clean_file_page(frame, mappers):
             self._unmap_all(frame, mappers, 0)
             self.stats['pgsteal_file'] += 1
-            self._event('evict', frame, kind='file page dropped')
+            self._event('evict', frame, page='file page dropped')   # (kind= is the event's own)
             return True
         slot = swap.alloc() if swap is not None else None
         if slot is None:

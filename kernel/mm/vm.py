@@ -7,6 +7,7 @@ stack).  Pages are mapped lazily by the fault handler; the region says how to fi
 
 import bisect
 import enum
+import operator
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, PAGE_SIZE
@@ -77,6 +78,10 @@ class Region:
     file: MappedFile | None = None
     obj: object = None       # a page object's capability (kernel/obj): the region maps it
     shm: tuple | None = None  # System V shared memory (ipc/shm.py): (segment, its page at start)
+    # fault-around (mm/fault.py): where a sequential stream of faults will fault next, and
+    # how many pages its last fault mapped
+    stream_next: int = -1
+    stream_window: int = 0
 
     def __contains__(self, va: int) -> bool:
         return self.start <= va < self.end
@@ -100,6 +105,9 @@ class Region:
                                     max(0, self.image.filesz - (va - self.start)))
         self.end = va
         return upper
+
+
+_START = operator.attrgetter('start')
 
 
 def page_down(x: int) -> int:
@@ -145,13 +153,14 @@ class AddressSpace:
 
     def resident(self) -> int:
         """Pages present in the page table (VmRSS)."""
-        return sum(1 for r in self.regions for _ in self.pt.present_pages(r.start, r.end))
+        return sum(self.pt.count_present(r.start, r.end) for r in self.regions)
 
     # -- regions ------------------------------------------------------------------------
     def find(self, va: int) -> Region | None:
-        # (every page fault comes here: bisect by key, without building a list of starts)
-        i = bisect.bisect_right(self.regions, va, key=lambda r: r.start) - 1
-        if i >= 0 and va in self.regions[i]:
+        # (every page fault comes here: bisect by a key made in C, without building a list
+        # of starts or calling back into Python)
+        i = bisect.bisect_right(self.regions, va, key=_START) - 1
+        if i >= 0 and va < self.regions[i].end:
             return self.regions[i]
         return None
 
@@ -191,8 +200,13 @@ class AddressSpace:
     # -- pages ----------------------------------------------------------------------------
     # Every leaf mapping of a frame is made and unmade here, so the reverse map stays true.
     def map_page(self, va: int, frame: int, flags: int) -> None:
-        self.pt.map(va, frame, flags)
+        self.pt.set(va, frame | flags | P)
         self.frames.rmap.add(frame, self, va)
+
+    def map_fresh_run(self, va: int, frame: int, count: int, flags: int) -> None:
+        """Map `count` just-allocated consecutive frames at va.. (within one leaf table)."""
+        self.pt.map_run(va, frame, count, flags)
+        self.frames.rmap.add_fresh_run(frame, count, self, va, PAGE_SIZE)
 
     def replace_page(self, va: int, old: int, new: int, flags: int) -> None:
         """Point va at another frame (copy-on-write, swap-in); the caller handles refcounts."""
@@ -208,15 +222,15 @@ class AddressSpace:
 
     def unmap_range(self, start: int, end: int) -> int:
         """Drop every page (and swap entry) in [start, end); returns frames released."""
-        released = 0
+        present: list[tuple[int, int]] = []
         for va, pte in self.pt.take_leaves(start, end):
             if pte & P:
-                self.frames.rmap.remove(pte & ADDR_MASK, self, va)
-                self.frames.release(pte & ADDR_MASK)
-                released += 1
+                present.append((va, pte & ADDR_MASK))
             elif pte & SWAP and not pte & BLOCKED and self.frames.swap is not None:
                 self.frames.swap.release(pte >> 12)
-        return released
+        self.frames.rmap.remove_range(self, present)
+        self.frames.release_all([frame for _, frame in present])
+        return len(present)
 
     def move_pages(self, start: int, end: int, to: int) -> None:
         """mremap: the page-table entries of [start, end) move to `to` (frames and swap

@@ -8,6 +8,8 @@
           PTE  [  7] not present -> 0x800000000010d007 P|W|U|NX
           action: file read
 
+A fault that continued a sequential stream says how many pages fault-around mapped with it
+("action: zero-fill, and 32 more pages mapped around it").
 `fault_details` turns a 'fault' event into plain strings and numbers; the Chrome-trace
 writer stores the same details in its JSON, and `ukern trace summary` counts instructions.
 """
@@ -79,6 +81,7 @@ def fault_details(kernel, event) -> dict:
         'instruction': instruction_at(kernel, event.pid, rip) if rip is not None else None,
         'action': a.get('action', ''),
         'reason': a.get('reason', ''),
+        'around': int(a.get('around', 0)),     # pages fault-around mapped besides this one
         'walk': walk_lines(addr, a.get('before'), a.get('after')),
     }
 
@@ -94,6 +97,8 @@ def format_fault(kernel, event, details: dict | None = None) -> str:
         lines.append(f'{pad}in a system call (the kernel touched user memory)')
     lines += [pad + w for w in d['walk']]
     action = d['action'] + (f' ({d["reason"]})' if d['reason'] else '')
+    if d.get('around'):
+        action += f', and {d["around"]} more pages mapped around it (fault-around)'
     lines.append(f'{pad}action: {action}')
     return '\n'.join(lines)
 

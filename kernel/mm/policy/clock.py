@@ -47,6 +47,16 @@ class Clock(ReplacementPolicy):
             self.hand = (i + 1) % len(self._ring)
         self._slot[page] = i
 
+    def added_all(self, pages):
+        # With no slot free and the hand at slot 0, each new page would go at the ring's
+        # end one after the other, the hand staying at 0: append them all at once.
+        if self._free or self.hand or not self._ring:
+            return super().added_all(pages)
+        first = len(self._ring)
+        self._ring.extend(pages)
+        self._ref.extend([False] * len(pages))
+        self._slot.update(zip(pages, range(first, first + len(pages))))
+
     def referenced(self, page):
         i = self._slot.get(page)
         if i is not None:
