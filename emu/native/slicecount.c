@@ -177,7 +177,7 @@ void sc_on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
     s->retired += s->block_icount;          /* the block before this one ran to its end */
     if (__builtin_expect(s->retired >= s->budget, 0))
         return budget_spent(s, uc);
-    if (__builtin_expect(e->site != site || e->pc != pc, 0))
+    if (__builtin_expect(e->site != site || e->pc != pc || e->size != size, 0))
         return enter_new_block(s, uc, e, site, pc, size);
     s->block = e;
     s->block_icount = e->icount;
