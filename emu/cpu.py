@@ -440,22 +440,25 @@ class CPU:
             self._native.begin(count)
         self._stopping = False
         self._trap = None
-        self._clear_pending_exception()  # a count-limited stop leaves old_exception set too
-        while True:
-            try:
-                self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP, timeout=timeout_ms * 1000,
-                                  count=count if per_insn else 0)
-            except UcError as e:
-                self._trap_from_error(e)
-            if self._stopping or self._trap or count or timeout_ms:
-                break
-            # An uncounted slice right after a counted one may stop once by itself while
-            # Unicorn removes its counting hook: nothing happened, so carry on.
-            start = self._reg.read(X.UC_X86_REG_RIP)
-        if self._native_counting:
-            self._native_counting = False
-            return self._trap, self._native.end()
-        return self._trap, self.retired()
+        natively = self._native_counting
+        try:
+            self._clear_pending_exception()  # a count-limited stop leaves old_exception set too
+            while True:
+                try:
+                    self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP,
+                                      timeout=timeout_ms * 1000, count=count if per_insn else 0)
+                except UcError as e:
+                    self._trap_from_error(e)
+                if self._stopping or self._trap or count or timeout_ms:
+                    break
+                # An uncounted slice right after a counted one may stop once by itself while
+                # Unicorn removes its counting hook: nothing happened, so carry on.
+                start = self._reg.read(X.UC_X86_REG_RIP)
+        finally:
+            if natively:                # (even if a callback raised: close the hook's range)
+                self._native_counting = False
+                retired = self._native.end()
+        return self._trap, retired if natively else self.retired()
 
     def _leave_or_enter_count_hook(self, start: int, per_insn: bool) -> None:
         """Unicorn's count= adds a hook before every instruction, but only into code it

@@ -125,6 +125,23 @@ def test_without_the_native_counter_slices_are_counted_by_unicorn(monkeypatch, c
     assert err.count('no compiler here') == 1 and "count=" in err
 
 
+# -- whole runs ------------------------------------------------------------------------------
+# userland/asm/bench_crc.S: 2 instructions, 64 rounds of (2 + 65536 bytes x (3 + 8 bits x 8
+# + 3) + 2), then 4 to exit: 293,601,542 instructions, 16 of them loads that fault first.
+CRC_INSTRUCTIONS = 2 + 64 * (2 + 65536 * (3 + 8 * 8 + 3) + 2) + 4
+
+
+def test_the_virtual_clock_counts_exactly_the_instructions_a_program_retires(userland):
+    kernel, out, log = boot()
+    kernel.exact_clock = True               # count even though nothing else runs
+    prog = userland / 'asm' / 'bench_crc'
+    p = kernel.spawn(prog.read_bytes(), [b'bench_crc'], [])
+    kernel.run()
+    assert p.state.value == 'zombie'
+    assert kernel.clock.instructions == CRC_INSTRUCTIONS
+    assert p.usage.minflt + p.usage.majflt >= 16
+
+
 # -- whole runs: the same program twice gives the same trace -----------------------------
 def chrome_run(userland, tmp_path, name: str, *args: str) -> tuple[bytes, bytes, object]:
     path = tmp_path / f'{name.replace("/", "_")}-{len(list(tmp_path.iterdir()))}.json'
