@@ -319,16 +319,19 @@ class CPU:
     # segment bases, x87/SSE state, CR3.  Switching processes swaps contexts in C.
     def new_context(self):
         """A copy of the CPU's current state, to be filled in for a new process."""
-        return self.uc.context_save()
+        ctx = self.uc.context_save()
+        ctx.ukern_mp = self._mp           # CR0.MP inside it (see _select_blocks)
+        return ctx
 
     def save_context(self, ctx) -> None:
         self.uc.context_update(ctx)
+        ctx.ukern_mp = self._mp
 
     def load_context(self, ctx, cr3: int) -> None:
         """Restore a context and switch to the page tables at `cr3`.  (CR3 is not written
         into contexts: Unicorn would flush a TLB that a saved context does not have.)"""
         self.uc.context_restore(ctx)
-        self._mp = None                   # the context brought its own CR0
+        self._mp = getattr(ctx, 'ukern_mp', None)     # the context brought its own CR0
         # Unicorn's TLB is not part of a context: writing CR3 flushes any stale translation.
         self.cr3 = cr3
 
