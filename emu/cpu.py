@@ -289,6 +289,7 @@ class CPU:
         self._native_counting = False
         self._mp = None                   # CR0.MP as last set by _select_blocks (None: unknown)
         self._count_hook = False          # Unicorn's per-instruction counting hook is in place
+        self._stepping = False            # translated code carries the native step hook
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         uc.hook_add(UC_HOOK_INSN, self._hook_syscall, None, 1, 0, X.UC_X86_INS_SYSCALL)
 
@@ -426,30 +427,35 @@ class CPU:
 
         A count is kept by the native block counter (slicecount.py): the slice stops at the
         first block boundary after `count` instructions, so it runs at least `count` and
-        less than one translated block more.  With `exact` (single-stepping), or without
-        the native counter, Unicorn counts every instruction and stops after exactly
-        `count`, at a cost of about 25x.
+        less than one translated block more.  With `exact` (single-stepping) the slice
+        stops after exactly `count` instructions begun, by an instruction hook.  Without the
+        native counter, Unicorn's count= counts every instruction (25-30x slower).
 
         Returns the trap that ended the slice (None if a callback stopped it or the count
         ran out) and the instructions retired (0 when the slice was not counted).
         """
         start, self._entry = (self._entry or rip), None
-        per_insn = bool(count) and (exact or self._native is None)
-        self._leave_or_enter_count_hook(start, per_insn)
+        native = self._native
+        unicorn_count = count if native is None else 0
+        self._leave_or_enter_count_hook(start, bool(unicorn_count))
+        stepping = bool(count) and exact and native is not None
+        self._step_blocks(stepping)
         self._count = count
-        self._native_counting = bool(count) and not per_insn
+        self._native_counting = bool(count) and not exact and native is not None
         self._select_blocks(counted=self._native_counting)
         if self._native_counting:
-            self._native.begin(count)
+            native.begin(count)
+        elif stepping:
+            native.step_begin(count)
         self._stopping = False
         self._trap = None
         natively = self._native_counting
         try:
-            self._clear_pending_exception()  # a count-limited stop leaves old_exception set too
+            self._clear_pending_exception()  # a stop leaves old_exception set (found by experiment)
             while True:
                 try:
                     self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP,
-                                      timeout=timeout_ms * 1000, count=count if per_insn else 0)
+                                      timeout=timeout_ms * 1000, count=unicorn_count)
                 except UcError as e:
                     self._trap_from_error(e)
                 if self._stopping or self._trap or count or timeout_ms:
@@ -460,21 +466,30 @@ class CPU:
         finally:
             if natively:                # (even if a callback raised: close the hook's range)
                 self._native_counting = False
-                retired = self._native.end()
-        return self._trap, retired if natively else self.retired()
+                retired = native.end()
+            elif stepping:
+                retired = native.step_end()
+        if natively or stepping:
+            return self._trap, retired
+        return self._trap, self.retired()
+
+    def _step_blocks(self, stepping: bool) -> None:
+        """Single steps run blocks translated with the instruction hook's call: translated
+        code is dropped on the way into stepping and on the way out."""
+        if stepping != self._stepping:
+            self.flush_code_cache()
+            self._stepping = stepping
 
     def _leave_or_enter_count_hook(self, start: int, per_insn: bool) -> None:
-        """Unicorn's count= adds a hook before every instruction, but only into code it
-        translates from then on: entering that mode drops translated code first.  Leaving
-        it, Unicorn removes the hook and drops translated code at the next emu_start, and
-        that start leaves old_exception set (found by experiment): let it happen in an
-        empty run (run() then clears old_exception)."""
+        """Without the native counter: Unicorn's count= adds a hook before every instruction,
+        but only into code it translates from then on, so entering that mode drops
+        translated code first.  Leaving it, Unicorn removes the hook and drops translated
+        code at the next emu_start, and that start leaves old_exception set (found by
+        experiment): let it happen in an empty run (run() then clears old_exception)."""
         if per_insn and not self._count_hook:
             self.flush_code_cache()
         elif self._count_hook and not per_insn:
             self.uc.emu_start(start, start)
-            if self._native is not None:
-                self._native.forget_blocks()
         self._count_hook = per_insn
 
     def _select_blocks(self, counted: bool) -> None:
@@ -500,6 +515,8 @@ class CPU:
         """Instructions the running slice has retired so far (0 if it is not counted)."""
         if self._native_counting:
             return self._native.so_far()
+        if self._stepping:
+            return self._native.state.stepped
         if not self._count or self._counter is None:
             return 0
         return min(self._counter[0], self._count)
@@ -570,7 +587,8 @@ class CPU:
         self._error_off = _find_error_field(self._snapshots, probe.expected_errors)
         self._calibrating = False
         del self._snapshots, self._before
-        self._counter = _find_counter(self, probe)
+        if self._native is None:          # the fallback needs Unicorn's own counter
+            self._counter = _find_counter(self, probe)
         self.on_trap = self.on_syscall = None
 
     def _learn_fault_fields(self, intno: int) -> None:

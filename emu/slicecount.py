@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from unicorn import Uc, UC_HOOK_BLOCK, UC_HOOK_INTR
+from unicorn import Uc, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
@@ -38,7 +38,8 @@ class _Counter(ctypes.Structure):
     """The head of struct slice_counter (slicecount.c): the fields Python reads and writes."""
     _fields_ = [('budget', ctypes.c_uint64), ('retired', ctypes.c_uint64),
                 ('block_icount', ctypes.c_uint64), ('misses', ctypes.c_uint64),
-                ('cuts', ctypes.c_uint64), ('undecoded', ctypes.c_uint64)]
+                ('cuts', ctypes.c_uint64), ('undecoded', ctypes.c_uint64),
+                ('steps', ctypes.c_uint64), ('stepped', ctypes.c_uint64)]
 
 
 def _cache_dirs() -> list[Path]:
@@ -99,7 +100,9 @@ def _load() -> ctypes.CDLL:
         lib.sc_end.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.sc_end.restype = ctypes.c_uint64
         lib.sc_forget_blocks.argtypes = [ctypes.c_void_p]
-        lib.sc_attach_hook.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        lib.sc_attach_hooks.argtypes = [ctypes.c_void_p] * 3
+        lib.sc_step_begin.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+        lib.sc_step_end.argtypes = [ctypes.c_void_p]
         _lib = lib
     return _lib
 
@@ -139,7 +142,9 @@ class BlockCounter:
                     X.UC_X86_REG_RIP, self._capstone)
         self._uch = uc._uch
         self._hooks = []
-        for kind, fn, where in ((UC_HOOK_BLOCK, lib.sc_on_block, NOWHERE), (UC_HOOK_INTR, lib.sc_on_interrupt, None)):
+        for kind, fn, where in ((UC_HOOK_BLOCK, lib.sc_on_block, NOWHERE),
+                                (UC_HOOK_CODE, lib.sc_on_insn, NOWHERE),
+                                (UC_HOOK_INTR, lib.sc_on_interrupt, None)):
             h = ctypes.c_size_t()
             begin, end = (where, where) if where else (1, 0)
             err = uclib.uc_hook_add(uc._uch, ctypes.byref(h), kind, ctypes.c_void_p(_address(fn)),
@@ -147,8 +152,8 @@ class BlockCounter:
             if err:
                 raise NativeBuildError(f'Unicorn refused the native hook (error {err})')
             self._hooks.append(h)
-        if lib.sc_attach_hook(self._ptr, self._hooks[0].value) != 0:
-            raise NativeBuildError('cannot find the block hook\'s range in this Unicorn build')
+        if lib.sc_attach_hooks(self._ptr, self._hooks[0].value, self._hooks[1].value) != 0:
+            raise NativeBuildError('cannot find the hooks\' ranges in this Unicorn build')
 
     def begin(self, budget: int) -> None:
         """The next emu_start runs a slice of at least `budget` instructions."""
@@ -163,6 +168,15 @@ class BlockCounter:
         counts in full: a system call ends its block, and a fault has charged its part)."""
         s = self.state
         return s.retired + s.block_icount
+
+    def step_begin(self, steps: int) -> None:
+        """The next emu_start runs `steps` instructions (in blocks translated from now on)."""
+        self._lib.sc_step_begin(self._ptr, steps)
+
+    def step_end(self) -> int:
+        """Stepping is over: the instructions begun."""
+        self._lib.sc_step_end(self._ptr)
+        return self.state.stepped
 
     def forget_blocks(self) -> None:
         """Unicorn dropped its translated code: host addresses will be reused."""

@@ -11,7 +11,8 @@ from kernel.mm.pagetable import PageTable, PTE, describe
 def test_boot_calibrates_the_cpu_workarounds():
     m = Machine(8 << 20)
     assert m.cpu._old_exception_off is not None
-    assert m.cpu._counter is not None
+    # Unicorn's instruction counter is only needed when slices fall back to count=
+    assert m.cpu._native is not None or m.cpu._counter is not None
 
 
 def test_counted_slice_retires_exactly_the_count():

@@ -1,6 +1,7 @@
 """Bounding time slices: the native block counter (emu/slicecount.py) counts exactly the
 instructions a slice retires, stops it at a block boundary once it has run its budget, and
-keeps runs deterministic; Unicorn's count= remains for single steps and as the fallback."""
+keeps runs deterministic; its instruction hook single-steps; Unicorn's count= remains as the
+fallback."""
 
 import io
 import json
@@ -68,6 +69,22 @@ def test_an_exact_slice_retires_exactly_its_count():
     # and counting by blocks again afterwards
     trap, retired = m.cpu.run(m.cpu.reg('rip'), count=10)
     assert retired == 63 + 1 and m.cpu.reg('rip') == CODE + 100
+
+
+def test_single_steps_between_counted_slices():
+    # a counted slice, steps, a counted slice again: no spurious fault on the way
+    # (deleting Unicorn's count= hook used to leave one pending: emu_start's page walk of
+    # every page the hook was in)
+    m = machine_with(NOP * 100 + JMP_SELF)
+    traps = []
+    m.cpu.on_trap = lambda t: traps.append(t) or False
+    assert m.cpu.run(CODE, count=500) == (None, 500)
+    for i in range(3):
+        assert m.cpu.run(CODE + i, count=1, exact=True) == (None, 1)
+        assert m.cpu.reg('rip') == CODE + i + 1
+    assert m.cpu.run(CODE, count=37, exact=True) == (None, 37)
+    assert m.cpu.run(CODE, count=500) == (None, 500)
+    assert traps == []
 
 
 def test_retired_inside_a_system_call_counts_up_to_the_syscall():

@@ -88,9 +88,12 @@ struct slice_counter {
     uint64_t misses;            /* blocks whose count had to be asked of Unicorn */
     uint64_t cuts;              /* blocks left early (decoded to count what ran) */
     uint64_t undecoded;         /* cut blocks that could not be decoded: charged in full */
+    uint64_t steps;             /* single-stepping: instructions to run ... */
+    uint64_t stepped;           /* ... and begun so far */
     /* private */
     struct block_entry *block;  /* ... and its entry */
     uint64_t *hook_range;       /* begin, end of the block hook inside Unicorn's struct hook */
+    uint64_t *step_range;       /* the same for the instruction hook */
     uc_emu_stop_fn emu_stop;
     uc_ctl_fn ctl;
     uc_reg_read_fn reg_read;
@@ -109,6 +112,7 @@ struct slice_counter {
 #define NOWHERE UINT64_C(0xFFFFFFFFFFFFFFF0)
 
 void sc_on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user);
+void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user);
 
 size_t sc_size(void) { return sizeof(struct slice_counter); }
 
@@ -124,20 +128,26 @@ void sc_init(struct slice_counter *s, void *emu_stop, void *ctl, void *reg_read,
     s->budget = UINT64_MAX;
 }
 
-/* The block hook was registered with the range [NOWHERE, NOWHERE] and our callback and state:
+/* The hooks were registered with the range [NOWHERE, NOWHERE] and our callbacks and state:
  * find where Unicorn's struct hook (uc_priv.h) keeps that range, which sc_begin and sc_end
- * then open and close.  Returns 0, or -1 if the layout is not the expected one. */
-int sc_attach_hook(struct slice_counter *s, void *hook)
+ * (sc_step_begin and sc_step_end) then open and close.  Returns 0, or -1 if the layout is
+ * not the expected one. */
+static uint64_t *find_range(struct slice_counter *s, void *hook, void *callback)
 {
     uint64_t *w = hook;
     for (int i = 0; i < 16; i++) {
-        if (w[i] == NOWHERE && w[i + 1] == NOWHERE && w[i + 2] == (uintptr_t)sc_on_block &&
-            w[i + 3] == (uintptr_t)s) {
-            s->hook_range = &w[i];
-            return 0;
-        }
+        if (w[i] == NOWHERE && w[i + 1] == NOWHERE && w[i + 2] == (uintptr_t)callback &&
+            w[i + 3] == (uintptr_t)s)
+            return &w[i];
     }
-    return -1;
+    return NULL;
+}
+
+int sc_attach_hooks(struct slice_counter *s, void *block_hook, void *insn_hook)
+{
+    s->hook_range = find_range(s, block_hook, (void *)sc_on_block);
+    s->step_range = find_range(s, insn_hook, (void *)sc_on_insn);
+    return s->hook_range && s->step_range ? 0 : -1;
 }
 
 /* Translated code was dropped: a block's host code may now sit where another's did. */
@@ -284,4 +294,36 @@ uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
     s->budget = UINT64_MAX;
     s->hook_range[0] = s->hook_range[1] = NOWHERE;
     return s->retired;
+}
+
+/* Single-stepping (the debugger): an instruction hook, called before every instruction of
+ * the blocks translated while its range is open, stops the CPU before instruction
+ * `steps` + 1.  Unlike emu_start(count=), which adds and later deletes a hook of its own,
+ * nothing is ever deleted: deleting a hook makes Unicorn look up, in the address space of
+ * the moment, every page the hook was in, and a page not mapped there leaves a bogus page
+ * fault pending for the next emu_start.  The caller drops translated code on the way in
+ * and out (cpu.py), so that the hook is in every block while stepping and in none after. */
+void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
+{
+    struct slice_counter *s = user;
+    (void)pc;
+    (void)size;
+    if (s->stepped >= s->steps) {
+        s->emu_stop(uc);                    /* checked before this instruction runs */
+        return;
+    }
+    s->stepped++;
+}
+
+void sc_step_begin(struct slice_counter *s, uint64_t steps)
+{
+    s->steps = steps;
+    s->stepped = 0;
+    s->step_range[0] = 1;
+    s->step_range[1] = 0;
+}
+
+void sc_step_end(struct slice_counter *s)
+{
+    s->step_range[0] = s->step_range[1] = NOWHERE;
 }
