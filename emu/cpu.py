@@ -11,10 +11,11 @@ Two Unicorn quirks shape this file (see shared/notes/unicorn.md):
     offset inside the context blob is found at start-up by provoking a known fault.
   * the #PF error code is not a register; it lives in the same context blob, found the
     same way.
-  * emu_start(count=N) puts a hook before every instruction (about 25x slower), so slices are
-    bounded by a native block counter instead (slicecount.py); Unicorn's count= is left for
-    single-stepping, and the number of instructions it retired is only kept inside Unicorn's
-    own state (`emu_counter`), a field we find the same way.
+  * emu_start(count=N) puts a hook before every instruction (25-30x slower), and deleting
+    that hook later can leave a bogus page fault pending; slices are bounded and single
+    steps counted by a native counter instead (slicecount.py).  Only without it (the
+    fallback) does count= bound slices, and the number of instructions it retired is then
+    read from Unicorn's own state (`emu_counter`), a field found the same way.
 
 The x87/SSE state travels as the 512-byte image the FXSAVE instruction writes (FXState),
 built from the registers Unicorn exposes one by one: signal frames carry it, exec resets it.

@@ -1,18 +1,20 @@
 """Counting a slice's instructions one translated block at a time, in native code.
 
-emu/native/slicecount.c holds a UC_HOOK_BLOCK callback (and a UC_HOOK_INTR one that charges
-the part of a block an exception cut short) that counts the instructions a slice retires
-and stops the CPU once it has run its budget.  This file builds it with the zig compiler
-ukern already depends on (`python -m ziglang cc`), the first time it is needed, into
-build/native/ (or ~/.cache/ukern/native when the source tree is read-only), loads it with
-ctypes and registers the callbacks with Unicorn by their C addresses, so no Python runs per
-block.  The CPU (cpu.py) uses it to bound slices; if it cannot be built, the CPU falls back
-to Unicorn's own count= (about 25 times slower on tight loops) and says so once.
+emu/native/slicecount.c holds a UC_HOOK_BLOCK callback that counts the instructions a slice
+retires and stops the CPU once it has run its budget, a UC_HOOK_INTR callback that charges
+the part of a block an exception cut short, and a UC_HOOK_CODE callback for single steps.
+This file builds it with the zig compiler ukern already depends on (`python -m ziglang cc`),
+the first time it is needed, into build/native/ (or ~/.cache/ukern/native when the source
+tree is read-only; UKERN_NATIVE_DIR overrides both), loads it with ctypes and registers the
+callbacks with Unicorn by their C addresses, so no Python runs per block.  The CPU (cpu.py)
+uses it to bound slices; if it cannot be built, the CPU falls back to Unicorn's own count=
+(25-30 times slower on tight loops) and says so once.
 
-Why a block hook must stay registered for good: Unicorn puts hook calls into the code it
-translates, and keeps translated code when hooks are added, so a hook added later would
-miss every block translated before.  Registered at start-up, the callback is in every
-block; while no slice is counted it returns at once.
+Why the hooks stay registered for good: Unicorn puts hook calls into the code it translates,
+and keeps translated code when hooks are added, so a hook added later would miss every block
+translated before; and deleting a hook walks the pages it was in (see slicecount.c).  So the
+hooks are registered once, at start-up, with an address range that matches nothing, and the
+C side opens the range while a slice is counted (or a step taken) and closes it after.
 """
 
 import ctypes

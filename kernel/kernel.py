@@ -613,7 +613,7 @@ class Kernel:
     def _slice_length(self, p: Process) -> int:
         """Count instructions only when something depends on it: another runnable process,
         or a timed event.  (A counted slice calls the CPU's block counter once per
-        translated block, which slows tight loops by up to about 1.6x; an uncounted one runs
+        translated block, which slows the tightest loops about twofold; an uncounted one runs
         at full speed.)  A counted slice may run on to the end of the translated block it
         is in, so it ends up to a few hundred instructions after `count`, and a timed event
         fires that much after its time (all of it deterministic)."""
