@@ -266,8 +266,9 @@ class _RegBatch:
 class CPU:
     """One x86-64 CPU.  `run()` executes user code until the kernel asks it to stop."""
 
-    def __init__(self, uc: Uc, trampoline_va: int):
+    def __init__(self, uc: Uc, trampoline_va: int, clock=None):
         self.uc = uc
+        self._clock = clock               # emu.clock.Clock: RDTSC reads it (slicecount.c)
         self._reg = _Reg(uc)
         self._syscall_regs = _RegBatch(uc, (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI,
                                             X.UC_X86_REG_RDX, X.UC_X86_REG_R10, X.UC_X86_REG_R8,
@@ -444,6 +445,8 @@ class CPU:
         self._count = count
         self._native_counting = bool(count) and not exact and native is not None
         self._select_blocks(counted=self._native_counting)
+        if native is not None and self._clock is not None:
+            native.set_time(self._clock.now)
         if self._native_counting:
             native.begin(count)
         elif stepping:

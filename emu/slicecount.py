@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from unicorn import Uc, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR
+from unicorn import Uc, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
@@ -41,7 +41,8 @@ class _Counter(ctypes.Structure):
     _fields_ = [('budget', ctypes.c_uint64), ('retired', ctypes.c_uint64),
                 ('block_icount', ctypes.c_uint64), ('misses', ctypes.c_uint64),
                 ('cuts', ctypes.c_uint64), ('undecoded', ctypes.c_uint64),
-                ('steps', ctypes.c_uint64), ('stepped', ctypes.c_uint64)]
+                ('steps', ctypes.c_uint64), ('stepped', ctypes.c_uint64),
+                ('tsc_base', ctypes.c_uint64), ('tsc_last', ctypes.c_uint64)]
 
 
 def _cache_dirs() -> list[Path]:
@@ -97,7 +98,7 @@ def _load() -> ctypes.CDLL:
         except OSError as e:
             raise NativeBuildError(f'cannot load the native counter: {e}') from None
         lib.sc_size.restype = ctypes.c_size_t
-        lib.sc_init.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int, ctypes.c_char_p]
+        lib.sc_init.argtypes = [ctypes.c_void_p] * 6 + [ctypes.c_int, ctypes.c_char_p]
         lib.sc_begin.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
         lib.sc_end.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.sc_end.restype = ctypes.c_uint64
@@ -140,7 +141,8 @@ class BlockCounter:
         self.state = _Counter.from_address(self._ptr)
         self._capstone = _capstone_library()       # kept alive: the C side keeps the pointer
         lib.sc_init(self._ptr, _address(uclib.uc_emu_stop), _address(uclib.uc_ctl),
-                    _address(uclib.uc_reg_read), _address(uclib.uc_vmem_read),
+                    _address(uclib.uc_reg_read), _address(uclib.uc_reg_write),
+                    _address(uclib.uc_vmem_read),
                     X.UC_X86_REG_RIP, self._capstone)
         self._uch = uc._uch
         self._hooks = []
@@ -154,8 +156,20 @@ class BlockCounter:
             if err:
                 raise NativeBuildError(f'Unicorn refused the native hook (error {err})')
             self._hooks.append(h)
+        for insn, fn in ((X.UC_X86_INS_RDTSC, lib.sc_on_rdtsc), (X.UC_X86_INS_RDTSCP, lib.sc_on_rdtscp)):
+            h = ctypes.c_size_t()
+            err = uclib.uc_hook_add(uc._uch, ctypes.byref(h), UC_HOOK_INSN, ctypes.c_void_p(_address(fn)),
+                                    ctypes.c_void_p(self._ptr), ctypes.c_uint64(1), ctypes.c_uint64(0),
+                                    ctypes.c_int(insn))
+            if err:
+                raise NativeBuildError(f'Unicorn refused the time-stamp counter hook (error {err})')
+            self._hooks.append(h)
         if lib.sc_attach_hooks(self._ptr, self._hooks[0].value, self._hooks[1].value) != 0:
             raise NativeBuildError('cannot find the hooks\' ranges in this Unicorn build')
+
+    def set_time(self, ns: int) -> None:
+        """The virtual clock now, before a slice: RDTSC counts on from there."""
+        self.state.tsc_base = ns
 
     def begin(self, budget: int) -> None:
         """The next emu_start runs a slice of at least `budget` instructions."""

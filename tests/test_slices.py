@@ -142,6 +142,21 @@ def test_without_the_native_counter_slices_are_counted_by_unicorn(monkeypatch, c
     assert err.count('no compiler here') == 1 and "count=" in err
 
 
+def test_rdtsc_reads_the_virtual_clock():
+    # rdtsc; mov rbx, rax; rdtsc; syscall -- the counter is the clock when the slice began
+    # plus the instructions run (the block's four), and moves on by a read's cost
+    code = b'\x0f\x31' + bytes.fromhex('4889c3') + b'\x0f\x31' + SYSCALL
+    values = []
+    for _ in range(2):
+        m = machine_with(code)
+        m.clock.now = 5000
+        m.cpu.run(CODE, count=1000)
+        values.append((m.cpu.reg('rbx'), m.cpu.reg('rax'), m.cpu.reg('rdx')))
+    assert values[0] == values[1]
+    first, second, high = values[0]
+    assert first == 5000 + 4 and second == first + 20 and high == 0
+
+
 # -- whole runs ------------------------------------------------------------------------------
 # userland/asm/bench_crc.S: 2 instructions, 64 rounds of (2 + 65536 bytes x (3 + 8 bits x 8
 # + 3) + 2), then 4 to exit: 293,601,542 instructions, 16 of them loads that fault first.
@@ -184,3 +199,14 @@ def test_two_runs_give_byte_identical_traces(userland, tmp_path, program):
         # the children were preempted by counted slices, back and forth many times
         assert len(switches) > 20
         assert k1.clock.instructions > 2 * 65536 * 8 * 6
+
+
+def test_a_go_program_gives_the_same_trace_twice(tmp_path):
+    # the Go runtime reads the time-stamp counter (RDTSC) to seed its random numbers: it
+    # must read the virtual clock, not the host's
+    from realprogs import go_program
+    program = go_program('hello')
+    first, out1, _ = chrome_run(program.parent, tmp_path, program.name)
+    second, out2, _ = chrome_run(program.parent, tmp_path, program.name)
+    assert b'hello from Go' in out1
+    assert first == second and out1 == out2

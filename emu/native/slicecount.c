@@ -54,6 +54,7 @@ typedef struct {                /* unicorn.h: struct uc_tb */
 typedef uc_err (*uc_emu_stop_fn)(uc_engine *uc);
 typedef uc_err (*uc_ctl_fn)(uc_engine *uc, int control, ...);
 typedef uc_err (*uc_reg_read_fn)(uc_engine *uc, int regid, void *value);
+typedef uc_err (*uc_reg_write_fn)(uc_engine *uc, int regid, const void *value);
 typedef uc_err (*uc_vmem_read_fn)(uc_engine *uc, uint64_t address, int prot, void *bytes, size_t size);
 
 typedef size_t csh;             /* capstone.h */
@@ -67,6 +68,10 @@ typedef bool (*cs_disasm_iter_fn)(csh handle, const uint8_t **code, size_t *size
 #define UC_CTL_IO_READ_WRITE 3
 #define UC_CTL_REQUEST_TB (UC_CTL_TB_REQUEST_CACHE | (2 << 26) | (UC_CTL_IO_READ_WRITE << 30))
 #define UC_PROT_EXEC 4
+#define UC_X86_REG_RAX 35          /* unicorn/x86.h */
+#define UC_X86_REG_RCX 38
+#define UC_X86_REG_RDX 40
+#define RDTSC_NS 20                 /* a read of the time-stamp counter takes this long */
 #define CS_ARCH_X86 3           /* capstone.h (capstone 5) */
 #define CS_MODE_64 (1 << 3)
 
@@ -91,6 +96,8 @@ struct slice_counter {
     uint64_t undecoded;         /* cut blocks that could not be decoded: charged in full */
     uint64_t steps;             /* single-stepping: instructions to run ... */
     uint64_t stepped;           /* ... and begun so far */
+    uint64_t tsc_base;          /* the virtual clock (ns) when the slice began */
+    uint64_t tsc_last;          /* the last time-stamp counter value read */
     /* private */
     struct block_entry *block;  /* ... and its entry */
     uint64_t *hook_range;       /* begin, end of the block hook inside Unicorn's struct hook */
@@ -98,6 +105,7 @@ struct slice_counter {
     uc_emu_stop_fn emu_stop;
     uc_ctl_fn ctl;
     uc_reg_read_fn reg_read;
+    uc_reg_write_fn reg_write;
     uc_vmem_read_fn vmem_read;
     int rip_id;
     int decoder_state;          /* 0: not loaded yet; 1: ready; -1: unavailable */
@@ -118,11 +126,12 @@ void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user);
 size_t sc_size(void) { return sizeof(struct slice_counter); }
 
 void sc_init(struct slice_counter *s, void *emu_stop, void *ctl, void *reg_read,
-             void *vmem_read, int rip_id, const char *capstone_path)
+             void *reg_write, void *vmem_read, int rip_id, const char *capstone_path)
 {
     s->emu_stop = (uc_emu_stop_fn)emu_stop;
     s->ctl = (uc_ctl_fn)ctl;
     s->reg_read = (uc_reg_read_fn)reg_read;
+    s->reg_write = (uc_reg_write_fn)reg_write;
     s->vmem_read = (uc_vmem_read_fn)vmem_read;
     s->rip_id = rip_id;
     s->capstone_path = capstone_path;
@@ -327,4 +336,35 @@ void sc_step_begin(struct slice_counter *s, uint64_t steps)
 void sc_step_end(struct slice_counter *s)
 {
     s->step_range[0] = s->step_range[1] = NOWHERE;
+}
+
+/* RDTSC and RDTSCP (UC_HOOK_INSN callbacks).  Unicorn would return the host's time-stamp
+ * counter, and a guest that reads it (the Go runtime seeds its random numbers with it) would
+ * run differently each time.  Here the counter is the virtual clock, one tick a nanosecond:
+ * its value when the slice began plus the instructions the slice has run, and never less
+ * than the last value read plus the read's own cost, so that it moves even in an uncounted
+ * slice (whose instructions the clock does not see) and never goes backwards. */
+static void read_tsc(struct slice_counter *s, uc_engine *uc)
+{
+    uint64_t now = s->tsc_base + s->retired + s->block_icount;
+    if (now < s->tsc_last + RDTSC_NS)
+        now = s->tsc_last + RDTSC_NS;
+    s->tsc_last = now;
+    uint64_t lo = (uint32_t)now, hi = now >> 32;      /* both zero-extended, as RDTSC does */
+    s->reg_write(uc, UC_X86_REG_RAX, &lo);
+    s->reg_write(uc, UC_X86_REG_RDX, &hi);
+}
+
+uint32_t sc_on_rdtsc(uc_engine *uc, void *user)
+{
+    read_tsc(user, uc);
+    return 1;                               /* Unicorn: do not run the instruction itself */
+}
+
+uint32_t sc_on_rdtscp(uc_engine *uc, void *user)
+{
+    uint64_t cpu = 0;                       /* TSC_AUX: the number of the (only) CPU */
+    read_tsc(user, uc);
+    ((struct slice_counter *)user)->reg_write(uc, UC_X86_REG_RCX, &cpu);
+    return 1;
 }
