@@ -2,7 +2,9 @@
 
 emu/native/slicecount.c holds a UC_HOOK_BLOCK callback that counts the instructions a slice
 retires and stops the CPU once it has run its budget, a UC_HOOK_INTR callback that charges
-the part of a block an exception cut short, and a UC_HOOK_CODE callback for single steps.
+the part of a block an exception cut short, a UC_HOOK_CODE callback for single steps, and
+UC_HOOK_INSN callbacks that make RDTSC and RDTSCP read the virtual clock (Unicorn would give
+the host's time-stamp counter, and a run would not be deterministic).
 This file builds it with the zig compiler ukern already depends on (`python -m ziglang cc`),
 the first time it is needed, into build/native/ (or ~/.cache/ukern/native when the source
 tree is read-only; UKERN_NATIVE_DIR overrides both), loads it with ctypes and registers the
