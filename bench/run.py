@@ -37,6 +37,8 @@ FAULT_LOOP_MEM = 1 << 30                     # room for 100,000 pages with no re
 HANDOFF_ROUNDS = 2000            # each round is two hand-offs (one each way)
 CHURN = ROOT / 'build' / 'userland' / 'tests' / 'dir_churn'
 CHURN_SIZES = (1_000, 4_000, 10_000)   # files created, then unlinked, in one directory
+CRC_FORK = ROOT / 'build' / 'userland' / 'tests' / 'crc_fork'
+CRC_FORK_ROUNDS = 64             # bench_crc's work: 64 rounds over 64 KiB, shared by the children
 
 
 def best_of(n: int, fn) -> float:
@@ -84,6 +86,14 @@ def native_handoff() -> float:
     out = subprocess.run([str(HANDOFF), str(HANDOFF_ROUNDS)], capture_output=True, text=True,
                          check=True).stdout.split()
     return int(out[3]) / int(out[1]) / 1000
+
+
+def crc_fork_work(reps: int, children: int) -> float:
+    """Seconds the CRC work takes when `children` forked children share it and run at once,
+    less the same run with no work (start-up, fork, exit and wait)."""
+    def run(rounds: int) -> float:
+        return ukern_program(CRC_FORK, str(children), str(rounds))
+    return best_of(reps, lambda: run(CRC_FORK_ROUNDS)) - best_of(reps, lambda: run(0))
 
 
 def go_hello() -> Path | None:
@@ -318,6 +328,9 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
                      peak_rss('run', '--mem', mem, str(HELLO)),
                      'Python importing unicorn, nothing else', unicorn_rss,
                      'ukern <= 50 MB' if mem == '1G' else ''))
+    rows.append(('two runnable processes: CRC work split over two forked children (counted slices)',
+                 's', crc_fork_work(reps, 2), 'the same work in one child alone (uncounted)',
+                 crc_fork_work(reps, 1), 'ukern / one child <= 1.5'))
     pf = best_of(reps, lambda: ukern_time('bench_touch')) / PAGES_IN_BENCH * 1e6
     pf_floor = best_of(reps, fault_floor) / PAGES_IN_BENCH * 1e6
     rows.append(('fault: demand-zero page fault', 'µs', pf, 'fault hook that maps one page', pf_floor, ''))

@@ -13,8 +13,11 @@ Two Unicorn quirks shape this file (see shared/notes/unicorn.md):
     in place, and the fault's RIP and CR2 read there too: no call into Unicorn per fault.
   * the #PF error code is not a register; it lives in the same context blob, found the
     same way.
-  * the number of instructions a slice retired is only kept inside Unicorn's own state
-    (`emu_counter`); we find that field the same way so the virtual clock can count exactly.
+  * emu_start(count=N) puts a hook before every instruction (25-30x slower), and deleting
+    that hook later can leave a bogus page fault pending; slices are bounded and single
+    steps counted by a native counter instead (slicecount.py).  Only without it (the
+    fallback) does count= bound slices, and the number of instructions it retired is then
+    read from Unicorn's own state (`emu_counter`), a field found the same way.
 
 The x87/SSE state travels as the 512-byte image the FXSAVE instruction writes (FXState),
 built from the registers Unicorn exposes one by one: signal frames carry it, exec resets it.
@@ -24,6 +27,7 @@ import ctypes
 import enum
 import operator
 import struct
+import sys
 from typing import NamedTuple
 
 from unicorn import Uc, UcError, UC_HOOK_INTR, UC_HOOK_INSN, UC_HOOK_CODE
@@ -32,6 +36,7 @@ from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
 from . import livestate
+from .slicecount import BlockCounter, NativeBuildError
 
 PAGE_SIZE = 4096
 
@@ -276,8 +281,9 @@ class _RegBatch:
 class CPU:
     """One x86-64 CPU.  `run()` executes user code until the kernel asks it to stop."""
 
-    def __init__(self, uc: Uc, trampoline_va: int):
+    def __init__(self, uc: Uc, trampoline_va: int, clock=None):
         self.uc = uc
+        self._clock = clock               # emu.clock.Clock: RDTSC reads it (slicecount.c)
         self._reg = _Reg(uc)
         self._syscall_regs = _RegBatch(uc, (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI,
                                             X.UC_X86_REG_RDX, X.UC_X86_REG_R10, X.UC_X86_REG_R8,
@@ -299,6 +305,11 @@ class CPU:
         self._live = None             # livestate.LiveState: the fields below, in place
         self._live_rip = self._live_cr2 = None
         self._counter = None
+        self._native = _native_counter(uc)   # first: its exception callback runs before ours
+        self._native_counting = False
+        self._mp = None                   # CR0.MP as last set by _select_blocks (None: unknown)
+        self._count_hook = False          # Unicorn's per-instruction counting hook is in place
+        self._stepping = False            # translated code carries the native step hook
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         self._syscall_hook = self._add_syscall_hook()
 
@@ -336,15 +347,19 @@ class CPU:
     # segment bases, x87/SSE state, CR3.  Switching processes swaps contexts in C.
     def new_context(self):
         """A copy of the CPU's current state, to be filled in for a new process."""
-        return self.uc.context_save()
+        ctx = self.uc.context_save()
+        ctx.ukern_mp = self._mp           # CR0.MP inside it (see _select_blocks)
+        return ctx
 
     def save_context(self, ctx) -> None:
         self.uc.context_update(ctx)
+        ctx.ukern_mp = self._mp
 
     def load_context(self, ctx, cr3: int) -> None:
         """Restore a context and switch to the page tables at `cr3`.  (CR3 is not written
         into contexts: Unicorn would flush a TLB that a saved context does not have.)"""
         self.uc.context_restore(ctx)
+        self._mp = getattr(ctx, 'ukern_mp', None)     # the context brought its own CR0
         # Unicorn's TLB is not part of a context: writing CR3 flushes any stale translation.
         self.cr3 = cr3
 
@@ -404,6 +419,8 @@ class CPU:
     def flush_code_cache(self) -> None:
         """Drop translated code: needed after the kernel rewrites a frame that held code."""
         self.uc.ctl(10, 1)  # UC_CTL_TB_FLUSH, UC_CTL_IO_WRITE
+        if self._native is not None:
+            self._native.forget_blocks()
 
     # -- mode set-up ----------------------------------------------------------------------
     def enter_long_mode(self, pml4: int) -> None:
@@ -412,6 +429,7 @@ class CPU:
         w(X.UC_X86_REG_CR4, r(X.UC_X86_REG_CR4) | CR4.PAE | CR4.OSFXSR | CR4.OSXMMEXCPT)
         w(X.UC_X86_REG_CR3, pml4)
         w(X.UC_X86_REG_CR0, r(X.UC_X86_REG_CR0) | CR0.PE | CR0.PG | CR0.WP | CR0.NE | CR0.MP)
+        self._mp = None
         self.uc.msr_write(MSR_EFER, self.uc.msr_read(MSR_EFER) | EFER.SCE | EFER.NXE | EFER.LME | EFER.LMA)
         self.uc.msr_write(MSR_STAR, (Selector.SYSRET_BASE << 48) | (Selector.KERNEL_CODE << 32))
 
@@ -428,35 +446,94 @@ class CPU:
         self._entry = self._trampoline_va
 
     # -- running --------------------------------------------------------------------------
-    def run(self, rip: int, count: int = 0, timeout_ms: int = 0) -> tuple[Trap | None, int]:
-        """Run user code from `rip` until a callback stops it, or for `count` instructions,
-        or (for interactive use only: it is not deterministic) `timeout_ms` of host time.
+    def run(self, rip: int, count: int = 0, timeout_ms: int = 0,
+            exact: bool = False) -> tuple[Trap | None, int]:
+        """Run user code from `rip` until a callback stops it, or for about `count`
+        instructions, or (for interactive use only: it is not deterministic) `timeout_ms` of
+        host time.
+
+        A count is kept by the native block counter (slicecount.py): the slice stops at the
+        first block boundary after `count` instructions, so it runs at least `count` and
+        less than one translated block more.  With `exact` (single-stepping) the slice
+        stops after exactly `count` instructions begun, by an instruction hook.  Without the
+        native counter, Unicorn's count= counts every instruction (25-30x slower).
 
         Returns the trap that ended the slice (None if a callback stopped it or the count
         ran out) and the instructions retired (0 when the slice was not counted).
         """
         start, self._entry = (self._entry or rip), None
-        if self._count and not count:
-            # Leaving counted mode: Unicorn drops its counting hook and flushes translated
-            # code at the next emu_start, and that start leaves old_exception set (found by
-            # experiment).  Let it happen in an empty run, then clear it below.
-            self.uc.emu_start(start, start)
+        native = self._native
+        unicorn_count = count if native is None else 0
+        self._leave_or_enter_count_hook(start, bool(unicorn_count))
+        stepping = bool(count) and exact and native is not None
+        self._step_blocks(stepping)
         self._count = count
+        self._native_counting = bool(count) and not exact and native is not None
+        self._select_blocks(counted=self._native_counting)
+        if native is not None and self._clock is not None:
+            native.set_time(self._clock.now)
+        if self._native_counting:
+            native.begin(count)
+        elif stepping:
+            native.step_begin(count)
         self._stopping = False
         self._trap = None
-        self._clear_pending_exception()  # a count-limited stop leaves old_exception set too
-        while True:
-            try:
-                self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP, timeout=timeout_ms * 1000,
-                                  count=count)
-            except UcError as e:
-                self._trap_from_error(e)
-            if self._stopping or self._trap or count or timeout_ms:
-                break
-            # An uncounted slice right after a counted one may stop once by itself while
-            # Unicorn removes its counting hook: nothing happened, so carry on.
-            start = self._reg.read(X.UC_X86_REG_RIP)
+        natively = self._native_counting
+        try:
+            self._clear_pending_exception()  # a stop leaves old_exception set (found by experiment)
+            while True:
+                try:
+                    self.uc.emu_start(start, self._trampoline_va + TRAMPOLINE_STOP,
+                                      timeout=timeout_ms * 1000, count=unicorn_count)
+                except UcError as e:
+                    self._trap_from_error(e)
+                if self._stopping or self._trap or count or timeout_ms:
+                    break
+                # An uncounted slice right after a counted one may stop once by itself while
+                # Unicorn removes its counting hook: nothing happened, so carry on.
+                start = self._reg.read(X.UC_X86_REG_RIP)
+        finally:
+            if natively:                # (even if a callback raised: close the hook's range)
+                self._native_counting = False
+                retired = native.end()
+            elif stepping:
+                retired = native.step_end()
+        if natively or stepping:
+            return self._trap, retired
         return self._trap, self.retired()
+
+    def _step_blocks(self, stepping: bool) -> None:
+        """Single steps run blocks translated with the instruction hook's call: translated
+        code is dropped on the way into stepping and on the way out."""
+        if stepping != self._stepping:
+            self.flush_code_cache()
+            self._stepping = stepping
+
+    def _leave_or_enter_count_hook(self, start: int, per_insn: bool) -> None:
+        """Without the native counter: Unicorn's count= adds a hook before every instruction,
+        but only into code it translates from then on, so entering that mode drops
+        translated code first.  Leaving it, Unicorn removes the hook and drops translated
+        code at the next emu_start, and that start leaves old_exception set (found by
+        experiment): let it happen in an empty run (run() then clears old_exception)."""
+        if per_insn and not self._count_hook:
+            self.flush_code_cache()
+        elif self._count_hook and not per_insn:
+            self.uc.emu_start(start, start)
+        self._count_hook = per_insn
+
+    def _select_blocks(self, counted: bool) -> None:
+        """Counted slices run their own translated blocks, which call the block counter;
+        uncounted ones run blocks without that call, at full speed.  Unicorn keys a block by
+        the CPU flags it was translated under, and CR0.MP is one of them that changes nothing
+        here (it only matters for WAIT while CR0.TS is set, and TS is never set): it is clear
+        in counted slices.  So both kinds of blocks stay translated side by side and going
+        from one kind of slice to the other costs nothing.  (A guest can see the bit only
+        through SMSW.)"""
+        mp = 0 if counted else int(CR0.MP)
+        if self._mp != mp:
+            cr0 = self._reg.read(X.UC_X86_REG_CR0)
+            self._reg.write(X.UC_X86_REG_CR0, (cr0 & ~int(CR0.MP)) | mp)
+            self._mp = mp
 
     @property
     def counting(self) -> bool:
@@ -465,6 +542,10 @@ class CPU:
 
     def retired(self) -> int:
         """Instructions the running slice has retired so far (0 if it is not counted)."""
+        if self._native_counting:
+            return self._native.so_far()
+        if self._stepping:
+            return self._native.state.stepped
         if not self._count or self._counter is None:
             return 0
         return min(self._counter[0], self._count)
@@ -569,7 +650,8 @@ class CPU:
         self._calibrating = False
         del self._snapshots, self._before
         self._find_live_state()
-        self._counter = _find_counter(self, probe)
+        if self._native is None:          # the fallback needs Unicorn's own counter
+            self._counter = _find_counter(self, probe)
         self.on_trap = self.on_syscall = None
 
     def _find_live_state(self) -> None:
@@ -598,6 +680,22 @@ class CPU:
             raise CPUSetupError('cannot find old_exception in Unicorn\'s CPU context; this '
                                 'Unicorn build is not supported (see shared/notes/unicorn.md)')
         self._old_exception_off = cands[0]
+
+
+def _native_counter(uc: Uc) -> BlockCounter | None:
+    """The native block counter, or None (and a one-line warning, once) if it cannot be built."""
+    global _warned_no_native
+    try:
+        return BlockCounter(uc)
+    except NativeBuildError as e:
+        if not _warned_no_native:
+            _warned_no_native = True
+            print(f'ukern: {e}; bounding time slices with Unicorn\'s count= instead (much slower)',
+                  file=sys.stderr)
+        return None
+
+
+_warned_no_native = False
 
 
 class Probe:
@@ -631,7 +729,7 @@ def _find_counter(cpu: CPU, probe: Probe):
     found = None
     for n in (7, 13):
         cpu.on_trap = lambda t: False
-        cpu.run(probe.nop_sled, count=n)
+        cpu.run(probe.nop_sled, count=n, exact=True)
         # The counting hook stops the slice when it meets instruction n+1, having counted it.
         hits = {i for i in range(COUNTER_SEARCH_WORDS - 1) if window[i] == n + 1 and window[i + 1] == n}
         found = hits if found is None else found & hits

@@ -52,7 +52,7 @@ class Machine:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, mem_size, UC_PROT_ALL, self.memory.host_address)
         self.memory.write(TRAMPOLINE_FRAME, SYSRETQ)
-        self.cpu = CPU(self.uc, TRAMPOLINE_VA)
+        self.cpu = CPU(self.uc, TRAMPOLINE_VA, self.clock)
         self.console = Console(self.bus, CONSOLE_BASE, IRQ_CONSOLE, console_sink or _stdout_sink,
                                console_source)
         # An AHCI HBA when disks (emu.disk_image.DiskImage, one per port) are given.

@@ -679,8 +679,9 @@ class Kernel:
         count = self._slice_length(p)
         self._charged = 0
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
+        stepping = self.debugger is not None and self.debugger.stepping
         began, kernel_time = self.clock.now, p.usage.stime
-        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout)
+        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, exact=stepping)
         if self.interactive:
             self.machine.console.poll_host_input()
         self.clock.retire(retired - self._charged)
@@ -698,9 +699,12 @@ class Kernel:
             self.runqueue.append(self.runqueue.pop(0))     # round robin
 
     def _slice_length(self, p: Process) -> int:
-        """Count instructions only when something depends on it (unicorn.md: counting
-        slows guest code about 4x): another runnable process, a timed event, or a timer
-        on the process's own CPU time."""
+        """Count instructions only when something depends on it: another runnable process,
+        a timed event, or a timer on the process's own CPU time.  (A counted slice calls the
+        CPU's block counter once per translated block, which slows the tightest loops about
+        twofold; an uncounted one runs at full speed.)  A counted slice may run on to the end
+        of the translated block it is in, so it ends up to a few hundred instructions after
+        `count`, and a timed event fires that much after its time (all of it deterministic)."""
         if self.debugger is not None and self.debugger.stepping:
             return 1
         count = self._slice_length_by_clock()
