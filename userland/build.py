@@ -19,8 +19,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TARGET = ['-target', 'x86_64-linux-musl']
 CFLAGS = ['-static', '-O2', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
-# Debug information makes a program ten times larger: only the gdb demo carries it.
-DEBUG_PROGRAMS = {'gdbdemo', 'segv'}
+# Debug information makes a program ten times larger: only the gdb demo carries it, and
+# the fault views' demo (for its symbol table: the views name the function that faulted).
+DEBUG_PROGRAMS = {'gdbdemo', 'segv', 'fault_kinds'}
 ASFLAGS = ['-static', '-nostdlib']
 
 

@@ -7,6 +7,7 @@ the protection errors that kill the process (unmapped address, write to read-onl
 execute of no-exec, user access to a supervisor page).
 """
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
@@ -62,7 +63,11 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     access = access_word(error)
     if addr >= USER_TOP:
         return _kill(f'{access} of kernel address', addr)
-    region = aspace.find(addr) or _grow_stack(aspace, addr, rsp)
+    region = aspace.find(addr)
+    grew = False                  # the access is just below the stack, which grows to it
+    if region is None:
+        region = _grow_stack(aspace, addr, rsp)
+        grew = region is not None
     if region is None:
         return _kill(f'{access} to unmapped' if access == 'write' else f'{access} of unmapped', addr)
     prot = int(region.prot)
@@ -86,7 +91,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
                 return _swap_in(aspace, frames, region, va, pte >> 12)
             if region.file is not None:
                 return _map_file_page(aspace, frames, region, va)
-            return _fill(aspace, frames, region, va)
+            result = _fill(aspace, frames, region, va)
+            return dataclasses.replace(result, action=Action.STACK_GROW) if grew else result
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
     except OutOfMemory:

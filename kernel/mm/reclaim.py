@@ -135,7 +135,7 @@ class Reclaimer:
         if self._clean_file_page(frame, mappers):
             self._unmap_all(frame, mappers, 0)
             self.stats['pgsteal_file'] += 1
-            self._event('evict', frame, kind='file page dropped')
+            self._event('evict', frame, page='file page dropped')   # (kind= is the event's own)
             return True
         slot = swap.alloc() if swap is not None else None
         if slot is None:
