@@ -154,4 +154,5 @@ class FaultLog:
             self.stream.flush()
         if self.points is not None:
             from .faultplot import plot_faults, points_of_records
-            plot_faults(points_of_records(self.points), self.plot, 'ukern run')
+            title = self.points[0].process if self.points else 'ukern run'
+            plot_faults(points_of_records(self.points), self.plot, title)

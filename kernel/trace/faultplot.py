@@ -15,6 +15,7 @@ from dataclasses import dataclass
 MISSING = 'matplotlib is not installed: pip install matplotlib (or make bench, which installs it)'
 BAND_GAP = 1 << 30           # addresses further apart than this go in different bands
 MAX_BANDS = 6                # the rest join the band below them
+PAGE_PAD = 4 * 4096          # room above and below a band's highest and lowest fault
 COLOURS = {'demand-zero': 'tab:blue', 'file-page': 'tab:green', 'cow-break': 'tab:orange',
            'stack-growth': 'tab:purple', 'swap-in': 'tab:red', 'protection': 'black',
            'io-wait': 'tab:olive', 'spurious': 'tab:gray', 'object': 'tab:cyan',
@@ -100,6 +101,10 @@ def plot_faults(points: list[Point], out: str, title: str) -> None:
             if mine:
                 ax.scatter([p.time / 1e6 for p in mine], [p.addr for p in mine], s=6,
                            color=COLOURS.get(kind, 'tab:gray'), label=kind, linewidths=0)
+        if group:                   # a band of one page still shows a few pages around it
+            low, high = min(p.addr for p in group), max(p.addr for p in group)
+            pad = max(PAGE_PAD, (high - low) // 20)
+            ax.set_ylim(max(0, low - pad), high + pad)
         ax.yaxis.set_major_formatter(hexa)
         ax.set_ylabel(band_title(group) if group else 'address', fontsize=8)
         ax.tick_params(labelsize=7)
