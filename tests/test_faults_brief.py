@@ -8,6 +8,7 @@ The golden files in tests/golden/ are the exact output for userland/tests/fault_
 program, rewrite them with  UKERN_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_faults_brief.py
 """
 
+import argparse
 import io
 import json
 import os
@@ -253,10 +254,10 @@ def test_cli_faults_pid_filter_and_output_file(userland, tmp_path):
 
 
 def test_bare_faults_option_does_not_take_the_program(userland):
-    parser = __import__('argparse').ArgumentParser()
+    parser = argparse.ArgumentParser()
     add_trace_options(parser)
     parser.add_argument('program')
-    parser.add_argument('args', nargs=__import__('argparse').REMAINDER)
+    parser.add_argument('args', nargs=argparse.REMAINDER)
     cases = {
         ('--faults', 'prog'): (('brief', frozenset()), 'prog', []),
         ('--faults', 'walk', 'prog'): (('walk', frozenset()), 'prog', []),
@@ -282,6 +283,17 @@ def test_trace_plot(userland, tmp_path, capsys):
     assert trace_main(['plot', str(path), '-o', str(png)]) == 0
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert re.fullmatch(r'.*faults\.png: \d+ page faults\n', capsys.readouterr().out)
+
+
+def test_run_plot_draws_the_runs_faults(userland, tmp_path):
+    pytest.importorskip('matplotlib')
+    png = tmp_path / 'run.png'
+    stream = io.StringIO()
+    kernel, out, log, (flog,) = traced_run(userland, 'tests/brk',
+                                           lambda k: FaultLog(k, stream, 'none', plot=str(png)))
+    flog.close()
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert stream.getvalue() == ''                  # --plot alone prints nothing
 
 
 def test_trace_plot_without_matplotlib_says_how_to_get_it(tmp_path, monkeypatch, capsys):
