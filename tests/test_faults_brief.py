@@ -304,3 +304,25 @@ def test_trace_plot_without_matplotlib_says_how_to_get_it(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'pip install matplotlib' in err and 'make bench' in err
     assert not (tmp_path / 'x.png').exists()
+
+
+def test_trace_summary_reads_older_traces_and_refuses_other_json(tmp_path, capsys):
+    """A trace written before faults carried kind and region is tallied by its actions."""
+    old = {'traceEvents': [
+        {'name': 'thread_name', 'ph': 'M', 'pid': 1, 'tid': 1, 'args': {'name': 'pid 1 (old)'}},
+        {'name': 'page fault: zero-fill', 'cat': 'fault', 'ph': 'i', 's': 't', 'ts': 1.0, 'pid': 1,
+         'tid': 1, 'args': {'addr': '0x1000', 'rip': '0x401000', 'action': 'zero-fill',
+                            'instruction': 'mov byte ptr [rax], 1'}},
+        {'name': 'page fault: file read', 'cat': 'fault', 'ph': 'i', 's': 't', 'ts': 2.0, 'pid': 1,
+         'tid': 1, 'args': {'addr': '0x2000', 'rip': None, 'action': 'file read'}}]}
+    path = tmp_path / 'old.json'
+    path.write_text(json.dumps(old))
+    c = counts(load(path))
+    assert dict(c['faults'].by_kind) == {'demand-zero': 1, 'file-page': 1}
+    assert c['faults'].by_site == {('pid 1 (old)', 0x401000): 1, ('pid 1 (old)', None): 1}
+    assert '1  pid 1 (old)  0x401000  mov byte ptr [rax], 1' in summarize(path)
+    bad = tmp_path / 'bad.json'
+    bad.write_text('42')
+    assert trace_main(['summary', str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'not a Chrome trace' in err
