@@ -326,3 +326,18 @@ def test_trace_summary_reads_older_traces_and_refuses_other_json(tmp_path, capsy
     assert trace_main(['summary', str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'not a Chrome trace' in err
+
+
+def test_proc_maps_shows_a_file_mapping_by_its_path():
+    """File regions are named by the path they were mapped by; /proc/PID/maps shows it,
+    with the inode number when the file system has one (it raised AttributeError)."""
+    from types import SimpleNamespace
+    from kernel.fs.procinfo import _map_line
+    ext2 = Region(0x7f0000000000, 0x7f0000002000, Prot.READ, Kind.FILE, '/data/file.txt',
+                  file=MappedFile(None, [5, 6], holder=SimpleNamespace(ino=12), first=3))
+    line = _map_line(ext2)
+    assert line.split()[:5] == ['7f0000000000-7f0000002000', 'r--p', '00003000', '08:01', '12']
+    assert line.rstrip('\n').endswith(' /data/file.txt')
+    tmp = Region(0x7f0000010000, 0x7f0000011000, Prot.READ, Kind.FILE, '/tmp/t',
+                 file=MappedFile(None, [1]))
+    assert _map_line(tmp).split()[4:] == ['0', '/tmp/t']

@@ -165,7 +165,9 @@ def _map_line(r) -> str:
     if r.kind is Kind.ELF:
         offset, dev, name = (r.image.offset if r.image else 0), '08:01', r.name
     elif r.kind is Kind.FILE and r.file is not None:
-        offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', r.file.ino
+        holder = r.file.holder             # (None for tmpfs: no inode number to show)
+        offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', holder.ino if holder is not None else 0
+        name = r.name if r.name.startswith('/') else ''       # the path it was mapped by
     elif r.kind in (Kind.HEAP, Kind.STACK) or r.name.startswith('[sysv'):
         name = r.name
     head = f'{r.start:08x}-{r.end:08x} {_perms(r)} {offset:08x} {dev} {ino} '
