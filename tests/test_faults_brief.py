@@ -251,6 +251,8 @@ def test_cli_faults_pid_filter_and_output_file(userland, tmp_path):
     lines = text.split('\npage faults: ')[0].splitlines()
     assert lines and all(' fault_kinds/2 ' in line for line in lines)
     assert 'cow-break' in text and 'hottest sites' in text
+    r = cli('run', '-o', str(tmp_path / 'no/such/dir/x'), '--faults', str(userland / PROGRAM))
+    assert r.returncode == 1 and r.stderr.count('\n') == 1 and 'No such file or directory' in r.stderr
 
 
 def test_bare_faults_option_does_not_take_the_program(userland):

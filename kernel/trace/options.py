@@ -25,33 +25,9 @@ import argparse
 import sys
 from typing import Callable
 
-FAULT_MODES = ('brief', 'walk', 'summary')
-ONE_LINE = '-1'                    # `--faults -1`: one line per fault, as `ls -1`: brief
-
-
-def fault_spec(text: str) -> tuple[str, frozenset]:
-    """`--faults=` value: a mode and/or process ids, comma-separated ('walk,2,3')."""
-    mode, pids = 'brief', set()
-    for word in text.split(','):
-        if word in FAULT_MODES or word == ONE_LINE:
-            mode = 'brief' if word == ONE_LINE else word
-        elif word.isdigit() and int(word) > 0:
-            pids.add(int(word))
-        else:
-            raise argparse.ArgumentTypeError(
-                f'{word!r}: expected {", ".join(FAULT_MODES)} or a process id (--faults=walk,2)')
-    return mode, frozenset(pids)
-
+from .faultopts import add_fault_options, attach_faults, fault_spec, plot_trace
 
 OPTIONAL_VALUES = {'--faults': ('brief', fault_spec)}     # option: (its default, its parser)
-
-
-def plot_file(path: str) -> str:
-    """--plot: refuse at once, not after the run, when matplotlib is missing."""
-    from .faultplot import have_matplotlib, MISSING
-    if not have_matplotlib():
-        raise argparse.ArgumentTypeError(MISSING)
-    return path
 
 
 def add_trace_options(parser: argparse.ArgumentParser) -> None:
@@ -59,15 +35,9 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument('--trace', metavar='FILE.json',
                    help='write a Chrome/Perfetto trace of the run (open it at ui.perfetto.dev)')
     g.add_argument('--strace', action='store_true', help='print system calls on stderr, as strace does')
-    g.add_argument('--faults', metavar='brief|walk|summary|PID', type=fault_spec, nargs='?',
-                   const=('brief', frozenset()),
-                   help='print page faults on stderr: one line each (brief, the default; also -1), '
-                        'with the page-table walk (walk), or none (summary); each is followed by a '
-                        'summary when the run ends.  PID: only that process\'s (--faults=walk,2)')
-    g.add_argument('-o', '--output', metavar='FILE', type=argparse.FileType('w'),
-                   help='write the --strace and --faults text to FILE instead of stderr')
-    g.add_argument('--plot', metavar='FILE.png', type=plot_file,
-                   help='draw the run\'s page faults over virtual time against address (needs matplotlib)')
+    g.add_argument('-o', dest='trace_output', metavar='FILE',
+                   help='write the --strace (and --faults) lines to FILE instead of stderr')
+    add_fault_options(g)
     g.add_argument('--gdb', metavar='PORT', type=int,
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
     _attach_values_only(parser)
@@ -116,23 +86,28 @@ def _parses(valid, value: str) -> bool:
     return True
 
 
+def open_output(args, stream):
+    """The stream for --strace and --faults lines: -o FILE, or `stream` (stderr)."""
+    path = getattr(args, 'trace_output', None)
+    if not path:
+        return stream, None
+    try:
+        out = open(path, 'w')
+    except OSError as e:
+        raise SystemExit(f'ukern: -o {path}: {e.strerror}') from None     # one line, status 1
+    return out, out.close
+
+
 def attach(kernel, args, stream=None) -> Callable[[], None]:
     """Subscribe the listeners chosen by `args`; returns the function to call at shutdown."""
-    closers = []
-    output = getattr(args, 'output', None)
-    if output is not None and output is not sys.stdout:      # ('-o -': standard output)
-        closers.append(output.close)
-    stream = stream or output or sys.stderr
+    stream, close_output = open_output(args, stream or sys.stderr)
+    closers = [close_output] if close_output else []
     if getattr(args, 'strace', False):
         from .strace import Strace
         kernel.trace.subscribe(Strace(kernel, stream))
-    faults, plot = getattr(args, 'faults', None), getattr(args, 'plot', None)
-    if faults or plot:
-        from .faultbrief import FaultLog
-        mode, pids = faults or ('none', frozenset())        # ('none': only --plot)
-        log = FaultLog(kernel, stream, mode, pids, plot)
-        kernel.trace.subscribe(log)
-        closers.insert(0, log.close)          # (before the output file closes)
+    close_faults = attach_faults(kernel, args, stream)
+    if close_faults:
+        closers.insert(0, close_faults)       # (its summary goes out before -o's file closes)
     if getattr(args, 'trace', None):
         from .chrome import ChromeTrace
         chrome = ChromeTrace(kernel, args.trace)
@@ -177,14 +152,3 @@ def trace_main(argv: list[str]) -> int:
         return 1
     return 0
 
-
-def plot_trace(path: str, out: str) -> int:
-    from .faultplot import have_matplotlib, MISSING, plot_faults, points_of_trace
-    if not have_matplotlib():
-        print(f'ukern trace plot: {MISSING}', file=sys.stderr)
-        return 1
-    from .summary import load
-    points = points_of_trace(load(path))
-    plot_faults(points, out, path)
-    print(f'{out}: {len(points)} page faults')
-    return 0
