@@ -24,6 +24,7 @@ from kernel.mm.frames import PAGE_SIZE
 from kernel.mm.vm import Region, Kind, Prot, FileImage, MappedFile, STACK_TOP
 from kernel.trace.chrome import ChromeTrace, COUNTER_PERIOD_NS
 from kernel.trace.faultbrief import FaultLog
+from kernel.trace.faultopts import attach_faults
 from kernel.trace.options import add_trace_options, trace_main
 from kernel.trace.summary import counts, load, summarize
 from kernel.trace.where import Namer, read_program_names
@@ -272,6 +273,9 @@ def test_bare_faults_option_does_not_take_the_program(userland):
     for argv, (faults, program, rest) in cases.items():
         a = parser.parse_args(list(argv))
         assert (a.faults, a.program, a.args) == (faults, program, rest), argv
+    a = argparse.Namespace(faults='brief', plot=None)     # a bare --faults left to argparse: const
+    kernel, out, log = boot()
+    assert attach_faults(kernel, a, io.StringIO()) is not None and kernel.trace.enabled
     r = cli('run', '--faults=sideways', 'prog')
     assert r.returncode == 2 and "'sideways': expected brief, walk, summary or a process id" in r.stderr
 

@@ -41,11 +41,12 @@ def plot_file(path: str) -> str:
 
 
 def add_fault_options(group) -> None:
-    group.add_argument('--faults', metavar='brief|walk|summary|PID', type=fault_spec, nargs='?',
-                       const=('brief', frozenset()),
+    faults = group.add_argument('--faults', metavar='brief|walk|summary|PID', type=fault_spec, nargs='?',
+                                const='brief',
                        help='print page faults on stderr: one line each (brief, the default), with '
                             'the page-table walk (walk), or none (summary); each is followed by a '
                             'summary when the run ends.  PID: only that process\'s (--faults=walk,2)')
+    faults.attached_only = True        # its value only as --faults=VALUE, never the next word
     group.add_argument('--plot', metavar='FILE.png', type=plot_file,
                        help='draw the run\'s page faults over virtual time against address '
                             '(needs matplotlib)')
@@ -58,6 +59,8 @@ def attach_faults(kernel, args, stream):
     if not faults and not plot:
         return None
     from .faultbrief import FaultLog
+    if isinstance(faults, str):        # the bare option's const (argparse does not parse it)
+        faults = fault_spec(faults)
     mode, pids = faults or ('none', frozenset())        # ('none': only --plot)
     log = FaultLog(kernel, stream, mode, pids, plot)
     kernel.trace.subscribe(log)
