@@ -244,7 +244,8 @@ def test_trace_reports_issue_and_complete_with_frames(rig):
     rig.wait(req)
     done = [e.args for e in rig.events if e.args['phase'] == 'complete' and e.args['command'] is None]
     assert done == [dict(phase='complete', disk=0, slot=done[0]['slot'], lba=7, sectors=2,
-                         write=True, command=None, frames=[hex(f)], requests=1, error=0,
+                         write=True, command=None, ata=AtaCommand.WRITE_DMA_EXT, frames=[hex(f)],
+                         requests=1, error=0,
                          latency=AHCI.COMMAND_OVERHEAD_NS + 2 * AHCI.TRANSFER_NS_PER_SECTOR)]
 
 

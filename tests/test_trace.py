@@ -62,12 +62,14 @@ def check_trace_event(e):
         assert e['name'] in ('process_name', 'thread_name', 'thread_sort_index')
         assert isinstance(e['args'], dict)
         return
-    assert e['ph'] in ('X', 'i')
+    assert e['ph'] in ('X', 'i', 'C')
     assert isinstance(e['ts'], Number) and not isinstance(e['ts'], bool) and e['ts'] >= 0
     if e['ph'] == 'X':
         assert isinstance(e['dur'], Number) and e['dur'] >= 0
     if e['ph'] == 'i':
         assert e['s'] in ('t', 'p', 'g')
+    if e['ph'] == 'C':                 # a counter: each arg is a series of numbers
+        assert e['args'] and all(isinstance(v, Number) for v in e['args'].values())
     assert isinstance(e.get('args', {}), dict)
     assert isinstance(e.get('cat', ''), str)
 
@@ -92,7 +94,7 @@ def test_chrome_trace_is_valid_trace_event_json(userland, tmp_path):
         check_trace_event(e)
     names = {e['tid']: e['args']['name'] for e in evs if e['name'] == 'thread_name'}
     assert names[1] == 'pid 1 (mmap_anon)' and 'disk' in names.values()
-    body = [e for e in evs if e['ph'] != 'M']
+    body = [e for e in evs if e['ph'] not in ('M', 'C')]
     assert len(body) == n + 2          # evict, and one slice for the dma issue and completion
     mmap = next(e for e in body if e['name'] == 'mmap')
     assert mmap['ph'] == 'X' and mmap['args']['call'].startswith('mmap(NULL, 262144, PROT_READ|PROT_WRITE')
@@ -104,6 +106,7 @@ def test_chrome_trace_is_valid_trace_event_json(userland, tmp_path):
     dma = next(e for e in body if e['cat'] == 'dma')
     assert dma['ph'] == 'X' and dma['tid'] == next(t for t, n in names.items() if n == 'disk')
     assert dma['ts'] == 0.1 and dma['dur'] == 2.5 and dma['args']['lba'] == 8
+    assert dma['name'] == 'READ DMA EXT'          # the ATA command the read was issued as
 
 
 def test_summary_counts_match_the_trace(userland, tmp_path, capsys):
@@ -125,8 +128,8 @@ def test_summary_counts_match_the_trace(userland, tmp_path, capsys):
     text = summarize(path)
     assert f'{kinds["fault"]:8d}  fault' in text
     # the loop touching 64 pages faults 16 times at each of its four stores
-    top = text.split('instructions that fault most:\n')[1].splitlines()[0]
-    assert re.match(r'\s+16\s+0x[0-9a-f]+: mov byte ptr', top), top
+    top = text.split('hottest sites (process, rip, symbol):\n')[1].splitlines()[0]
+    assert re.match(r'\s+16  pid 1 \(mmap_anon\)  0x[0-9a-f]+  mov byte ptr', top), top
     assert trace_main(['summary', str(path)]) == 0
     assert 'system calls by virtual time' in capsys.readouterr().out
 
@@ -215,7 +218,8 @@ def test_options_attach_the_chosen_listeners(userland, tmp_path):
     kernel.spawn(path.read_bytes(), [b'hello'], [])
     kernel.run()
     close()
-    assert 'page fault at' in err.getvalue() and 'exit_group(0) = ?' in err.getvalue()
+    assert re.search(r'^\s+\d+\.\d{6} hello/1 +min file-page +0x[0-9a-f]+ \.text ', err.getvalue(), re.M)
+    assert '\npage faults: ' in err.getvalue() and 'exit_group(0) = ?' in err.getvalue()
     assert json.loads((tmp_path / 't.json').read_text())['traceEvents']
 
 

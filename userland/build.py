@@ -25,8 +25,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TARGET = ['-target', 'x86_64-linux-musl']
 CFLAGS = ['-static', '-O2', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
-# Only the programs the gdb tests debug carry debug information (their own, not musl's).
-DEBUG_PROGRAMS = {'gdbdemo', 'segv'}
+# Only these programs carry debug information (their own, not musl's): the ones the gdb
+# tests debug, and the fault views' demo (the views name the function that faulted).
+DEBUG_PROGRAMS = {'gdbdemo', 'segv', 'fault_kinds'}
 ASFLAGS = ['-static', '-nostdlib']
 
 

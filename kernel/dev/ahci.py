@@ -27,7 +27,8 @@ clears IS, wakes the requests' waiters, runs their on_done callbacks and issues 
 work.
 
 Trace events ('dma', when kernel.trace.enabled): phase 'issue' and 'complete' with disk
-(port), slot, lba, sectors, write, frames (hex), requests (how many were merged), and on
+(port), slot, lba, sectors, write, command (a non-data command's opcode, else None), ata
+(the opcode the slot is issued as), frames (hex), requests (how many were merged), and on
 completion error and latency (virtual ns).
 """
 
@@ -102,6 +103,13 @@ class _Command:
         self.command = first.command
         self.segments = [s for r in reqs for s in r.segments]
         self.ata_status = self.ata_error = self.fail_lba = None     # set when it fails
+
+
+def _opcode(cmd: _Command) -> AtaCommand:
+    """The ATA command a slot is issued as: its own (a flush), or a DMA read or write."""
+    if cmd.command is not None:
+        return AtaCommand(cmd.command)
+    return AtaCommand.WRITE_DMA_EXT if cmd.write else AtaCommand.READ_DMA_EXT
 
 
 class _PortState:
@@ -294,12 +302,8 @@ class AhciDriver:
                 n -= piece
         if len(prds) > MAX_PRDT:
             raise AhciError(f'{len(prds)} PRDT entries: the command table holds {MAX_PRDT}')
-        if cmd.command is not None:
-            op, count = cmd.command, 0
-        else:
-            op = AtaCommand.WRITE_DMA_EXT if cmd.write else AtaCommand.READ_DMA_EXT
-            count = cmd.sectors
-        fis = H2DRegisterFis(fis_type=FisType.REG_H2D, pm_c=H2D_C, command=op,
+        count = 0 if cmd.command is not None else cmd.sectors
+        fis = H2DRegisterFis(fis_type=FisType.REG_H2D, pm_c=H2D_C, command=_opcode(cmd),
                              device=DEVICE_LBA, count=count)
         fis.lba = cmd.lba if cmd.command is None else 0
         self.memory.write(table + CT_CFIS, bytes(fis))
@@ -324,7 +328,7 @@ class AhciDriver:
         self.kernel._emit('dma', None, phase=phase, disk=state.index, slot=cmd.slot,
                           lba=cmd.lba, sectors=cmd.sectors, write=cmd.write,
                           command=int(cmd.command) if cmd.command is not None else None,
-                          frames=frames, requests=len(cmd.reqs), **extra)
+                          ata=int(_opcode(cmd)), frames=frames, requests=len(cmd.reqs), **extra)
 
     # -- bottom half ---------------------------------------------------------------------
     def interrupt(self) -> None:

@@ -181,6 +181,7 @@ def _map_line(r) -> str:
         offset, dev, name = (r.image.offset if r.image else 0), '08:01', r.name
     elif r.kind is Kind.FILE and r.file is not None:
         offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', _mapped_ino(r.file)
+        name = r.name if r.name.startswith('/') else ''       # the path it was mapped by
     elif r.kind in (Kind.HEAP, Kind.STACK) or r.name.startswith('[sysv'):
         name = r.name
     head = f'{r.start:08x}-{r.end:08x} {_perms(r)} {offset:08x} {dev} {ino} '

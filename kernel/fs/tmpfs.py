@@ -476,7 +476,7 @@ class TmpFile(File):
         page past the end of the file is 0 in `blocks`: SIGBUS, as on Linux)."""
         in_file = max(0, min(count, -(-self.node.size // PAGE_SIZE) - first))
         blocks = [first + i + 1 for i in range(in_file)] + [0] * (count - in_file)
-        return MappedFile(TmpPageView(self.fs, self.node), blocks)
+        return MappedFile(TmpPageView(self.fs, self.node), blocks, first=first)
 
     def close(self) -> None:
         self.node.opens -= 1

@@ -16,6 +16,7 @@ how many extra pages memory allows (none when free memory is short), so reclaim 
 see a demand-paged system under pressure.
 """
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
@@ -80,7 +81,11 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
     around: how many pages besides the faulting one fault-around may map (0: none)."""
     if addr >= USER_TOP:
         return _kill(f'{access_word(error)} of kernel address', addr)
-    region = aspace.find(addr) or _grow_stack(aspace, addr, rsp)
+    region = aspace.find(addr)
+    grew = False                  # the access is just below the stack, which grows to it
+    if region is None:
+        region = _grow_stack(aspace, addr, rsp)
+        grew = region is not None
     if region is None:
         access = access_word(error)
         return _kill(f'{access} to unmapped' if access == 'write' else f'{access} of unmapped', addr)
@@ -105,7 +110,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
                 return _swap_in(aspace, frames, region, va, pte >> 12)
             if region.file is not None:
                 return _map_file_page(aspace, frames, region, va, around)
-            return _fill(aspace, frames, region, va, around)
+            result = _fill(aspace, frames, region, va, around)
+            return dataclasses.replace(result, action=Action.STACK_GROW) if grew else result
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
     except OutOfMemory:

@@ -37,6 +37,7 @@ class FileImage:
     data: bytes
     offset: int          # file offset of the region's start address
     filesz: int          # bytes of file content from the region's start
+    base: int = 0        # the file offset of data[0] (a copied file mapping's mmap offset)
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Region:
             self.file.hold()                # one region became two
         if self.image:
             upper.image = FileImage(self.image.data, self.image.offset + (va - self.start),
-                                    max(0, self.image.filesz - (va - self.start)))
+                                    max(0, self.image.filesz - (va - self.start)), self.image.base)
         self.end = va
         return upper
 

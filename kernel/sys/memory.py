@@ -4,6 +4,7 @@ They only change regions and drop pages; the fault handler maps pages on first t
 """
 
 import enum
+import os
 
 from ..errno import Errno
 from ..mm.pagetable import PTE, USER_TOP
@@ -110,7 +111,7 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
             return -Errno.ENOMEM
     kind = Kind.FILE if mapped and MapFlags.ANONYMOUS not in flags else Kind.ANON
     region = a.add(Region(start, start + length, Prot(prot & 7), kind,
-                          '[file]' if kind is Kind.FILE or copied else '[anon]',
+                          _file_name(f) if kind is Kind.FILE or copied else '[anon]',
                           shared=MapFlags.SHARED in flags and not copied, file=mapped, image=copied))
     if mapped:
         mapped.hold()                   # the region keeps the inode, even once unlinked
@@ -121,6 +122,12 @@ def sys_mmap(k, p, addr: int, length: int, prot: int, flags: int, fd: int, offse
     if MapFlags.BLOCK in flags or MapFlags.POPULATE in flags:
         yield from k.populate(p, start, start + length)
     return start
+
+
+def _file_name(f) -> str:
+    """A file mapping's region is named by the file's path (the fault views show it)."""
+    loc = getattr(f, 'loc', None)
+    return os.fsdecode(loc.path) if loc is not None else '[file]'
 
 
 def _keep_pages(a, start: int, end: int) -> list[tuple[int, int]]:
@@ -193,7 +200,7 @@ def _copy_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool)
         return -e.errno
     if isinstance(data, int):
         return data
-    return FileImage(data, 0, len(data))
+    return FileImage(data, 0, len(data), offset)
 
 
 def _map_file(k, p, fd: int, offset: int, length: int, prot: int, shared: bool):

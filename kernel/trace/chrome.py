@@ -7,8 +7,15 @@ Each guest process is a trace process (a group of tracks, pid = its pid, named "
 thread, "pid N (name) thread T" for the others); the machine is trace process 0 ("ukern"),
 where the kernel itself is tid 0 and each disk has its own track.  System calls are complete events ('X', ts and dur in microseconds of virtual time),
 faults, switches, exits and kills are instant events ('i'), and 'dma' events become slices
-on the disk track.  Event kinds this file does not know become instants with their args,
-so later issues can add kinds without touching it.  Each event's 'cat' is its kind.
+on the disk track, named by the ATA command ('READ DMA EXT', 'FLUSH CACHE EXT').  A fault
+carries its kind, region, process and symbol (faultbrief.py) besides the page-table walk.
+Event kinds this file does not know become instants with their args, so later issues can
+add kinds without touching it.  Each event's 'cat' is its kind.
+
+Counters ('C'), on the machine's process, draw memory over time: free frames, the page
+cache and the swap slots in use, in pages.  They are sampled when an event happens, at
+most once per COUNTER_PERIOD_NS of virtual time and only when a value changed, and once
+at the end: the same run gives the same samples.
 
 Events are decoded when they happen (string arguments are read from the process's memory
 then) and the file is written by close().
@@ -17,18 +24,48 @@ then) and the file is written by close().
 import enum
 import json
 
+from emu.ahci_regs import AtaCommand
+from .faultbrief import fault_record
 from .faultview import fault_details
 from .strace import decode_args, format_result, SIGNALS
+from .where import Namer
 
 TRACE_PID = 0              # the machine's Chrome "process": the kernel and the disks
 KERNEL_TID = 0
 DISK_TID = 1_000_000       # a track of its own, sorted after the kernel
 MAX_SAFE_INT = (1 << 53) - 1
+COUNTER_PERIOD_NS = 100_000   # memory counters: at most one sample per 0.1 ms of virtual time
 
 
 def us(ns: int) -> float:
     """Chrome trace timestamps are microseconds; keep the nanoseconds as a fraction."""
     return ns / 1000
+
+
+def ata_name(args: dict) -> str:
+    """'READ DMA EXT', 'FLUSH CACHE EXT': the command a DMA event's slot was issued as."""
+    code = args.get('ata', args.get('command'))
+    if code is None:
+        code = AtaCommand.WRITE_DMA_EXT if args.get('write') else AtaCommand.READ_DMA_EXT
+    try:
+        return AtaCommand(code).name.replace('_', ' ')
+    except ValueError:
+        return f'ATA command {code:#x}'
+
+
+def memory_counters(kernel) -> dict[str, int]:
+    """Pages: free frames, blocks in the page (buffer) cache, swap slots in use."""
+    cache = getattr(kernel.vfs, 'cache', None) if getattr(kernel, 'vfs', None) is not None else None
+    swap = kernel.frames.swap
+    return {'free frames': kernel.frames.free_count,
+            'page cache': cache.stats()['cached'] if cache is not None else 0,
+            'swap used': swap.nslots - 1 - swap.free_slots if swap is not None else 0}
+
+
+def fault_args(r) -> dict:
+    """What a fault event adds to its walk: the one-line view's fields (faultbrief.py)."""
+    return {'kind': r.kind, 'region': r.region, 'major': r.major, 'process': r.process,
+            'symbol': r.symbol}
 
 
 def jsonable(value):
@@ -64,6 +101,10 @@ class ChromeTrace:
         self.disks: set[int] = {0}
         self.inflight: dict[tuple, tuple[int, dict]] = {}   # (disk, slot) -> (issue time, args)
         self.closed = False
+        self.namer = Namer(kernel)
+        self.counters: list[dict] = []
+        self.last_counts: dict[str, int] = {}
+        self.next_sample = 0
 
     def _track(self, pid: int) -> int:
         if not pid:
@@ -93,6 +134,8 @@ class ChromeTrace:
             converted = self._convert(event)
             if converted is not None:
                 self.events.append(converted)
+            if event.time >= self.next_sample:
+                self._sample(event.time)
         except Exception as e:          # never let the trace writer break the kernel
             self.events.append({'name': f'{event.kind} (undecodable)', 'cat': event.kind, 'ph': 'i',
                                 's': 't', 'ts': us(event.time), 'pid': self._group(event.pid),
@@ -112,7 +155,8 @@ class ChromeTrace:
                              'nr': a.get('nr'), **common}}
         if kind == 'fault':
             d = fault_details(self.kernel, event)
-            return self._instant(f'page fault: {d["action"]}', event, {**d, **common})
+            r = fault_record(self.namer, event)
+            return self._instant(f'page fault: {r.kind}', event, {**d, **fault_args(r), **common})
         if kind == 'switch':
             return self._instant('switch', event, {'prev': a.get('prev', 0), **common})
         if kind == 'exit':
@@ -146,11 +190,22 @@ class ChromeTrace:
             self.inflight[key] = (event.time, jsonable(a))
             return None
         start, issued = self.inflight.pop(key, (event.time, {}))
-        what = 'write' if a.get('write') else 'read'
-        name = f'{what} lba {a.get("lba")} +{a.get("sectors")}' if a.get('command') is None else f'command {a.get("command")}'
+        name = ata_name(a)
         return {'name': name, 'cat': 'dma', 'ph': 'X', 'ts': us(start), 'dur': us(max(0, event.time - start)),
                 'pid': TRACE_PID, 'tid': DISK_TID + disk,
                 'args': {**issued, **jsonable(a), 'issued_at_ns': start, 'instructions': event.instructions}}
+
+    def _sample(self, time: int) -> None:
+        """Counter events for the memory counters that changed since the last sample."""
+        if self.kernel is None:
+            return
+        time = max(time, self.next_sample - COUNTER_PERIOD_NS)    # never before the last sample
+        self.next_sample = time + COUNTER_PERIOD_NS
+        for name, value in memory_counters(self.kernel).items():
+            if self.last_counts.get(name) != value:
+                self.last_counts[name] = value
+                self.counters.append({'name': name, 'ph': 'C', 'ts': us(time), 'pid': TRACE_PID,
+                                      'tid': KERNEL_TID, 'cat': 'memory', 'args': {'pages': value}})
 
     def metadata(self) -> list[dict]:
         meta = [{'name': 'process_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': KERNEL_TID, 'ts': 0,
@@ -179,13 +234,16 @@ class ChromeTrace:
         pending = [{'name': 'dma (not completed)', 'cat': 'dma', 'ph': 'i', 's': 't', 'ts': us(t),
                     'pid': TRACE_PID, 'tid': DISK_TID + key[0], 'args': args}
                    for key, (t, args) in self.inflight.items()]
-        return {'traceEvents': self.metadata() + self.events + pending, 'displayTimeUnit': 'ns',
+        return {'traceEvents': self.metadata() + self.events + pending + self.counters,
+                'displayTimeUnit': 'ns',
                 'otherData': {'generator': 'ukern', 'clock': 'virtual (1 instruction = 1 ns)'}}
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        if self.kernel is not None:
+            self._sample(self.kernel.clock.now)      # the counters as the run ends
         with open(self.path, 'w') as f:
             json.dump(self.document(), f, indent=None, separators=(',', ':'))
             f.write('\n')

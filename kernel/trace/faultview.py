@@ -1,4 +1,4 @@
-"""`--faults`: every page fault printed as it is handled, with the page-table walk.
+"""`--faults=walk`: every page fault printed as it is handled, with the page-table walk.
 
   [pid 1] page fault at 0x1007440: write, not present (user)
           rip 0x1002db9: mov qword ptr [rip + 0x4680], rax

@@ -1,18 +1,33 @@
 """The tracing and debugging options of `ukern run`, and the `ukern trace` command.
 
   ukern run --strace PROGRAM              system calls on stderr, as strace prints them
-  ukern run --faults PROGRAM              page faults on stderr, with the page-table walk
+  ukern run --faults PROGRAM              page faults on stderr, one line each, and a summary
+  ukern run --faults=walk PROGRAM         ... each with its page-table walk, before and after
+  ukern run --faults=summary PROGRAM      ... only the summary, when the run ends
+  ukern run --faults=2 PROGRAM            ... only those of process 2 (`--faults=walk,2`)
+  ukern run -o out.txt --faults PROGRAM   the strace and fault text in out.txt, not on stderr
+  ukern run --plot faults.png PROGRAM     the run's faults drawn over time (matplotlib)
   ukern run --trace out.json PROGRAM      a timeline for ui.perfetto.dev / chrome://tracing
   ukern run --gdb 1234 PROGRAM            stop before the first instruction, wait for gdb
   ukern trace summary out.json            what a trace contains, in text
+  ukern trace plot out.json -o faults.png its faults over time against address
 
 cli.py calls add_trace_options(run_parser), then `closer = attach(kernel, args)` after
 creating the kernel and `closer()` when the run ends (in a finally).
+
+argparse would take the program's name for the value of `--faults` in `ukern run --faults
+PROGRAM`, so add_trace_options makes the parser join an option of OPTIONAL_VALUES to the
+next word only when that word is one of its values (`--faults walk`, `--faults -1`), and
+else read it as option=default.  The program's own arguments are passed on as typed.
 """
 
 import argparse
 import sys
 from typing import Callable
+
+from .faultopts import add_fault_options, attach_faults, fault_spec, plot_trace
+
+OPTIONAL_VALUES = {'--faults': ('brief', fault_spec)}     # option: (its default, its parser)
 
 
 def add_trace_options(parser: argparse.ArgumentParser) -> None:
@@ -20,21 +35,79 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument('--trace', metavar='FILE.json',
                    help='write a Chrome/Perfetto trace of the run (open it at ui.perfetto.dev)')
     g.add_argument('--strace', action='store_true', help='print system calls on stderr, as strace does')
-    g.add_argument('--faults', action='store_true', help='print page faults on stderr with the page-table walk')
+    g.add_argument('-o', dest='trace_output', metavar='FILE',
+                   help='write the --strace (and --faults) lines to FILE instead of stderr')
+    add_fault_options(g)
     g.add_argument('--gdb', metavar='PORT', type=int,
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
+    _attach_values_only(parser)
+
+
+def _attach_values_only(parser: argparse.ArgumentParser) -> None:
+    """Let `parser` read an OPTIONAL_VALUES option as option=value (see above): its
+    parse_known_args rewrites the words, parses, then gives the program its arguments
+    back as typed (they are the tail of the words: argparse.REMAINDER)."""
+    parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        words = list(sys.argv[1:] if args is None else args)
+        joined, origin = _join_optional_values(words)
+        ns, extra = parse(joined, namespace)
+        tail = getattr(ns, 'args', None)
+        if isinstance(tail, list) and tail:
+            ns.args = words[origin[len(joined) - len(tail)]:]
+        return ns, extra
+    parser.parse_known_args = parse_known_args
+
+
+def _join_optional_values(words: list[str]) -> tuple[list[str], list[int]]:
+    """The words with each OPTIONAL_VALUES option as option=value, and for each word out
+    the index of the word in `words` it starts at."""
+    out, origin, i = [], [], 0
+    while i < len(words):
+        w, start = words[i], i
+        i += 1
+        if w in OPTIONAL_VALUES:
+            default, valid = OPTIONAL_VALUES[w]
+            if i < len(words) and _parses(valid, words[i]):
+                w, i = f'{w}={words[i]}', i + 1
+            else:
+                w = f'{w}={default}'
+        out.append(w)
+        origin.append(start)
+    return out, origin
+
+
+def _parses(valid, value: str) -> bool:
+    try:
+        valid(value)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
+
+
+def open_output(args, stream):
+    """The stream for --strace and --faults lines: -o FILE, or `stream` (stderr)."""
+    path = getattr(args, 'trace_output', None)
+    if not path:
+        return stream, None
+    try:
+        out = open(path, 'w')
+    except OSError as e:
+        raise SystemExit(f'ukern: -o {path}: {e.strerror}') from None     # one line, status 1
+    return out, out.close
 
 
 def attach(kernel, args, stream=None) -> Callable[[], None]:
     """Subscribe the listeners chosen by `args`; returns the function to call at shutdown."""
-    stream = stream or sys.stderr
-    closers = []
+    stream, close_output = open_output(args, stream or sys.stderr)
+    closers = [close_output] if close_output else []
     if getattr(args, 'strace', False):
         from .strace import Strace
         kernel.trace.subscribe(Strace(kernel, stream))
-    if getattr(args, 'faults', False):
-        from .faultview import FaultView
-        kernel.trace.subscribe(FaultView(kernel, stream))
+    close_faults = attach_faults(kernel, args, stream)
+    if close_faults:
+        closers.insert(0, close_faults)       # (its summary goes out before -o's file closes)
     if getattr(args, 'trace', None):
         from .chrome import ChromeTrace
         chrome = ChromeTrace(kernel, args.trace)
@@ -58,17 +131,24 @@ def attach(kernel, args, stream=None) -> Callable[[], None]:
 
 
 def trace_main(argv: list[str]) -> int:
-    """`ukern trace summary FILE.json`"""
+    """`ukern trace summary FILE.json`, `ukern trace plot FILE.json -o faults.png`"""
     parser = argparse.ArgumentParser(prog='ukern trace', description='read traces written by ukern run --trace')
     sub = parser.add_subparsers(dest='action', required=True)
-    s = sub.add_parser('summary', help='counts per event kind and process, top faulting instructions, '
-                                       'slowest system calls')
+    s = sub.add_parser('summary', help='counts per event kind and process, page faults by kind, region, '
+                                       'process and hottest (process, rip) site, slowest system calls')
     s.add_argument('file')
+    p = sub.add_parser('plot', help='draw the page faults of a trace over virtual time against address')
+    p.add_argument('file')
+    p.add_argument('-o', '--output', metavar='FILE.png', default='faults.png',
+                   help='the picture to write (default %(default)s)')
     args = parser.parse_args(argv)
-    from .summary import summarize
     try:
+        if args.action == 'plot':
+            return plot_trace(args.file, args.output)
+        from .summary import summarize
         sys.stdout.write(summarize(args.file))
     except (OSError, ValueError) as e:
         print(f'ukern trace: {args.file}: {e}', file=sys.stderr)
         return 1
     return 0
+

@@ -1,11 +1,15 @@
 """`ukern trace summary FILE.json`: what a Chrome trace written by --trace contains, in text.
 
-  events by kind, events by process, the instructions that fault most, and the system
-  calls that take the most virtual time (total and count per name).
+  events by kind, events by process, the page faults as `--faults` sums them up at the
+  end of a run (by kind, region and process, and the hottest (process, rip) sites:
+  faultstats.py), and the system calls that take the most virtual time (total and count
+  per name).
 """
 
 import json
 from collections import Counter, defaultdict
+
+from .faultstats import FaultTally, format_summary, site_text
 
 TOP = 10
 
@@ -15,6 +19,8 @@ def load(path) -> dict:
         doc = json.load(f)
     if isinstance(doc, list):            # the bare-array form of the format
         doc = {'traceEvents': doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get('traceEvents', []), list):
+        raise ValueError('not a Chrome trace (no traceEvents list)')
     return doc
 
 
@@ -25,18 +31,11 @@ def _track_names(events: list[dict]) -> dict[int, str]:
 
 def counts(doc: dict) -> dict:
     """The numbers the summary prints, for tests and for other tools."""
-    events = [e for e in doc.get('traceEvents', []) if e.get('ph') != 'M']
+    events = [e for e in doc.get('traceEvents', []) if e.get('ph') not in ('M', 'C')]   # (not counters)
     names = _track_names(doc.get('traceEvents', []))
     by_kind = Counter(e.get('cat', e.get('name', '?')) for e in events)
     by_track = Counter(names.get(e.get('tid'), f'tid {e.get("tid")}') for e in events)
-    faulting = Counter()
-    for e in events:
-        if e.get('cat') == 'fault':
-            a = e.get('args', {})
-            if a.get('rip'):
-                faulting[f'{a["rip"]}: {a.get("instruction") or "?"}'] += 1
-            else:
-                faulting['(in the kernel, copying user memory)'] += 1
+    faults = fault_tally(events, names)
     sys_time = defaultdict(float)
     sys_count = Counter()
     for e in events:
@@ -44,8 +43,26 @@ def counts(doc: dict) -> dict:
             sys_time[e['name']] += e.get('dur', 0)
             sys_count[e['name']] += 1
     return {'total': len(events), 'by_kind': dict(by_kind), 'by_track': dict(by_track),
-            'faulting': dict(faulting), 'syscall_time_us': dict(sys_time),
-            'syscall_count': dict(sys_count)}
+            'faulting': {site_text(key, faults.sites[key]): n for key, n in faults.by_site.items()},
+            'faults': faults, 'syscall_time_us': dict(sys_time), 'syscall_count': dict(sys_count)}
+
+
+def fault_tally(events: list[dict], names: dict[int, str]) -> FaultTally:
+    """The fault events of a trace, tallied by kind, region, process and (process, rip).
+    A trace written before faults carried their kind and region is tallied by action."""
+    from .faultbrief import KINDS
+    tally = FaultTally()
+    for e in events:
+        if e.get('cat') != 'fault':
+            continue
+        a = e.get('args', {})
+        rip = a.get('rip')
+        tally.add(a.get('kind') or KINDS.get(a.get('action'), a.get('action', '?')),
+                  a.get('region', '?'),
+                  a.get('process') or names.get(e.get('pid'), f'pid {e.get("pid")}'),
+                  int(rip, 16) if isinstance(rip, str) else rip, bool(a.get('major')),
+                  a.get('symbol', ''), a.get('instruction') or '')
+    return tally
 
 
 def summarize(path) -> str:
@@ -57,10 +74,8 @@ def summarize(path) -> str:
     out.append('\nevents by process:')
     for track, n in sorted(c['by_track'].items(), key=lambda kv: (-kv[1], kv[0])):
         out.append(f'  {n:8d}  {track}')
-    if c['faulting']:
-        out.append('\ninstructions that fault most:')
-        for where, n in Counter(c['faulting']).most_common(TOP):
-            out.append(f'  {n:8d}  {where}')
+    if c['faults'].total:
+        out.append(format_summary(c['faults']).rstrip('\n'))
     if c['syscall_count']:
         out.append('\nsystem calls by virtual time:')
         out.append(f'  {"total ns":>12}  {"calls":>8}  {"avg ns":>10}  name')
