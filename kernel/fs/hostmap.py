@@ -58,6 +58,11 @@ class HostPages:
             self.pages[index] = frame
         return _Page(frame)
 
+    def peek(self, blockno: int) -> _Page | None:
+        """Page blockno - 1 if it is in memory already (nothing is read: fault-around)."""
+        frame = self.pages.get(blockno - 1)
+        return _Page(frame) if frame is not None else None
+
     def mark_dirty(self, blockno: int) -> None:
         """A mapper wrote the page: write it back to the host file now (its part inside
         the file)."""
@@ -112,6 +117,9 @@ class HostPageView:
 
     def page(self, blockno: int):
         return self.pages.page(blockno)
+
+    def peek(self, blockno: int):
+        return self.pages.peek(blockno)
 
     def prefetch(self, blocks) -> None:
         pass
