@@ -44,7 +44,9 @@ from . import labs
 from . import trap as traps
 
 NO_RETURN = object()               # a system call result that leaves rax alone (exec, sigreturn)
-DEFAULT_QUANTUM = 100_000          # instructions per slice when others wait
+DEFAULT_QUANTUM = 1_000_000        # instructions per slice when others wait: 1 ms of virtual
+                                   # time, the order of a Linux time slice (and each slice costs
+                                   # some 15 µs of host time to start and end)
 INTERACTIVE_SLICE_MS = 50          # wall-clock bound on a slice while a person may press Ctrl-C
 SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
 FAULT_COST_NS = 500
