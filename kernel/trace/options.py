@@ -1,6 +1,7 @@
 """The tracing and debugging options of `ukern run`, and the `ukern trace` command.
 
   ukern run --strace PROGRAM              system calls on stderr, as strace prints them
+  ukern run --strace=PID -e trace=%file -o calls.txt PROGRAM    one process, some calls, to a file
   ukern run --faults PROGRAM              page faults on stderr, with the page-table walk
   ukern run --trace out.json PROGRAM      a timeline for ui.perfetto.dev / chrome://tracing
   ukern run --gdb 1234 PROGRAM            stop before the first instruction, wait for gdb
@@ -14,24 +15,87 @@ import argparse
 import sys
 from typing import Callable
 
+from ..cmdline import CommandError, Parser, add_optional_value
+
+ALL = 'all'
+
+
+def process_list(text: str) -> frozenset[int] | str:
+    """--strace=PID[,PID...] (or the bare option: every process)."""
+    if text == ALL:
+        return ALL
+    try:
+        pids = frozenset(int(pid) for pid in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a process id (--strace=PID)') from None
+    if min(pids) <= 0:
+        raise argparse.ArgumentTypeError(f'{text!r}: process ids start at 1')
+    return pids
+
+
+def call_filter(text: str) -> tuple[set[str], bool]:
+    """-e trace=open,read (strace's syntax): the calls, and whether to leave them out."""
+    from .strace import FilterError, known_call_names, parse_trace_filter
+    try:
+        return parse_trace_filter(text, known_call_names())
+    except FilterError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
 
 def add_trace_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group('tracing and debugging')
     g.add_argument('--trace', metavar='FILE.json',
                    help='write a Chrome/Perfetto trace of the run (open it at ui.perfetto.dev)')
-    g.add_argument('--strace', action='store_true', help='print system calls on stderr, as strace does')
+    add_optional_value(g, '--strace', const=ALL, type=process_list, metavar='PID',
+                       help='print system calls on stderr, as strace does; --strace=PID[,PID...]: '
+                            'only those processes (and their threads)')
+    g.add_argument('-e', dest='strace_filter', metavar='trace=CALLS', type=call_filter,
+                   help='with --strace: only these calls, as strace -e: trace=open,read or '
+                        'trace=%%file,%%process,%%memory,%%signal,%%desc,... or trace=!write')
+    g.add_argument('-o', dest='trace_output', metavar='FILE',
+                   help='write the --strace (and --faults) lines to FILE instead of stderr')
     g.add_argument('--faults', action='store_true', help='print page faults on stderr with the page-table walk')
     g.add_argument('--gdb', metavar='PORT', type=int,
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
 
 
+def check_trace_options(args) -> str | None:
+    """What is wrong with the combination of tracing options (one line), or None."""
+    if getattr(args, 'strace_filter', None) is not None and not getattr(args, 'strace', None):
+        return '-e goes with --strace (ukern run --strace -e trace=open,read PROGRAM)'
+    if getattr(args, 'trace_output', None) and not (getattr(args, 'strace', None) or getattr(args, 'faults', None)):
+        return '-o FILE goes with --strace or --faults'
+    return None
+
+
+def open_output(args, stream):
+    """The stream for --strace and --faults lines: -o FILE, or `stream` (stderr)."""
+    path = getattr(args, 'trace_output', None)
+    if not path:
+        return stream, None
+    try:
+        out = open(path, 'w')
+    except OSError as e:
+        raise CommandError(f'-o {path}: {e.strerror}') from None
+    return out, out.close
+
+
 def attach(kernel, args, stream=None) -> Callable[[], None]:
-    """Subscribe the listeners chosen by `args`; returns the function to call at shutdown."""
-    stream = stream or sys.stderr
-    closers = []
-    if getattr(args, 'strace', False):
+    """Subscribe the listeners chosen by `args`; returns the function to call at shutdown.
+    Raises CommandError for what cannot be set up (-o into a missing directory, a gdb
+    port in use)."""
+    problem = check_trace_options(args)
+    if problem:
+        raise CommandError(problem, status=2)
+    stream, close_output = open_output(args, stream or sys.stderr)
+    closers = [close_output] if close_output else []
+    if getattr(args, 'strace', None):
         from .strace import Strace
-        kernel.trace.subscribe(Strace(kernel, stream))
+        pids = None if args.strace == ALL or args.strace is True else set(args.strace)
+        calls, exclude = getattr(args, 'strace_filter', None) or (None, False)
+        strace = Strace(kernel, stream, pids=pids, calls=calls, exclude=exclude)
+        kernel.trace.subscribe(strace)
+        strace.show_first_exec()
     if getattr(args, 'faults', False):
         from .faultview import FaultView
         kernel.trace.subscribe(FaultView(kernel, stream))
@@ -42,14 +106,17 @@ def attach(kernel, args, stream=None) -> Callable[[], None]:
         closers.append(chrome.close)
     if getattr(args, 'gdb', None) is not None:
         from .gdbstub import GdbStub
-        stub = GdbStub(kernel, args.gdb)
+        try:
+            stub = GdbStub(kernel, args.gdb)
+        except OSError as e:
+            raise CommandError(f'--gdb {args.gdb}: cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}') from None
         kernel.debugger = stub
         kernel.log(f'ukern: waiting for gdb on 127.0.0.1:{stub.port} '
                    f'(gdb PROGRAM -ex "target remote :{stub.port}")')
         closers.append(stub.close)
 
     def close() -> None:
-        for c in closers:
+        for c in reversed(closers):
             try:
                 c()
             except Exception as e:
@@ -59,7 +126,7 @@ def attach(kernel, args, stream=None) -> Callable[[], None]:
 
 def trace_main(argv: list[str]) -> int:
     """`ukern trace summary FILE.json`"""
-    parser = argparse.ArgumentParser(prog='ukern trace', description='read traces written by ukern run --trace')
+    parser = Parser(prog='ukern trace', description='read traces written by ukern run --trace')
     sub = parser.add_subparsers(dest='action', required=True)
     s = sub.add_parser('summary', help='counts per event kind and process, top faulting instructions, '
                                        'slowest system calls')
