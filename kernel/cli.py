@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab = sub.add_parser('lab', help='course labs: ukern lab start NAME | stop | status | grade [NAME] | run ...')
     lab.add_argument('action', choices=['start', 'stop', 'status', 'list', 'grade', 'run'])
     lab.add_argument('rest', nargs=argparse.REMAINDER,
-                     help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command')
+                     help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command').required = False
     lab.set_defaults(func=cmd_lab)
     return parser
 

@@ -136,6 +136,7 @@ def trace_main(argv: list[str]) -> int:
     try:
         sys.stdout.write(summarize(args.file))
     except (OSError, ValueError) as e:
-        print(f'ukern trace: {args.file}: {e}', file=sys.stderr)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        print(f'ukern trace: {args.file}: {why}', file=sys.stderr)
         return 1
     return 0

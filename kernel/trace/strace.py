@@ -35,7 +35,7 @@ def parse_trace_filter(expr: str, known: set[str]) -> tuple[set[str], bool]:
     if not value:
         qualifier, value = 'trace', expr
     if qualifier != 'trace':
-        raise FilterError(f'-e {expr}: only trace=... is offered (strace\'s -e trace=NAME,...)')
+        raise FilterError(f'{expr}: only trace=... is offered (strace\'s -e trace=NAME,...)')
     negate = value.startswith('!')
     value = value.removeprefix('!')
     if value in ('all', 'none'):
@@ -45,13 +45,13 @@ def parse_trace_filter(expr: str, known: set[str]) -> tuple[set[str], bool]:
     for item in filter(None, value.split(',')):
         if item.startswith('%'):
             if item[1:] not in classes:
-                raise FilterError(f'-e {expr}: no class {item} (try one of '
+                raise FilterError(f'{expr}: no class {item} (try one of '
                                   f'{", ".join("%" + c for c in sorted(classes))})')
             chosen |= classes[item[1:]]
         elif item in known:
             chosen.add(item)
         else:
-            raise FilterError(f'-e {expr}: no system call named {item!r}')
+            raise FilterError(f'{expr}: no system call named {item!r}')
     return chosen, negate
 
 
