@@ -152,10 +152,13 @@ def make_ext2(fs_path, root_dir, size_bytes: int, block_size: int = EXT2_BLOCK_S
         raise RuntimeError(f"mke2fs failed ({result.returncode}): {why}")
 
 
-def copy_into(source_path, image, offset: int, chunk: int = MIB):
-    """Copy a file into an open image at offset, leaving its holes (and zero chunks) as holes."""
+def copy_into(source_path, image, offset: int, chunk: int = MIB, window: tuple[int, int] | None = None):
+    """Copy a file (or the bytes [start, end) of it: window) into an open image, source
+    byte i going to image byte offset + i, leaving holes and zero chunks as holes."""
     with open(source_path, "rb") as source:
         for start, end in data_extents(source.fileno()):
+            if window is not None:
+                start, end = max(start, window[0]), min(end, window[1])
             position = start
             while position < end:
                 data = os.pread(source.fileno(), min(chunk, end - position), position)
