@@ -23,6 +23,10 @@ class CommandError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault('allow_abbrev', False)     # `--strac prog` must not be `--strace=prog`
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):
         self.exit(2, f'{self.prog}: {message} ({self.prog} --help)\n')
 

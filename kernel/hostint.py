@@ -8,7 +8,8 @@ terminal sends ukern itself a SIGINT, and this module passes it on the same way:
     usually ends the program, and with it the run (exit status 130, as in a shell);
   - a second one asks the kernel to stop (kernel.stop_requested): run() returns, the
     disks are written back, and ukern ends with one line;
-  - a third ends ukern at once (KeyboardInterrupt), for a kernel that does not listen.
+  - a third ends ukern at once (KeyboardInterrupt), for a kernel that does not listen;
+    so does the first under --gdb, when ukern mostly waits for gdb on a socket.
 
 Python runs a signal handler only between bytecodes of the main thread, and a guest that
 only computes keeps that thread inside Unicorn.  So the C-level handler's wakeup byte
@@ -72,6 +73,8 @@ class HostInterrupts:
         """The Python-level handler (main thread, between any two bytecodes): it only
         queues, so the kernel's state is never touched half-way."""
         self.count += 1
+        if self.kernel.debugger is not None:
+            raise KeyboardInterrupt             # waiting on gdb (a socket): end ukern now
         if self.count == 1:
             self.kernel.host_signal(signal.SIGINT)
         elif self.count == 2:

@@ -8,6 +8,7 @@ render.py writes the values; decode_args, format_result and format_call never ra
 """
 
 import ctypes
+import importlib
 from typing import Callable
 
 from . import names as N
@@ -38,33 +39,17 @@ def _in(layout_name: str, show: Callable):
     return lambda c, i: struct_at(c, _layout(layout_name), c.arg(i), show)
 
 
+# Where the kernel's own ctypes layouts live, imported when a trace first needs one.
+LAYOUTS = {'stat': ('..sys.files', 'LinuxStat'), 'statx': ('..sys.fsmeta', 'Statx'),
+           'sigaction': ('..proc.signal', 'KSigaction'), 'stack': ('..proc.signal', 'StackT'),
+           'timeval': ('..sys.info', 'Timeval'), 'itimerval': ('..sys.itimer', 'ITimerVal'),
+           'rlimit': ('..sys.limits', 'RlimitStruct'), 'epoll_event': ('..fs.epoll', 'EpollEvent'),
+           'timespec': ('.render', 'Timespec'), 'winsize': ('.render', 'WinSize')}
+
+
 def _layout(name: str):
-    """The kernel's own ctypes layouts, imported when a trace first needs one."""
-    if name == 'stat':
-        from ..sys.files import LinuxStat
-        return LinuxStat
-    if name == 'statx':
-        from ..sys.fsmeta import Statx
-        return Statx
-    if name == 'sigaction':
-        from ..proc.signal import KSigaction
-        return KSigaction
-    if name == 'stack':
-        from ..proc.signal import StackT
-        return StackT
-    if name == 'timeval':
-        from ..sys.info import Timeval
-        return Timeval
-    if name == 'itimerval':
-        from ..sys.itimer import ITimerVal
-        return ITimerVal
-    if name == 'rlimit':
-        from ..sys.limits import RlimitStruct
-        return RlimitStruct
-    if name == 'epoll_event':
-        from ..fs.epoll import EpollEvent
-        return EpollEvent
-    return {'timespec': Timespec, 'winsize': WinSize}[name]
+    module, layout = LAYOUTS[name]
+    return getattr(importlib.import_module(module, __package__), layout)
 
 
 def _itimerval_text(t) -> str:
@@ -93,8 +78,8 @@ def _outstr(c: Call, i: int) -> str:
     if not c.ok:
         return pointer(c.arg(i))
     if c.name == 'getcwd':
-        return string_at(c.peek, c.arg(i))
-    return buffer_at(c.peek, c.arg(i), c.returned)
+        return string_at(c.peek, c.arg(i), PATH_MAX)
+    return buffer_at(c.peek, c.arg(i), c.returned, PATH_MAX)
 
 
 def _outfds(c: Call, i: int) -> str:

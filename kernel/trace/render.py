@@ -127,11 +127,11 @@ def string_at(peek: MemoryPeek, va: int, limit: int = STRING_LIMIT) -> str:
     return pointer(va) if s is None else quote(*s)
 
 
-def buffer_at(peek: MemoryPeek, va: int, length: int) -> str:
+def buffer_at(peek: MemoryPeek, va: int, length: int, limit: int = STRING_LIMIT) -> str:
     if length <= 0:
         return '""' if va else pointer(va)
-    data = peek.exactly(va, min(length, STRING_LIMIT))
-    return pointer(va) if data is None else quote(data, length > STRING_LIMIT)
+    data = peek.exactly(va, min(length, limit))
+    return pointer(va) if data is None else quote(data, length > limit)
 
 
 def string_array(peek: MemoryPeek, va: int) -> str:
