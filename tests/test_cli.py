@@ -207,3 +207,17 @@ def test_ukern_boot_exits_with_the_shells_status(disk, tmp_path):
     r = ukern('boot', '--disk', str(disk), '--input', str(script))
     assert r.returncode == 5, r.stderr
     assert 'hi\n' in r.stdout and 'shutting down' in r.stdout
+
+
+def test_strace_takes_a_value_only_when_attached():
+    """--strace PROGRAM must not read PROGRAM as the pid; the program's own arguments are
+    never rewritten."""
+    from kernel.cli import build_parser
+    parse = build_parser().parse_args
+    args = parse(['run', '--strace', 'prog', 'a', '--strace'])
+    assert (args.strace, args.program, args.args) == ('all', 'prog', ['a', '--strace'])
+    args = parse(['run', '--mem', '64M', '--strace=3,4', '-o', 'out.txt', 'prog'])
+    assert (args.strace, args.trace_output, args.program, args.mem) == ({3, 4}, 'out.txt', 'prog', 64 << 20)
+    args = parse(['run', '--strace', '-e', 'trace=open', 'prog', '--strace=5'])
+    assert (args.strace, args.strace_filter, args.args) == ('all', ({'open'}, False), ['--strace=5'])
+    assert parse(['run', 'prog']).strace is None

@@ -248,7 +248,21 @@ def _futex(c: Call) -> list[str]:
     return out
 
 
-CALLS: dict[str, Callable[[Call], list[str]]] = {'clone': _clone, 'clone3': _clone3, 'futex': _futex}
+# prctl's options and what each one's arguments are (the rest are not shown, as strace does).
+PRCTL_ARGS = {'PR_SET_NAME': ('path',), 'PR_GET_NAME': ('ptr',), 'PR_SET_PDEATHSIG': ('signal',),
+              'PR_GET_PDEATHSIG': ('ptr',), 'PR_SET_DUMPABLE': ('uint',), 'PR_GET_DUMPABLE': (),
+              'PR_SET_CHILD_SUBREAPER': ('uint',), 'PR_GET_CHILD_SUBREAPER': ('ptr',),
+              'PR_SET_NO_NEW_PRIVS': ('uint', 'uint', 'uint', 'uint'), 'PR_GET_NO_NEW_PRIVS': ()}
+
+
+def _prctl(c: Call) -> list[str]:
+    option = N.PRCTL.get(signed(c.arg(0), 32))
+    kinds = PRCTL_ARGS.get(option, ('hex', 'hex', 'hex', 'hex'))
+    return [KINDS['prctlop'](c, 0)] + [KINDS[kind](c, i + 1) for i, kind in enumerate(kinds)]
+
+
+CALLS: dict[str, Callable[[Call], list[str]]] = {'clone': _clone, 'clone3': _clone3, 'futex': _futex,
+                                                  'prctl': _prctl}
 
 
 # -- results -----------------------------------------------------------------------------------
