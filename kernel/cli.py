@@ -32,7 +32,8 @@ from emu.disk_image import DiskImage
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--mem', type=parse_size, default=128 << 20, help='guest RAM (default 128M)')
-    p.add_argument('--quantum', type=int, default=DEFAULT_QUANTUM,
+    from .cmdline import int_between
+    p.add_argument('--quantum', type=int_between(1, 1 << 40), default=DEFAULT_QUANTUM,
                    help='instructions per time slice (default %(default)s)')
     p.add_argument('--disk', help='disk image (made by `ukern mkdisk`): partition 1 is mounted at /')
     p.add_argument('--swap', type=parse_size, default=None, help='size of the swap file when the disk '

@@ -61,3 +61,16 @@ def add_optional_value(group, *names: str, const: str, **kwargs) -> argparse.Act
     action = group.add_argument(*names, nargs='?', const=const, **kwargs)
     action.attached_only = True
     return action
+
+
+def int_between(low: int, high: int):
+    """An argparse type: a whole number from low to high."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f'{text!r}: expected a number from {low} to {high}')
+        return value
+    return parse

@@ -63,6 +63,9 @@ BAD_INVOCATIONS = [
     (['run', '--swap', 'banana', SPIN], 2, "ukern run: argument --swap: bad size 'banana'"),
     (['run', '--mem', 'lots', SPIN], 2, "ukern run: argument --mem: bad size 'lots'"),
     (['run', '--mem', '100G', SPIN], 1, 'ukern: cannot boot: memory size must be between'),
+    (['run', '--swap', '-1', SPIN], 2, "ukern run: argument --swap: bad size '-1'"),
+    (['run', '--quantum', '0', SPIN], 2, "ukern run: argument --quantum: '0': expected a number from 1 to"),
+    (['run', '--gdb', '99999', SPIN], 2, "ukern run: argument --gdb: '99999': expected a number from 0 to 65535"),
     (['run', '--policy', 'nope', SPIN], 2, "argument --policy: invalid choice: 'nope'"),
     (['run', '--root', 'DIR/nowhere', SPIN], 2, 'ukern: --root DIR/nowhere: not a directory'),
     (['run', '--gdb', 'PORT', SPIN], 1, 'ukern: --gdb PORT: cannot listen on 127.0.0.1:PORT: Address already in use'),
@@ -79,6 +82,7 @@ BAD_INVOCATIONS = [
     (['boot', '--disk', 'NOINIT', '--input', '/nonexistent'], 1, 'ukern: --input /nonexistent: No such file or directory'),
     (['mkdisk'], 2, 'ukern mkdisk: the following arguments are required: image'),
     (['mkdisk', 'DIR/huge.img', '--size', '100G'], 2, "ukern mkdisk: a disk of 100G is more than ukern's limit of 4G"),
+    (['mkdisk', 'DIR/no/x.img'], 1, 'ukern mkdisk: DIR/no/x.img: No such file or directory'),
     (['mkdisk', 'DIR/x.img', '--size', 'banana'], 2, "ukern mkdisk: argument --size: bad size 'banana'"),
     (['mkdisk', 'DIR/full.img', '--root', 'BIG', '--size', '4M'], 1,
      'ukern mkdisk: BIG (5 MiB in 1 file) does not fit in an ext2 partition of 2 MiB: it needs about --size'),
@@ -86,6 +90,7 @@ BAD_INVOCATIONS = [
     (['objstore', 'list', 'DIR/none.img'], 1, 'ukern objstore: DIR/none.img: No such file or directory'),
     (['trace'], 2, 'ukern trace: the following arguments are required: action'),
     (['trace', 'summary', 'DIR/none.json'], 1, 'ukern trace: DIR/none.json: No such file or directory'),
+    (['trace', 'summary', 'NOINIT'], 1, 'ukern trace: NOINIT: not a trace written by ukern run --trace'),
     (['lab'], 2, 'ukern lab: the following arguments are required: action'),
 ]
 

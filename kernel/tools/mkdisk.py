@@ -266,7 +266,10 @@ def parse_size(text: str) -> int:
     scale = SIZE_SUFFIXES.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in SIZE_SUFFIXES else text
     try:
-        return int(number) * scale
+        size = int(number) * scale
+        if size < 0:
+            raise ValueError
+        return size
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad size {original!r}: use e.g. 64M, 1G or bytes") from None
 
@@ -290,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         partitions = make_disk(args.image, args.root, args.size, swap_bytes=args.swap,
                                objects=args.objects)
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
+    except (ValueError, RuntimeError, OSError) as err:
+        if isinstance(err, OSError) and err.strerror:
+            err = f"{err.filename or args.image}: {err.strerror}"
         print(f"ukern mkdisk: {err}", file=sys.stderr)
         return 1
     for number, (start, size, kind) in enumerate(partitions, 1):

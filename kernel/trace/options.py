@@ -12,10 +12,11 @@ creating the kernel and `closer()` when the run ends (in a finally).
 """
 
 import argparse
+import json
 import sys
 from typing import Callable
 
-from ..cmdline import CommandError, Parser, add_optional_value
+from ..cmdline import CommandError, Parser, add_optional_value, int_between
 
 ALL = 'all'
 
@@ -55,7 +56,7 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument('-o', dest='trace_output', metavar='FILE',
                    help='write the --strace (and --faults) lines to FILE instead of stderr')
     g.add_argument('--faults', action='store_true', help='print page faults on stderr with the page-table walk')
-    g.add_argument('--gdb', metavar='PORT', type=int,
+    g.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
 
 
@@ -136,7 +137,8 @@ def trace_main(argv: list[str]) -> int:
     try:
         sys.stdout.write(summarize(args.file))
     except (OSError, ValueError) as e:
-        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        why = e.strerror if isinstance(e, OSError) and e.strerror else \
+            'not a trace written by ukern run --trace' if isinstance(e, (json.JSONDecodeError, UnicodeError)) else e
         print(f'ukern trace: {args.file}: {why}', file=sys.stderr)
         return 1
     return 0
