@@ -226,3 +226,38 @@ def test_strace_takes_a_value_only_when_attached():
     args = parse(['run', '--strace', '-e', 'trace=open', 'prog', '--strace=5'])
     assert (args.strace, args.strace_filter, args.args) == ('all', ({'open'}, False), ['--strace=5'])
     assert parse(['run', 'prog']).strace is None
+
+
+def test_ctrl_c_on_a_terminal_stops_a_guest_that_only_computes(userland):
+    """On a terminal (raw mode) Ctrl-C is a key: the line discipline makes it SIGINT."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:                                       # the child: ukern on the terminal
+        try:
+            os.chdir(ROOT)
+            os.execv(sys.executable, UKERN + ['run', SPIN])
+        finally:
+            os._exit(127)
+    seen, deadline = b'', time.time() + 60
+    while b'busyloop: started' not in seen and time.time() < deadline:
+        if select.select([fd], [], [], 1)[0]:
+            seen += os.read(fd, 1024)
+    os.write(fd, b'\x03')
+    while time.time() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 1024)
+            except OSError:
+                pass
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail(f'ukern did not end on Ctrl-C: {seen!r}')
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 128 + signal.SIGINT, seen
+    assert b'Traceback' not in seen
