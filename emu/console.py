@@ -45,6 +45,7 @@ class Console:
         self._eof = False
         self._control = ConsoleControl(0)
         self._script: list[bytes] | None = None
+        self.attention_fd: int | None = None   # readable when the host wants the kernel's attention
         bus.map(base, WINDOW_SIZE, self)
 
     # -- host side --------------------------------------------------------------------
@@ -59,8 +60,25 @@ class Console:
         Returns False when no more input can ever come (or a typing script types it)."""
         if self._source is None or self._eof or self._script is not None:
             return False
+        if self._host_wants_attention():
+            return True
         data = self._read_source()
         self.feed(data, eof=not data)
+        return True
+
+    def _host_wants_attention(self) -> bool:
+        """Wait for input or for attention_fd (a host Ctrl-C while the machine waits for
+        input); True, and the attention taken, if it was the latter."""
+        fd = self._source_fd()
+        if self.attention_fd is None or fd is None:
+            return False
+        ready = select.select([fd, self.attention_fd], [], [])[0]
+        if self.attention_fd not in ready:
+            return False
+        try:
+            os.read(self.attention_fd, 64)
+        except BlockingIOError:
+            pass
         return True
 
     def poll_host_input(self) -> bool:

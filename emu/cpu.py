@@ -293,6 +293,7 @@ class CPU:
         self.on_syscall = None        # callable() -> bool: True keeps running
         self.on_trap = None           # callable(Trap) -> bool: True resumes the instruction
         self._stopping = False
+        self._interrupted = False     # interrupt() from another thread: end the slice
         self._trap: Trap | None = None
         self._trampoline_va = trampoline_va
         self._entry = None
@@ -487,12 +488,13 @@ class CPU:
                                       timeout=timeout_ms * 1000, count=unicorn_count)
                 except UcError as e:
                     self._trap_from_error(e)
-                if self._stopping or self._trap or count or timeout_ms:
+                if self._stopping or self._trap or count or timeout_ms or self._interrupted:
                     break
                 # An uncounted slice right after a counted one may stop once by itself while
                 # Unicorn removes its counting hook: nothing happened, so carry on.
                 start = self._reg.read(X.UC_X86_REG_RIP)
         finally:
+            self._interrupted = False
             if natively:                # (even if a callback raised: close the hook's range)
                 self._native_counting = False
                 retired = native.end()
@@ -501,6 +503,13 @@ class CPU:
         if natively or stepping:
             return self._trap, retired
         return self._trap, self.retired()
+
+    def interrupt(self) -> None:
+        """From another thread (the host's Ctrl-C): end the running slice soon, so that the
+        kernel gets control back from a guest that makes no system call.  A call between
+        slices only makes the next slice end early; the caller repeats it until heard."""
+        self._interrupted = True
+        self.uc.emu_stop()
 
     def _step_blocks(self, stepping: bool) -> None:
         """Single steps run blocks translated with the instruction hook's call: translated

@@ -12,6 +12,7 @@
 """
 
 import argparse
+import errno
 import os
 import sys
 import tempfile
@@ -30,11 +31,12 @@ from emu.disk_image import DiskImage
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--mem', type=parse_size, default=128 << 20, help='guest RAM (default 128M)')
-    p.add_argument('--quantum', type=int, default=DEFAULT_QUANTUM,
+    from .cmdline import int_between
+    p.add_argument('--quantum', type=int_between(1, 1 << 40), default=DEFAULT_QUANTUM,
                    help='instructions per time slice (default %(default)s)')
     p.add_argument('--disk', help='disk image (made by `ukern mkdisk`): partition 1 is mounted at /')
-    p.add_argument('--swap', default=None, help='size of the swap file when the disk has no swap '
-                   'partition (default: twice --mem; 0 for none)')
+    p.add_argument('--swap', type=parse_size, default=None, help='size of the swap file when the disk '
+                   'has no swap partition (default: twice --mem; 0 for none)')
     p.add_argument('--policy', default='clock', choices=sorted(POLICIES),
                    help='page-replacement policy (default %(default)s)')
     p.add_argument('--stats', action='store_true', help='print the memory counters at the end')
@@ -61,7 +63,7 @@ def machine_disks(args) -> list:
     """Port 0: the boot disk (if any); port 1: a temporary swap file, unless --swap 0 or
     the boot disk has its own swap partition (a temporary file is deleted when we exit)."""
     boot = DiskImage(args.disk) if args.disk else None
-    size = 2 * args.mem if args.swap is None else parse_size(args.swap)
+    size = 2 * args.mem if args.swap is None else args.swap
     if size <= 0 or (args.disk and SWAP_TYPE in (kind for _, _, kind in mkdisk.partition_offsets(args.disk))):
         return [boot] if boot else []
     swapfile = tempfile.NamedTemporaryFile(prefix='ukern-swap-', suffix='.img')
@@ -138,6 +140,13 @@ def separate_stderr():
     return write
 
 
+def boot_error_text(e: Exception) -> str:
+    """An OSError as 'PATH: reason' rather than Python's '[Errno 2] ...: PATH'."""
+    if isinstance(e, OSError) and e.strerror:
+        return f'{e.filename}: {e.strerror}' if e.filename else e.strerror
+    return str(e)
+
+
 def cmd_run(args) -> int:
     problem = check_root_options(args)
     if problem:
@@ -148,7 +157,7 @@ def cmd_run(args) -> int:
         kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(),
                              error_sink=separate_stderr(), console_source=sys.stdin.buffer)
     except (OSError, FsError, ValueError, BootError) as e:
-        print(f'ukern: cannot boot: {e}', file=sys.stderr)
+        print(f'ukern: cannot boot: {boot_error_text(e)}', file=sys.stderr)
         return 1
     try:
         data, exe = load_program(kernel, args.program, bool(args.disk))
@@ -189,14 +198,18 @@ def start_object_server(kernel: Kernel) -> None:
 def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
     """Run until no process is left, tracing as asked, the terminal raw while a person
     types; then write everything back to the disk."""
+    from .cmdline import CommandError
+    from .hostint import HostInterrupts
     kernel.interactive = interactive
     close_trace = attach(kernel, args)
-    with _raw_terminal(interactive):
+    with _raw_terminal(interactive), HostInterrupts(kernel) as host:
         try:
             kernel.run()
         finally:
             close_trace()
             kernel.shutdown()
+    if host.stopped:
+        raise CommandError('stopped by a second Ctrl-C (the guest did not end on SIGINT)', status=130)
     if args.stats:
         print_stats(kernel)
 
@@ -224,23 +237,41 @@ def cmd_boot(args) -> int:
     if problem:
         print(f'ukern boot: {problem}', file=sys.stderr)
         return 2
-    script = open(args.input, 'rb').read() if args.input else None
+    script = read_input_script(args.input) if args.input else None
     interactive = script is None and sys.stdin.isatty()
     sink = _terminal_sink() if script is not None and not sys.stdout.isatty() else None
     try:
         kernel = boot_kernel(args, script is not None or sys.stdin.isatty(), console_sink=sink,
                              console_source=None if script is not None else sys.stdin.buffer)
-        data = kernel.read_guest_file(os.fsencode(args.init))
+        data = read_init(kernel, args)
         init = kernel.spawn(data, [os.fsencode(args.init)], [b'PATH=/bin', b'HOME=/', b'TERM=vt100'])
         kernel.init_ends_machine = True
     except (OSError, FsError, ExecError, ValueError, BootError) as e:
-        print(f'ukern: cannot boot: {e}', file=sys.stderr)
+        print(f'ukern: cannot boot: {boot_error_text(e)}', file=sys.stderr)
         return 1
     start_object_server(kernel)
     if script is not None:
         kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     run_to_the_end(kernel, args, interactive)
     return wait_status_to_exit_code(init.exit_status)
+
+
+def read_input_script(path: str) -> bytes:
+    from .cmdline import CommandError
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as e:
+        raise CommandError(f'--input {path}: {e.strerror}') from None
+
+
+def read_init(kernel: Kernel, args) -> bytes:
+    """The first program's file, or a BootError that says where it was looked for."""
+    try:
+        return kernel.read_guest_file(os.fsencode(args.init))
+    except FsError as e:
+        why = 'not found' if e.errno == errno.ENOENT else os.strerror(e.errno)
+        raise BootError(f'{args.init} {why} on partition 1 of {args.disk}') from None
 
 
 def _terminal_sink():
@@ -272,12 +303,14 @@ class _raw_terminal:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='ukern', description='a teaching microkernel on an emulated x86-64')
+    from .cmdline import Parser
+    parser = Parser(prog='ukern', description='a teaching microkernel on an emulated x86-64')
     sub = parser.add_subparsers(dest='command', required=True)
     run = sub.add_parser('run', help='run a static x86-64 ELF program as pid 1')
     _add_machine_options(run)
-    run.add_argument('program')
-    run.add_argument('args', nargs=argparse.REMAINDER)
+    run.add_argument('program', help='the ELF file to run: a host path, or with --disk an absolute '
+                     'path in the guest\'s file system')
+    run.add_argument('args', nargs=argparse.REMAINDER, help='its arguments (argv[1:])').required = False
     add_trace_options(run)
     run.set_defaults(func=cmd_run)
     boot = sub.add_parser('boot', help='boot /sbin/init from a disk image, with this terminal as the console')
@@ -301,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab = sub.add_parser('lab', help='course labs: ukern lab start NAME | stop | status | grade [NAME] | run ...')
     lab.add_argument('action', choices=['start', 'stop', 'status', 'list', 'grade', 'run'])
     lab.add_argument('rest', nargs=argparse.REMAINDER,
-                     help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command')
+                     help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command').required = False
     lab.set_defaults(func=cmd_lab)
     return parser
 
@@ -355,9 +388,27 @@ def cmd_lab(args) -> int:
     return 2
 
 
+# Commands with parsers of their own (so that `ukern mkdisk --help` is theirs).
+DELEGATED = {'mkdisk': lambda rest: mkdisk.main(rest), 'objstore': _objstore_main,
+             'trace': lambda rest: trace_main(rest)}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """`ukern ...`: a user's mistake ends in one line on stderr (status 2 for the command
+    line, 1 for what went wrong later), never in a traceback."""
+    from .cmdline import CommandError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] in DELEGATED:
+            return DELEGATED[argv[0]](argv[1:])
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except CommandError as e:
+        print(f'ukern: {e}', file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print('ukern: interrupted', file=sys.stderr)
+        return 130
 
 
 if __name__ == '__main__':

@@ -144,6 +144,8 @@ class Kernel:
         self.daemons: set[int] = set()     # servers that wait for requests forever (objsrv)
         self.init_ends_machine = False     # `boot`: when pid 1 exits, the rest are killed
         self.deadlocked = False            # run() ended with tasks blocked forever
+        self.host_signals: list[int] = []  # from the host (Ctrl-C on a pipe): for the foreground job
+        self.stop_requested = False        # the host wants run() to return now (a second Ctrl-C)
 
     def mount_root(self) -> None:
         """Probe the disk controller, mount partition 1 of the boot disk at /, and open
@@ -540,8 +542,8 @@ class Kernel:
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
-        """Run until no process can ever run again."""
-        while True:
+        """Run until no process can ever run again (or the host asks to stop)."""
+        while not self.stop_requested:
             self._deliver_events()
             self.reclaim.balance()
             p = self._pick_contained()
@@ -592,11 +594,22 @@ class Kernel:
             self.clock.advance_to(t)
 
     def _deliver_events(self) -> None:
+        if self.host_signals:
+            self._deliver_host_signals()
         self.clock.fire_due()
         for line in sorted(self.machine.bus.pending_irqs):
             handler = self.irq_handlers.get(line)
             if handler:
                 handler()
+
+    def host_signal(self, signal: int) -> None:
+        """The host sends `signal` to the machine's foreground job (kernel/hostint.py:
+        ukern's own SIGINT).  Safe from a signal handler: it only queues the signal."""
+        self.host_signals.append(signal)
+
+    def _deliver_host_signals(self) -> None:
+        while self.host_signals:
+            self.signal_group(self.console.foreground, self.host_signals.pop(0))
 
     def _pick(self) -> Process | None:
         while self.runqueue:

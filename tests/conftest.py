@@ -1,6 +1,5 @@
 """Shared fixtures: the built guest programs, and running one under a fresh kernel."""
 
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -32,20 +31,27 @@ def master_image(userland, tmp_path_factory) -> Path:
     return image
 
 
+def copy_image(source: Path, target: Path) -> Path:
+    """Copy a disk image keeping its holes: the 64 MiB images hold a few MiB, and a whole
+    test run makes hundreds of copies (shutil.copyfile would write every zero)."""
+    from kernel.tools.mkdisk import copy_sparse
+    copy_sparse(source, target)
+    return target
+
+
 @pytest.fixture
 def disk(master_image, tmp_path) -> Path:
     """A fresh copy of the userland disk image for one test."""
-    image = tmp_path / 'disk.img'
-    shutil.copyfile(master_image, image)
-    return image
+    return copy_image(master_image, tmp_path / 'disk.img')
 
 
 def partition1(image: Path, out: Path) -> Path:
-    from kernel.tools.mkdisk import partition_offsets
+    """Partition 1 alone, as a sparse file (for e2fsck and debugfs, which take no offset)."""
+    from kernel.tools.mkdisk import partition_offsets, copy_into
     start, size, _ = partition_offsets(image)[0]
-    with open(image, 'rb') as src, open(out, 'wb') as dst:
-        src.seek(start)
-        dst.write(src.read(size))
+    with open(out, 'wb') as dst:
+        dst.truncate(size)
+        copy_into(image, dst, -start, window=(start, start + size))
     return out
 
 

@@ -96,10 +96,9 @@ def test_background_job_and_wait_for_it(disk):
 
 
 def test_same_session_twice_gives_the_same_trace(disk, tmp_path):
-    import shutil
+    from conftest import copy_image
     script = b'echo a | cat\nls /bin | wc -l\n/tests/spin 5000000\nexit\n'
-    other = tmp_path / 'other.img'
-    shutil.copyfile(disk, other)
+    other = copy_image(disk, tmp_path / 'other.img')
     t1, t2 = [], []
     out1, _ = session(disk, script, t1)
     out2, _ = session(other, script, t2)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import copy_image
 from realprogs import clean_env, debian_program, go_program, native, under_ukern
 
 INPUT = b"""the quick brown fox
@@ -174,8 +175,7 @@ def test_busybox_runs_as_natively_without_a_disk(busybox, data_dir, line):
 @pytest.mark.parametrize('line', BUSYBOX_LINES)
 def test_busybox_runs_as_natively_from_a_disk(busybox, data_dir, busybox_disk, tmp_path, line):
     expected = native([busybox, 'sh', '-c', line], cwd=data_dir, env=with_busybox_on_path(busybox))
-    image = tmp_path / 'disk.img'
-    shutil.copyfile(busybox_disk, image)
+    image = copy_image(busybox_disk, tmp_path / 'disk.img')
     got = under_ukern(['/bin/busybox', 'sh', '-c', f'cd /data && {line}'], options=['--disk', image])
     same(got, expected, f'busybox sh -c {line!r} (ext2 disk)')
 

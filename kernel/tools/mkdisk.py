@@ -12,6 +12,7 @@ The kernel finds partition 1 with partition_offsets() and mounts it with kernel.
 
 import argparse
 import ctypes
+import errno
 import os
 import shutil
 import sys
@@ -28,6 +29,7 @@ MIN_OBJECT_STORE = MIB
 MBR_SIGNATURE = 0xAA55
 NO_CHS = (0xFE, 0xFF, 0xFF)       # "use the LBA fields": CHS cannot address big disks
 DEFAULT_SIZE = 64 * MIB
+MAX_SIZE = 4 << 30                # a teaching machine's disk (and a sparse image) stays small
 EXT2_BLOCK_SIZE = 4096
 SIZE_SUFFIXES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
@@ -102,6 +104,35 @@ def find_mke2fs() -> str:
     raise FileNotFoundError("mke2fs not found: install e2fsprogs")
 
 
+class DoesNotFit(ValueError):
+    """The tree is bigger than the file system: the message says how big a disk it needs."""
+
+
+def tree_bytes(root_dir, block_size: int = EXT2_BLOCK_SIZE) -> tuple[int, int]:
+    """(bytes the tree takes in whole blocks, number of files and directories) of root_dir."""
+    used, count = 0, 0
+    for top, dirs, files in os.walk(root_dir):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(top, name))
+            count += 1
+            used += -(-st.st_size // block_size) * block_size
+    return used, count
+
+
+def size_needed(root_dir, block_size: int = EXT2_BLOCK_SIZE) -> int:
+    """A disk size (whole MiB) whose ext2 partition holds root_dir with room to spare:
+    the data and its indirect blocks, an inode per 16 KiB (mke2fs's default), 5% reserved
+    and group metadata; then the object store's eighth and the first MiB."""
+    data, count = tree_bytes(root_dir, block_size)
+    fs = (data * 1.1 + count * 512 + 4 * MIB) / 0.95 * (1 + 256 / 16384)
+    disk = (fs + FIRST_PARTITION_LBA * SECTOR_SIZE) * 8 / 7
+    return -(-int(disk) // MIB) * MIB
+
+
+def size_text(n: int) -> str:
+    return f'{n >> 30}G' if n % (1 << 30) == 0 else f'{n >> 20}M'
+
+
 def make_ext2(fs_path, root_dir, size_bytes: int, block_size: int = EXT2_BLOCK_SIZE):
     """Make an ext2 file system of size_bytes in the file fs_path, filled from root_dir."""
     command = [find_mke2fs(), "-q", "-F", "-t", "ext2", "-b", str(block_size), "-L", "ukern",
@@ -111,24 +142,82 @@ def make_ext2(fs_path, root_dir, size_bytes: int, block_size: int = EXT2_BLOCK_S
     command += [os.fspath(fs_path), str(size_bytes // block_size)]
     import subprocess                 # here: a run of a program never makes a disk
     result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode and root_dir is not None and "Could not allocate" in result.stderr:
+        data, count = tree_bytes(root_dir, block_size)
+        files = f"{count} file{'s' if count != 1 else ''}"
+        raise DoesNotFit(f"{os.fspath(root_dir)} ({-(-data // MIB)} MiB in {files}) does not fit in an ext2 "
+                         f"partition of {size_bytes // MIB} MiB")
     if result.returncode:
-        raise RuntimeError(f"mke2fs failed ({result.returncode}): {result.stderr.strip()}")
+        why = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no message"
+        raise RuntimeError(f"mke2fs failed ({result.returncode}): {why}")
 
 
-def copy_into(source_path, image, offset: int, chunk: int = MIB):
-    """Copy a file into an open image at offset, leaving zero chunks as holes."""
+def copy_into(source_path, image, offset: int, chunk: int = MIB, window: tuple[int, int] | None = None):
+    """Copy a file (or the bytes [start, end) of it: window) into an open image, source
+    byte i going to image byte offset + i, leaving holes and zero chunks as holes."""
     with open(source_path, "rb") as source:
-        position = 0
-        while data := source.read(chunk):
-            if data.count(0) != len(data):
-                os.pwrite(image.fileno(), data, offset + position)
-            position += len(data)
+        for start, end in data_extents(source.fileno()):
+            if window is not None:
+                start, end = max(start, window[0]), min(end, window[1])
+            position = start
+            while position < end:
+                data = os.pread(source.fileno(), min(chunk, end - position), position)
+                if not data:
+                    break
+                if data.count(0) != len(data):
+                    os.pwrite(image.fileno(), data, offset + position)
+                position += len(data)
+
+
+def data_extents(fd: int) -> list[tuple[int, int]]:
+    """The (start, end) byte ranges of a file that hold data (SEEK_DATA/SEEK_HOLE), or the
+    whole file where the file system cannot tell."""
+    size = os.fstat(fd).st_size
+    extents, position = [], 0
+    try:
+        while position < size:
+            start = os.lseek(fd, position, os.SEEK_DATA)
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            extents.append((start, end))
+            position = end
+    except OSError as e:
+        if e.errno == errno.ENXIO:            # no data past `position`
+            return extents
+        return [(0, size)]
+    return extents
+
+
+def copy_sparse(source, target) -> None:
+    """Copy a file, keeping its holes: a 64 MiB image that holds 3 MiB takes 3 MiB."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        dst.truncate(os.fstat(src.fileno()).st_size)
+        copy_into(source, dst, 0)
 
 
 def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
               block_size: int = EXT2_BLOCK_SIZE, swap_bytes: int = 0,
               objects: int | None = None) -> list[tuple[int, int, int]]:
-    """Write a partitioned disk image; returns partition_offsets() of the result."""
+    """Write a partitioned disk image; returns partition_offsets() of the result.  On a
+    failure (DoesNotFit: the message names the size that would do) no image is left."""
+    try:
+        return _make_disk(image_path, root_dir, size_bytes, block_size, swap_bytes, objects)
+    except DoesNotFit as e:
+        _remove(image_path)
+        raise DoesNotFit(f"{e}: it needs about --size {size_text(size_needed(root_dir, block_size))}") from None
+    except BaseException:
+        _remove(image_path)
+        raise
+
+
+def _remove(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _make_disk(image_path, root_dir, size_bytes: int, block_size: int, swap_bytes: int,
+               objects: int | None) -> list[tuple[int, int, int]]:
     partitions = plan_partitions(size_bytes, swap_bytes)
     ext2_lba, ext2_sectors, _ = partitions[0]
     last_lba, last_count, _ = partitions[-1]
@@ -173,17 +262,21 @@ def add_device_nodes(fs_path, block_size: int) -> None:
 
 def parse_size(text: str) -> int:
     """'64M' -> 67108864; plain numbers are bytes."""
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    original, text = text, text.strip().upper().removesuffix("B").removesuffix("I")
     scale = SIZE_SUFFIXES.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in SIZE_SUFFIXES else text
     try:
-        return int(number) * scale
+        size = int(number) * scale
+        if size < 0:
+            raise ValueError
+        return size
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bad size {text!r}: use e.g. 64M, 1G or bytes") from None
+        raise argparse.ArgumentTypeError(f"bad size {original!r}: use e.g. 64M, 1G or bytes") from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ukern mkdisk", description=__doc__.splitlines()[0])
+    from kernel.cmdline import Parser
+    parser = Parser(prog="ukern mkdisk", description=__doc__.splitlines()[0])
     parser.add_argument("image", help="disk image to write (overwritten)")
     parser.add_argument("--root", help="directory whose contents go into the ext2 partition")
     parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, help="disk size, e.g. 64M")
@@ -194,10 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.root is not None and not os.path.isdir(args.root):
         parser.error(f"--root {args.root}: not a directory")
+    if args.size + args.swap > MAX_SIZE:
+        parser.error(f"a disk of {size_text(args.size + args.swap)} is more than ukern's limit of "
+                     f"{size_text(MAX_SIZE)} (--size plus --swap)")
     try:
         partitions = make_disk(args.image, args.root, args.size, swap_bytes=args.swap,
                                objects=args.objects)
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
+    except (ValueError, RuntimeError, OSError) as err:
+        if isinstance(err, OSError) and err.strerror:
+            err = f"{err.filename or args.image}: {err.strerror}"
         print(f"ukern mkdisk: {err}", file=sys.stderr)
         return 1
     for number, (start, size, kind) in enumerate(partitions, 1):

@@ -6,7 +6,6 @@
 objects of each are in use.  The store is partition 2 of a disk made by `ukern mkdisk`.
 """
 
-import argparse
 import sys
 
 from kernel.obj.layout import ObjectKind
@@ -34,7 +33,8 @@ def list_store(image, partition: int = 2, out=None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ukern objstore", description=__doc__.splitlines()[0])
+    from kernel.cmdline import Parser
+    parser = Parser(prog="ukern objstore", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="action", required=True)
     lister = sub.add_parser("list", help="print the ranges and the objects in use")
     lister.add_argument("image", help="disk image made by `ukern mkdisk`")
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         list_store(args.image, args.partition)
     except (ValueError, OSError) as err:          # ObjectStoreError is a ValueError
-        print(f"ukern objstore: {args.image}: {err}", file=sys.stderr)
+        why = err.strerror if isinstance(err, OSError) and err.strerror else err
+        print(f"ukern objstore: {args.image}: {why}", file=sys.stderr)
         return 1
     return 0
 

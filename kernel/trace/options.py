@@ -1,6 +1,7 @@
 """The tracing and debugging options of `ukern run`, and the `ukern trace` command.
 
   ukern run --strace PROGRAM              system calls on stderr, as strace prints them
+  ukern run --strace=PID -e trace=%file -o calls.txt PROGRAM    one process, some calls, to a file
   ukern run --faults PROGRAM              page faults on stderr, one line each, and a summary
   ukern run --faults=walk PROGRAM         ... each with its page-table walk, before and after
   ukern run --faults=summary PROGRAM      ... only the summary, when the run ends
@@ -22,23 +23,54 @@ else read it as option=default.  The program's own arguments are passed on as ty
 """
 
 import argparse
+import json
 import sys
 from typing import Callable
 
+from ..cmdline import CommandError, Parser, add_optional_value, int_between
 from .faultopts import add_fault_options, attach_faults, fault_spec, plot_trace
 
 OPTIONAL_VALUES = {'--faults': ('brief', fault_spec)}     # option: (its default, its parser)
+
+ALL = 'all'
+
+
+def process_list(text: str) -> frozenset[int] | str:
+    """--strace=PID[,PID...] (or the bare option: every process)."""
+    if text == ALL:
+        return ALL
+    try:
+        pids = frozenset(int(pid) for pid in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a process id (--strace=PID)') from None
+    if min(pids) <= 0:
+        raise argparse.ArgumentTypeError(f'{text!r}: process ids start at 1')
+    return pids
+
+
+def call_filter(text: str) -> tuple[set[str], bool]:
+    """-e trace=open,read (strace's syntax): the calls, and whether to leave them out."""
+    from .strace import FilterError, known_call_names, parse_trace_filter
+    try:
+        return parse_trace_filter(text, known_call_names())
+    except FilterError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_trace_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group('tracing and debugging')
     g.add_argument('--trace', metavar='FILE.json',
                    help='write a Chrome/Perfetto trace of the run (open it at ui.perfetto.dev)')
-    g.add_argument('--strace', action='store_true', help='print system calls on stderr, as strace does')
+    add_optional_value(g, '--strace', const=ALL, type=process_list, metavar='PID',
+                       help='print system calls on stderr, as strace does; --strace=PID[,PID...]: '
+                            'only those processes (and their threads)')
+    g.add_argument('-e', dest='strace_filter', metavar='trace=CALLS', type=call_filter,
+                   help='with --strace: only these calls, as strace -e: trace=open,read or '
+                        'trace=%%file,%%process,%%memory,%%signal,%%desc,... or trace=!write')
     g.add_argument('-o', dest='trace_output', metavar='FILE',
                    help='write the --strace (and --faults) lines to FILE instead of stderr')
     add_fault_options(g)
-    g.add_argument('--gdb', metavar='PORT', type=int,
+    g.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
     _attach_values_only(parser)
 
@@ -86,6 +118,15 @@ def _parses(valid, value: str) -> bool:
     return True
 
 
+def check_trace_options(args) -> str | None:
+    """What is wrong with the combination of tracing options (one line), or None."""
+    if getattr(args, 'strace_filter', None) is not None and not getattr(args, 'strace', None):
+        return '-e goes with --strace (ukern run --strace -e trace=open,read PROGRAM)'
+    if getattr(args, 'trace_output', None) and not (getattr(args, 'strace', None) or getattr(args, 'faults', None)):
+        return '-o FILE goes with --strace or --faults'
+    return None
+
+
 def open_output(args, stream):
     """The stream for --strace and --faults lines: -o FILE, or `stream` (stderr)."""
     path = getattr(args, 'trace_output', None)
@@ -94,20 +135,29 @@ def open_output(args, stream):
     try:
         out = open(path, 'w')
     except OSError as e:
-        raise SystemExit(f'ukern: -o {path}: {e.strerror}') from None     # one line, status 1
+        raise CommandError(f'-o {path}: {e.strerror}') from None
     return out, out.close
 
 
 def attach(kernel, args, stream=None) -> Callable[[], None]:
-    """Subscribe the listeners chosen by `args`; returns the function to call at shutdown."""
+    """Subscribe the listeners chosen by `args`; returns the function to call at shutdown.
+    Raises CommandError for what cannot be set up (-o into a missing directory, a gdb
+    port in use)."""
+    problem = check_trace_options(args)
+    if problem:
+        raise CommandError(problem, status=2)
     stream, close_output = open_output(args, stream or sys.stderr)
     closers = [close_output] if close_output else []
-    if getattr(args, 'strace', False):
+    if getattr(args, 'strace', None):
         from .strace import Strace
-        kernel.trace.subscribe(Strace(kernel, stream))
+        pids = None if args.strace == ALL or args.strace is True else set(args.strace)
+        calls, exclude = getattr(args, 'strace_filter', None) or (None, False)
+        strace = Strace(kernel, stream, pids=pids, calls=calls, exclude=exclude)
+        kernel.trace.subscribe(strace)
+        strace.show_first_exec()
     close_faults = attach_faults(kernel, args, stream)
     if close_faults:
-        closers.insert(0, close_faults)       # (its summary goes out before -o's file closes)
+        closers.append(close_faults)          # (closed first: its summary goes out before -o's file closes)
     if getattr(args, 'trace', None):
         from .chrome import ChromeTrace
         chrome = ChromeTrace(kernel, args.trace)
@@ -115,14 +165,17 @@ def attach(kernel, args, stream=None) -> Callable[[], None]:
         closers.append(chrome.close)
     if getattr(args, 'gdb', None) is not None:
         from .gdbstub import GdbStub
-        stub = GdbStub(kernel, args.gdb)
+        try:
+            stub = GdbStub(kernel, args.gdb)
+        except OSError as e:
+            raise CommandError(f'--gdb {args.gdb}: cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}') from None
         kernel.debugger = stub
         kernel.log(f'ukern: waiting for gdb on 127.0.0.1:{stub.port} '
                    f'(gdb PROGRAM -ex "target remote :{stub.port}")')
         closers.append(stub.close)
 
     def close() -> None:
-        for c in closers:
+        for c in reversed(closers):
             try:
                 c()
             except Exception as e:
@@ -132,7 +185,7 @@ def attach(kernel, args, stream=None) -> Callable[[], None]:
 
 def trace_main(argv: list[str]) -> int:
     """`ukern trace summary FILE.json`, `ukern trace plot FILE.json -o faults.png`"""
-    parser = argparse.ArgumentParser(prog='ukern trace', description='read traces written by ukern run --trace')
+    parser = Parser(prog='ukern trace', description='read traces written by ukern run --trace')
     sub = parser.add_subparsers(dest='action', required=True)
     s = sub.add_parser('summary', help='counts per event kind and process, page faults by kind, region, '
                                        'process and hottest (process, rip) site, slowest system calls')
@@ -148,7 +201,9 @@ def trace_main(argv: list[str]) -> int:
         from .summary import summarize
         sys.stdout.write(summarize(args.file))
     except (OSError, ValueError) as e:
-        print(f'ukern trace: {args.file}: {e}', file=sys.stderr)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else \
+            'not a trace written by ukern run --trace' if isinstance(e, (json.JSONDecodeError, UnicodeError)) else e
+        print(f'ukern trace: {args.file}: {why}', file=sys.stderr)
         return 1
     return 0
 
