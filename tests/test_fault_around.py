@@ -156,3 +156,28 @@ def test_adding_a_window_at_once_leaves_each_policy_as_adding_page_by_page():
                 victims.append(p.choose_victim(lambda page: page % 5 == 0, lambda page: None))
             order.append(victims)
         assert order[0] == order[1], name
+
+
+# -- 2 MiB blocks of large anonymous mappings ---------------------------------------------
+def test_scattered_first_touches_in_a_large_mapping_map_whole_2_mib_blocks(run):
+    passed(run('tests/large_block'), 'large_block')
+
+
+def test_a_first_touch_maps_its_aligned_2_mib_block_and_only_that():
+    k, a = _space(3 * 512)                       # BASE is 2 MiB aligned: three whole blocks
+    r = _touch(k, a, 512 + 300)                  # anywhere in the middle block
+    assert 1 + len(r.around) == 512
+    present = [bool(a.pt.lookup(BASE + i * PAGE) & P) for i in range(3 * 512)]
+    assert present == [False] * 512 + [True] * 512 + [False] * 512
+    assert a.pt.lookup(BASE + (512 + 300) * PAGE) & ADDR_MASK == r.frame
+    for i in (512, 700, 1023):                   # each page known to reclaim's reverse map
+        f = a.pt.lookup(BASE + i * PAGE) & ADDR_MASK
+        assert k.frames.rmap.mappers(f) == [(a, BASE + i * PAGE)] and k.frames.refs(f) == 1
+
+
+def test_no_block_when_memory_is_short_or_the_block_is_partly_used_or_cut():
+    k, a = _space(3 * 512)
+    assert 1 + len(_touch(k, a, 100, around=64).around) == 1          # too little to spare
+    assert 1 + len(_touch(k, a, 200).around) == 1                     # block 0 partly used
+    k2, a2 = _space(512 + 100)                                        # block 1 cut at the end
+    assert 1 + len(_touch(k2, a2, 520).around) == 1

@@ -73,6 +73,8 @@ _EXEC, _WRITE = Prot.EXEC.value, Prot.WRITE.value
 FAULT_AROUND_FIRST = 16      # pages the second fault of a sequential stream maps
 FAULT_AROUND_MAX = 512       # one leaf table: a window never crosses a 2 MiB boundary
 FILE_AROUND_PAGES = 16       # a mapped file's window: the aligned 64 KiB around the fault
+LARGE_BLOCK = 2 << 20        # what a first touch in a large anonymous mapping maps: 2 MiB,
+LARGE_PAGES = LARGE_BLOCK // PAGE_SIZE   # the size of an x86-64 large page
 
 
 def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp,
@@ -134,7 +136,11 @@ def _grow_stack(aspace: AddressSpace, addr: int, rsp) -> Region | None:
 
 def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int, around: int = 0) -> FaultResult:
     """Demand-zero (or copy from the program image) va's page and, on a sequential
-    stream, the window after it, from one run of consecutive zeroed frames."""
+    stream, the window after it, from one run of consecutive zeroed frames; in a large
+    anonymous mapping, the whole 2 MiB block around va (_large_block)."""
+    block = _large_block(aspace, frames, region, va, around)
+    if block is not None:
+        return block
     npages = _sequential_window(aspace, region, va, around)
     frame = None
     while npages > 1:                       # memory fragmented: a shorter run will do
@@ -159,6 +165,29 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
     aspace.map_fresh_run(va, frame, npages, region.pte_flags())
     return FaultResult(action, frame=frame, around=tuple(range(frame + PAGE_SIZE, frame + npages * PAGE_SIZE,
                                                                PAGE_SIZE)))
+
+
+def _large_block(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
+                 around: int) -> FaultResult | None:
+    """A first touch anywhere in an untouched, aligned 2 MiB block of an anonymous mapping
+    maps the whole block from one run of 512 zeroed frames, as Linux's transparent huge
+    pages fill a 2 MiB page on first touch: a program that scatters its touches over a
+    big array takes a fault per 2 MiB, not per 4 KiB.  The block is mapped with 4 KiB
+    entries, so reclaim, swap, copy-on-write and mprotect still work page by page (there
+    is nothing to split).  Only while memory is plentiful (`around`), and never over a
+    page already in use; None when this fault should map less."""
+    start = va & ~(LARGE_BLOCK - 1)
+    if (region.kind is not Kind.ANON or region.image is not None or around < LARGE_PAGES - 1
+            or start < region.start or start + LARGE_BLOCK > region.end
+            or aspace.pt.empty_run(start, LARGE_PAGES) < LARGE_PAGES):
+        return None
+    frame = frames.alloc_run(LARGE_PAGES)
+    if frame is None:
+        return None                         # memory fragmented: fault-around's halving decides
+    aspace.map_fresh_run(start, frame, LARGE_PAGES, region.pte_flags())
+    mine = frame + (va - start)
+    others = tuple(f for f in range(frame, frame + LARGE_BLOCK, PAGE_SIZE) if f != mine)
+    return FaultResult(Action.ZERO_FILL, frame=mine, around=others)
 
 
 def _sequential_window(aspace: AddressSpace, region: Region, va: int, around: int) -> int:
