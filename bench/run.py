@@ -346,7 +346,7 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     rows.append(('fault_loop: 30,000 pages written in shuffled order, per page', 'µs',
                  best_of(reps, lambda: ukern_fault_loop(30_000, 'random')),
                  'the same, fault-around off', best_of(reps, lambda: ukern_fault_loop(30_000, 'random', False)),
-                 '<= 1.0: no worse for it'))
+                 '2 MiB blocks: below 1.0'))
     handoff = best_of(reps, ukern_handoff)
     rows.append(('threads: mutex hand-off between two threads', 'µs', handoff,
                  'the same binary run natively', best_of(reps, native_handoff), ''))

@@ -15,3 +15,7 @@ def test_fadvise_is_accepted_and_checked(run):
     r = run('tests/fs_fadvise')
     passed(r, 'fs_fadvise')
     assert not any('not implemented' in line for line in r.log), r.log
+
+
+def test_mremap_grows_shared_mappings_of_memory_files(run):
+    passed(run('tests/mremap_shared'), 'mremap_shared')

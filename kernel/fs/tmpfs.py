@@ -474,9 +474,8 @@ class TmpFile(File):
     def mapping(self, first: int, count: int) -> MappedFile:
         """mmap: pages first..first+count as a MappedFile over the file's own frames (a
         page past the end of the file is 0 in `blocks`: SIGBUS, as on Linux)."""
-        in_file = max(0, min(count, -(-self.node.size // PAGE_SIZE) - first))
-        blocks = [first + i + 1 for i in range(in_file)] + [0] * (count - in_file)
-        return MappedFile(TmpPageView(self.fs, self.node), blocks, first=first)
+        view = TmpPageView(self.fs, self.node)
+        return MappedFile(view, view.page_blocks(first, count), first=first)
 
     def close(self) -> None:
         self.node.opens -= 1
@@ -518,6 +517,12 @@ class TmpPageView:
     @property
     def bad(self) -> set[int]:
         return self.full | {index + 1 for index in self.node.pages.lost}
+
+    def page_blocks(self, first: int, count: int) -> list[int]:
+        """The block numbers of pages first..first+count (0 past the end of the file: a
+        touch there is SIGBUS), for mmap and for mremap growing a mapping."""
+        in_file = max(0, min(count, -(-self.node.size // PAGE_SIZE) - first))
+        return [first + i + 1 for i in range(in_file)] + [0] * (count - in_file)
 
     def page(self, blockno: int):
         """_Present, _Arriving, or None (then blockno is in `bad`); OutOfMemory when no

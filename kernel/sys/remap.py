@@ -131,14 +131,17 @@ def _extend(region: Region, new_end: int):
         return -Errno.EINVAL             # a segment or an object has no more pages to map
     if region.file is not None and new_end > region.end:
         f = region.file
-        if f.holder is None or f.direct:
-            return -Errno.EINVAL         # a mapping ukern cannot extend from its file
         count = (new_end - region.start) // PAGE - len(f.blocks)
-        more = yield from file_pages(f.holder.vfs, f.holder.ino, f.first + len(f.blocks), count,
-                                     region.shared)
-        if isinstance(more, int):
-            return more
-        f.blocks.extend(more.blocks)
+        if hasattr(f.cache, 'page_blocks'):   # a memory file (tmpfs, shared anonymous): pages
+            f.blocks.extend(f.cache.page_blocks(f.first + len(f.blocks), count))   # past its end SIGBUS
+        elif f.holder is None or f.direct:
+            return -Errno.EINVAL         # a mapping ukern cannot extend from its file
+        else:
+            more = yield from file_pages(f.holder.vfs, f.holder.ino, f.first + len(f.blocks), count,
+                                         region.shared)
+            if isinstance(more, int):
+                return more
+            f.blocks.extend(more.blocks)
     region.end = new_end
     return 0
 
