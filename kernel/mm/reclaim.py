@@ -86,12 +86,14 @@ class Reclaimer:
             for f in range(frame, frame + count * PAGE_SIZE, PAGE_SIZE):
                 self.owners.pop(f, None)
         if self.tracked:
-            gone = (frame,) if count == 1 else \
-                sorted(self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE)))
-            for f in gone:
-                if f in self.tracked:
-                    self.tracked.discard(f)
-                    self.policy.removed(f)
+            if count == 1:
+                if frame in self.tracked:
+                    self.tracked.discard(frame)
+                    self.policy.removed(frame)
+            else:                           # a run (a teardown): the set work in C
+                gone = self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE))
+                self.tracked.difference_update(gone)
+                self.policy.removed_all(sorted(gone))
         if self.memory_freed.waiters:
             self.memory_freed.wake_all(self.kernel.wake)
 

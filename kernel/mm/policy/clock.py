@@ -69,6 +69,15 @@ class Clock(ReplacementPolicy):
             self._ref[i] = False
             self._free.append(i)
 
+    def removed_all(self, pages):
+        pop, ring, ref, free = self._slot.pop, self._ring, self._ref, self._free
+        for page in pages:
+            i = pop(page, None)
+            if i is not None:
+                ring[i] = _EMPTY
+                ref[i] = False
+                free.append(i)
+
     def choose_victim(self, is_referenced, clear_referenced, can_evict=always):
         n = len(self._ring)
         if not self._slot:
