@@ -2,7 +2,7 @@
 stack (argv, envp, auxv), and the registers to start it with.  Used for the first process
 and by execve, which swaps the image in only once the new one is complete."""
 
-from emu.cpu import fx_init
+from emu.fpu import fx_init
 
 from ..mm.vm import AddressSpace, Region, Kind, Prot, STACK_TOP, STACK_INITIAL
 from . import elf

@@ -14,7 +14,7 @@ starts with the x87/SSE state of a new program.
 
 import ctypes
 
-from emu.cpu import FXState, MXCSR_MASK, fx_init
+from emu.fpu import FXState, MXCSR_MASK, fx_init
 from ..errno import Errno
 from ..mm.uaccess import BadAddress
 from ..trap import Signal
