@@ -3,7 +3,6 @@ instructions a slice retires, stops it at a block boundary once it has run its b
 keeps runs deterministic; its instruction hook single-steps; Unicorn's count= remains as the
 fallback."""
 
-import io
 import json
 
 import pytest

@@ -6,7 +6,6 @@ import json
 import re
 from numbers import Number
 
-import pytest
 
 from conftest import boot
 from kernel.trace import events

@@ -23,7 +23,6 @@ it again from the disk.
 """
 
 import dataclasses
-from collections import OrderedDict
 from itertools import compress, count
 
 from kernel.errno import Errno

@@ -15,7 +15,6 @@ server is upcalled to fetch objects into I/O-pinned frames, builds on these piec
     them; destroying bumps the object's version, which revokes every capability to it.
 """
 
-import ctypes
 from dataclasses import dataclass
 
 from ..errno import Errno
