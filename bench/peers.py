@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 USERLAND = ROOT / 'build' / 'userland'
 SYSCALLS = 100_000               # userland/asm/bench_getppid.S
-PAGES = 100_000                  # pagetouch's argument below
+PAGES = 100_000                  # fault_loop's argument below
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ WORKLOADS = (
     Workload('start-up: musl hello world', 'bin/hello'),
     Workload('compute: CRC-32 loop (64 x 64 KiB)', 'asm/bench_crc'),
     Workload(f'syscall: {SYSCALLS:,} getppid calls', 'asm/bench_getppid'),
-    Workload(f'fault-heavy: touch {PAGES:,} fresh pages in order', 'bin/pagetouch', (str(PAGES),)),
-    Workload(f'fault-heavy: touch {PAGES:,} fresh pages scattered', 'bin/pagetouch', (str(PAGES), 'random')),
+    Workload(f'fault-heavy: touch {PAGES:,} fresh pages in order', 'tests/fault_loop', (str(PAGES),)),
+    Workload(f'fault-heavy: touch {PAGES:,} fresh pages scattered', 'tests/fault_loop', (str(PAGES), 'random')),
 )
 
 

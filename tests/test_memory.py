@@ -46,10 +46,10 @@ def test_a_process_killed_when_swap_is_full_is_torn_down_once(userland, tmp_path
     # 24 MiB of RAM and 48 MiB of swap cannot hold 20,000 pages (78 MiB): the toucher is
     # killed.  Its exit writes clear_child_tid, on a page already swapped out: that fault
     # must not run the OOM killer on the dying process a second time.
-    r = run_small(userland, tmp_path, 'bin/pagetouch', '20000')
+    r = run_small(userland, tmp_path, 'tests/fault_loop', '20000')
     assert r.status & 0x7F == 9
     reports = [line for line in r.log if 'out of memory' in line]
-    assert reports == ['ukern: out of memory: killed pid 1 (pagetouch), the largest process'], r.log
+    assert reports == ['ukern: out of memory: killed pid 1 (fault_loop), the largest process'], r.log
 
 
 def test_without_swap_the_largest_process_is_killed_with_a_report(userland, tmp_path):
