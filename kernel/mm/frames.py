@@ -38,6 +38,10 @@ class FrameAllocator:
         self._free_map[first_pfn:] = b'\x01' * (nframes - first_pfn)
         self._nfree = self.total = nframes - first_pfn
         self._low = first_pfn                            # no free frame lies below this
+        # No frame from here up has ever been handed out: guest RAM is a fresh anonymous
+        # mapping, so such a frame still reads as zeros and needs no clearing (and the host
+        # backs it with memory only when the guest first writes it).
+        self._untouched = first_pfn
         self.rmap = ReverseMap()
         self.swap = None               # the swap area (mm/swap.py), when there is one
         self.aio = None                # page-level asynchronous I/O (mm/aio.py)
@@ -60,7 +64,9 @@ class FrameAllocator:
         if pfn == self._low:
             self._low = pfn + 1
         addr = pfn << PAGE_SHIFT
-        if zero:                                   # (memory.fill without its bounds check:
+        if pfn >= self._untouched:
+            self._untouched = pfn + 1
+        elif zero:                                 # (memory.fill without its bounds check:
             self.memory.view[addr:addr + PAGE_SIZE] = _ZERO_PAGE   # the frame is in RAM)
         return addr
 
@@ -73,8 +79,10 @@ class FrameAllocator:
             return None
         self._take(pfn, count)
         addr = pfn << PAGE_SHIFT
-        if zero:
-            self.memory.fill(addr, count * PAGE_SIZE)
+        used = min(count, self._untouched - pfn)        # the frames handed out before
+        if zero and used > 0:
+            self.memory.fill(addr, used * PAGE_SIZE)
+        self._untouched = max(self._untouched, pfn + count)
         return addr
 
     def _take(self, pfn: int, count: int) -> None:
