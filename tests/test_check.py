@@ -157,3 +157,24 @@ def test_run_check_ends_the_run_at_the_first_finding(userland, tmp_path):
     assert lines[0].startswith('ukern: --check: the books do not balance: frame 0x'), lines[0]
     assert 'leaked (refcount 1, in no account)' in lines[0]
     assert '(fork_cow) end' not in r.stdout
+
+
+# -- what the checker found ----------------------------------------------------------------
+
+def test_a_fault_short_of_a_page_table_frame_keeps_no_frame():
+    """Found by the checker (fault_around under memory pressure): a fault that took its
+    page's frame and then found no frame for a missing page table lost that frame.  Now
+    the tables come first, and the page's frame is never taken."""
+    from emu.cpu import PF_USER, PF_WRITE
+    from kernel.mm import fault
+    from kernel.mm.vm import AddressSpace, Kind, Prot, Region
+    k, _, _ = boot()
+    a = AddressSpace(k.frames, k.kernel_pdpt)
+    base = 0x4000_0000
+    a.add(Region(base, base + 4096, Prot.READ | Prot.WRITE, Kind.ANON, 'data'))
+    held = [k.frames.alloc() for _ in range(k.frames.free_count - 1)]
+    r = fault.handle(a, k.frames, base, PF_WRITE | PF_USER, 0)
+    assert r.action is fault.Action.NO_MEMORY
+    k.frames.release_all(held)
+    a.destroy()
+    assert find_problems(k) == []
