@@ -185,7 +185,7 @@ class Books:
                                      f'the file says {pages.resident.get(index)}')
         swap = k.frames.swap
         if swap is not None:
-            for slot, cached in swap.cache.items():
+            for cached in swap.cache.values():
                 self._own(cached.frame, 'swap cache')
         ipc = getattr(k, 'sysv_ipc', None)
         if ipc is not None:
@@ -290,8 +290,8 @@ class Books:
                 refs[slot] += 1
             for arriving in pages.arriving.values():
                 refs[arriving.slot] += 1
-        for out_ in self.k.reclaim.inflight.values():
-            refs[out_.slot] += 1
+        for page_out in self.k.reclaim.inflight.values():
+            refs[page_out.slot] += 1
         for slot in sorted(set(refs) | set(swap.refs)):
             have = swap.refs.get(slot, 0)
             if refs[slot] != have and not (self.busy and have > refs[slot]):

@@ -1,5 +1,6 @@
 """Shared fixtures: the built guest programs, and running one under a fresh kernel."""
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ GUEST_ROOT = ROOT / 'build' / 'test-root'
 # Every kernel boot() made during the current test: the books_balance fixture checks each
 # (kernel/check.py) when the test ends.
 BOOTED: list = []
+# UKERN_CHECK_EVERY_SWITCH=1: also check at every context switch, as `ukern run --check`
+# does (slow: several times the suite's time; for hunting a bug the teardown check found).
+CHECK_EVERY_SWITCH = bool(os.environ.get('UKERN_CHECK_EVERY_SWITCH'))
 
 
 def pytest_configure(config):
@@ -143,6 +147,7 @@ def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: byte
     kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty, policy=policy)
     kernel.contain_bugs = False          # a kernel bug fails the test that found it
     BOOTED.append(kernel)
+    kernel.check_books = CHECK_EVERY_SWITCH
     if disk:
         kernel.mount_root()
     if swap is not None:
