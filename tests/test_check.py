@@ -91,6 +91,12 @@ def test_a_blocked_task_on_the_runqueue(userland):
     assert find_problems(k) == [f'pid {p.pid}: on the runqueue, but blocked']
 
 
+def test_a_runnable_task_left_on_a_wait_queue(userland):
+    k, p = spawned(userland)
+    k.reclaim.memory_freed.add(p)          # as if its wait had ended without leaving the queue
+    assert find_problems(k) == [f'pid {p.pid}: on wait queue free memory, but runnable']
+
+
 def test_check_raises_one_line_per_problem(userland):
     k, _ = spawned(userland)
     a, b = k.frames.alloc(), k.frames.alloc()
