@@ -200,6 +200,21 @@ class Books:
             if server is not None and server.state is not State.ZOMBIE:
                 for _, pte in server.aspace.pt.present_pages(0, 1 << 47):   # fixed resources
                     self.pins[pte & ADDR_MASK] += 1
+                self._gather_server_frames(link, server)
+
+    def _gather_server_frames(self, link, server) -> None:
+        """The object server's I/O: a cached page being stored is pinned until STORED; a
+        frame handed out for a load (a FRAME capability) is its own, pinned, until LOADED."""
+        from .obj.layout import CapType
+        storing = set(link.stores.values())
+        for frame in storing:
+            self.pins[frame] += 1
+        cached = set(self.k.objects.pages.values())
+        for cap in server.caps or ():
+            if cap is not None and cap.type == CapType.FRAME and cap.oid \
+                    and cap.oid not in storing and cap.oid not in cached:
+                self._own(cap.oid, 'object server I/O frame')
+                self.pins[cap.oid] += 1
 
     def _gather_io(self) -> None:
         k = self.k
