@@ -15,7 +15,8 @@ the books do not balance (the test suite runs it after every test that booted a 
     AHCI command lists), a MAP_DIRECT read in flight; at most one of these "owner"
     accounts per frame (a page table is never also a cache page: no double account);
   - pins: each pin has an owner (a block request in a queue or in a port's slot, a
-    page-out, an AHCI structure, the object server's fixed pages, a MAP_DIRECT read);
+    page-out, an AHCI structure, the object server's fixed pages and I/O frames, a
+    MAP_DIRECT read);
   - every swap slot in use is referenced exactly as often as its reference count says (by
     PTE swap entries, tmpfs pages in swap, tmpfs pages on their way back, page-outs in
     flight), and every slot in the swap cache is in use;
@@ -26,8 +27,10 @@ the books do not balance (the test suite runs it after every test that booted a 
 Not checked exactly: while some process is in the middle of a system call (its generator
 holds frames of its own: a copy pinning tmpfs pages, a DMA into user frames, a boot-time
 transfer), a frame may carry more references and pins than its accounts name; then only
-"fewer references than accounts" and the free-map rules are checked.  Asynchronous I/O
-pages (mm/aio.py) and swap-cache reads in flight hold frames we count as I/O (pinned).
+"fewer references than accounts" and the free-map rules are checked.  A pinned frame may
+always carry more references than its accounts: the I/O's own (an aio write, a MAP_DIRECT
+write-back, a swap-in still reading), which the checker does not enumerate.  The object
+cache is not compared with the store's maps on disk.
 Wait queues are found through the tasks blocked on them and a few well-known ones, not
 all the queues that exist.
 """
