@@ -27,6 +27,7 @@ from .tools.mkdisk import parse_size
 from .mm.policy import POLICIES
 from .mm.swap import SWAP_TYPE
 from .fs.mount import BootError
+from .check import InvariantError
 from emu.disk_image import DiskImage
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,8 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--no-fault-around', dest='fault_around', action='store_false',
                    help='map one page per page fault (default: a sequential stream of faults '
                    'maps a window of pages at once while memory allows)')
+    p.add_argument('--check', action='store_true', help='check the kernel\'s books (frames, swap '
+                   'slots, queues) at every context switch; a finding ends the run (status 1)')
     p.add_argument('--root', metavar='DIR', help='without --disk: the host directory the guest '
                    'sees as / (default: the host\'s /)')
     p.add_argument('--rw', action='store_true', help='without --disk: let the guest change the '
@@ -82,6 +85,7 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
     kernel.fault_around = args.fault_around
+    kernel.check_books = getattr(args, 'check', False)
     if args.disk:
         kernel.mount_root()
     else:
@@ -202,12 +206,20 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
     from .hostint import HostInterrupts
     kernel.interactive = interactive
     close_trace = attach(kernel, args)
+    unbalanced = None
     with _raw_terminal(interactive), HostInterrupts(kernel) as host:
         try:
             kernel.run()
+        except InvariantError as e:
+            unbalanced = e
+            kernel.check_books = False       # (shutdown runs the loop again: say it once)
         finally:
             close_trace()
             kernel.shutdown()
+    if unbalanced is not None:
+        first, n = unbalanced.problems[0], len(unbalanced.problems)
+        more = f' (and {n - 1} more)' if n > 1 else ''
+        raise CommandError(f'--check: the books do not balance: {first}{more}', status=1)
     if host.stopped:
         raise CommandError('stopped by a second Ctrl-C (the guest did not end on SIGINT)', status=130)
     if args.stats:

@@ -40,6 +40,7 @@ from .sys.table import SYSCALLS
 from .sys.names import syscall_name
 from .sys.time import TIME_MAX_NS
 from .trace.events import Tracer
+from . import check
 from . import labs
 from . import trap as traps
 
@@ -141,6 +142,8 @@ class Kernel:
         self.init_cwd = None               # where the first process starts (mount_host)
         self.objects = None                # the persistent object space (kernel/obj), if any
         self.disks = None                  # port -> Disk, once the controller is probed
+        self.ahci_driver = None            # dev/ahci.AhciDriver, once probed
+        self.check_books = False           # run --check: kernel/check.py at every context switch
         self.daemons: set[int] = set()     # servers that wait for requests forever (objsrv)
         self.init_ends_machine = False     # `boot`: when pid 1 exits, the rest are killed
         self.deadlocked = False            # run() ended with tasks blocked forever
@@ -569,7 +572,7 @@ class Kernel:
         """A kernel bug surfaced while serving the current process: that process dies with
         a report naming the bug; the others, and the file systems, carry on."""
         p = self.current
-        if not self.contain_bugs or p is None:
+        if not self.contain_bugs or p is None or isinstance(bug, check.InvariantError):
             raise bug
         frame = traceback.extract_tb(bug.__traceback__)[-1]
         report = (f'ukern: kernel bug while serving pid {p.tgid} ({p.name}): {type(bug).__name__}: '
@@ -614,6 +617,8 @@ class Kernel:
     def _pick(self) -> Process | None:
         while self.runqueue:
             p = self.runqueue[0]
+            if self.check_books and self.current is not p:
+                check.check(self)                     # run --check: at every context switch
             interrupted, p.interrupted = p.interrupted, False    # a signal cut its wait short
             if p.pending is None:
                 return p                              # (a fault's wait: the access is retried)

@@ -1,5 +1,6 @@
 """Shared fixtures: the built guest programs, and running one under a fresh kernel."""
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -12,6 +13,37 @@ USERLAND = ROOT / 'build' / 'userland'
 
 
 GUEST_ROOT = ROOT / 'build' / 'test-root'
+
+# Every kernel boot() made during the current test: the books_balance fixture checks each
+# (kernel/check.py) when the test ends.
+BOOTED: list = []
+# UKERN_CHECK_EVERY_SWITCH=1: also check at every context switch, as `ukern run --check`
+# does (slow: several times the suite's time; for hunting a bug the teardown check found).
+CHECK_EVERY_SWITCH = bool(os.environ.get('UKERN_CHECK_EVERY_SWITCH'))
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'unbalanced_books(reason): the test leaves a kernel '
+                            'whose books deliberately do not balance; skip the check after it')
+
+
+@pytest.fixture(autouse=True)
+def books_balance(request):
+    """After a test, the books of every kernel it booted balance (issue 21): every frame
+    in one account, refcounts as the accounts say, swap slots referenced, queues sane.
+    A kernel can opt out alone with `kernel.unbalanced = 'why'`."""
+    BOOTED.clear()
+    yield
+    kernels, BOOTED[:] = list(BOOTED), []
+    if request.node.get_closest_marker('unbalanced_books') is not None:
+        return
+    from kernel.check import find_problems
+    for i, k in enumerate(kernels):
+        if getattr(k, 'unbalanced', None):
+            continue
+        problems = find_problems(k)
+        assert not problems, f'kernel {i} booted by the test: books do not balance:\n' + \
+            '\n'.join(problems[:20])
 
 
 @pytest.fixture(scope='session')
@@ -114,6 +146,8 @@ def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: byte
                       disks=disks if disk or swap else None)
     kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty, policy=policy)
     kernel.contain_bugs = False          # a kernel bug fails the test that found it
+    BOOTED.append(kernel)
+    kernel.check_books = CHECK_EVERY_SWITCH
     if disk:
         kernel.mount_root()
     if swap is not None:

@@ -66,6 +66,7 @@ def test_the_window_doubles_along_a_stream():
     frames = [a.pt.lookup(BASE + i * PAGE) & ADDR_MASK for i in range(200)]
     for i, f in enumerate(frames):                    # each page is known to reclaim's rmap
         assert k.frames.rmap.mappers(f) == [(a, BASE + i * PAGE)] and k.frames.refs(f) == 1
+    a.destroy()                                       # (no task owns it: the books then balance)
 
 
 def test_the_window_stops_at_a_page_already_there():
@@ -77,12 +78,14 @@ def test_the_window_stops_at_a_page_already_there():
     assert len(r.around) == 8                         # pages 1..9 only
     assert a.pt.lookup(BASE + 10 * PAGE) == kept
     assert not a.pt.lookup(BASE + 11 * PAGE)
+    a.destroy()
 
 
 def test_no_window_when_the_caller_allows_none_or_the_order_is_not_sequential():
     k, a = _space(64)
     assert [len(_touch(k, a, i, around=0).around) for i in range(4)] == [0, 0, 0, 0]
     assert [len(_touch(k, a, i).around) for i in (40, 38, 36)] == [0, 0, 0]
+    a.destroy()
 
 
 def test_the_trace_shows_every_fault_with_how_many_pages_it_mapped_around(userland):
@@ -130,12 +133,15 @@ def test_fragmented_memory_gives_a_shorter_window():
     k, a = _space(64)
     frames = k.frames
     held = [frames.alloc() for _ in range(frames.free_count)]     # every frame taken but
-    for f in held[1000:1100:10] + held[2000:2012]:                # ten single frames and
-        frames.release(f)                                         # one run of twelve
+    given = held[1000:1100:10] + held[2000:2012]                  # ten single frames and
+    for f in given:                                               # one run of twelve
+        frames.release(f)
     _touch(k, a, 0)
     r = _touch(k, a, 1)                                           # would be 16 pages
     assert 1 + len(r.around) == 8                                 # the longest power-of-two run
     assert all(a.pt.lookup(BASE + i * PAGE) & P for i in range(9))
+    a.destroy()
+    frames.release_all(sorted(set(held) - set(given)))
 
 
 def test_adding_a_window_at_once_leaves_each_policy_as_adding_page_by_page():

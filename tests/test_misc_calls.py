@@ -90,3 +90,5 @@ def test_mremap_moves_entries_and_the_reverse_map_follows():
     for i, f in enumerate(frames):
         assert set(k.frames.rmap.mappers(f)) == {(a, to + i * 4096), (child, base + i * 4096)}
         assert k.frames.refs(f) == 2
+    a.destroy()                    # (no task owns these spaces: the books then balance)
+    child.destroy()

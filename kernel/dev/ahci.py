@@ -169,6 +169,7 @@ class AhciDriver:
     # -- probe ---------------------------------------------------------------------------
     def probe(self) -> list[Disk]:
         """Reset the HBA, start every port with a disk, IDENTIFY each; returns the disks."""
+        self.kernel.ahci_driver = self      # (kernel/check.py counts the ports' frames)
         try:
             cap = self._read(HostReg.CAP)
         except ValueError:

@@ -100,6 +100,11 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
         return _kill(f'{access_word(error)} of PROT_NONE', addr)
     va = addr & ~(PAGE_SIZE - 1)
     pte = aspace.pt.lookup(va)
+    if not pte:
+        try:
+            aspace.pt.make_leaf_table(va)
+        except OutOfMemory:
+            return FaultResult(Action.NO_MEMORY, f'no free frame for {addr:#018x}', SIGBUS)
     if region.obj is not None:
         return _map_object_page(aspace, frames, region, va, error, pte)
     if region.shm is not None and not pte & P:

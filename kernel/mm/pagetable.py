@@ -92,6 +92,12 @@ class PageTable:
         entries of the following pages up to the table's end follow it, 8 bytes apart)."""
         return self._entry_addr(va, False)
 
+    def make_leaf_table(self, va: int) -> None:
+        """Create the tables down to va's leaf table now (OutOfMemory if a frame is short),
+        so that mapping va later takes no frame: the fault handler calls this before it
+        takes the page's own frame, which would otherwise be lost on the way."""
+        self._entry_addr(va, True)
+
     def lookup(self, va: int) -> int:
         """The leaf PTE for va (0 when any level is missing)."""
         slot = self._entry_addr(va, False)
