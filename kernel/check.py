@@ -251,8 +251,9 @@ class Books:
         out = []
         live = {id(a) for a in live_aspaces(self.k)}
         in_rmap = set()
-        for frame, cur in self.frames.rmap._mappers.items():
-            for aspace, va in ([cur] if type(cur) is tuple else cur):
+        rmap = self.frames.rmap
+        for frame in rmap.frames():
+            for aspace, va in rmap.mappers(frame):
                 in_rmap.add((frame, id(aspace), va))
                 if id(aspace) not in live:
                     out.append(f'frame {frame:#x}: reverse map names va {va:#x} of an address '

@@ -179,6 +179,7 @@ def test_a_first_touch_maps_its_aligned_2_mib_block_and_only_that():
     for i in (512, 700, 1023):                   # each page known to reclaim's reverse map
         f = a.pt.lookup(BASE + i * PAGE) & ADDR_MASK
         assert k.frames.rmap.mappers(f) == [(a, BASE + i * PAGE)] and k.frames.refs(f) == 1
+    a.destroy()                                  # (no task owns it: the books then balance)
 
 
 def test_no_block_when_memory_is_short_or_the_block_is_partly_used_or_cut():
@@ -187,3 +188,5 @@ def test_no_block_when_memory_is_short_or_the_block_is_partly_used_or_cut():
     assert 1 + len(_touch(k, a, 200).around) == 1                     # block 0 partly used
     k2, a2 = _space(512 + 100)                                        # block 1 cut at the end
     assert 1 + len(_touch(k2, a2, 520).around) == 1
+    a.destroy()
+    a2.destroy()
