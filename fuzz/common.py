@@ -1,0 +1,130 @@
+"""What every fuzzer shares: a fresh machine and kernel, runs bounded by virtual time (and a
+host timeout as a backstop), the tally of outcomes, and the corpus of failing inputs.
+
+An outcome is a short string ("ran: exit 0", "refused: ExecError", ...): the tally counts the
+distinct ones.  A *finding* is what breaks a fuzzer's property: a Python exception out of the
+kernel (a traceback) or a run that does not end (a hang).  Findings are saved under
+tests/corpus/<fuzzer>/ and tests/test_corpus.py replays them.
+"""
+
+import io
+import json
+import signal
+import traceback
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+USERLAND = ROOT / 'build' / 'userland'
+CORPUS = ROOT / 'tests' / 'corpus'
+
+VIRTUAL_LIMIT_NS = 200_000_000     # each run: at most 0.2 s of virtual time
+HOST_LIMIT_S = 20                  # ... and, should the kernel itself loop, 20 s of host time
+
+
+class HostTimeout(Exception):
+    """The host timeout fired: the kernel did not give control back (a hang)."""
+
+
+class Finding(Exception):
+    """An input broke the property; the message is the traceback or the hang's description."""
+
+    def __init__(self, kind: str, text: str):
+        super().__init__(text)
+        self.kind = kind               # 'traceback' or 'hang'
+        self.text = text
+
+
+@dataclass
+class Tally:
+    """What one fuzzer tried and saw."""
+    name: str
+    tried: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    tracebacks: list[str] = field(default_factory=list)
+    hangs: list[str] = field(default_factory=list)
+    saved: list[str] = field(default_factory=list)
+
+    def record(self, outcome: str) -> None:
+        self.tried += 1
+        self.outcomes[outcome] += 1
+
+    def finding(self, f: Finding, saved: str) -> None:
+        self.tried += 1
+        (self.tracebacks if f.kind == 'traceback' else self.hangs).append(f.text.strip().splitlines()[-1])
+        self.outcomes[f'FINDING {f.kind}'] += 1
+        self.saved.append(saved)
+
+
+def boot(mem: int = 32 << 20, disk: Path | None = None, stdin: bytes = b'', quantum: int = 100_000):
+    """A fresh machine and kernel (as tests/conftest.py boot()), its console into a buffer;
+    kernel bugs are not contained, so that they surface as exceptions."""
+    from emu.machine import Machine
+    from emu.disk_image import DiskImage
+    from kernel.kernel import Kernel
+    out = bytearray()
+    log: list[str] = []
+    machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin),
+                      disks=[DiskImage(disk)] if disk else None)
+    kernel = Kernel(machine, quantum=quantum, log=log.append)
+    kernel.contain_bugs = False
+    return kernel, out, log
+
+
+def stop_after(kernel, ns: int = VIRTUAL_LIMIT_NS) -> None:
+    """Schedule the end of the run `ns` of virtual time from now (a clock event, so a slice
+    spinning in user mode ends there too)."""
+    def stop():
+        kernel.stop_requested = True
+    kernel.clock.schedule(kernel.clock.now + ns, stop)
+
+
+@contextmanager
+def host_timeout(seconds: float = HOST_LIMIT_S):
+    def expired(signum, frame):
+        raise HostTimeout(f'no return after {seconds} s of host time')
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def guarded(run, *args, seconds: float = HOST_LIMIT_S) -> str:
+    """run(*args) -> outcome, with any exception it lets out turned into a Finding."""
+    try:
+        with host_timeout(seconds):
+            return run(*args)
+    except HostTimeout as e:
+        raise Finding('hang', str(e)) from None
+    except Exception:
+        raise Finding('traceback', traceback.format_exc()) from None
+
+
+def exit_outcome(status: int | None) -> str:
+    """A wait status as an outcome: 'exit N', 'signal N', or 'running' (stopped by the bound)."""
+    if status is None:
+        return 'running at the bound'
+    if status & 0x7F == 0:
+        return f'exit {status >> 8 & 0xFF}'
+    return f'signal {status & 0x7F}'
+
+
+def save(fuzzer: str, name: str, data: bytes, meta: dict) -> str:
+    """Keep a failing input (data) and what it is (meta, JSON) in tests/corpus/<fuzzer>/."""
+    where = CORPUS / fuzzer
+    where.mkdir(parents=True, exist_ok=True)
+    (where / f'{name}.bin').write_bytes(data)
+    (where / f'{name}.json').write_text(json.dumps(meta, indent=1) + '\n')
+    return str((where / name).relative_to(ROOT))
+
+
+def corpus_entries(fuzzer: str) -> list[tuple[Path, dict]]:
+    where = CORPUS / fuzzer
+    if not where.is_dir():
+        return []
+    return [(p.with_suffix('.bin'), json.loads(p.read_text())) for p in sorted(where.glob('*.json'))]
