@@ -22,6 +22,8 @@ CORPUS = ROOT / 'tests' / 'corpus'
 
 VIRTUAL_LIMIT_NS = 200_000_000     # each run: at most 0.2 s of virtual time
 HOST_LIMIT_S = 20                  # ... and, should the kernel itself loop, 20 s of host time
+TICK_NS = 1_000_000                 # how often the bound looks whether the run is over
+GRACE_S = 5                        # after asking the loop to stop, before giving up on it
 
 
 class HostTimeout(Exception):
@@ -70,28 +72,66 @@ def boot(mem: int = 32 << 20, disk: Path | None = None, stdin: bytes = b'', quan
                       disks=[DiskImage(disk)] if disk else None)
     kernel = Kernel(machine, quantum=quantum, log=log.append)
     kernel.contain_bugs = False
+    _booted.append(kernel)
     return kernel, out, log
 
 
-def stop_after(kernel, ns: int = VIRTUAL_LIMIT_NS) -> None:
-    """Schedule the end of the run `ns` of virtual time from now (a clock event, so a slice
-    spinning in user mode ends there too)."""
-    def stop():
-        kernel.stop_requested = True
-    kernel.clock.schedule(kernel.clock.now + ns, stop)
+def stop_after(kernel, ns: int = VIRTUAL_LIMIT_NS, done=lambda: False) -> None:
+    """End the run `ns` of virtual time from now, or as soon as done() (checked every
+    millisecond of virtual time: clock events, so a slice spinning in user mode ends there
+    too, and an idle kernel does not jump to the deadline once the work is done)."""
+    deadline = kernel.clock.now + ns
+
+    def tick():
+        if done() or kernel.clock.now >= deadline:
+            kernel.stop_requested = True
+        else:
+            kernel.clock.schedule(min(deadline, kernel.clock.now + TICK_NS), tick)
+    kernel.clock.schedule(min(deadline, kernel.clock.now + TICK_NS), tick)
+
+
+def run_process(kernel, p, ns: int = VIRTUAL_LIMIT_NS) -> str:
+    """Run until p has exited (or the bound); its outcome."""
+    from kernel.proc.process import State
+    stop_after(kernel, ns, lambda: p.state is State.ZOMBIE)
+    kernel.run()
+    kernel.stop_requested = False
+    return exit_outcome(p.exit_status if p.state is State.ZOMBIE else None)
+
+
+_booted: list = []                 # the kernel of the run in progress (for the host timeout)
+_expiries: list = []               # how often the host timeout fired in the run in progress
+
+
+def host_time_is_up() -> bool:
+    """The host timeout fired: a run of several programs should start no more of them."""
+    return bool(_expiries)
 
 
 @contextmanager
 def host_timeout(seconds: float = HOST_LIMIT_S):
+    """Bound a run by host time.  An expiry asks the kernel's loop to stop (an exception
+    raised inside a CPU callback would be swallowed by ctypes) and rearms for a grace
+    period; the third expiry raises HostTimeout, for a kernel looping outside its loop."""
     def expired(signum, frame):
-        raise HostTimeout(f'no return after {seconds} s of host time')
+        _expiries.append(True)
+        if _booted:
+            _booted[-1].stop_requested = True
+        if len(_expiries) >= 3:
+            raise HostTimeout(f'no return after {seconds} s of host time')
+        signal.setitimer(signal.ITIMER_REAL, GRACE_S)
     old = signal.signal(signal.SIGALRM, expired)
+    _booted.clear()
+    _expiries.clear()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        _booted.clear()
+    if _expiries:
+        raise HostTimeout(f'still running after {seconds} s of host time')
 
 
 def guarded(run, *args, seconds: float = HOST_LIMIT_S) -> str:

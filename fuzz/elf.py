@@ -14,7 +14,7 @@ import random
 import re
 from pathlib import Path
 
-from .common import USERLAND, Finding, boot, exit_outcome, guarded, save, stop_after
+from .common import USERLAND, Finding, boot, guarded, run_process, save
 
 # Elf64_Ehdr fields the loader reads: (offset, size)
 EHDR_FIELDS = {'e_ident_class': (4, 1), 'e_ident_data': (5, 1), 'e_type': (16, 2),
@@ -102,9 +102,7 @@ def run_one(data: bytes) -> str:
         if '\n' in str(e):
             raise AssertionError(f'a refusal of more than one line: {e!r}')
         return 'refused: ' + re.sub(r'0x[0-9a-f]+|(?<![\w-])\d+', 'N', str(e).split(': ', 1)[-1])
-    stop_after(kernel)
-    kernel.run()
-    return 'ran: ' + exit_outcome(p.exit_status if p.state.name == 'ZOMBIE' else None)
+    return 'ran: ' + run_process(kernel, p)
 
 
 def seeds(userland: Path = USERLAND) -> list[bytes]:
