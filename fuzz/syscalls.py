@@ -150,7 +150,9 @@ def run_script(data: bytes) -> str:
     every = n == len(results) == struct.unpack_from('<I', data, 4)[0]
     for (nr, *_), r in zip(_calls_of(data), results):
         _seen[(nr, 'ok' if r >= 0 else -r)] += 1
-    return f'{status}, {"every call done" if every else "cut short"}'
+    failed = sum(1 for r in results if r < 0)
+    share = 'none' if not failed else 'all' if failed == len(results) else 'some'
+    return f'{status}, {"every call done" if every else "cut short"}, {share} failed'
 
 
 _seen: Counter = Counter()           # (number, 'ok' or errno) -> how often, over the process
@@ -164,7 +166,7 @@ def _calls_of(data: bytes) -> list[tuple]:
 def coverage() -> dict[str, int]:
     """How many distinct (call, result) pairs the guest saw, and over how many calls."""
     return {'distinct (call, errno) pairs': len(_seen),
-            'calls with a result of each kind': len({nr for nr, _ in _seen})}
+            'distinct call numbers made': len({nr for nr, _ in _seen})}
 
 
 def check(seq, noise: bytes) -> str:
