@@ -111,6 +111,9 @@ class Layout:
                 bitmaps.append((block * self.bs, self.bs, f'{which} bitmap {g}'))
             self.tables.append((self.u32(base + 4), self.u32(base + 8)))
         self.fields['group descriptors'] = gd
+        self.metadata_blocks = [self.sb.s_first_data_block, self.gdt // self.bs] + [
+            b for bitmap, table in self.tables for b in (bitmap, table, table + 1)] + [
+            off // self.bs for off, _, _ in bitmaps]
         self.fields['bitmaps'] = bitmaps
 
     def _inodes(self):
@@ -144,13 +147,22 @@ class Layout:
         self.fields['symlinks'] = links
 
 
-def boundary(size: int, rng: random.Random, old: int, layout: Layout) -> int:
+MODES = (0o040755, 0o100644, 0o120777, 0o010644, 0o140644, 0o020644, 0o060644, 0, 0o170777)
+
+
+def boundary(size: int, rng: random.Random, old: int, layout: Layout, label: str = '') -> int:
+    """A value for a field: a boundary, a neighbour of the old value, or (for block
+    pointers and modes) a block of other metadata or another file type."""
     top = (1 << (8 * size)) - 1
     blocks = layout.sb.s_blocks_count
+    if label.endswith('i_mode') and rng.random() < 0.7:
+        return rng.choice(MODES)
     choices = [0, 1, 2, top, top >> 1, (top >> 1) + 1, old + 1, old - 1, old * 2, old // 2,
                blocks, blocks - 1, blocks + 1, layout.sb.s_inodes_count + 1, 11, 12, 13,
                layout.bs, layout.bs - 1, layout.bs + 4, old ^ (1 << rng.randrange(8 * size)),
                rng.getrandbits(8 * size)]
+    if 'block' in label or 'bitmap' in label or 'table' in label or 'indirect' in label:
+        choices += [rng.choice(layout.metadata_blocks)] * 6
     return rng.choice(choices) & top
 
 
@@ -182,7 +194,7 @@ def corrupt(layout: Layout, rng: random.Random) -> list[tuple[int, bytes, str]]:
         if size > 8:                       # a block or a byte run: some bytes or words in it
             if rng.random() < 0.5:
                 at = off + rng.randrange(size // 4) * 4
-                value = boundary(4, rng, struct.unpack_from('<I', layout.fs, at)[0], layout)
+                value = boundary(4, rng, struct.unpack_from('<I', layout.fs, at)[0], layout, label)
                 patches.append((at, value.to_bytes(4, 'little'), f'{label} +{at - off}={value:#x}'))
             else:
                 at = off + rng.randrange(size)
@@ -190,7 +202,7 @@ def corrupt(layout: Layout, rng: random.Random) -> list[tuple[int, bytes, str]]:
                 patches.append((at, bytes([value]), f'{label} byte +{at - off}={value:#x}'))
             continue
         old = int.from_bytes(layout.fs[off:off + size], 'little')
-        value = boundary(size, rng, old, layout)
+        value = boundary(size, rng, old, layout, label)
         patches.append((off, value.to_bytes(size, 'little'), f'{label}={value:#x}'))
     return patches
 
