@@ -124,7 +124,29 @@ def _numbers_left_out() -> set[int]:
     return {nr for nr, e in SYSCALLS.items() if e.name in LEFT_OUT}
 
 
+SCRATCH = ARENA + 0xF000             # where the set-up calls' outputs go
+
+
+def setup_calls() -> list[tuple]:
+    """Calls made before every sequence, so that descriptors 3-9 are open on different
+    kinds of file (most fuzzed calls would otherwise stop at EBADF): a tmpfs file with data
+    and a shared mapping of it, a pipe, /dev/null, an eventfd, an epoll, a directory."""
+    nr = {name: n for name, (n, _) in call_table().items()}
+    path = lambda p: ARENA + PATHS.index(p) * PATH_SLOT                       # noqa: E731
+    at_fdcwd, o_rdwr, o_creat, o_directory = -100, 2, 0o100, 0o200000
+    return [(nr['openat'], at_fdcwd, path(b'/tmp/f'), o_rdwr | o_creat, 0o644),     # 3
+            (nr['pipe2'], SCRATCH, 0),                                            # 4, 5
+            (nr['openat'], at_fdcwd, path(b'/dev/null'), o_rdwr),                  # 6
+            (nr['eventfd2'], 0, 0),                                               # 7
+            (nr['epoll_create1'], 0),                                             # 8
+            (nr['mkdirat'], at_fdcwd, path(b'/tmp/d'), 0o755),
+            (nr['openat'], at_fdcwd, path(b'/tmp/d'), o_directory),                # 9
+            (nr['write'], 3, ARENA, 8192),
+            (nr['mmap'], 0, 8192, 3, 1, 3, 0)]                 # PROT_READ|WRITE, MAP_SHARED
+
+
 def script(seq, noise: bytes) -> bytes:
+    seq = setup_calls() + list(seq)
     arena = arena_bytes(noise)
     out = bytearray(b'UKFZ' + struct.pack('<II', len(seq), len(arena)) + arena)
     for call in seq:
