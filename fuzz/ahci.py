@@ -116,7 +116,7 @@ def generate(rng: random.Random) -> list:
                 ops.append(('w', port_reg(port, PortReg.SACT), 4, mask))
             ops.append(('w', port_reg(port, PortReg.CI), 4, mask))
         elif roll < 0.75:
-            reg = rng.choice(host + ports) if rng.random() < 0.8 else rng.randrange(ABAR_SIZE + 8)
+            reg = rng.choice(host + ports) if rng.random() < 0.8 else rng.randrange(ABAR_SIZE)
             ops.append(('w', reg, rng.choice((4, 4, 4, 1, 2, 8)), _value(rng)))
         elif roll < 0.85:
             ops.append(('r', rng.choice(host + ports), 4))

@@ -183,9 +183,9 @@ def _dir_entry_field(region: tuple[int, int, str], layout: Layout, rng: random.R
 
 
 def corrupt(layout: Layout, rng: random.Random) -> list[tuple[int, bytes, str]]:
-    """One to three patches (partition offset, new bytes, what) on metadata."""
+    """One to six patches (partition offset, new bytes, what) on metadata."""
     patches = []
-    for _ in range(rng.choice((1, 1, 2, 3))):
+    for _ in range(rng.choice((1, 1, 2, 3, 6))):
         area = rng.choice([a for a, f in layout.fields.items() if f])
         region = rng.choice(layout.fields[area])
         if area == 'directory blocks' and rng.random() < 0.8:
