@@ -59,9 +59,8 @@ def report(results: list[tuple[Tally, float]], seed: int) -> str:
         lines += [f'- {n} × {outcome}' for outcome, n in t.outcomes.most_common(25)]
         if len(t.outcomes) > 25:
             lines.append(f'- … and {len(t.outcomes) - 25} rarer outcomes')
-        for kind, found in (('traceback', t.tracebacks), ('hang', t.hangs)):
-            for text, saved in zip(found, t.saved):
-                lines.append(f'- **{kind}**: `{text}` (saved as {saved})')
+        for kind, text, saved in t.saved:
+            lines.append(f'- **{kind}**: `{text}` (saved as {saved})')
     return '\n'.join(lines) + '\n'
 
 

@@ -47,7 +47,7 @@ class Tally:
     outcomes: Counter = field(default_factory=Counter)
     tracebacks: list[str] = field(default_factory=list)
     hangs: list[str] = field(default_factory=list)
-    saved: list[str] = field(default_factory=list)
+    saved: list[tuple[str, str, str]] = field(default_factory=list)    # (kind, last line, where)
 
     def record(self, outcome: str) -> None:
         self.tried += 1
@@ -55,9 +55,10 @@ class Tally:
 
     def finding(self, f: Finding, saved: str) -> None:
         self.tried += 1
-        (self.tracebacks if f.kind == 'traceback' else self.hangs).append(f.text.strip().splitlines()[-1])
+        line = f.text.strip().splitlines()[-1]
+        (self.tracebacks if f.kind == 'traceback' else self.hangs).append(line)
         self.outcomes[f'FINDING {f.kind}'] += 1
-        self.saved.append(saved)
+        self.saved.append((f.kind, line, saved))
 
 
 def boot(mem: int = 32 << 20, disk: Path | None = None, stdin: bytes = b'', quantum: int = 100_000):
