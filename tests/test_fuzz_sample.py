@@ -34,7 +34,7 @@ def test_disk_sample_mounts_some_images_and_refuses_others(userland):
 
 def test_syscall_sample_makes_many_different_calls(userland):
     tally = sample(syscalls, 60, seed=21)
-    assert syscalls.coverage()['distinct call numbers made'] >= 60
+    assert syscalls.coverage()['distinct call numbers made (unknown ones too)'] >= 60
     assert any('every call done' in o for o in tally.outcomes)
 
 
