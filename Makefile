@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 
 DISK   := $(BUILD)/disk.img
 
-.PHONY: run test bench bench-peers userland disk gdb clean grade lab-start lab-stop
+FUZZ_SECONDS ?= 300
+
+.PHONY: run test fuzz bench bench-peers userland disk gdb clean grade lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,11 @@ run: disk
 
 test: userland
 	$(PY) -m pytest -q
+
+# The fuzzers (fuzz/): system calls, ELF files, disk images, the AHCI model, sharing
+# FUZZ_SECONDS; writes bench/FUZZ.md, keeps failing inputs in tests/corpus/.
+fuzz: userland
+	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
 
 bench: userland
 	$(PY) -m pip install -q matplotlib

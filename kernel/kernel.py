@@ -548,6 +548,8 @@ class Kernel:
         """Run until no process can ever run again (or the host asks to stop)."""
         while not self.stop_requested:
             self._deliver_events()
+            if self.stop_requested:        # asked by an event just delivered: run nobody
+                return
             self.reclaim.balance()
             p = self._pick_contained()
             if p is None:

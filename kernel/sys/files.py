@@ -16,7 +16,7 @@ from ..fs.file import MAX_FDS, O_ACCMODE, O_RDONLY
 from ..fs import direct, vfs
 from ..fs.pipe import Pipe
 from ..mm.uaccess import BadAddress
-from .args import s32, s64
+from .args import s32, s64, u32
 from ..fs.vfs import Cwd, dirent64, O_CLOEXEC, O_DIRECTORY
 
 AT_FDCWD = -100
@@ -393,17 +393,20 @@ def sys_pipe(k, p, fds_addr: int) -> int:
 
 # -- descriptors ------------------------------------------------------------------------------
 def sys_dup(k, p, fd: int) -> int:
-    f = p.fds.get(fd)
+    f = p.fds.get(u32(fd))
     return -Errno.EBADF if f is None else p.fds.install(f)
 
 
 def sys_dup3(k, p, oldfd: int, newfd: int, flags: int) -> int:
+    # Descriptors are unsigned int: the upper halves of the registers are not part of them
+    # (else a newfd of 2**63 would pass the range check and be returned as a negative result).
+    oldfd, newfd = u32(oldfd), u32(newfd)
     f = p.fds.get(oldfd)
     if f is None:
         return -Errno.EBADF
     if flags & ~O_CLOEXEC:
         return -Errno.EINVAL
-    if not 0 <= s32(newfd) < MAX_FDS:
+    if newfd >= MAX_FDS:
         return -Errno.EBADF
     if oldfd == newfd:
         return -Errno.EINVAL
@@ -412,6 +415,7 @@ def sys_dup3(k, p, oldfd: int, newfd: int, flags: int) -> int:
 
 
 def sys_dup2(k, p, oldfd: int, newfd: int) -> int:
+    oldfd, newfd = u32(oldfd), u32(newfd)
     if oldfd == newfd:
         return newfd if p.fds.get(oldfd) is not None else -Errno.EBADF
     return sys_dup3(k, p, oldfd, newfd, 0)
