@@ -20,11 +20,10 @@ C side opens the range while a slice is counted (or a step taken) and closes it 
 """
 
 import ctypes
-import hashlib
 import importlib.util
 import os
-import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 from unicorn import Uc, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR
@@ -56,6 +55,7 @@ def _cache_dirs() -> list[Path]:
 
 def _build(out: Path) -> None:
     """Compile slicecount.c into the shared library `out` (atomically: others may load it)."""
+    import subprocess                  # (only the first run builds: start-up stays light)
     tmp = out.with_name(f'{out.name}.{os.getpid()}.tmp')
     cmd = [sys.executable, '-m', 'ziglang', 'cc', '-shared', '-O2', '-fPIC', '-fomit-frame-pointer', '-o', str(tmp),
            str(SOURCE), '-ldl']
@@ -72,14 +72,16 @@ def _build(out: Path) -> None:
 
 def library_path() -> Path:
     """The built library, built now if it is not there yet (raises NativeBuildError)."""
-    if importlib.util.find_spec('ziglang') is None:
-        raise NativeBuildError('the ziglang package is not installed')
-    tag = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
-    errors = []
-    for d in _cache_dirs():
-        out = d / f'slicecount-{tag}.so'
+    tag = f'{zlib.crc32(SOURCE.read_bytes()):08x}'      # a new source builds a new library
+    built = [d / f'slicecount-{tag}.so' for d in _cache_dirs()]
+    for out in built:
         if out.exists():
             return out
+    if importlib.util.find_spec('ziglang') is None:
+        raise NativeBuildError('the ziglang package is not installed')
+    errors = []
+    for out in built:
+        d = out.parent
         try:
             d.mkdir(parents=True, exist_ok=True)
             _build(out)
