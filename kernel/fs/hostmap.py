@@ -16,17 +16,7 @@ import os
 import weakref
 
 from ..mm.frames import PAGE_SIZE
-
-
-class _Page:
-    """A page the fault handler finds in memory."""
-    valid = True
-
-    def __init__(self, frame: int):
-        self.frame = frame
-
-    def addr(self, blockno: int) -> int:
-        return self.frame
+from .tmpfs import Present
 
 
 class HostPages:
@@ -41,7 +31,7 @@ class HostPages:
         self.failed: set[int] = set()   # blocks whose read or write-back the host refused
         self.users = 0
 
-    def page(self, blockno: int) -> _Page | None:
+    def page(self, blockno: int) -> Present | None:
         """Block b is page b - 1 of the file, read from the host at the first fault;
         None if the host cannot read it (the fault handler sends SIGBUS)."""
         index = blockno - 1
@@ -56,12 +46,12 @@ class HostPages:
                 return None
             self.frames.memory.write(frame, data)
             self.pages[index] = frame
-        return _Page(frame)
+        return Present(frame)
 
-    def peek(self, blockno: int) -> _Page | None:
+    def peek(self, blockno: int) -> Present | None:
         """Page blockno - 1 if it is in memory already (nothing is read: fault-around)."""
         frame = self.pages.get(blockno - 1)
-        return _Page(frame) if frame is not None else None
+        return Present(frame) if frame is not None else None
 
     def mark_dirty(self, blockno: int) -> None:
         """A mapper wrote the page: write it back to the host file now (its part inside

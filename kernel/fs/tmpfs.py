@@ -482,8 +482,9 @@ class TmpFile(File):
         self.fs.forget_if_unused(self.node)
 
 
-class _Present:
-    """A page the fault handler finds in memory: its frame for block number b."""
+class Present:
+    """A page the fault handler finds in memory: its frame for block number b (the view a
+    memory file's mapping gives: tmpfs here, a shared host file in hostmap.py)."""
     valid = True
 
     def __init__(self, frame: int):
@@ -525,12 +526,12 @@ class TmpPageView:
         return [first + i + 1 for i in range(in_file)] + [0] * (count - in_file)
 
     def page(self, blockno: int):
-        """_Present, _Arriving, or None (then blockno is in `bad`); OutOfMemory when no
+        """Present, _Arriving, or None (then blockno is in `bad`); OutOfMemory when no
         frame is free (the fault handler waits for reclaim)."""
         index, pages = blockno - 1, self.node.pages
         frame = pages.get(index)
         if frame is not None:
-            return _Present(frame)
+            return Present(frame)
         if index in pages.lost:
             return None
         arriving = pages.page_in(index)
@@ -539,15 +540,15 @@ class TmpPageView:
         if index in pages.swapped:
             raise OutOfMemory()          # no frame to read it into yet
         try:
-            return _Present(self.fs.new_page(self.node, index))
+            return Present(self.fs.new_page(self.node, index))
         except FsError:                  # the tmpfs is full: SIGBUS, as on Linux
             self.full.add(blockno)
             return None
 
-    def peek(self, blockno: int) -> _Present | None:
+    def peek(self, blockno: int) -> Present | None:
         """Page blockno - 1 if the file has one already (none is made: fault-around)."""
         frame = self.node.pages.get(blockno - 1)
-        return _Present(frame) if frame is not None else None
+        return Present(frame) if frame is not None else None
 
     def prefetch(self, blocks) -> None:
         """Start the swap reads of these pages together (the fault handler's readahead)."""
