@@ -8,7 +8,8 @@
     only when it is attached with '=': `ukern run --strace prog` must not take `prog`
     for the value.  argparse alone would, so a bare `--strace` before the program is
     rewritten to `--strace=CONST` before parsing (the program's own arguments are
-    never touched).
+    never touched).  An option that says which words can be its values (`joins`) also
+    takes the next word when it is one: `--faults walk` is `--faults=walk`.
 """
 
 import argparse
@@ -45,7 +46,12 @@ class Parser(argparse.ArgumentParser):
             if token == '--' or (not token.startswith('-') or token == '-'):
                 return out + args[i:]                  # the first positional: leave the rest
             if action is not None and getattr(action, 'attached_only', False):
-                out.append(f'{token}={action.const}')
+                joins = getattr(action, 'joins', None)
+                if joins is not None and i + 1 < len(args) and joins(args[i + 1]):
+                    out.append(f'{token}={args[i + 1]}')   # a word that can only be its value
+                    i += 1
+                else:
+                    out.append(f'{token}={action.const}')
             else:
                 out.append(token)
                 takes = action.nargs if action is not None else 0
@@ -56,10 +62,12 @@ class Parser(argparse.ArgumentParser):
         return out
 
 
-def add_optional_value(group, *names: str, const: str, **kwargs) -> argparse.Action:
-    """An option given bare (the value `const`) or as NAME=VALUE, never NAME VALUE."""
+def add_optional_value(group, *names: str, const: str, joins=None, **kwargs) -> argparse.Action:
+    """An option given bare (the value `const`) or as NAME=VALUE; as NAME VALUE only when
+    `joins(VALUE)` says the word is one of its values."""
     action = group.add_argument(*names, nargs='?', const=const, **kwargs)
     action.attached_only = True
+    action.joins = joins
     return action
 
 

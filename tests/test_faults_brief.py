@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import boot, ROOT
+from kernel.cmdline import Parser
 from kernel.mm.frames import PAGE_SIZE
 from kernel.mm.vm import Region, Kind, Prot, FileImage, MappedFile, STACK_TOP
 from kernel.trace.chrome import ChromeTrace, COUNTER_PERIOD_NS
@@ -257,7 +258,7 @@ def test_cli_faults_pid_filter_and_output_file(userland, tmp_path):
 
 
 def test_bare_faults_option_does_not_take_the_program(userland):
-    parser = argparse.ArgumentParser()
+    parser = Parser()                     # the parser class `ukern` itself uses
     add_trace_options(parser)
     parser.add_argument('program')
     parser.add_argument('args', nargs=argparse.REMAINDER)

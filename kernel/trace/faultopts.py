@@ -7,12 +7,14 @@
   --plot faults.png             the run's faults over time against address (faultplot.py)
 
 options.py adds these to its group of tracing options and calls attach_faults when a run
-starts.  The value of --faults is given attached (`--faults=walk`): see options.py for
-how a bare `--faults` before the program is told from one that takes a value.
+starts.  A bare `--faults` before the program means `--faults=brief`, and `--faults walk`
+`--faults=walk`: the next word is taken only when it is a value of --faults (cmdline.py).
 """
 
 import argparse
 import sys
+
+from ..cmdline import add_optional_value
 
 FAULT_MODES = ('brief', 'walk', 'summary')
 ONE_LINE = '-1'                    # `--faults=-1`: one line per fault, as `ls -1`: brief
@@ -40,13 +42,20 @@ def plot_file(path: str) -> str:
     return path
 
 
+def is_fault_spec(word: str) -> bool:
+    try:
+        fault_spec(word)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
+
+
 def add_fault_options(group) -> None:
-    faults = group.add_argument('--faults', metavar='brief|walk|summary|PID', type=fault_spec, nargs='?',
-                                const='brief',
+    add_optional_value(group, '--faults', const='brief', type=fault_spec, joins=is_fault_spec,
+                       metavar='brief|walk|summary|PID',
                        help='print page faults on stderr: one line each (brief, the default), with '
                             'the page-table walk (walk), or none (summary); each is followed by a '
                             'summary when the run ends.  PID: only that process\'s (--faults=walk,2)')
-    faults.attached_only = True        # its value only as --faults=VALUE, never the next word
     group.add_argument('--plot', metavar='FILE.png', type=plot_file,
                        help='draw the run\'s page faults over virtual time against address '
                             '(needs matplotlib)')

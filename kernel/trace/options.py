@@ -15,11 +15,6 @@
 
 cli.py calls add_trace_options(run_parser), then `closer = attach(kernel, args)` after
 creating the kernel and `closer()` when the run ends (in a finally).
-
-argparse would take the program's name for the value of `--faults` in `ukern run --faults
-PROGRAM`, so add_trace_options makes the parser join an option of OPTIONAL_VALUES to the
-next word only when that word is one of its values (`--faults walk`, `--faults -1`), and
-else read it as option=default.  The program's own arguments are passed on as typed.
 """
 
 import argparse
@@ -28,9 +23,7 @@ import sys
 from typing import Callable
 
 from ..cmdline import CommandError, Parser, add_optional_value, int_between
-from .faultopts import add_fault_options, attach_faults, fault_spec, plot_trace
-
-OPTIONAL_VALUES = {'--faults': ('brief', fault_spec)}     # option: (its default, its parser)
+from .faultopts import add_fault_options, attach_faults, plot_trace
 
 ALL = 'all'
 
@@ -72,50 +65,6 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     add_fault_options(g)
     g.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
-    _attach_values_only(parser)
-
-
-def _attach_values_only(parser: argparse.ArgumentParser) -> None:
-    """Let `parser` read an OPTIONAL_VALUES option as option=value (see above): its
-    parse_known_args rewrites the words, parses, then gives the program its arguments
-    back as typed (they are the tail of the words: argparse.REMAINDER)."""
-    parse = parser.parse_known_args
-
-    def parse_known_args(args=None, namespace=None):
-        words = list(sys.argv[1:] if args is None else args)
-        joined, origin = _join_optional_values(words)
-        ns, extra = parse(joined, namespace)
-        tail = getattr(ns, 'args', None)
-        if isinstance(tail, list) and tail:
-            ns.args = words[origin[len(joined) - len(tail)]:]
-        return ns, extra
-    parser.parse_known_args = parse_known_args
-
-
-def _join_optional_values(words: list[str]) -> tuple[list[str], list[int]]:
-    """The words with each OPTIONAL_VALUES option as option=value, and for each word out
-    the index of the word in `words` it starts at."""
-    out, origin, i = [], [], 0
-    while i < len(words):
-        w, start = words[i], i
-        i += 1
-        if w in OPTIONAL_VALUES:
-            default, valid = OPTIONAL_VALUES[w]
-            if i < len(words) and _parses(valid, words[i]):
-                w, i = f'{w}={words[i]}', i + 1
-            else:
-                w = f'{w}={default}'
-        out.append(w)
-        origin.append(start)
-    return out, origin
-
-
-def _parses(valid, value: str) -> bool:
-    try:
-        valid(value)
-    except argparse.ArgumentTypeError:
-        return False
-    return True
 
 
 def check_trace_options(args) -> str | None:
