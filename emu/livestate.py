@@ -136,12 +136,19 @@ def gprs(uc, ctx, live: LiveState):
     """The sixteen general registers in place, as a memoryview of 64-bit words in
     GPR_ORDER, or None unless each register is proved to live where that order says.
     A system call reads seven of them and writes rax: in place, that is no foreign call."""
-    rax = field_offset(uc, ctx, X.UC_X86_REG_RAX)
-    if rax is None:
+    ids = [getattr(X, 'UC_X86_REG_' + name.upper()) for name in GPR_ORDER]
+    saved = [uc.reg_read(r) for r in ids]
+    marks = struct.pack('<16Q', *(_MARK + 0x100 + i for i in range(16)))
+    try:
+        for i, r in enumerate(ids):             # each register its own value, one context
+            uc.reg_write(r, _MARK + 0x100 + i)
+        blob = _blob(uc, ctx)
+    finally:
+        for r, v in zip(ids, saved):
+            uc.reg_write(r, v)
+    rax = blob.find(marks)                      # all sixteen, in GPR_ORDER, once
+    if rax < 0 or blob.find(marks, rax + 1) >= 0:
         return None
-    for i, name in enumerate(GPR_ORDER):
-        if field_offset(uc, ctx, getattr(X, 'UC_X86_REG_' + name.upper())) != rax + 8 * i:
-            return None
     view = memoryview((ctypes.c_uint64 * 16).from_address(live.base + rax)).cast('B').cast('Q')
     old = view[3]
     view[3] = _MARK + 0x33                         # and a write in place reads back (rbx)
