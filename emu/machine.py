@@ -19,6 +19,7 @@ from .clock import Clock
 from .console import Console
 from .cpu import CPU, PFError
 from .memory import PhysicalMemory
+from .powerfail import PowerSwitch
 
 PAGE = 4096
 LOW_RESERVED = 1 << 20
@@ -42,7 +43,7 @@ _P, _W, _U = 1, 2, 4
 
 class Machine:
     def __init__(self, mem_size: int = 128 << 20, console_sink=None, console_source=None,
-                 disks=None, prefault: bool = False):
+                 disks=None, prefault: bool = False, power_fail: int | None = None):
         if not LOW_RESERVED * 2 <= mem_size <= MAX_MEM:
             raise ValueError(f'memory size must be between 2 MiB and 3 GiB, not {mem_size}')
         self.mem_size = mem_size
@@ -55,8 +56,11 @@ class Machine:
         self.cpu = CPU(self.uc, TRAMPOLINE_VA, self.clock)
         self.console = Console(self.bus, CONSOLE_BASE, IRQ_CONSOLE, console_sink or _stdout_sink,
                                console_source)
+        # Every disk controller counts its transfers on the one switch (emu/powerfail.py).
+        self.power = PowerSwitch(power_fail)
         # An AHCI HBA when disks (emu.disk_image.DiskImage, one per port) are given.
-        self.ahci = (AHCI(self.memory, self.clock, self.bus, AHCI_BASE, IRQ_AHCI, list(disks))
+        self.ahci = (AHCI(self.memory, self.clock, self.bus, AHCI_BASE, IRQ_AHCI, list(disks),
+                          power=self.power)
                      if disks is not None else None)
         _CalibrationProbe(self).run()
 
