@@ -134,6 +134,7 @@ class Kernel:
         self.reclaim = Reclaimer(self, policy)
         self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
+        self.host_input = machine.console  # input from outside, or trace/record.py's recorder or replayer
         self.exact_clock = False           # count every instruction, even when nothing else waits
         self.fault_around = True           # map a window of pages on sequential faults (mm/fault.py)
         self.cpu.on_syscall = self._on_syscall
@@ -260,7 +261,7 @@ class Kernel:
     def _take_console_input(self) -> None:
         """A console read or poll that will not wait found nothing: take what the host
         side has now (a file or pipe has its bytes at once; a person, what was typed)."""
-        if self.machine.console.poll_host_input():
+        if self.host_input.poll_host_input():
             self.console.interrupt(self.wake)
 
     def signal_group(self, pgid: int, signal: int) -> None:
@@ -636,14 +637,14 @@ class Kernel:
         """Nobody can run: jump the clock to the next event, or wait for console input.
         Input the host side already has is taken before time jumps to a poll's deadline."""
         waiting_for_input = bool(self.console.readers.waiters)
-        if waiting_for_input and self.machine.console.poll_host_input():
+        if waiting_for_input and self.host_input.poll_host_input():
             return True
         t = self.clock.next_event()
         if t is not None:
             self.idle_ns += max(0, t - self.clock.now)
             self.clock.advance_to(t)
             return True
-        if waiting_for_input and self.machine.console.wait_for_host_input():
+        if waiting_for_input and self.host_input.wait_for_host_input():
             return True
         self._check_deadlock()
         return False
@@ -698,14 +699,15 @@ class Kernel:
         self._return_to_user(p)
         if p.state is not State.RUNNABLE:
             return
-        count = self._slice_length(p)
+        count, exact = self._slice_length(p), False
+        if self.debugger is not None:          # single steps, or a re-execution's exact end
+            count, exact = self.debugger.bound_slice(p, count)
         self._charged = 0
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
-        stepping = self.debugger is not None and self.debugger.stepping
         began, kernel_time = self.clock.now, p.usage.stime
-        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, exact=stepping)
+        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, exact=exact)
         if self.interactive:
-            self.machine.console.poll_host_input()
+            self.host_input.poll_host_input()
         self.clock.retire(retired - self._charged)
         self._charged = 0
         # the slice's time, less what its system calls and faults took, was user time
@@ -727,8 +729,6 @@ class Kernel:
         twofold; an uncounted one runs at full speed.)  A counted slice may run on to the end
         of the translated block it is in, so it ends up to a few hundred instructions after
         `count`, and a timed event fires that much after its time (all of it deterministic)."""
-        if self.debugger is not None and self.debugger.stepping:
-            return 1
         count = self._slice_length_by_clock()
         budget = itimer.slice_budget(p)
         if budget is None:

@@ -99,6 +99,7 @@ struct slice_counter {
     uint64_t tsc_base;          /* the virtual clock (ns) when the slice began */
     uint64_t tsc_last;          /* the last time-stamp counter value read */
     /* private */
+    uint64_t step_pc;           /* single-stepping: the instruction begun last */
     struct block_entry *block;  /* ... and its entry */
     uint64_t *hook_range;       /* begin, end of the block hook inside Unicorn's struct hook */
     uint64_t *step_range;       /* the same for the instruction hook */
@@ -274,6 +275,13 @@ void sc_on_interrupt(uc_engine *uc, uint32_t intno, void *user)
     struct slice_counter *s = user;
     uint64_t rip = 0;
     (void)intno;
+    if (s->step_range[0] == 1 && s->stepped) {
+        /* stepping: an instruction that faulted did not retire; it is begun again once the
+         * fault is handled, and counted then (as a counted slice counts it) */
+        s->reg_read(uc, s->rip_id, &rip);
+        if (rip == s->step_pc)
+            s->stepped--;
+    }
     if (!s->block)
         return;
     s->reg_read(uc, s->rip_id, &rip);
@@ -316,12 +324,12 @@ uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
 void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     struct slice_counter *s = user;
-    (void)pc;
     (void)size;
     if (s->stepped >= s->steps) {
         s->emu_stop(uc);                    /* checked before this instruction runs */
         return;
     }
+    s->step_pc = pc;
     s->stepped++;
 }
 

@@ -148,6 +148,13 @@ class GdbStub:
     def stepping(self) -> bool:
         return self._stepping and not self.detached
 
+    def bound_slice(self, p, count: int) -> tuple[int, bool]:
+        """The kernel's slice length for p, bounded for the debugger: (instructions, exact).
+        A single step is one instruction, exactly."""
+        if self.stepping:
+            return 1, True
+        return count, False
+
     def before_slice(self, p) -> bool:
         if self.detached:
             return True

@@ -65,6 +65,8 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     add_fault_options(g)
     g.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
+    from .session import add_record_options
+    add_record_options(g)
 
 
 def check_trace_options(args) -> str | None:
