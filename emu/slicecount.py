@@ -37,13 +37,24 @@ class NativeBuildError(RuntimeError):
     """The native counter could not be built or loaded."""
 
 
+MAX_WATCHES = 4                     # slicecount.c
+
+
+class Watch(ctypes.Structure):
+    """struct watch (slicecount.c): a watched range of at most 8 bytes and its last value."""
+    _fields_ = [('addr', ctypes.c_uint64), ('len', ctypes.c_uint64), ('known', ctypes.c_uint64),
+                ('value', ctypes.c_uint64)]
+
+
 class _Counter(ctypes.Structure):
     """The head of struct slice_counter (slicecount.c): the fields Python reads and writes."""
     _fields_ = [('budget', ctypes.c_uint64), ('retired', ctypes.c_uint64),
                 ('block_icount', ctypes.c_uint64), ('misses', ctypes.c_uint64),
                 ('cuts', ctypes.c_uint64), ('undecoded', ctypes.c_uint64),
                 ('steps', ctypes.c_uint64), ('stepped', ctypes.c_uint64),
-                ('tsc_base', ctypes.c_uint64), ('tsc_last', ctypes.c_uint64)]
+                ('tsc_base', ctypes.c_uint64), ('tsc_last', ctypes.c_uint64),
+                ('step_pc', ctypes.c_uint64), ('watch_count', ctypes.c_uint64),
+                ('watch_hit', ctypes.c_uint64), ('watches', Watch * MAX_WATCHES)]
 
 
 def _cache_dirs() -> list[Path]:

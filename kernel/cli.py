@@ -453,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             return DELEGATED[argv[0]](argv[1:])
         args = build_parser().parse_args(argv)
         args.argv = argv
-        return args.func(args)
+        from .trace.reverse import session_ended
+        return session_ended(args.func(args))      # (gdb's reverse execution may have forked)
     except CommandError as e:
         print(f'ukern: {e}', file=sys.stderr)
         return e.status

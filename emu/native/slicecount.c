@@ -75,6 +75,7 @@ typedef bool (*cs_disasm_iter_fn)(csh handle, const uint8_t **code, size_t *size
 #define CS_ARCH_X86 3           /* capstone.h (capstone 5) */
 #define CS_MODE_64 (1 << 3)
 
+#define MAX_WATCHES 4           /* as many as x86's debug registers */
 #define CACHE_BITS 16
 #define CACHE_SIZE (1u << CACHE_BITS)
 #define MAX_BLOCK_BYTES 4096    /* QEMU ends an x86 block before it passes a page's length */
@@ -98,8 +99,16 @@ struct slice_counter {
     uint64_t stepped;           /* ... and begun so far */
     uint64_t tsc_base;          /* the virtual clock (ns) when the slice began */
     uint64_t tsc_last;          /* the last time-stamp counter value read */
-    /* private */
     uint64_t step_pc;           /* single-stepping: the instruction begun last */
+    uint64_t watch_count;       /* single-stepping: watched ranges in use (the debugger's) */
+    uint64_t watch_hit;         /* 1 + the index of the one whose value changed; 0: none */
+    struct watch {              /* a range of at most 8 bytes and its last value */
+        uint64_t addr;
+        uint64_t len;
+        uint64_t known;         /* 0: it could not be read (not mapped) */
+        uint64_t value;
+    } watches[MAX_WATCHES];
+    /* private */
     struct block_entry *block;  /* ... and its entry */
     uint64_t *hook_range;       /* begin, end of the block hook inside Unicorn's struct hook */
     uint64_t *step_range;       /* the same for the instruction hook */
@@ -321,10 +330,36 @@ uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
  * the moment, every page the hook was in, and a page not mapped there leaves a bogus page
  * fault pending for the next emu_start.  The caller drops translated code on the way in
  * and out (cpu.py), so that the hook is in every block while stepping and in none after. */
+/* Watchpoints while stepping: has a watched value changed since it was last looked at?
+ * Looked at before every instruction, so a change is the previous instruction's doing (or
+ * the kernel's, between slices).  Returns 1 + the index of the first that changed. */
+static uint64_t watch_changed(struct slice_counter *s, uc_engine *uc)
+{
+    for (uint64_t i = 0; i < s->watch_count && i < MAX_WATCHES; i++) {
+        struct watch *w = &s->watches[i];
+        uint64_t now = 0;
+        int readable = s->vmem_read(uc, w->addr, 1 /* UC_PROT_READ */, &now, w->len) == 0;
+        if (!readable) {
+            w->known = 0;
+            continue;
+        }
+        uint64_t was = w->value, known = w->known;
+        w->value = now;
+        w->known = 1;
+        if (known && now != was)
+            return i + 1;
+    }
+    return 0;
+}
+
 void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     struct slice_counter *s = user;
     (void)size;
+    if (s->watch_count && !s->watch_hit && (s->watch_hit = watch_changed(s, uc)) != 0) {
+        s->emu_stop(uc);                    /* stop after the instruction that wrote it */
+        return;
+    }
     if (s->stepped >= s->steps) {
         s->emu_stop(uc);                    /* checked before this instruction runs */
         return;
