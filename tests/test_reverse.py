@@ -1,0 +1,96 @@
+"""Reverse debugging (issue 18): real gdb, in batch mode, steps and continues backwards
+through userland/bin/rewind.c under `ukern run --gdb`, and watches a variable change."""
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_gdb = pytest.mark.skipif(not shutil.which('gdb'), reason='gdb is not installed (.ci/run installs it)')
+
+
+def debug(program: Path, *commands: str, snapshot_every: int | None = None):
+    """ukern run --gdb 0 PROGRAM, and gdb -batch with these commands against it.
+    Returns (gdb's text, ukern's status, ukern's stdout, ukern's stderr)."""
+    extra = ['--snapshot-every', str(snapshot_every)] if snapshot_every is not None else []
+    ukern = subprocess.Popen([sys.executable, '-m', 'kernel', 'run', '--gdb', '0', *extra, str(program)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    line = ukern.stderr.readline().decode()
+    port = re.search(r'127\.0\.0\.1:(\d+)', line)
+    assert port, line
+    cmd = ['gdb', '-batch', '-nx', '-ex', 'set confirm off',
+           '-ex', f'target remote 127.0.0.1:{port.group(1)}']
+    for c in commands:
+        cmd += ['-ex', c]
+    text = subprocess.run(cmd + [str(program)], capture_output=True, text=True, timeout=120)
+    out, err = ukern.communicate(timeout=60)
+    return text.stdout + text.stderr, ukern.returncode, out.decode(), err.decode()
+
+
+def line_of(text: str, source: str) -> int:
+    """The line number of a line of rewind.c."""
+    lines = (ROOT / 'userland' / 'bin' / 'rewind.c').read_text().splitlines()
+    return next(i + 1 for i, s in enumerate(lines) if s.strip() == source)
+
+
+def shown_lines(text: str) -> list[int]:
+    """The source lines gdb printed as it stopped, in order."""
+    return [int(m) for m in re.findall(r'^(\d+)\t', text, re.M)]
+
+
+@needs_gdb
+def test_step_forward_three_lines_and_back(userland):
+    text, status, out, err = debug(
+        userland / 'bin' / 'rewind', 'break bump', 'continue', 'next', 'next', 'next',
+        'reverse-step', 'print counter', 'reverse-step', 'print counter', 'delete', 'continue')
+    first = line_of(text, 'int before = counter;')
+    assert shown_lines(text)[:6] == [first, first + 1, first + 2, first + 3, first + 2, first + 1], text
+    values = re.findall(r'^\$\d+ = (\d+)$', text, re.M)
+    assert values == ['1', '0'], text               # after the write, then before it
+    assert 'exited normally' in text, text
+    assert status == 0 and 'rewind: counter = 10, sum = 10' in out, err
+
+
+@needs_gdb
+def test_reverse_continue_stops_at_the_earlier_breakpoint(userland):
+    text, status, out, err = debug(
+        userland / 'bin' / 'rewind', 'break bump', 'continue', 'continue', 'continue',
+        'reverse-continue', 'print counter', 'reverse-continue', 'print counter',
+        'reverse-continue', 'delete', 'continue')
+    calls = re.findall(r'Breakpoint 1, bump \(by=(?:by@entry=)?(\d)\)', text)
+    assert calls == ['1', '2', '3', '2', '1'], text
+    assert re.findall(r'^\$\d+ = (\d+)$', text, re.M) == ['1', '0'], text
+    assert 'No more reverse-execution history' in text, text     # back at the first stop
+    assert 'exited normally' in text and status == 0, text
+
+
+@needs_gdb
+def test_a_hardware_watchpoint_fires_forward_and_backward(userland):
+    text, status, out, err = debug(
+        userland / 'bin' / 'rewind', 'break main', 'continue', 'watch counter', 'continue',
+        'continue', 'reverse-continue', 'print $pc', 'continue', 'print $pc', 'delete', 'continue',
+        snapshot_every=5000)
+    assert 'Hardware watchpoint 2: counter' in text, text
+    changes = re.findall(r'Old value = (\d+)\s+New value = (\d+)', text)
+    assert changes == [('0', '1'), ('1', '3'), ('3', '1'), ('1', '3')], text
+    pcs = re.findall(r'^\$\d+ = .* (0x[0-9a-f]+) <bump\+(\d+)>', text, re.M)
+    assert len(pcs) == 2 and int(pcs[0][1]) < int(pcs[1][1]), text   # before the write, after it
+    assert 'exited normally' in text and status == 0, text
+
+
+def test_a_gdb_port_in_use_is_one_line(userland):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = subprocess.run([sys.executable, '-m', 'kernel', 'run', '--gdb', str(port),
+                            str(userland / 'bin' / 'hello')], capture_output=True, text=True,
+                           timeout=60, cwd=ROOT)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        f'ukern: --gdb {port}: cannot listen on 127.0.0.1:{port}: Address already in use'], r.stderr
