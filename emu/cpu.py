@@ -217,6 +217,7 @@ class CPU:
         self._count_hook = False          # Unicorn's per-instruction counting hook is in place
         self._stepping = False            # translated code carries the native step hook
         self._watching = 0                # watched ranges the native counter holds
+        self.ended_by_kernel = False      # the last slice was ended by a callback (not a count)
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         self._syscall_hook = self._add_syscall_hook()
 
@@ -392,7 +393,7 @@ class CPU:
 
     # -- running --------------------------------------------------------------------------
     def run(self, rip: int, count: int = 0, timeout_ms: int = 0,
-            exact: bool = False) -> tuple[Trap | None, int]:
+            exact: bool = False, steps: int | None = None) -> tuple[Trap | None, int]:
         """Run user code from `rip` until a callback stops it, or for about `count`
         instructions, or (for interactive use only: it is not deterministic) `timeout_ms` of
         host time.
@@ -403,6 +404,11 @@ class CPU:
         stops after exactly `count` instructions begun, by an instruction hook.  Without the
         native counter, Unicorn's count= counts every instruction (25-30x slower).
 
+        With `steps` (the debugger) a counted slice is also single-stepped: it ends as a
+        counted slice does, or after `steps` instructions begun, or when a watched value
+        changes (set_watches), whichever comes first, and stepped() tells exactly how far
+        it is from inside.
+
         Returns the trap that ended the slice (None if a callback stopped it or the count
         ran out) and the instructions retired (0 when the slice was not counted).
         """
@@ -410,17 +416,19 @@ class CPU:
         native = self._native
         unicorn_count = count if native is None else 0
         self._leave_or_enter_count_hook(start, bool(unicorn_count))
-        stepping = bool(count) and exact and native is not None
+        both = steps is not None and bool(count) and native is not None
+        stepping = bool(count) and (exact or both) and native is not None
         self._step_blocks(stepping)
         self._count = count
-        self._native_counting = bool(count) and not exact and native is not None
+        self._native_counting = bool(count) and (not exact or both) and native is not None
         self._select_blocks(counted=self._native_counting)
         if native is not None and self._clock is not None:
             native.set_time(self._clock.now)
         if self._native_counting:
             native.begin(count)
-        elif stepping:
-            native.step_begin(count)
+        if stepping:
+            native.step_begin(steps if both else count)
+        self.ended_by_kernel = False
         self._stopping = False
         self._trap = None
         natively = self._native_counting
@@ -439,11 +447,11 @@ class CPU:
                 start = self._reg.read(X.UC_X86_REG_RIP)
         finally:
             self._interrupted = False
+            if stepping:
+                retired = native.step_end()
             if natively:                # (even if a callback raised: close the hook's range)
                 self._native_counting = False
                 retired = native.end()
-            elif stepping:
-                retired = native.step_end()
         if natively or stepping:
             return self._trap, retired
         return self._trap, self.retired()
@@ -493,6 +501,10 @@ class CPU:
         """Is the running slice counting its instructions?"""
         return bool(self._count)
 
+    def stepped(self) -> int:
+        """From a hook in a single-stepped slice: the instructions begun so far."""
+        return self._native.state.stepped
+
     def retired(self) -> int:
         """Instructions the running slice has retired so far (0 if it is not counted)."""
         if self._native_counting:
@@ -534,6 +546,7 @@ class CPU:
     def _hook_syscall(self, _uch, _user):
         try:
             if not self._stopping and not self.on_syscall():
+                self.ended_by_kernel = True
                 self.stop()
         except BaseException as e:
             if self.uc._hook_exception is None:
@@ -565,6 +578,7 @@ class CPU:
         trap = Trap(intno, rip, cr2, error if intno in _HAS_ERROR_CODE else 0)
         if not self.on_trap(trap):
             self._trap = trap
+            self.ended_by_kernel = True
             self.stop()
 
     # -- the #1883 work-around ------------------------------------------------------------

@@ -548,11 +548,14 @@ class Kernel:
     def run(self) -> None:
         """Run until no process can ever run again (or the host asks to stop)."""
         while not self.stop_requested:
-            self._deliver_events()
-            if self.stop_requested:        # asked by an event just delivered: run nobody
-                return
-            self.reclaim.balance()
-            p = self._pick_contained()
+            # a slice the debugger cut short goes on first, as if it had never stopped
+            p = self.debugger.held_task() if self.debugger is not None else None
+            if p is None:
+                self._deliver_events()
+                if self.stop_requested:    # asked by an event just delivered: run nobody
+                    return
+                self.reclaim.balance()
+                p = self._pick_contained()
             if p is None:
                 if not self._idle():
                     return
@@ -699,13 +702,13 @@ class Kernel:
         self._return_to_user(p)
         if p.state is not State.RUNNABLE:
             return
-        count, exact = self._slice_length(p), False
-        if self.debugger is not None:          # single steps, or a re-execution's exact end
-            count, exact = self.debugger.bound_slice(p, count)
+        count, steps = self._slice_length(p), None
+        if self.debugger is not None:          # single steps, watchpoints, an exact end
+            count, steps = self.debugger.bound_slice(p, count)
         self._charged = 0
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
         began, kernel_time = self.clock.now, p.usage.stime
-        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, exact=exact)
+        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, steps=steps)
         if self.interactive:
             self.host_input.poll_host_input()
         self.clock.retire(retired - self._charged)
@@ -719,7 +722,8 @@ class Kernel:
                 self._unhandled_trap(p, trap)
         if self.debugger is not None:
             self.debugger.after_slice(p, trap)
-        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p:
+        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p \
+                and (self.debugger is None or not self.debugger.holding):
             self.runqueue.append(self.runqueue.pop(0))     # round robin
 
     def _slice_length(self, p: Process) -> int:

@@ -94,3 +94,34 @@ def test_a_gdb_port_in_use_is_one_line(userland):
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
         f'ukern: --gdb {port}: cannot listen on 127.0.0.1:{port}: Address already in use'], r.stderr
+
+
+@needs_gdb
+def test_threads_meet_the_same_milestones_backwards_and_forwards_again(userland):
+    """Two threads preempted by the scheduler: stopping at breakpoints must not change
+    their interleaving, so going back and forth meets the same stops in the same order."""
+    steps = ['continue'] * 5 + ['reverse-continue'] * 3 + ['continue'] * 3
+    commands = ['break milestone', 'info threads']
+    for step in steps:
+        commands += [step, 'print last']
+    text, status, out, err = debug(userland / 'bin' / 'gdbrace', *commands, 'delete', 'continue',
+                                   snapshot_every=1_000_000)
+    seen = re.findall(r'^\$\d+ = (\d+)$', text, re.M)
+    forward = seen[:5]
+    assert len(set(forward)) == 5, text                        # five different stops
+    assert seen[5:8] == forward[3::-1][:3], text               # the 4th, 3rd and 2nd again
+    assert seen[8:] == forward[2:], text                       # and forward: the 3rd to the 5th
+    assert 'Switching to Thread 3' in text and 'Switching to Thread 2' in text, text
+    assert status == 0 and 'gdbrace: 8 milestones' in out, err
+
+
+@needs_gdb
+def test_info_threads_and_thread_n(userland):
+    text, status, out, err = debug(userland / 'bin' / 'gdbthreads', 'break work', 'continue',
+                                   'info threads', 'thread 1', 'bt', 'thread 2', 'print id',
+                                   'delete', 'continue')
+    assert re.search(r'^\*? +2 +Thread 2 \(gdbthreads runnable\) +work \(id=0\)', text, re.M), text
+    assert re.search(r'^ +1 +Thread 1 \(gdbthreads blocked\)', text, re.M), text
+    assert re.search(r'#\d+ +0x[0-9a-f]+ in main \(\) at .*gdbthreads\.c', text), text   # thread 1 waits in join
+    assert re.search(r'^\$1 = 0$', text, re.M), text
+    assert status == 0 and 'gdbthreads: 10 11' in out, err

@@ -31,8 +31,8 @@ from ..trap import classify, Signal
 from .strace import MemoryPeek
 
 PACKET_SIZE = 0x4000
-WRITE_WATCH = 2              # Z2; Z3 and Z4 (read, access) are not offered
-MAX_WATCH_LEN = 8
+MAX_WATCH_LEN = 8            # Z2 (write); Z3 and Z4 (read, access) are not offered
+STEP_ON = 1 << 62            # single-step a whole slice (watchpoints, scans)
 
 # GDB's own signal numbers (gdb/signals.def) differ from Linux's for a few signals.
 GDB_SIGNALS = {Signal.SIGBUS: 10, Signal.SIGUSR1: 30, Signal.SIGUSR2: 31, Signal.SIGCHLD: 20,
@@ -146,6 +146,9 @@ class GdbStub:
         self._hooks: dict[int, int] = {}     # breakpoint address -> Unicorn hook handle
         self._watches: list[tuple[int, int]] = []   # write watchpoints: (address, length)
         self._watch_aspace = None                   # the address space they are in
+        self._slice = None                          # (task, position, budget) of the running slice
+        self._carry: tuple | None = None            # (task, budget left) of a slice cut short
+        self.holding = False                        # the last slice was cut short by a stop
         self.timeline = None
         if snapshot_every:
             from .reverse import Timeline
@@ -156,18 +159,43 @@ class GdbStub:
     def stepping(self) -> bool:
         return self._stepping and not self.detached
 
-    def bound_slice(self, p, count: int) -> tuple[int, bool]:
-        """The kernel's slice length for p, bounded for the debugger: (instructions, exact).
-        A single step is one instruction, exactly; with watchpoints every instruction is
-        stepped, so that a write stops the machine right after it; a re-execution ends
-        exactly at its target."""
-        if self.timeline is not None and self.timeline.mission is not None:
-            return self.timeline.bound_slice(count)
+    # A stop in the middle of a slice (a breakpoint, a step, a watchpoint, a re-execution's
+    # target) must not change what the machine does next: the slice goes on afterwards with
+    # the budget it had left (kernel.run asks held_task() first), and the scheduler does not
+    # rotate.  So the schedule, and with it every position, is the same with or without gdb
+    # stopping it, which reverse execution relies on.
+    def bound_slice(self, p, count: int) -> tuple[int, int | None]:
+        """The kernel's slice for p as the debugger bounds it: (budget, steps), steps
+        being a limit on instructions begun, or None when the slice is not stepped."""
+        if self._carry is not None and self._carry[0] is p:
+            count = self._carry[1]
+        self._carry = None
+        self._slice = (p, self.kernel.clock.instructions, count)
         if self._watches:
             self.kernel.cpu.watch_in_slice(p.aspace is self._watch_aspace)
+        if self.timeline is not None and self.timeline.mission is not None:
+            return self.timeline.bound_slice(count)
         if self.stepping:
-            return 1, True
-        return count, bool(self._watches) and not self.detached
+            return count, 1
+        return count, STEP_ON if self._watches and not self.detached else None
+
+    def held_task(self):
+        """The task whose slice a stop cut short, to run on now; or None."""
+        if self._carry is None:
+            return None
+        p = self._carry[0]
+        if p.state is State.RUNNABLE and self.kernel.runqueue and self.kernel.runqueue[0] is p:
+            return p
+        self._carry = None
+        return None
+
+    def _note_slice_end(self, p, trap) -> None:
+        task, began, count = self._slice or (None, 0, 0)
+        retired = self.kernel.clock.instructions - began
+        cut = (task is p and trap is None and not self.kernel.cpu.ended_by_kernel
+               and p.state is State.RUNNABLE and retired < count and not self.detached)
+        self.holding = cut
+        self._carry = (p, count - retired) if cut else None
 
     def before_slice(self, p) -> bool:
         if self.detached:
@@ -205,6 +233,7 @@ class GdbStub:
         return True
 
     def after_slice(self, p, trap) -> None:
+        self._note_slice_end(p, trap)
         if self.detached or self.conn is None:
             return
         watch = self.kernel.cpu.watch_hit() if self._watches else None

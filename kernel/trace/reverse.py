@@ -122,22 +122,26 @@ class Timeline:
         return self.kernel.clock.instructions
 
     def position_in_slice(self) -> int:
-        """The same from a hook inside a slice: the instruction about to run, or running."""
+        """The same from a hook inside a single-stepped slice, counting the instruction
+        about to run as begun."""
         k = self.kernel
-        return k.clock.instructions + k.cpu.retired() - k._charged
+        return k.clock.instructions - k._charged + k.cpu.stepped()
 
     @property
     def beginning(self) -> int:
         return self.snapshots[0].pos if self.snapshots else 0
 
     # -- the kernel's slices while re-executing -----------------------------------------------
-    def bound_slice(self, count: int) -> tuple[int, bool]:
-        left = self.mission['until'] - self.position()
+    def bound_slice(self, count: int) -> tuple[int, int | None]:
+        """(budget, steps) of a slice on the way: a scanner steps every instruction and a
+        runner only its last MARGIN, both stopping exactly at their target.  (Cutting a
+        slice short changes nothing: the stub carries the rest of its budget over.)"""
+        left = max(1, self.mission['until'] - self.position())
         if self.mission['op'] == 'scan':
-            return max(1, min(count, left)), True
+            return count, left
         if left > MARGIN:
-            return min(count, left - MARGIN), False
-        return max(1, left), True
+            return min(count, left - MARGIN), None
+        return count, left
 
     def after_slice(self, p) -> None:
         """A runner or scanner: is it there yet?"""
