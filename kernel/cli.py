@@ -247,6 +247,8 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
         first, n = unbalanced.problems[0], len(unbalanced.problems)
         more = f' (and {n - 1} more)' if n > 1 else ''
         raise CommandError(f'--check: the books do not balance: {first}{more}', status=1)
+    if getattr(gate, 'diverged', None):
+        raise CommandError(gate.diverged, status=1)
     if host.stopped and not replaying(args):
         raise CommandError('stopped by a second Ctrl-C (the guest did not end on SIGINT)', status=130)
     if args.stats:

@@ -145,6 +145,14 @@ def test_recording_a_pipe_and_the_record_layout(userland, tmp_path):
     again = subprocess.run(UKERN + ['replay', str(recording)], capture_output=True, timeout=120,
                            cwd=ROOT, stdin=subprocess.DEVNULL)
     assert again.returncode == 0 and again.stdout == r.stdout, again.stderr
+    # an entry moved by one instruction: the replay notices and says so in one line
+    off = 56 + head.options_size + 8
+    moved = raw[:off] + (int.from_bytes(raw[off:off + 8], 'little') + 1).to_bytes(8, 'little') + raw[off + 8:]
+    recording.write_bytes(moved)
+    bad = subprocess.run(UKERN + ['replay', str(recording)], capture_output=True, timeout=120,
+                         cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert bad.returncode == 1
+    assert bad.stderr.decode().strip().splitlines()[-1].startswith('ukern: the replay went another way'), bad.stderr
 
 
 def test_not_a_recording_is_one_line(tmp_path):
@@ -153,3 +161,18 @@ def test_not_a_recording_is_one_line(tmp_path):
     r = subprocess.run(UKERN + ['replay', str(bogus)], capture_output=True, timeout=60, cwd=ROOT)
     assert r.returncode == 1
     assert r.stderr.decode().strip() == f'ukern: {bogus}: not a recording made by ukern --record'
+
+
+def test_the_trace_of_a_lone_process_counts_its_instructions(userland, tmp_path):
+    """--trace turns the exact clock on: a process alone still moves virtual time, so the
+    trace spans its loop (about 3.7 million instructions, 1 ns each)."""
+    import json
+    trace = tmp_path / 'spin.json'
+    r = subprocess.run(UKERN + ['run', '--trace', str(trace), str(userland / 'tests' / 'spin'), '1000000'],
+                       capture_output=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    events = [e for e in json.loads(trace.read_text())['traceEvents'] if 'ts' in e]
+    assert max(e['ts'] for e in events) > 3000            # µs of virtual time
+    exit_call = [e for e in events if e.get('name') == 'exit_group']
+    assert exit_call and exit_call[0]['ts'] > 3000
+

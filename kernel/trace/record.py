@@ -212,10 +212,6 @@ class Recording:
                                'replay needs a copy of the image as it was when recording began')
 
 
-class DivergenceError(RuntimeError):
-    """The replay reached an input point at a different instruction count than the recording."""
-
-
 class Replayer(_Gate):
     """Stands where the host was: gives the recorded input at the recorded input points."""
 
@@ -224,6 +220,7 @@ class Replayer(_Gate):
         self.entries = list(recording.entries)
         self.next = 0
         self.stopped = False
+        self.diverged: str | None = None     # why the replay stopped early, if it did
 
     def poll_host_input(self) -> bool:
         self.point += 1
@@ -241,8 +238,10 @@ class Replayer(_Gate):
             entry, data = self.entries[self.next]
             self.next += 1
             if entry.instructions != self.kernel.clock.instructions:
-                raise DivergenceError(f'input point {self.point}: recorded at instruction '
-                                      f'{entry.instructions}, replayed at {self.kernel.clock.instructions}')
+                self.diverged = (f'the replay went another way: input point {self.point} was at '
+                                 f'instruction {entry.instructions}, now at {self.kernel.clock.instructions}')
+                self.kernel.stop_requested = True
+                return False
             got = True
             if entry.kind == EntryKind.INPUT:
                 self.console.feed(data)
