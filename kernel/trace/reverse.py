@@ -38,7 +38,8 @@ import sys
 import warnings
 
 MARGIN = 1024               # a translated block has at most 512 instructions
-DEFAULT_EVERY = 20_000_000  # instructions between snapshots (bench/run.py: the latency it buys)
+DEFAULT_EVERY = 20_000_000  # instructions between snapshots (bench/rewind.py: the latency it buys)
+MAX_SNAPSHOTS = 64          # beyond this, the one whose loss leaves the smallest gap goes
 _LENGTH = struct.Struct('<I')
 
 _session = None             # this process's Timeline, once it has one
@@ -174,6 +175,7 @@ class Timeline:
         if pid:
             frozen.close()
             self.snapshots.append(Snapshot(pos, pid, present))
+            self._thin()
             return
         me = Snapshot(pos, os.getpid(), present)
         self.snapshots.append(me)
@@ -181,6 +183,14 @@ class Timeline:
         # here only in a runner or scanner forked from the snapshot: on with its mission
         self.origin = me
         self._begin_mission(p)
+
+    def _thin(self) -> None:
+        """Keep the number of snapshots bounded: a long run keeps them ever sparser in its
+        past (the first, where reverse execution ends, always stays)."""
+        while len(self.snapshots) > MAX_SNAPSHOTS:
+            s = self.snapshots
+            i = min(range(1, len(s) - 1), key=lambda i: s[i + 1].pos - s[i - 1].pos)
+            self._quit(s.pop(i))
 
     def _sleep_as_snapshot(self, me: Snapshot, sock: socket.socket) -> None:
         """The snapshot's life: wait for a mission, fork a process for it; end when told or
@@ -279,6 +289,7 @@ class Timeline:
     def _quit(snap: Snapshot) -> None:
         try:
             _send(snap.sock, {'op': 'quit'})
+            snap.sock.close()
         except OSError:
             pass
 
