@@ -448,15 +448,19 @@ DELEGATED = {'mkdisk': lambda rest: mkdisk.main(rest), 'objstore': _objstore_mai
 def main(argv: list[str] | None = None) -> int:
     """`ukern ...`: a user's mistake ends in one line on stderr (status 2 for the command
     line, 1 for what went wrong later), never in a traceback."""
-    from .cmdline import CommandError
+    from .trace.reverse import session_ended
     argv = sys.argv[1:] if argv is None else list(argv)
+    return session_ended(_command(argv))       # (gdb's reverse execution may have forked)
+
+
+def _command(argv: list[str]) -> int:
+    from .cmdline import CommandError
     try:
         if argv and argv[0] in DELEGATED:
             return DELEGATED[argv[0]](argv[1:])
         args = build_parser().parse_args(argv)
         args.argv = argv
-        from .trace.reverse import session_ended
-        return session_ended(args.func(args))      # (gdb's reverse execution may have forked)
+        return args.func(args)
     except CommandError as e:
         print(f'ukern: {e}', file=sys.stderr)
         return e.status

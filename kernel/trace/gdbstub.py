@@ -666,3 +666,5 @@ class GdbStub:
     def stop_here(self, p, extra: str) -> None:
         """A runner has arrived: report the stop to gdb and serve it."""
         self._stop(p, SIGTRAP, extra)
+        if self._over is None and self._hooks and self._current_rip(p) in self._hooks:
+            self._over = self._current_rip(p)    # resuming on a breakpoint: run it first

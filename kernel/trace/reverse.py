@@ -28,6 +28,7 @@ stays, asleep, until the last runner ends the session and tells it the exit stat
 (session_ended, from cli.main), so that a shell or `make gdb` waiting for it sees the end.
 """
 
+import atexit
 import os
 import pickle
 import select
@@ -114,7 +115,8 @@ class Timeline:
         self.status_r, self.status_w = os.pipe()
         self.mission: dict | None = None
         self.hits: list[tuple[int, str]] = []
-        self.origin: Snapshot | None = None      # the snapshot a runner or scanner came from
+        self.ended = False
+        atexit.register(self._exit_anyway)
         _session = self
 
     # -- positions ------------------------------------------------------------------------
@@ -151,7 +153,7 @@ class Timeline:
             return
         if self.mission['op'] == 'scan':
             self._report_scan()
-        if pos > self.mission['until']:
+        if pos > self.mission['until']:     # (a bug: the machine did not repeat itself)
             self.kernel.log(f'ukern: gdb: re-execution went past position {self.mission["until"]} '
                             f'(to {pos}): the run is not repeatable here')
         self._arrive(p)
@@ -180,9 +182,7 @@ class Timeline:
         me = Snapshot(pos, os.getpid(), present)
         self.snapshots.append(me)
         self._sleep_as_snapshot(me, frozen)
-        # here only in a runner or scanner forked from the snapshot: on with its mission
-        self.origin = me
-        self._begin_mission(p)
+        self._begin_mission(p)      # (only in a runner or scanner forked from the snapshot)
 
     def _thin(self) -> None:
         """Keep the number of snapshots bounded: a long run keeps them ever sparser in its
@@ -309,6 +309,9 @@ class Timeline:
 
     def end(self, status: int) -> None:
         """The session is over in the present: snapshots end; a runner tells the root."""
+        if self.ended:
+            return
+        self.ended = True
         for snap in self.snapshots:
             self._quit(snap)
         self.snapshots = []
@@ -316,3 +319,9 @@ class Timeline:
             sys.stdout.flush()
             sys.stderr.flush()
             os.write(self.status_w, struct.pack('<i', status))
+
+    def _exit_anyway(self) -> None:
+        """At interpreter exit without session_ended (a runner that failed): the root
+        must not wait for ever."""
+        if not self.ended and self.mission is None:
+            self.end(1)
