@@ -249,7 +249,9 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
         raise CommandError(f'--check: the books do not balance: {first}{more}', status=1)
     if getattr(gate, 'diverged', None):
         raise CommandError(gate.diverged, status=1)
-    if host.stopped and not replaying(args):
+    if getattr(gate, 'interrupted', False):
+        raise CommandError('replay interrupted', status=130)
+    if gate.host_stop if gate is not None else host.stopped:
         raise CommandError('stopped by a second Ctrl-C (the guest did not end on SIGINT)', status=130)
     if args.stats:
         print_stats(kernel)

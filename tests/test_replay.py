@@ -176,3 +176,25 @@ def test_the_trace_of_a_lone_process_counts_its_instructions(userland, tmp_path)
     exit_call = [e for e in events if e.get('name') == 'exit_group']
     assert exit_call and exit_call[0]['ts'] > 3000
 
+
+
+def test_host_ctrl_c_is_recorded_as_input(userland, tmp_path):
+    """Input from a pipe: a host Ctrl-C is a signal for the guest, a second one stops
+    ukern; both are taken at an input point and replayed there."""
+    import signal
+    recording = tmp_path / 'ctrlc.rec'
+    p = subprocess.Popen(UKERN + ['run', '--record', str(recording), str(userland / 'tests' / 'busyloop'), 'ignore'],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert p.stdout.readline() == b'busyloop: started\n'
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and b'second Ctrl-C' in err, err
+    kinds = [e.kind for e, _ in Recording(str(recording)).entries]
+    assert kinds == [EntryKind.SIGNAL, EntryKind.STOP], kinds
+    for _ in range(2):
+        again = subprocess.run(UKERN + ['replay', str(recording)], capture_output=True, timeout=120,
+                               cwd=ROOT, stdin=subprocess.DEVNULL)
+        assert (again.returncode, again.stdout, again.stderr) == (130, b'busyloop: started\n', err)

@@ -92,6 +92,7 @@ class _Gate:
         self.kernel = kernel
         self.console = kernel.machine.console
         self.point = 0
+        self.host_stop = False                 # a second host Ctrl-C stopped the run
         kernel.host_input = self
         kernel.exact_clock = True              # slices end by instructions, never host time
 
@@ -139,7 +140,7 @@ class Recorder(_Gate):
             got = True
         if self._stop and not self.kernel.stop_requested:
             self._write(EntryKind.STOP, b'')
-            self.kernel.stop_requested = True
+            self.kernel.stop_requested = self.host_stop = True
             got = True
         return got
 
@@ -219,7 +220,7 @@ class Replayer(_Gate):
         super().__init__(kernel)
         self.entries = list(recording.entries)
         self.next = 0
-        self.stopped = False
+        self.interrupted = False             # Ctrl-C during the replay
         self.diverged: str | None = None     # why the replay stopped early, if it did
 
     def poll_host_input(self) -> bool:
@@ -250,12 +251,12 @@ class Replayer(_Gate):
             elif entry.kind == EntryKind.SIGNAL:
                 self.kernel.host_signals.append(data[0])
             elif entry.kind == EntryKind.STOP:
-                self.kernel.stop_requested = True
+                self.kernel.stop_requested = self.host_stop = True
         return got
 
     def host_signal(self, sig: int) -> None:
         """Ctrl-C during a replay ends it (the recording decides what the guest gets)."""
-        self.stopped = True
+        self.interrupted = True
         self.kernel.stop_requested = True
 
     def request_stop(self) -> None:
