@@ -37,7 +37,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from . import fpu, livestate
 from .fpu import FXState
-from .slicecount import BlockCounter, NativeBuildError, MAX_WATCHES
+from .slicecount import BlockCounter, NativeBuildError, MAX_WATCHES  # noqa: F401 (the stub's)
 
 PAGE_SIZE = 4096
 
@@ -216,7 +216,6 @@ class CPU:
         self._mp = None                   # CR0.MP as last set by _select_blocks (None: unknown)
         self._count_hook = False          # Unicorn's per-instruction counting hook is in place
         self._stepping = False            # translated code carries the native step hook
-        self._watching = 0                # watched ranges the native counter holds
         self.ended_by_kernel = False      # the last slice was ended by a callback (not a count)
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         self._syscall_hook = self._add_syscall_hook()
@@ -304,35 +303,24 @@ class CPU:
         self.uc.hook_del(handle)
         self.flush_code_cache()
 
-    # Watchpoints: while single-stepping, the native counter compares each watched value
-    # before every instruction and stops the slice right after the one that changed it.
-    # (Unicorn's memory hooks are not called for accesses its TLB serves once paging is
-    # on, so they cannot watch user memory.)
+    # Watchpoints (slicecount.py): while single-stepping, the native counter compares each
+    # watched value before every instruction and stops right after the one that changed
+    # it.  (Unicorn's memory hooks miss the accesses its TLB serves once paging is on.)
     def set_watches(self, watches: list[tuple[int, int, int | None]]) -> None:
         """Watch these (address, length of 1 to 8, value now or None if unreadable), in the
         address space of the slices to come; an empty list: none."""
         if self._native is None:
             raise CPUSetupError('watchpoints need the native counter')
-        if len(watches) > MAX_WATCHES:
-            raise ValueError(f'at most {MAX_WATCHES} watchpoints')
-        state = self._native.state
-        for w, (addr, length, value) in zip(state.watches, watches):
-            w.addr, w.len, w.known, w.value = addr, length, value is not None, value or 0
-        state.watch_count = len(watches)
-        state.watch_hit = 0
-        self._watching = len(watches)
+        self._native.set_watches(watches)
 
     def watch_in_slice(self, on: bool) -> None:
         """Check the watches in the slices to come (the watched process runs) or not."""
         if self._native is not None:
-            self._native.state.watch_count = self._watching if on else 0
+            self._native.check_watches(on)
 
     def watch_hit(self) -> int | None:
         """The index of the watch whose value the last slice changed (then cleared)."""
-        if self._native is None or not self._native.state.watch_hit:
-            return None
-        hit, self._native.state.watch_hit = self._native.state.watch_hit, 0
-        return hit - 1
+        return self._native.take_watch_hit() if self._native is not None else None
 
     def stop_before_instruction(self, addr: int) -> None:
         """From a code hook at `addr`: end the slice before that instruction runs.  (A

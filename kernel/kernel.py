@@ -385,8 +385,9 @@ class Kernel:
     def _full_syscall(self, p: Process, nr: int, args: list[int], entry) -> bool:
         """A call off the short cut: traced, blocking or unknown.  False: it blocked."""
         if self.trace.enabled:                # what the syscall event will need at the end
+            began = self.clock.now - SYSCALL_COST_NS       # (its cost is charged already)
             p.syscall = (nr, entry.name if entry else syscall_name(nr),
-                         args[:entry.nargs] if entry else args, self.clock.now)
+                         args[:entry.nargs] if entry else args, began)
         if entry is None:
             result = self._unknown_syscall(p, nr)
         else:
@@ -548,7 +549,6 @@ class Kernel:
     def run(self) -> None:
         """Run until no process can ever run again (or the host asks to stop)."""
         while not self.stop_requested:
-            # a slice the debugger cut short goes on first, as if it had never stopped
             p = self.debugger.held_task() if self.debugger is not None else None
             if p is None:
                 self._deliver_events()

@@ -175,6 +175,8 @@ def test_the_trace_of_a_lone_process_counts_its_instructions(userland, tmp_path)
     assert max(e['ts'] for e in events) > 3000            # µs of virtual time
     exit_call = [e for e in events if e.get('name') == 'exit_group']
     assert exit_call and exit_call[0]['ts'] > 3000
+    getpid = [e for e in events if e.get('name') == 'getpid']
+    assert getpid and getpid[0]['dur'] == 0.1             # a call's modelled cost, 100 ns
 
 
 

@@ -35,6 +35,11 @@
  * request right after the block hook.  A slice so retires at least its budget and less than
  * one block (at most 512 instructions) more.
  *
+ * The debugger (kernel/trace/gdbstub.py) may single-step a slice as well (sc_on_insn, an
+ * instruction hook, with or without the block count): a step limit, a single step's exact
+ * count (a faulting instruction is not counted until, retried, it runs), and watchpoints,
+ * whose values are compared before every instruction.
+ *
  * Nothing here includes Unicorn's or capstone's headers: the few functions it calls are
  * handed over by address (emu/slicecount.py), and the constants are copied below.
  */
