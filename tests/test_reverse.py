@@ -125,3 +125,21 @@ def test_info_threads_and_thread_n(userland):
     assert re.search(r'#\d+ +0x[0-9a-f]+ in main \(\) at .*gdbthreads\.c', text), text   # thread 1 waits in join
     assert re.search(r'^\$1 = 0$', text, re.M), text
     assert status == 0 and 'gdbthreads: 10 11' in out, err
+
+
+def test_gdbwait_waits_for_the_stub_and_gives_up_when_ukern_ends(userland):
+    """`make gdb` starts gdb once the stub listens (kernel/trace/gdbwait.py), never before,
+    and stops waiting when the ukern that was to listen has ended."""
+    from kernel.trace import gdbwait
+    ukern = subprocess.Popen([sys.executable, '-m', 'kernel', 'run', '--gdb', '0',
+                              str(userland / 'bin' / 'hello')],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    port = int(re.search(r'127\.0\.0\.1:(\d+)', ukern.stderr.readline().decode()).group(1))
+    assert gdbwait.main([str(port), str(ukern.pid)]) == 0
+    with socket.socket() as s:                        # someone else listening is not the stub
+        s.bind(('127.0.0.1', 0))
+        s.listen(1)
+        assert not gdbwait.listening(s.getsockname()[1], ukern.pid)
+    ukern.kill()
+    ukern.wait(timeout=30)
+    assert gdbwait.main([str(port), str(ukern.pid)]) == 1
