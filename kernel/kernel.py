@@ -709,8 +709,6 @@ class Kernel:
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
         began, kernel_time = self.clock.now, p.usage.stime
         trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, steps=steps)
-        if self.interactive:
-            self.host_input.poll_host_input()
         self.clock.retire(retired - self._charged)
         self._charged = 0
         # the slice's time, less what its system calls and faults took, was user time
@@ -722,8 +720,10 @@ class Kernel:
                 self._unhandled_trap(p, trap)
         if self.debugger is not None:
             self.debugger.after_slice(p, trap)
-        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p \
-                and (self.debugger is None or not self.debugger.holding):
+        held = self.debugger is not None and self.debugger.holding    # cut short: goes on next
+        if self.interactive and not held:
+            self.host_input.poll_host_input()
+        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p and not held:
             self.runqueue.append(self.runqueue.pop(0))     # round robin
 
     def _slice_length(self, p: Process) -> int:

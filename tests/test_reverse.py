@@ -143,3 +143,39 @@ def test_gdbwait_waits_for_the_stub_and_gives_up_when_ukern_ends(userland):
     ukern.kill()
     ukern.wait(timeout=30)
     assert gdbwait.main([str(port), str(ukern.pid)]) == 1
+
+
+@needs_gdb
+def test_a_replayed_session_under_gdb_goes_back_and_forth(userland, tmp_path):
+    """Record a program reading lines that arrive one by one, then debug the replay: the
+    input comes from the recording, so reverse execution meets the same lines."""
+    import time
+    recording = tmp_path / 'input.rec'
+    p = subprocess.Popen([sys.executable, '-m', 'kernel', 'run', '--record', str(recording),
+                          str(userland / 'bin' / 'gdbinput')],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    for line in (b'a b\n', b'c d e\n', b'f\n'):
+        p.stdin.write(line)
+        p.stdin.flush()
+        time.sleep(0.3)
+    p.stdin.close()
+    p.stdin = None                                    # (communicate would flush it)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0 and out == b'gdbinput: 6 words\n', err
+    ukern = subprocess.Popen([sys.executable, '-m', 'kernel', 'replay', '--gdb', '0', str(recording)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                             stdin=subprocess.DEVNULL)
+    port = re.search(r'127\.0\.0\.1:(\d+)', ukern.stderr.readline().decode()).group(1)
+    commands = ['break count_line', 'continue', 'print words', 'continue', 'print words',
+                'continue', 'print words', 'reverse-continue', 'print words', 'continue',
+                'print words', 'delete', 'continue']
+    cmd = ['gdb', '-batch', '-nx', '-ex', 'set confirm off', '-ex', f'target remote 127.0.0.1:{port}']
+    for c in commands:
+        cmd += ['-ex', c]
+    text = subprocess.run(cmd + [str(userland / 'bin' / 'gdbinput')], capture_output=True,
+                          text=True, timeout=120)
+    text = text.stdout + text.stderr
+    out, err = ukern.communicate(timeout=60)
+    assert re.findall(r'^\$\d+ = (\d+)$', text, re.M) == ['0', '2', '5', '2', '5'], text
+    assert 'exited normally' in text, text
+    assert ukern.returncode == 0 and out == b'gdbinput: 6 words\n', err

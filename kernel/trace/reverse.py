@@ -116,6 +116,7 @@ class Timeline:
         self.mission: dict | None = None
         self.hits: list[tuple[int, str]] = []
         self.ended = False
+        self.ending: list[int] = []              # snapshots told to quit, to be waited for
         atexit.register(self._exit_anyway)
         _session = self
 
@@ -169,6 +170,7 @@ class Timeline:
         """Before a slice of p: take a snapshot if the last one is `every` instructions old."""
         if self.mission is not None:
             return
+        self._reap()
         pos = self.position()
         if self.snapshots and pos < self.snapshots[-1].pos + self.every:
             return
@@ -190,7 +192,18 @@ class Timeline:
         while len(self.snapshots) > MAX_SNAPSHOTS:
             s = self.snapshots
             i = min(range(1, len(s) - 1), key=lambda i: s[i + 1].pos - s[i - 1].pos)
-            self._quit(s.pop(i))
+            self._quit(s[i])
+            self.ending.append(s.pop(i).pid)
+
+    def _reap(self) -> None:
+        """Wait for the snapshots that were told to quit and have (no zombies left)."""
+        for pid in list(self.ending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.ending.remove(pid)
 
     def _sleep_as_snapshot(self, me: Snapshot, sock: socket.socket) -> None:
         """The snapshot's life: wait for a mission, fork a process for it; end when told or

@@ -3,6 +3,7 @@
   ukern boot --disk build/disk.img --record session.rec     a person types; keep it all
   ukern replay session.rec --disk before.img                the same session again
   ukern replay session.rec --disk before.img --trace t.json ... with its timeline
+  ukern replay session.rec --disk before.img --gdb 1234     ... under gdb, which can go back
 
 cli.py calls open_gate() before a run (a Recorder or a Replayer from record.py stands
 between the host and the console) and `ukern replay` rebuilds the recorded command line,
@@ -34,6 +35,12 @@ def add_replay_command(sub) -> None:
     rp.add_argument('--disk', help='the disk image as it was when recording began (a copy: '
                     'the recorded session changed the original); default: the recorded path')
     rp.add_argument('--trace', metavar='FILE.json', help='write a Chrome/Perfetto trace of the replay')
+    from ..cmdline import int_between
+    from .reverse import DEFAULT_EVERY
+    rp.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
+                    help='stop before the first instruction and serve gdb (reverse execution too)')
+    rp.add_argument('--snapshot-every', metavar='N', type=int_between(0, 1 << 40), default=DEFAULT_EVERY,
+                    help='with --gdb: a snapshot every N instructions (default %(default)s)')
     rp.set_defaults(func=cmd_replay)
 
 
@@ -78,8 +85,8 @@ def cmd_replay(args) -> int:
         run = build_parser().parse_args(argv)
     except SystemExit:
         raise CommandError(f'{args.file}: the recorded command line no longer parses: {" ".join(argv)}') from None
-    run.argv, run.replay, run.record, run.gdb = argv, recording, None, None
-    run.trace = args.trace
+    run.argv, run.replay, run.record = argv, recording, None
+    run.trace, run.gdb, run.snapshot_every = args.trace, args.gdb, args.snapshot_every
     if args.disk:
         run.disk = args.disk
     recording.check_disk(run.disk)
