@@ -58,9 +58,11 @@ bench-peers: userland $(PEERS_VENV)/.installed-stamp
 
 # A demo under gdb: the kernel stops before the first instruction and serves gdb.
 GDBPORT ?= 1234
+# gdb connects once the stub listens (kernel/trace/gdbwait.py); a port in use ends it in one line.
 gdb: userland
 	$(PY) -m kernel run --gdb $(GDBPORT) $(BUILD)/userland/bin/gdbdemo & \
-	sleep 1; gdb -q -nx -ex 'target remote 127.0.0.1:$(GDBPORT)' -ex 'break main' -ex 'continue' \
+	$(PY) -m kernel.trace.gdbwait $(GDBPORT) $$! || { wait $$!; exit 1; }; \
+	gdb -q -nx -ex 'target remote 127.0.0.1:$(GDBPORT)' -ex 'break main' -ex 'continue' \
 	    $(BUILD)/userland/bin/gdbdemo; wait
 
 # Course labs (labs/README.md): start one, grade it (LAB empty: every lab), go back.

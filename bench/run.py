@@ -403,8 +403,10 @@ def main() -> int:
     if not args.quick:
         sys.path.insert(0, str(ROOT / 'bench'))
         import io_bench
+        import rewind
         import slices
         text += '\n\n' + slices.table()
+        text += '\n\n' + rewind.table()
         with tempfile.TemporaryDirectory() as tmp:
             text += '\n\n' + io_bench.table(Path(tmp))
     print(text)

@@ -46,11 +46,14 @@ class Console:
         self._control = ConsoleControl(0)
         self._script: list[bytes] | None = None
         self.attention_fd: int | None = None   # readable when the host wants the kernel's attention
+        self.on_feed: Callable[[bytes, bool], None] | None = None   # a recorder (kernel/trace/record.py)
         bus.map(base, WINDOW_SIZE, self)
 
     # -- host side --------------------------------------------------------------------
     def feed(self, data: bytes, eof: bool = False) -> None:
         """Bytes typed on the host side (or read from an input file)."""
+        if self.on_feed is not None:
+            self.on_feed(data, eof)
         self._rx.extend(data)
         self._eof = self._eof or eof
         self._update_irq()

@@ -37,7 +37,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from . import fpu, livestate
 from .fpu import FXState
-from .slicecount import BlockCounter, NativeBuildError
+from .slicecount import BlockCounter, NativeBuildError, MAX_WATCHES  # noqa: F401 (the stub's)
 
 PAGE_SIZE = 4096
 
@@ -216,6 +216,7 @@ class CPU:
         self._mp = None                   # CR0.MP as last set by _select_blocks (None: unknown)
         self._count_hook = False          # Unicorn's per-instruction counting hook is in place
         self._stepping = False            # translated code carries the native step hook
+        self.ended_by_kernel = False      # the last slice was ended by a callback (not a count)
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         self._syscall_hook = self._add_syscall_hook()
 
@@ -302,6 +303,33 @@ class CPU:
         self.uc.hook_del(handle)
         self.flush_code_cache()
 
+    # Watchpoints (slicecount.py): while single-stepping, the native counter compares each
+    # watched value before every instruction and stops right after the one that changed
+    # it.  (Unicorn's memory hooks miss the accesses its TLB serves once paging is on.)
+    def set_watches(self, watches: list[tuple[int, int, int | None]]) -> None:
+        """Watch these (address, length of 1 to 8, value now or None if unreadable), in the
+        address space of the slices to come; an empty list: none."""
+        if self._native is None:
+            raise CPUSetupError('watchpoints need the native counter')
+        self._native.set_watches(watches)
+
+    def watch_in_slice(self, on: bool) -> None:
+        """Check the watches in the slices to come (the watched process runs) or not."""
+        if self._native is not None:
+            self._native.check_watches(on)
+
+    def watch_hit(self) -> int | None:
+        """The index of the watch whose value the last slice changed (then cleared)."""
+        return self._native.take_watch_hit() if self._native is not None else None
+
+    def stop_before_instruction(self, addr: int) -> None:
+        """From a code hook at `addr`: end the slice before that instruction runs.  (A
+        single step has already counted it as begun when it was let through: it is not.)"""
+        state = self._native.state if self._stepping and self._native is not None else None
+        if state is not None and state.stepped and state.step_pc == addr:
+            state.stepped -= 1
+        self.stop()
+
     def vector_reg(self, name: str) -> int:
         """An SSE register (xmm0-15) or MXCSR of the running process, for debuggers."""
         return self.uc.reg_read(getattr(X, f'UC_X86_REG_{name.upper()}'))
@@ -353,7 +381,7 @@ class CPU:
 
     # -- running --------------------------------------------------------------------------
     def run(self, rip: int, count: int = 0, timeout_ms: int = 0,
-            exact: bool = False) -> tuple[Trap | None, int]:
+            exact: bool = False, steps: int | None = None) -> tuple[Trap | None, int]:
         """Run user code from `rip` until a callback stops it, or for about `count`
         instructions, or (for interactive use only: it is not deterministic) `timeout_ms` of
         host time.
@@ -364,6 +392,11 @@ class CPU:
         stops after exactly `count` instructions begun, by an instruction hook.  Without the
         native counter, Unicorn's count= counts every instruction (25-30x slower).
 
+        With `steps` (the debugger) a counted slice is also single-stepped: it ends as a
+        counted slice does, or after `steps` instructions begun, or when a watched value
+        changes (set_watches), whichever comes first, and stepped() tells exactly how far
+        it is from inside.
+
         Returns the trap that ended the slice (None if a callback stopped it or the count
         ran out) and the instructions retired (0 when the slice was not counted).
         """
@@ -371,17 +404,19 @@ class CPU:
         native = self._native
         unicorn_count = count if native is None else 0
         self._leave_or_enter_count_hook(start, bool(unicorn_count))
-        stepping = bool(count) and exact and native is not None
+        both = steps is not None and bool(count) and native is not None
+        stepping = bool(count) and (exact or both) and native is not None
         self._step_blocks(stepping)
         self._count = count
-        self._native_counting = bool(count) and not exact and native is not None
+        self._native_counting = bool(count) and (not exact or both) and native is not None
         self._select_blocks(counted=self._native_counting)
         if native is not None and self._clock is not None:
             native.set_time(self._clock.now)
         if self._native_counting:
             native.begin(count)
-        elif stepping:
-            native.step_begin(count)
+        if stepping:
+            native.step_begin(steps if both else count)
+        self.ended_by_kernel = False
         self._stopping = False
         self._trap = None
         natively = self._native_counting
@@ -400,11 +435,11 @@ class CPU:
                 start = self._reg.read(X.UC_X86_REG_RIP)
         finally:
             self._interrupted = False
+            if stepping:
+                retired = native.step_end()
             if natively:                # (even if a callback raised: close the hook's range)
                 self._native_counting = False
                 retired = native.end()
-            elif stepping:
-                retired = native.step_end()
         if natively or stepping:
             return self._trap, retired
         return self._trap, self.retired()
@@ -454,6 +489,10 @@ class CPU:
         """Is the running slice counting its instructions?"""
         return bool(self._count)
 
+    def stepped(self) -> int:
+        """From a hook in a single-stepped slice: the instructions begun so far."""
+        return self._native.state.stepped
+
     def retired(self) -> int:
         """Instructions the running slice has retired so far (0 if it is not counted)."""
         if self._native_counting:
@@ -495,6 +534,7 @@ class CPU:
     def _hook_syscall(self, _uch, _user):
         try:
             if not self._stopping and not self.on_syscall():
+                self.ended_by_kernel = True
                 self.stop()
         except BaseException as e:
             if self.uc._hook_exception is None:
@@ -526,6 +566,7 @@ class CPU:
         trap = Trap(intno, rip, cr2, error if intno in _HAS_ERROR_CODE else 0)
         if not self.on_trap(trap):
             self._trap = trap
+            self.ended_by_kernel = True
             self.stop()
 
     # -- the #1883 work-around ------------------------------------------------------------

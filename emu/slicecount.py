@@ -2,7 +2,8 @@
 
 emu/native/slicecount.c holds a UC_HOOK_BLOCK callback that counts the instructions a slice
 retires and stops the CPU once it has run its budget, a UC_HOOK_INTR callback that charges
-the part of a block an exception cut short, a UC_HOOK_CODE callback for single steps, and
+the part of a block an exception cut short, a UC_HOOK_CODE callback for single steps (which
+also compares the debugger's watched values before each instruction), and
 UC_HOOK_INSN callbacks that make RDTSC and RDTSCP read the virtual clock (Unicorn would give
 the host's time-stamp counter, and a run would not be deterministic).
 This file builds it with the zig compiler ukern already depends on (`python -m ziglang cc`),
@@ -37,13 +38,24 @@ class NativeBuildError(RuntimeError):
     """The native counter could not be built or loaded."""
 
 
+MAX_WATCHES = 4                     # slicecount.c
+
+
+class Watch(ctypes.Structure):
+    """struct watch (slicecount.c): a watched range of at most 8 bytes and its last value."""
+    _fields_ = [('addr', ctypes.c_uint64), ('len', ctypes.c_uint64), ('known', ctypes.c_uint64),
+                ('value', ctypes.c_uint64)]
+
+
 class _Counter(ctypes.Structure):
     """The head of struct slice_counter (slicecount.c): the fields Python reads and writes."""
     _fields_ = [('budget', ctypes.c_uint64), ('retired', ctypes.c_uint64),
                 ('block_icount', ctypes.c_uint64), ('misses', ctypes.c_uint64),
                 ('cuts', ctypes.c_uint64), ('undecoded', ctypes.c_uint64),
                 ('steps', ctypes.c_uint64), ('stepped', ctypes.c_uint64),
-                ('tsc_base', ctypes.c_uint64), ('tsc_last', ctypes.c_uint64)]
+                ('tsc_base', ctypes.c_uint64), ('tsc_last', ctypes.c_uint64),
+                ('step_pc', ctypes.c_uint64), ('watch_count', ctypes.c_uint64),
+                ('watch_hit', ctypes.c_uint64), ('watches', Watch * MAX_WATCHES)]
 
 
 def _cache_dirs() -> list[Path]:
@@ -150,6 +162,7 @@ class BlockCounter:
                     X.UC_X86_REG_RIP, self._capstone)
         self._uch = uc._uch
         self._hooks = []
+        self._watching = 0                  # the debugger's watched ranges (set_watches)
         for kind, fn, where in ((UC_HOOK_BLOCK, lib.sc_on_block, NOWHERE),
                                 (UC_HOOK_CODE, lib.sc_on_insn, NOWHERE),
                                 (UC_HOOK_INTR, lib.sc_on_interrupt, None)):
@@ -197,6 +210,25 @@ class BlockCounter:
         """Stepping is over: the instructions begun."""
         self._lib.sc_step_end(self._ptr)
         return self.state.stepped
+
+    def set_watches(self, watches: list[tuple[int, int, int | None]]) -> None:
+        """The debugger's watched ranges: (address, length of 1 to 8, value now or None)."""
+        if len(watches) > MAX_WATCHES:
+            raise ValueError(f'at most {MAX_WATCHES} watchpoints')
+        state = self.state
+        for w, (addr, length, value) in zip(state.watches, watches):
+            w.addr, w.len, w.known, w.value = addr, length, value is not None, value or 0
+        self._watching = state.watch_count = len(watches)
+        state.watch_hit = 0
+
+    def check_watches(self, on: bool) -> None:
+        """Compare the watched values in the slices to come (the watched process runs)."""
+        self.state.watch_count = self._watching if on else 0
+
+    def take_watch_hit(self) -> int | None:
+        """The index of the watch whose value changed (then forgotten), or None."""
+        hit, self.state.watch_hit = self.state.watch_hit, 0
+        return hit - 1 if hit else None
 
     def forget_blocks(self) -> None:
         """Unicorn dropped its translated code: host addresses will be reused."""

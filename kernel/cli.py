@@ -86,6 +86,9 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     """The machine and kernel the options describe: disks attached, root mounted, swap on.
     tty: the console's output is a terminal; typed: its input is (default: the same);
     error_sink: where the first program's stderr goes when not to the console."""
+    if getattr(args, 'record', None):          # the disk as it is before the kernel touches it
+        from .trace.record import disk_digest
+        args.disk_sha256 = disk_digest(args.disk)
     machine = Machine(args.mem, disks=machine_disks(args) or None,
                       power_fail=getattr(args, 'power_fail', None), **console)
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
@@ -95,7 +98,7 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     if args.disk:
         kernel.mount_root()
     else:
-        kernel.mount_host(args.root or '/', os.getcwd(), writable=args.rw)
+        kernel.mount_host(args.root or '/', host_of(args)['cwd'], writable=args.rw)
     kernel.enable_swap()
     return kernel
 
@@ -124,10 +127,22 @@ def check_root_options(args) -> str | None:
     return None
 
 
+def host_of(args) -> dict:
+    """The host as the run sees it: terminals, stderr apart or not, the environment and
+    the working directory; a replay's are the recording's (trace/record.py)."""
+    if getattr(args, 'replay', None) is not None:
+        return args.replay.options['host']
+    from .trace.record import host_view
+    return host_view(sys.stdin.isatty(), sys.stdout.isatty(), separate_stderr() is not None,
+                     [name + b'=' + value for name, value in os.environb.items()])
+
+
 def guest_environment(args) -> list[bytes]:
     """What the first program's environment holds.  On the host's tree (no --disk) it is
     the host's environment, as if the program were started from this shell (qemu-user does
     the same); from a disk, the guest's own small one."""
+    if getattr(args, 'replay', None) is not None and not args.disk:
+        return [os.fsencode(e) for e in args.replay.options['host']['env']]
     if args.disk:
         return [b'PATH=/bin', b'HOME=/', b'TERM=' + os.environ.get('TERM', 'dumb').encode()]
     return [name + b'=' + value for name, value in os.environb.items()]
@@ -143,7 +158,14 @@ def separate_stderr():
         return None
     if (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino):
         return None
+    return _stderr_sink()
 
+
+def replaying(args) -> bool:
+    return getattr(args, 'replay', None) is not None
+
+
+def _stderr_sink():
     def write(data: bytes) -> None:
         sys.stderr.buffer.write(data)
         sys.stderr.buffer.flush()
@@ -162,10 +184,12 @@ def cmd_run(args) -> int:
     if problem:
         print(f'ukern: {problem}', file=sys.stderr)
         return 2
+    host = host_of(args)
     try:
         # Piped or redirected input is data, not keys: no line discipline for it.
-        kernel = boot_kernel(args, sys.stdout.isatty(), sys.stdin.isatty(),
-                             error_sink=separate_stderr(), console_source=sys.stdin.buffer)
+        kernel = boot_kernel(args, host['stdout_tty'], host['stdin_tty'],
+                             error_sink=_stderr_sink() if host['stderr_apart'] else None,
+                             console_source=None if replaying(args) else sys.stdin.buffer)
     except (OSError, FsError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {boot_error_text(e)}', file=sys.stderr)
         return 1
@@ -185,7 +209,7 @@ def cmd_run(args) -> int:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
     start_object_server(kernel)
-    run_to_the_end(kernel, args, interactive=sys.stdin.isatty())
+    run_to_the_end(kernel, args, interactive=host['stdin_tty'])
     if kernel.deadlocked:
         return DEADLOCK_EXIT
     return wait_status_to_exit_code(init.exit_status)
@@ -210,10 +234,12 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
     types; then write everything back to the disk."""
     from .cmdline import CommandError
     from .hostint import HostInterrupts
+    from .trace.session import open_gate
     kernel.interactive = interactive
+    gate, close_gate = open_gate(kernel, args, interactive)
     close_trace = attach(kernel, args)
     unbalanced = None
-    with _raw_terminal(interactive), HostInterrupts(kernel) as host:
+    with _raw_terminal(interactive and not replaying(args)), HostInterrupts(kernel, gate) as host:
         try:
             kernel.run()
         except InvariantError as e:
@@ -221,18 +247,25 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
             kernel.check_books = False       # (shutdown runs the loop again: say it once)
         except PowerFailed:
             close_trace()
+            close_gate()
             raise                            # no write-back: the disks keep what they have
         except BaseException:
             close_trace()
+            close_gate()
             kernel.shutdown()
             raise
         close_trace()
+        close_gate()
         kernel.shutdown()
     if unbalanced is not None:
         first, n = unbalanced.problems[0], len(unbalanced.problems)
         more = f' (and {n - 1} more)' if n > 1 else ''
         raise CommandError(f'--check: the books do not balance: {first}{more}', status=1)
-    if host.stopped:
+    if getattr(gate, 'diverged', None):
+        raise CommandError(gate.diverged, status=1)
+    if getattr(gate, 'interrupted', False):
+        raise CommandError('replay interrupted', status=130)
+    if gate.host_stop if gate is not None else host.stopped:
         raise CommandError('stopped by a second Ctrl-C (the guest did not end on SIGINT)', status=130)
     if args.stats:
         print_stats(kernel)
@@ -264,12 +297,13 @@ def cmd_boot(args) -> int:
     if problem:
         print(f'ukern boot: {problem}', file=sys.stderr)
         return 2
-    script = read_input_script(args.input) if args.input else None
-    interactive = script is None and sys.stdin.isatty()
-    sink = _terminal_sink() if script is not None and not sys.stdout.isatty() else None
+    script = input_script(args)
+    host = host_of(args)
+    interactive = script is None and host['stdin_tty']
+    sink = _terminal_sink() if script is not None and not host['stdout_tty'] else None
     try:
-        kernel = boot_kernel(args, script is not None or sys.stdin.isatty(), console_sink=sink,
-                             console_source=None if script is not None else sys.stdin.buffer)
+        kernel = boot_kernel(args, script is not None or host['stdin_tty'], console_sink=sink,
+                             console_source=None if script is not None or replaying(args) else sys.stdin.buffer)
         data = read_init(kernel, args)
         init = kernel.spawn(data, [os.fsencode(args.init)], [b'PATH=/bin', b'HOME=/', b'TERM=vt100'])
         kernel.init_ends_machine = True
@@ -281,6 +315,14 @@ def cmd_boot(args) -> int:
         kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     run_to_the_end(kernel, args, interactive)
     return wait_status_to_exit_code(init.exit_status)
+
+
+def input_script(args) -> bytes | None:
+    """The keys of --input, or of the --input file a recording was made with."""
+    if replaying(args):
+        from .trace.record import decode_script
+        return decode_script(args.replay.options.get('input'))
+    return read_input_script(args.input) if args.input else None
 
 
 def read_input_script(path: str) -> bytes:
@@ -354,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     ob.add_argument('rest', nargs=argparse.REMAINDER)
     ob.set_defaults(func=lambda args: _objstore_main(args.rest))
+    from .trace.session import add_replay_command
+    add_replay_command(sub)
     tr = sub.add_parser('trace', help='read a trace written by run --trace (ukern trace summary FILE.json)',
                         add_help=False)
     tr.add_argument('rest', nargs=argparse.REMAINDER)
@@ -423,12 +467,18 @@ DELEGATED = {'mkdisk': lambda rest: mkdisk.main(rest), 'objstore': _objstore_mai
 def main(argv: list[str] | None = None) -> int:
     """`ukern ...`: a user's mistake ends in one line on stderr (status 2 for the command
     line, 1 for what went wrong later), never in a traceback."""
-    from .cmdline import CommandError
+    from .trace.reverse import session_ended
     argv = sys.argv[1:] if argv is None else list(argv)
+    return session_ended(_command(argv))       # (gdb's reverse execution may have forked)
+
+
+def _command(argv: list[str]) -> int:
+    from .cmdline import CommandError
     try:
         if argv and argv[0] in DELEGATED:
             return DELEGATED[argv[0]](argv[1:])
         args = build_parser().parse_args(argv)
+        args.argv = argv
         return args.func(args)
     except CommandError as e:
         print(f'ukern: {e}', file=sys.stderr)

@@ -30,8 +30,12 @@ RETRY_SECONDS = 0.02       # how often the watcher stops the CPU until the handl
 class HostInterrupts:
     """A context manager: SIGINT handled as above while the kernel runs inside it."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, gate=None):
+        """gate: a recorder or replayer (trace/record.py), which takes the signals at the
+        kernel's next input point; slices are bounded by instructions then, so the CPU is
+        never stopped from outside (that would make the run unrepeatable)."""
         self.kernel = kernel
+        self.gate = gate
         self.count = 0                     # SIGINTs the Python handler has seen
         self._closing = False
         self.active = threading.current_thread() is threading.main_thread()
@@ -75,9 +79,12 @@ class HostInterrupts:
         if self.kernel.debugger is not None:
             raise KeyboardInterrupt             # waiting on gdb (a socket): end ukern now
         if self.count == 1:
-            self.kernel.host_signal(signal.SIGINT)
+            (self.gate or self.kernel).host_signal(signal.SIGINT)
         elif self.count == 2:
-            self.kernel.stop_requested = True
+            if self.gate is not None:
+                self.gate.request_stop()
+            else:
+                self.kernel.stop_requested = True
         else:
             raise KeyboardInterrupt
         try:
@@ -96,7 +103,7 @@ class HostInterrupts:
             if not data:
                 return
             seen += data.count(signal.SIGINT)
-            while not self._closing and self.count < 3 and (
+            while self.gate is None and not self._closing and self.count < 3 and (
                     self.count < seen or self.kernel.host_signals or self.kernel.stop_requested):
                 try:                                # (the handler may run inside a system
                     self.kernel.cpu.interrupt()     # call, and the guest compute on after it)

@@ -134,6 +134,7 @@ class Kernel:
         self.reclaim = Reclaimer(self, policy)
         self.aio = self.frames.aio = AioEngine(self)
         self.interactive = False           # a person types on the host terminal (ukern boot)
+        self.host_input = machine.console  # input from outside, or trace/record.py's recorder or replayer
         self.exact_clock = False           # count every instruction, even when nothing else waits
         self.fault_around = True           # map a window of pages on sequential faults (mm/fault.py)
         self.cpu.on_syscall = self._on_syscall
@@ -260,7 +261,7 @@ class Kernel:
     def _take_console_input(self) -> None:
         """A console read or poll that will not wait found nothing: take what the host
         side has now (a file or pipe has its bytes at once; a person, what was typed)."""
-        if self.machine.console.poll_host_input():
+        if self.host_input.poll_host_input():
             self.console.interrupt(self.wake)
 
     def signal_group(self, pgid: int, signal: int) -> None:
@@ -384,8 +385,9 @@ class Kernel:
     def _full_syscall(self, p: Process, nr: int, args: list[int], entry) -> bool:
         """A call off the short cut: traced, blocking or unknown.  False: it blocked."""
         if self.trace.enabled:                # what the syscall event will need at the end
+            began = self.clock.now - SYSCALL_COST_NS       # (its cost is charged already)
             p.syscall = (nr, entry.name if entry else syscall_name(nr),
-                         args[:entry.nargs] if entry else args, self.clock.now)
+                         args[:entry.nargs] if entry else args, began)
         if entry is None:
             result = self._unknown_syscall(p, nr)
         else:
@@ -547,11 +549,13 @@ class Kernel:
     def run(self) -> None:
         """Run until no process can ever run again (or the host asks to stop)."""
         while not self.stop_requested:
-            self._deliver_events()
-            if self.stop_requested:        # asked by an event just delivered: run nobody
-                return
-            self.reclaim.balance()
-            p = self._pick_contained()
+            p = self.debugger.held_task() if self.debugger is not None else None
+            if p is None:
+                self._deliver_events()
+                if self.stop_requested:    # asked by an event just delivered: run nobody
+                    return
+                self.reclaim.balance()
+                p = self._pick_contained()
             if p is None:
                 if not self._idle():
                     return
@@ -636,14 +640,14 @@ class Kernel:
         """Nobody can run: jump the clock to the next event, or wait for console input.
         Input the host side already has is taken before time jumps to a poll's deadline."""
         waiting_for_input = bool(self.console.readers.waiters)
-        if waiting_for_input and self.machine.console.poll_host_input():
+        if waiting_for_input and self.host_input.poll_host_input():
             return True
         t = self.clock.next_event()
         if t is not None:
             self.idle_ns += max(0, t - self.clock.now)
             self.clock.advance_to(t)
             return True
-        if waiting_for_input and self.machine.console.wait_for_host_input():
+        if waiting_for_input and self.host_input.wait_for_host_input():
             return True
         self._check_deadlock()
         return False
@@ -698,14 +702,13 @@ class Kernel:
         self._return_to_user(p)
         if p.state is not State.RUNNABLE:
             return
-        count = self._slice_length(p)
+        count, steps = self._slice_length(p), None
+        if self.debugger is not None:          # single steps, watchpoints, an exact end
+            count, steps = self.debugger.bound_slice(p, count)
         self._charged = 0
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
-        stepping = self.debugger is not None and self.debugger.stepping
         began, kernel_time = self.clock.now, p.usage.stime
-        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, exact=stepping)
-        if self.interactive:
-            self.machine.console.poll_host_input()
+        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, steps=steps)
         self.clock.retire(retired - self._charged)
         self._charged = 0
         # the slice's time, less what its system calls and faults took, was user time
@@ -717,7 +720,10 @@ class Kernel:
                 self._unhandled_trap(p, trap)
         if self.debugger is not None:
             self.debugger.after_slice(p, trap)
-        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p:
+        held = self.debugger is not None and self.debugger.holding    # cut short: goes on next
+        if self.interactive and not held:
+            self.host_input.poll_host_input()
+        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p and not held:
             self.runqueue.append(self.runqueue.pop(0))     # round robin
 
     def _slice_length(self, p: Process) -> int:
@@ -727,8 +733,6 @@ class Kernel:
         twofold; an uncounted one runs at full speed.)  A counted slice may run on to the end
         of the translated block it is in, so it ends up to a few hundred instructions after
         `count`, and a timed event fires that much after its time (all of it deterministic)."""
-        if self.debugger is not None and self.debugger.stepping:
-            return 1
         count = self._slice_length_by_clock()
         budget = itimer.slice_budget(p)
         if budget is None:

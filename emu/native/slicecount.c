@@ -35,6 +35,11 @@
  * request right after the block hook.  A slice so retires at least its budget and less than
  * one block (at most 512 instructions) more.
  *
+ * The debugger (kernel/trace/gdbstub.py) may single-step a slice as well (sc_on_insn, an
+ * instruction hook, with or without the block count): a step limit, a single step's exact
+ * count (a faulting instruction is not counted until, retried, it runs), and watchpoints,
+ * whose values are compared before every instruction.
+ *
  * Nothing here includes Unicorn's or capstone's headers: the few functions it calls are
  * handed over by address (emu/slicecount.py), and the constants are copied below.
  */
@@ -75,6 +80,7 @@ typedef bool (*cs_disasm_iter_fn)(csh handle, const uint8_t **code, size_t *size
 #define CS_ARCH_X86 3           /* capstone.h (capstone 5) */
 #define CS_MODE_64 (1 << 3)
 
+#define MAX_WATCHES 4           /* as many as x86's debug registers */
 #define CACHE_BITS 16
 #define CACHE_SIZE (1u << CACHE_BITS)
 #define MAX_BLOCK_BYTES 4096    /* QEMU ends an x86 block before it passes a page's length */
@@ -98,6 +104,15 @@ struct slice_counter {
     uint64_t stepped;           /* ... and begun so far */
     uint64_t tsc_base;          /* the virtual clock (ns) when the slice began */
     uint64_t tsc_last;          /* the last time-stamp counter value read */
+    uint64_t step_pc;           /* single-stepping: the instruction begun last */
+    uint64_t watch_count;       /* single-stepping: watched ranges in use (the debugger's) */
+    uint64_t watch_hit;         /* 1 + the index of the one whose value changed; 0: none */
+    struct watch {              /* a range of at most 8 bytes and its last value */
+        uint64_t addr;
+        uint64_t len;
+        uint64_t known;         /* 0: it could not be read (not mapped) */
+        uint64_t value;
+    } watches[MAX_WATCHES];
     /* private */
     struct block_entry *block;  /* ... and its entry */
     uint64_t *hook_range;       /* begin, end of the block hook inside Unicorn's struct hook */
@@ -274,6 +289,13 @@ void sc_on_interrupt(uc_engine *uc, uint32_t intno, void *user)
     struct slice_counter *s = user;
     uint64_t rip = 0;
     (void)intno;
+    if (s->step_range[0] == 1 && s->stepped) {
+        /* stepping: an instruction that faulted did not retire; it is begun again once the
+         * fault is handled, and counted then (as a counted slice counts it) */
+        s->reg_read(uc, s->rip_id, &rip);
+        if (rip == s->step_pc)
+            s->stepped--;
+    }
     if (!s->block)
         return;
     s->reg_read(uc, s->rip_id, &rip);
@@ -313,15 +335,41 @@ uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
  * the moment, every page the hook was in, and a page not mapped there leaves a bogus page
  * fault pending for the next emu_start.  The caller drops translated code on the way in
  * and out (cpu.py), so that the hook is in every block while stepping and in none after. */
+/* Watchpoints while stepping: has a watched value changed since it was last looked at?
+ * Looked at before every instruction, so a change is the previous instruction's doing (or
+ * the kernel's, between slices).  Returns 1 + the index of the first that changed. */
+static uint64_t watch_changed(struct slice_counter *s, uc_engine *uc)
+{
+    for (uint64_t i = 0; i < s->watch_count && i < MAX_WATCHES; i++) {
+        struct watch *w = &s->watches[i];
+        uint64_t now = 0;
+        int readable = s->vmem_read(uc, w->addr, 1 /* UC_PROT_READ */, &now, w->len) == 0;
+        if (!readable) {
+            w->known = 0;
+            continue;
+        }
+        uint64_t was = w->value, known = w->known;
+        w->value = now;
+        w->known = 1;
+        if (known && now != was)
+            return i + 1;
+    }
+    return 0;
+}
+
 void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     struct slice_counter *s = user;
-    (void)pc;
     (void)size;
+    if (s->watch_count && !s->watch_hit && (s->watch_hit = watch_changed(s, uc)) != 0) {
+        s->emu_stop(uc);                    /* stop after the instruction that wrote it */
+        return;
+    }
     if (s->stepped >= s->steps) {
         s->emu_stop(uc);                    /* checked before this instruction runs */
         return;
     }
+    s->step_pc = pc;
     s->stepped++;
 }
 

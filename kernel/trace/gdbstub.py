@@ -22,7 +22,7 @@ import select
 import socket
 
 
-from emu.cpu import Trap, Selector, USER_REGS
+from emu.cpu import Trap, Selector, USER_REGS, MAX_WATCHES
 from ..mm.pagetable import PTE, frame_of
 from ..mm.frames import PAGE_SIZE
 from ..mm.uaccess import BadAddress
@@ -31,7 +31,8 @@ from ..trap import classify, Signal
 from .strace import MemoryPeek
 
 PACKET_SIZE = 0x4000
-POLL_NS = 1_000_000          # virtual time between two looks at the socket while running
+MAX_WATCH_LEN = 8            # Z2 (write); Z3 and Z4 (read, access) are not offered
+STEP_ON = 1 << 62            # single-step a whole slice (watchpoints, scans)
 
 # GDB's own signal numbers (gdb/signals.def) differ from Linux's for a few signals.
 GDB_SIGNALS = {Signal.SIGBUS: 10, Signal.SIGUSR1: 30, Signal.SIGUSR2: 31, Signal.SIGCHLD: 20,
@@ -118,8 +119,11 @@ class Disconnected(Exception):
 
 
 class GdbStub:
-    def __init__(self, kernel, port: int, host: str = '127.0.0.1'):
+    def __init__(self, kernel, port: int, host: str = '127.0.0.1', snapshot_every: int | None = None):
+        """snapshot_every: instructions between snapshots for reverse execution
+        (trace/reverse.py); None: no reverse execution."""
         self.kernel = kernel
+        kernel.exact_clock = True            # every slice bounded by instructions: repeatable
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((host, port))
@@ -140,17 +144,64 @@ class GdbStub:
         self._trap: tuple[int, Trap] | None = None   # an exception reported to gdb, pending
         self._interrupt = False
         self._hooks: dict[int, int] = {}     # breakpoint address -> Unicorn hook handle
-        self._running = False
-        self._poll_armed = False
+        self._watches: list[tuple[int, int]] = []   # write watchpoints: (address, length)
+        self._watch_aspace = None                   # the address space they are in
+        self._slice = None                          # (task, position, budget) of the running slice
+        self._carry: tuple | None = None            # (task, budget left) of a slice cut short
+        self.holding = False                        # the last slice was cut short by a stop
+        self.timeline = None
+        if snapshot_every:
+            from .reverse import Timeline
+            self.timeline = Timeline(self, snapshot_every)
 
     # -- kernel hook points -----------------------------------------------------------------
     @property
     def stepping(self) -> bool:
         return self._stepping and not self.detached
 
+    # A stop in the middle of a slice (a breakpoint, a step, a watchpoint, a re-execution's
+    # target) must not change what the machine does next: the slice goes on afterwards with
+    # the budget it had left (kernel.run asks held_task() first), and the scheduler does not
+    # rotate.  So the schedule, and with it every position, is the same with or without gdb
+    # stopping it, which reverse execution relies on.
+    def bound_slice(self, p, count: int) -> tuple[int, int | None]:
+        """The kernel's slice for p as the debugger bounds it: (budget, steps), steps
+        being a limit on instructions begun, or None when the slice is not stepped."""
+        if self._carry is not None and self._carry[0] is p:
+            count = self._carry[1]
+        self._carry = None
+        self._slice = (p, self.kernel.clock.instructions, count)
+        if self._watches:
+            self.kernel.cpu.watch_in_slice(p.aspace is self._watch_aspace)
+        if self.timeline is not None and self.timeline.mission is not None:
+            return self.timeline.bound_slice(count)
+        if self.stepping:
+            return count, 1
+        return count, STEP_ON if self._watches and not self.detached else None
+
+    def held_task(self):
+        """The task whose slice a stop cut short, to run on now; or None."""
+        if self._carry is None:
+            return None
+        p = self._carry[0]
+        if p.state is State.RUNNABLE and self.kernel.runqueue and self.kernel.runqueue[0] is p:
+            return p
+        self._carry = None
+        return None
+
+    def _note_slice_end(self, p, trap) -> None:
+        task, began, count = self._slice or (None, 0, 0)
+        retired = self.kernel.clock.instructions - began
+        cut = (task is p and trap is None and not self.kernel.cpu.ended_by_kernel
+               and p.state is State.RUNNABLE and retired < count and not self.detached)
+        self.holding = cut
+        self._carry = (p, count - retired) if cut else None
+
     def before_slice(self, p) -> bool:
         if self.detached:
             return True
+        if self.timeline is not None and self.timeline.mission is not None:
+            return p.state is State.RUNNABLE        # re-executing: gdb waits for the end
         if self.conn is None:
             self._accept()
             self._target = p.pid
@@ -161,7 +212,6 @@ class GdbStub:
                 self._stop(p, SIGINT)
         if self.detached:
             return p.state is State.RUNNABLE
-        self._arm_poll()
         if self._stepping and self._step_pid != p.pid:
             step = self.kernel.procs.get(self._step_pid)
             if step is not None and step.state is State.RUNNABLE and step in self.kernel.runqueue \
@@ -171,6 +221,8 @@ class GdbStub:
         if self._over is None and self._hooks and self._current_rip(p) in self._hooks:
             # resuming on a breakpoint: run that one instruction first, without stopping
             self._over = self._current_rip(p)
+        if self.timeline is not None and p.state is State.RUNNABLE:
+            self.timeline.maybe_snapshot(p)
         return p.state is State.RUNNABLE
 
     def on_trap(self, p, trap: Trap) -> bool:
@@ -181,7 +233,15 @@ class GdbStub:
         return True
 
     def after_slice(self, p, trap) -> None:
+        self._note_slice_end(p, trap)
         if self.detached or self.conn is None:
+            return
+        watch = self.kernel.cpu.watch_hit() if self._watches else None
+        if self.timeline is not None and self.timeline.mission is not None:
+            self._hit = None
+            if watch is not None and self.timeline.mission['op'] == 'scan':
+                self.timeline.note_watch(*self._watches[watch])
+            self.timeline.after_slice(p)
             return
         self._over = None
         if self._exit_check():
@@ -191,13 +251,17 @@ class GdbStub:
             self._stop(p, gdb_signal(sig))
         elif self._hit is not None:
             self._hit = None
-            self._stop(p, SIGTRAP, swbreak=True)
+            self._stop(p, SIGTRAP, 'swbreak:;')
+        elif watch is not None:
+            self._stop(p, SIGTRAP, f'watch:{self._watches[watch][0]:x};')
         elif self._stepping and p.pid == self._step_pid:
             self._stop(p, SIGTRAP)
         elif self._interrupt:
             self._stop(p, SIGINT)
 
     def close(self) -> None:
+        if self.timeline is not None and self.timeline.mission is not None:
+            self.timeline.abandon()              # the machine ended before the target
         self._detach()
         try:
             self.listener.close()
@@ -209,14 +273,14 @@ class GdbStub:
         self.conn, _ = self.listener.accept()
         self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _stop(self, p, sig: int, swbreak: bool = False) -> None:
+    def _stop(self, p, sig: int, extra: str = '') -> None:
         """The machine stops: tell gdb (unless this is the first stop), then serve it."""
         self._end_running()
         self._stepping = False
         self._interrupt = False
         self._stop_pid = p.pid
         self._g_thread = None
-        self._last_stop = f'T{sig:02x}thread:{p.pid:x};' + ('swbreak:;' if swbreak else '')
+        self._last_stop = f'T{sig:02x}thread:{p.pid:x};' + extra
         try:
             if self._target is not None and self._last_sent:    # gdb is waiting for a stop reply
                 self._send(self._last_stop)
@@ -265,23 +329,13 @@ class GdbStub:
             except OSError:
                 pass
 
-    # -- Ctrl-C while running: the socket is polled between slices ---------------------------
-    # A slice with nothing else to wait for runs uncounted until the next system call, which
-    # could be never; while gdb is attached a poll event on the virtual clock bounds slices.
+    # -- Ctrl-C while running: the socket is polled between slices --------------------------
+    # (with the exact clock every slice is bounded by instructions, even a lone process's)
     def _begin_running(self) -> None:
         self._running = True
-        self._arm_poll()
 
     def _end_running(self) -> None:
         self._running = False
-
-    def _arm_poll(self) -> None:
-        if not self._poll_armed and not self.detached:
-            self._poll_armed = True
-            self.kernel.clock.schedule_in(POLL_NS, self._poll_fired)
-
-    def _poll_fired(self) -> None:
-        self._poll_armed = False        # before_slice arms it again while something runs
 
     def _poll(self) -> None:
         """Read what gdb sent while the machine runs: 0x03 is Ctrl-C."""
@@ -345,7 +399,10 @@ class GdbStub:
     def _handle(self, pkt: str) -> str | None:
         cmd = pkt[:1]
         if pkt.startswith('qSupported'):
-            return f'PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+'
+            reverse = ';ReverseStep+;ReverseContinue+' if self.timeline is not None else ''
+            return f'PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+' + reverse
+        if pkt in ('bs', 'bc'):
+            return self._reverse(pkt)
         if pkt.startswith('qXfer:features:read:target.xml:'):
             off, length = (int(x, 16) for x in pkt.rsplit(':', 1)[1].split(','))
             chunk = TARGET_XML.encode()[off:off + length]
@@ -392,10 +449,13 @@ class GdbStub:
             where, value = pkt[1:].split(':')
             addr = int(where.split(',')[0], 16)
             return 'OK' if self._write_memory(self._thread(), addr, bytes.fromhex(value)) else 'E14'
-        if pkt.startswith('Z0,') or pkt.startswith('z0,'):
+        if pkt[:3] in ('Z0,', 'z0,', 'Z1,', 'z1,'):       # software or hardware: both hooks
             addr = int(pkt.split(',')[1], 16)
             (self._add_breakpoint if cmd == 'Z' else self._remove_breakpoint)(addr)
             return 'OK'
+        if pkt[:3] in ('Z2,', 'z2,'):
+            addr, length = (int(x, 16) for x in pkt[3:].split(',')[:2])
+            return (self._add_watch if cmd == 'Z' else self._remove_watch)(addr, length)
         if cmd in 'cC':
             sig = int(pkt[1:].split(';')[0], 16) if cmd == 'C' else None
             self._resume(False, sig)
@@ -413,7 +473,7 @@ class GdbStub:
             self._send('OK')
             self._detach()
             return None
-        return ''                        # not supported: vCont?, X, Z1-4, qOffsets, vFile ...
+        return ''                        # not supported: vCont?, X, Z3, Z4, qOffsets, vFile ...
 
     # -- the machine as gdb sees it ------------------------------------------------------------
     def _thread(self):
@@ -513,15 +573,98 @@ class GdbStub:
             self.kernel.cpu.remove_breakpoint(h)
 
     def _on_code(self, addr: int) -> None:
+        if self.timeline is not None and self.timeline.mission is not None:
+            if self.timeline.mission['op'] == 'scan':
+                self.timeline.note_breakpoint()
+            return
         if addr == self._over:
             self._over = None            # the instruction we resume on: run it
             return
         if addr in self._hooks and self._hit is None:
             self._hit = addr
-            self.kernel.cpu.stop()       # ends the slice before this instruction runs
+            self.kernel.cpu.stop_before_instruction(addr)    # ends the slice before it runs
 
     def _kill_all(self) -> None:
         for p in list(self.kernel.procs.values()):
             if p.state is not State.ZOMBIE:
                 self.kernel.kill(p, Signal.SIGKILL)
         self._detach()
+
+    # -- write watchpoints (Z2): the CPU compares the values while stepping ------------------
+    def _add_watch(self, addr: int, length: int) -> str:
+        p = self._thread()
+        if p is None or not 1 <= length <= MAX_WATCH_LEN or len(self._watches) >= MAX_WATCHES:
+            return 'E22'                 # gdb then says it cannot insert the watchpoint
+        if self._watches and p.aspace is not self._watch_aspace:
+            return 'E22'                 # (one address space at a time)
+        if (addr, length) not in self._watches:
+            self._watches.append((addr, length))
+        self._watch_aspace = p.aspace
+        self._load_watches()
+        return 'OK'
+
+    def _remove_watch(self, addr: int, length: int) -> str:
+        if (addr, length) in self._watches:
+            self._watches.remove((addr, length))
+        self._load_watches()
+        return 'OK'
+
+    def _load_watches(self) -> None:
+        """Give the CPU the watched ranges with their values now."""
+        owner = next((q for q in self.kernel.procs.values()
+                      if q.aspace is self._watch_aspace and q.state is not State.ZOMBIE), None)
+        values = []
+        for addr, length in self._watches:
+            data = MemoryPeek(self.kernel, owner.pid).read(addr, length) if owner else None
+            values.append((addr, length, int.from_bytes(data, 'little') if data and len(data) == length else None))
+        self.kernel.cpu.set_watches(values)
+
+    # -- reverse execution (trace/reverse.py) ----------------------------------------------------
+    def _reverse(self, pkt: str) -> str | None:
+        """bs / bc.  None: a runner replies from the position it goes to; else the
+        reply here (no reverse execution, or already at the beginning)."""
+        if self.timeline is None:
+            return ''
+        went = self.timeline.reverse_step() if pkt == 'bs' else self.timeline.reverse_continue()
+        if went:
+            return None                   # (unreached: this process has handed over)
+        return f'T05thread:{self._stop_pid:x};replaylog:begin;'
+
+    def hooks_state(self) -> dict:
+        owner = next((q.pid for q in self.kernel.procs.values() if q.aspace is self._watch_aspace), None)
+        return {'breaks': sorted(self._hooks), 'watches': list(self._watches), 'watch_pid': owner}
+
+    def state(self) -> dict:
+        """What a runner needs to carry on the session: gdb's breakpoints and watchpoints,
+        its selections, the packet gdb last got."""
+        return {**self.hooks_state(), 'target': self._target, 'g_thread': self._g_thread,
+                'last_sent': self._last_sent}
+
+    def forget_hooks(self) -> None:
+        for h in self._hooks.values():
+            self.kernel.cpu.remove_breakpoint(h)
+        self._hooks.clear()
+        self._watches = []
+        self.kernel.cpu.set_watches([])
+        self._hit = self._over = None
+        self._stepping = False
+
+    def set_hooks(self, breaks, watches, watch_pid: int | None) -> None:
+        for addr in breaks:
+            self._add_breakpoint(addr)
+        owner = self.kernel.procs.get(watch_pid) if watch_pid is not None else None
+        self._watches = [tuple(w) for w in watches] if owner is not None else []
+        self._watch_aspace = owner.aspace if owner is not None else None
+        if self._watches:
+            self._load_watches()
+
+    def restore(self, state: dict) -> None:
+        self.forget_hooks()
+        self.set_hooks(state['breaks'], state['watches'], state['watch_pid'])
+        self._target, self._last_sent = state['target'], state['last_sent']
+
+    def stop_here(self, p, extra: str) -> None:
+        """A runner has arrived: report the stop to gdb and serve it."""
+        self._stop(p, SIGTRAP, extra)
+        if self._over is None and self._hooks and self._current_rip(p) in self._hooks:
+            self._over = self._current_rip(p)    # resuming on a breakpoint: run it first

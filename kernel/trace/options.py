@@ -65,6 +65,12 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     add_fault_options(g)
     g.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
+    from .reverse import DEFAULT_EVERY
+    g.add_argument('--snapshot-every', metavar='N', type=int_between(0, 1 << 40), default=DEFAULT_EVERY,
+                   help='with --gdb: a snapshot every N instructions, for reverse-step and '
+                        'reverse-continue (0: no reverse execution; default %(default)s)')
+    from .session import add_record_options
+    add_record_options(g)
 
 
 def check_trace_options(args) -> str | None:
@@ -115,7 +121,7 @@ def attach(kernel, args, stream=None) -> Callable[[], None]:
     if getattr(args, 'gdb', None) is not None:
         from .gdbstub import GdbStub
         try:
-            stub = GdbStub(kernel, args.gdb)
+            stub = GdbStub(kernel, args.gdb, snapshot_every=getattr(args, 'snapshot_every', 0) or None)
         except OSError as e:
             raise CommandError(f'--gdb {args.gdb}: cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}') from None
         kernel.debugger = stub
