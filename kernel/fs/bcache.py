@@ -7,6 +7,8 @@ sector_size.  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
     data = yield from cache.read_block(n)        # a hit returns at once, a miss DMAs
     yield from cache.write_block(n, data)        # write-back: the block becomes dirty
     yield from cache.write_run(n, data)          # whole blocks n.., as one run when new
+    yield from cache.write_meta(n, data)         # metadata: after the contents before it
+    yield from cache.write_ordered(n, data)      # metadata on the disk before this returns
     yield from cache.sync()                      # write every dirty block, FLUSH CACHE
     cache.flush()                                # the same, synchronously, at shutdown
 
@@ -31,6 +33,14 @@ Blocks are looked up by number in `_index` (a BlockIndex: the buffers by first b
 bisected, so a buffer of 1024 blocks costs one entry, not 1024).  The 1 KiB
 superblock read that ext2 does before it knows its block size is dropped when the block
 size is set, at mount, before anything is written.
+
+Write order (what a crash can leave, ext2.py): a dirty buffer holds either contents
+(file data, or a block nothing points at yet) or metadata (Buffer.meta).  Contents always
+reach the disk before metadata dirtied after them: writeback and sync write the contents
+first and the metadata only once no contents are dirty, and a buffer dirty with contents
+is written out before a metadata write turns it into metadata.  write_ordered writes its
+block at once (contents first) and waits, so the file system can put one change on the
+disk before it makes the next.
 
 Caching policy: at most `max_blocks` blocks (default a quarter of RAM's frames); when
 full, the least recently used clean, idle, unheld, unmapped buffer is evicted (its frames
@@ -66,7 +76,7 @@ WRITEBACK_BATCH = 64           # early writeback starts again once this many mor
 class Buffer:
     """Blocks n .. n+count-1, at physical addresses frame, frame+size, ..."""
     __slots__ = ('size', 'n', 'count', 'frame', 'nframes', 'valid', 'dirty', 'version', 'io',
-                 'readahead', 'dirtied_at', 'users')
+                 'readahead', 'dirtied_at', 'users', 'meta')
 
     def __init__(self, size: int, n: int, count: int, frame: int, nframes: int):
         self.size = size
@@ -81,6 +91,7 @@ class Buffer:
         self.readahead = False      # read ahead of need, and not used yet
         self.dirtied_at = 0         # virtual time it became dirty (for writeback by age)
         self.users = 0              # readers copying out of it right now
+        self.meta = False           # dirty with metadata: written after dirty contents
 
     @property
     def idle(self) -> bool:
@@ -348,7 +359,7 @@ class BufferCache:
 
     def _make_clean(self, buf: Buffer) -> None:
         if buf.dirty:
-            buf.dirty = False
+            buf.dirty = buf.meta = False
             del self._dirty[buf.n]
             self._dirty_blocks -= buf.count
 
@@ -357,7 +368,8 @@ class BufferCache:
         writeback, so reclaim finds clean pages and a crash loses little)."""
         self._writeback_armed = False
         now = self.kernel.clock.now
-        old = [buf for buf in self._idle_dirty() if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS]
+        old = self._contents_first([buf for buf in self._idle_dirty()
+                                    if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS])
         blocks = self._write_back(old)
         if old and self.kernel.trace.enabled:
             self.kernel._emit('writeback', None, blocks=blocks, reason='age')
@@ -368,7 +380,13 @@ class BufferCache:
     def start_writeback(self) -> int:
         """Dirty blocks have passed their share of memory: start writing them all now."""
         self._fresh_dirty = 0
-        return self._write_back(self._idle_dirty())
+        return self._write_back(self._contents_first(self._idle_dirty()))
+
+    def _contents_first(self, bufs: list[Buffer]) -> list[Buffer]:
+        """Of bufs, what may go to the disk now: metadata only when no contents are dirty."""
+        if any(not b.meta for b in self._dirty.values()):
+            return [b for b in bufs if not b.meta]
+        return bufs
 
     def _idle_dirty(self) -> list[Buffer]:
         """The dirty buffers with no write in flight, in block order (for the elevator)."""
@@ -572,11 +590,24 @@ class BufferCache:
             raise ValueError(f'write of {len(data)} bytes to a {self._block_size}-byte block')
         yield from self.write_run(n, data)
 
-    def write_run(self, n: int, data: bytes):
+    def write_meta(self, n: int, data: bytes):
+        """Metadata block n: written back after every block of contents dirty before it."""
+        if len(data) != self._block_size:
+            raise ValueError(f'write of {len(data)} bytes to a {self._block_size}-byte block')
+        yield from self.write_run(n, data, meta=True)
+
+    def write_ordered(self, n: int, data: bytes):
+        """Metadata block n, on the disk (contents dirty before it first) when this returns:
+        the file system's next change may depend on it.  FLUSH CACHE after, so a disk
+        with a volatile cache keeps the order too."""
+        yield from self.write_meta(n, data)
+        yield from self._write_in_order(self._index.get(n))
+
+    def write_run(self, n: int, data: bytes, meta: bool = False):
         """Whole blocks n.. (a file's data written in one go, or one metadata block):
         cached stretches are overwritten in place, the others go into new buffers (no
         read first: every byte is replaced), one copy per buffer, and are written back
-        as runs."""
+        as runs.  meta: the blocks are metadata (see write_meta)."""
         size = self._block_size
         count, partial = divmod(len(data), size)
         if partial:
@@ -591,10 +622,16 @@ class BufferCache:
             elif not buf.valid:
                 yield from buf.io.wait()         # a read in flight would overwrite us;
                 continue                         # it may fail and drop the buffer: look again
+            elif meta and buf.dirty and not buf.meta:
+                # contents (a fresh indirect block's zeros) reach the disk as contents,
+                # before anything that points at them, not later as metadata
+                yield from self._write_in_order(buf)
+                continue
             stop = min(buf.end, end)
             self.memory.write(buf.addr(m), data[done * size:(stop - n) * size])
             self.bad.difference_update(range(m, stop))   # rewritten whole: a new chance
             self._written(buf)
+            buf.meta = buf.meta or meta
             done = stop - n
         yield from self._throttle()
 
@@ -611,26 +648,46 @@ class BufferCache:
             self.start_writeback()               # early writeback: the disk starts on them now
 
     def sync(self):
-        """Generator: write every dirty block (all submitted before any wait, so the
-        elevator can sort and merge them), then FLUSH CACHE; raises FsError(EIO) if a
-        write failed (that block stays dirty)."""
-        while True:                              # wait for writes already in flight
-            busy = next((b for b in self._dirty.values() if not b.idle), None)
-            if busy is None:
+        """Generator: write every dirty block, the contents first, then the metadata
+        (each group submitted before any wait, so the elevator can sort and merge them),
+        then FLUSH CACHE; raises FsError(EIO) if a write failed (that block stays dirty)."""
+        yield from self._write_in_order(None)
+
+    def _write_in_order(self, target: Buffer | None):
+        """Write the dirty contents, then target (None: every dirty metadata buffer), wait
+        for them and FLUSH CACHE."""
+        failed: set[Buffer] = set()
+        wrote = 0
+        for _ in range(3):          # a writer may dirty more contents while we wait
+            contents = [b for b in self._dirty.values() if not b.meta and b not in failed]
+            if not contents:
                 break
-            yield from busy.io.wait()
-        batch = [self._submit(self._dirty[n], write=True) for n in sorted(self._dirty)]
-        failed = 0
-        for req in batch:
-            if (yield from req.wait()):
-                failed += 1
-        if batch and self.flush_cache:
+            wrote += yield from self._write_and_wait(contents, failed)
+        if target is None:
+            meta = [b for b in self._dirty.values() if b not in failed]
+        else:
+            meta = [target] if target.dirty else []
+        wrote += yield from self._write_and_wait(meta, failed)
+        if (wrote or failed) and self.flush_cache:
             req = BlockRequest(self.disk, 0, 0, [], command=FLUSH_COMMAND)
             self.queue.submit(req)
             if (yield from req.wait()):
-                failed += 1
+                failed.add(None)
         if failed:
-            raise FsError(Errno.EIO, f'{failed} block writes failed')
+            raise FsError(Errno.EIO, f'{len(failed)} block writes failed')
+
+    def _write_and_wait(self, bufs: list[Buffer], failed: set):
+        """Write bufs (after the writes already in flight on them) in block order and
+        wait; the ones that failed go into `failed`.  Returns how many were written."""
+        for buf in bufs:
+            while not buf.idle:
+                yield from buf.io.wait()
+        batch = [(buf, self._submit(buf, write=True)) for buf in sorted(bufs, key=lambda b: b.n)
+                 if buf.dirty]
+        for buf, req in batch:
+            if (yield from req.wait()):
+                failed.add(buf)
+        return len(batch)
 
     def flush(self) -> None:
         """Synchronous sync for shutdown, when no process runs."""
