@@ -29,7 +29,11 @@ The rules, the soft-updates rules adapted to what e2fsck -p accepts:
   * bitmaps and free counts are written lazily (write_meta): e2fsck -p and the
     mount-time check rebuild them; but a freed block or inode is given back in memory
     (reusable) only once nothing on the disk points at it any more;
-  * an inode is on the disk (write_ordered) before the directory entry that names it;
+  * a new inode's entry is on the disk (write_ordered) before the inode: an entry naming
+    an unused inode is what e2fsck -p clears, where an inode no entry names it clears
+    only when it is an empty regular file (not a directory, symlink or device), so the
+    soft-updates rule "inode before entry" is turned round; the inode's contents (a
+    directory's first block, a symlink's target) still come first;
   * a name is added before an old one is removed (rename: at worst two names, a link
     count e2fsck -p fixes), and a directory block changing in more than one sector is
     written twice, so a torn write never leaves a record pointing at garbage;
@@ -505,12 +509,12 @@ class Ext2(Allocation, Directories, Links, Attributes, Check):
         try:
             if fill:
                 yield from fill(ino, inode)
-            yield from self._write_inode(ino, clear_slot=True, ordered=True)  # before its name
             yield from self._add_entry(dir_ino, dir_inode, name, ino, file_type(mode))
         except FsError:
             inode.i_links_count = 0
             yield from self._destroy_inode(ino, inode)
             raise
+        yield from self._write_inode(ino, clear_slot=True)      # after its name: ext2.py's header
         return ino
 
     def create(self, dir_ino: int, name, mode: int = 0o644, uid: int = 0, gid: int = 0):
