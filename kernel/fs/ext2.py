@@ -20,8 +20,10 @@ check (ext2_check.py) repairs the same way.  We chose ordering over an ext3 (JBD
 journal because it keeps the disk format plain ext2 and every operation's code where it
 is: each rule is one ordered write at the place the dependency arises, where a journal
 would need transactions around every operation, a log, replay at mount, revoke records
-and checkpointing.  The price: a crash can leak space until the check, and a rename over
-an existing file is not atomic (the target's name may be gone, the source's kept).
+and checkpointing.  The price: a crash can leak space until the check, a rename over an
+existing file is not atomic (the target's name may be gone, the source's kept), and a
+crash in the middle of renaming a directory can leave it with two names, which neither
+e2fsck -p nor the mount-time check repairs unasked (the check mounts read-only).
 The rules, the soft-updates rules adapted to what e2fsck -p accepts:
   * contents before the metadata that points at them: file data, new directory blocks,
     zeroed indirect blocks and symlink blocks are contents; the buffer cache (bcache.py)
@@ -33,7 +35,9 @@ The rules, the soft-updates rules adapted to what e2fsck -p accepts:
     an unused inode is what e2fsck -p clears, where an inode no entry names it clears
     only when it is an empty regular file (not a directory, symlink or device), so the
     soft-updates rule "inode before entry" is turned round; the inode's contents (a
-    directory's first block, a symlink's target) still come first;
+    directory's first block, a symlink's target) still come first, and a new directory's
+    inode is on the disk before mkdir returns, so nothing is ever named inside a
+    directory the disk does not have;
   * a name is added before an old one is removed (rename: at worst two names, a link
     count e2fsck -p fixes), and a directory block changing in more than one sector is
     written twice, so a torn write never leaves a record pointing at garbage;
@@ -514,7 +518,8 @@ class Ext2(Allocation, Directories, Links, Attributes, Check):
             inode.i_links_count = 0
             yield from self._destroy_inode(ino, inode)
             raise
-        yield from self._write_inode(ino, clear_slot=True)      # after its name: ext2.py's header
+        # after its name (ext2.py's header); a directory's before anything goes in it
+        yield from self._write_inode(ino, clear_slot=True, ordered=is_dir(inode))
         return ino
 
     def create(self, dir_ino: int, name, mode: int = 0o644, uid: int = 0, gid: int = 0):

@@ -170,6 +170,8 @@ class Check:
 
     def _tree_blocks(self, blockno: int, depth: int, first: int, blocks: list):
         """Add an indirect block and what it maps to blocks; the last logical block found."""
+        if len(blocks) > self.sb.s_blocks_count:     # (pointers in a loop: stop, not hang)
+            raise Ext2Error('an inode maps more blocks than the file system has', Errno.EIO)
         blocks.append(self._in_range(blockno))
         pointers = yield from self._read_pointers(blockno)
         span = self.ptrs_per_block ** (depth - 1)
