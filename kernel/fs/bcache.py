@@ -485,8 +485,10 @@ class BufferCache:
 
     def write_ordered(self, n: int, data: bytes):
         """Metadata block n, on the disk (contents dirty before it first) when this returns:
-        the file system's next change may depend on it.  FLUSH CACHE after, so a disk
-        with a volatile cache keeps the order too."""
+        the file system's next change may depend on it.  Waiting for the write to complete
+        is enough on the modelled disk, where a completed write is on the media
+        (emu/powerfail.py); a disk with a volatile write cache would need FUA here.
+        sync() (fsync) ends with FLUSH CACHE."""
         yield from self.write_meta(n, data)
         yield from self._write_in_order(self._index.get(n))
 
@@ -545,8 +547,8 @@ class BufferCache:
         yield from self._write_in_order(None)
 
     def _write_in_order(self, target: Buffer | None):
-        """Write the dirty contents, then target (None: every dirty metadata buffer), wait
-        for them and FLUSH CACHE."""
+        """Write the dirty contents, then target (None: every dirty metadata buffer, and
+        FLUSH CACHE after), and wait for them."""
         failed: set[Buffer] = set()
         wrote = 0
         for _ in range(3):          # a writer may dirty more contents while we wait
@@ -559,7 +561,7 @@ class BufferCache:
         else:
             meta = [target] if target.dirty else []
         wrote += yield from self._write_and_wait(meta, failed)
-        if (wrote or failed) and self.flush_cache:
+        if (wrote or failed) and self.flush_cache and target is None:
             req = BlockRequest(self.disk, 0, 0, [], command=FLUSH_COMMAND)
             self.queue.submit(req)
             if (yield from req.wait()):
