@@ -511,6 +511,11 @@ class BufferCache:
             elif not buf.valid:
                 yield from buf.io.wait()         # a read in flight would overwrite us;
                 continue                         # it may fail and drop the buffer: look again
+            elif meta and not buf.idle:
+                # a write in flight reads this memory when it ends (emu/ahci.py): metadata
+                # changed now could reach the disk ahead of the contents it points at
+                yield from buf.io.wait()
+                continue
             elif meta and buf.dirty and not buf.meta:
                 # contents (a fresh indirect block's zeros) reach the disk as contents,
                 # before anything that points at them, not later as metadata; they point
