@@ -1,6 +1,6 @@
-/* The crash-sweep workload (tests/test_crash.py): creates, appends, renames and deletes
- * files under /crash, calls fsync, and says on the console, after each fsync, what is
- * now durable.  The host cuts the power at some disk transfer (--power-fail N), then
+/* The crash-sweep workload (tests/test_crash.py, bench/crash.py): creates, appends,
+ * truncates, renames and deletes files under /crash, calls fsync, and says on the
+ * console, after each fsync, what is now durable.  The host cuts the power at some disk transfer (--power-fail N), then
  * checks the image against what was said before the cut.
  *
  *   crashload                   run the workload; each line it prints is one of
@@ -146,6 +146,16 @@ static int workload(void)
             close(fd);
             if (rename("/crash/scratch", old) < 0)
                 die("rename over");
+        }
+        if (r == 12) {                          /* cut a file short: its indirect block goes */
+            fill(buf, 60000, 11);
+            say("prefix", "/crash/f11", buf, 20000);
+            int fd = open("/crash/f11", O_WRONLY);
+            if (fd < 0 || ftruncate(fd, 20000) < 0)
+                die("truncate");
+            sync_fd(fd);
+            close(fd);
+            say("durable", "/crash/f11", buf, 20000);
         }
         if (r == 5) {                           /* a subdirectory, and a move out of it */
             if (mkdir("/crash/sub", 0755) < 0)
