@@ -53,8 +53,8 @@ def test_a_cut_leaves_not_clean_and_the_next_boot_repairs(disk, tmp_path):
 @pytest.fixture(params=GEOMETRIES.values(), ids=GEOMETRIES.keys())
 def damaged(request, tmp_path):
     """A file system mounted and changed the way a cut can leave it, never unmounted:
-    an entry naming a deleted inode, an inode no entry names, leaked blocks and a wrong
-    link count."""
+    an entry naming a deleted inode, an inode no entry names, leaked blocks, a deleted
+    inode dated like an orphan-list link, and a wrong link count."""
     block_size, options = request.param
     path = make_image(tmp_path / 'fs.img', block_size, options=options)
     disk = Disk(path)
@@ -69,6 +69,9 @@ def damaged(request, tmp_path):
     inode.i_links_count = 1                                     # created, never named
     disk._write_inode(unnamed, clear_slot=True)
     disk._alloc_blocks(0, 7)                                    # leaked
+    refugee, inode = disk._new_inode(ROOT, InodeType.S_IFREG | 0o644, 0, 0)
+    inode.i_dtime = 5                       # deleted while an orphan-list link: a broken list
+    disk._write_inode(refugee, clear_slot=True)
     inode = disk._iget(kept)
     inode.i_links_count = 3
     disk._write_inode(kept)
@@ -82,7 +85,8 @@ def test_the_mount_time_check_repairs_what_a_crash_leaves(damaged):
     assert result.returncode == 4                               # e2fsck sees the damage too
     disk = Disk(path)
     summary = disk.ext2.repaired
-    for fixed in ('dangling entries 1', 'unnamed inodes 1', 'link counts 1', 'free counts'):
+    for fixed in ('dangling entries 1', 'unnamed inodes 1', 'undated inodes 1', 'link counts 1',
+                  'free counts'):
         assert fixed in summary, summary
     assert [name for name, _, _ in disk.readdir(ROOT)].count('dead') == 0
     assert disk.read(kept, 0, 70_000) == pattern(70_000, 1)
@@ -103,16 +107,11 @@ def test_a_check_that_finds_more_than_a_crash_mounts_read_only(tmp_path):
 
 # ---- the sweep ---------------------------------------------------------------------------
 
-@pytest.fixture(scope='module')
-def pristine(master_image, tmp_path_factory):
-    return master_image
-
-
-def test_the_crash_sweep_finds_nothing(pristine):
+def test_the_crash_sweep_finds_nothing(master_image):
     """SWEEP_POINTS cut points spread over a whole run of the workload: after each, the
     disk is repaired by e2fsck -p without questions and by ukern's own check, and every
     file reported durable before the cut has its synced contents."""
-    total, chosen, failures = crash.sweep(pristine, SWEEP_POINTS)
+    total, chosen, failures = crash.sweep(master_image, SWEEP_POINTS)
     assert total > SWEEP_POINTS and len(chosen) == SWEEP_POINTS
     assert not failures, '\n'.join(f'cut at {p}: {probs}' for p, probs in failures.items())
 

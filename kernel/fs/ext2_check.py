@@ -98,7 +98,7 @@ class Check:
 
     def _drop_unnamed(self, refs: Counter, fixes: Counter):
         """Delete the inodes in use that no directory names (a create cut short), and
-        date the deleted ones a crash left undated (e2fsck wants a dtime on those)."""
+        date the deleted ones a crash left undated (e2fsck wants a time there)."""
         per_table = ceil_div(self.sb.s_inodes_per_group * self.inode_size, self.block_size)
         for group, desc in enumerate(self.groups):
             table = yield from self.dev.read_run(desc.bg_inode_table, per_table)
@@ -108,7 +108,10 @@ class Check:
                 if ino < self.sb.s_first_ino or ino in refs:
                     continue
                 links, = INODE_LINKS.unpack_from(table, at + 26)
-                dated = INODE_DTIME.unpack_from(table, at + 20)[0]
+                dtime, = INODE_DTIME.unpack_from(table, at + 20)
+                # a dtime below the inode count is an orphan-list link (ext2_links.py):
+                # e2fsck takes it for a list a crash broke, so it gets a real time
+                dated = dtime >= self.sb.s_inodes_count
                 if not links and (dated or not INODE_MODE.unpack_from(table, at)[0]):
                     continue
                 inode = yield from self._iget(ino)
