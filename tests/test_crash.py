@@ -167,3 +167,14 @@ def test_a_torn_directory_write_leaves_only_whole_entries(tmp_path):
         for sectors in range(0, 9):
             torn = new[:sectors * 512] + old[sectors * 512:]
             assert live_records(torn) <= live_records(old) | live_records(new)
+
+
+def test_ukern_run_says_in_one_line_that_it_repaired_the_disk(disk):
+    ukern = [sys.executable, '-m', 'kernel', 'run', '--disk', str(disk)]
+    cut = subprocess.run(ukern + ['--power-fail', '100', '/tests/crashload'], capture_output=True,
+                         text=True, timeout=120)
+    assert cut.returncode == 3, cut.stderr
+    again = subprocess.run(ukern + ['/bin/ls', '/crash'], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    said = [line for line in again.stderr.splitlines() if 'checked after a crash' in line]
+    assert len(said) == 1 and said[0].startswith('ukern: /dev/'), again.stderr
