@@ -11,7 +11,7 @@ DISK   := $(BUILD)/disk.img
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: run test fuzz bench bench-peers userland disk gdb clean grade lab-start lab-stop
+.PHONY: run test fuzz crash bench bench-peers userland disk gdb clean grade lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: userland
 # FUZZ_SECONDS; writes bench/FUZZ.md, keeps failing inputs in tests/corpus/.
 fuzz: userland
 	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
+
+# The crash sweep: the power cut at 200 points of a file-system workload, each disk then
+# checked by e2fsck and by booting ukern on it; writes bench/CRASH.md.
+crash: disk
+	$(PY) bench/crash.py --points 200 --image $(DISK)
 
 bench: userland
 	$(PY) -m pip install -q matplotlib

@@ -104,7 +104,7 @@ def put_file(image: Path, path: str, data: bytes) -> None:
         run_sync(fs.mount())
         ino = run_sync(fs.create(ROOT, path.lstrip('/')))
         run_sync(fs.write(ino, 0, data))
-        run_sync(fs.sync())
+        run_sync(fs.unmount())
 
 
 def debugfs_cat(image: Path, path: str) -> bytes:

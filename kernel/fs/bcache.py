@@ -7,6 +7,8 @@ sector_size.  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
     data = yield from cache.read_block(n)        # a hit returns at once, a miss DMAs
     yield from cache.write_block(n, data)        # write-back: the block becomes dirty
     yield from cache.write_run(n, data)          # whole blocks n.., as one run when new
+    yield from cache.write_meta(n, data)         # metadata: after the contents before it
+    yield from cache.write_ordered(n, data)      # metadata on the disk before this returns
     yield from cache.sync()                      # write every dirty block, FLUSH CACHE
     cache.flush()                                # the same, synchronously, at shutdown
 
@@ -32,6 +34,14 @@ bisected, so a buffer of 1024 blocks costs one entry, not 1024).  The 1 KiB
 superblock read that ext2 does before it knows its block size is dropped when the block
 size is set, at mount, before anything is written.
 
+Write order (what a crash can leave, ext2.py): a dirty buffer holds either contents
+(file data, or a block nothing points at yet) or metadata (Buffer.meta).  Contents always
+reach the disk before metadata dirtied after them: writeback and sync write the contents
+first and the metadata only once no contents are dirty, and a buffer dirty with contents
+is written out before a metadata write turns it into metadata.  write_ordered writes its
+block at once (contents first) and waits, so the file system can put one change on the
+disk before it makes the next.
+
 Caching policy: at most `max_blocks` blocks (default a quarter of RAM's frames); when
 full, the least recently used clean, idle, unheld, unmapped buffer is evicted (its frames
 freed).  Dirty buffers are never evicted; when more than `dirty_limit` blocks are dirty,
@@ -45,10 +55,10 @@ fs.mount.mount_root builds the cache over a partition and mounts ext2 on it.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
 
 from kernel.dev.blk import BlockRequest
+from kernel.fs.bbuf import BlockIndex, Buffer, Segments, runs_of  # noqa: F401 (runs_of re-exported)
 from kernel.errno import Errno
 from kernel.fs.ext2 import FsError
 from kernel.mm.frames import PAGE_SIZE, OutOfMemory
@@ -61,118 +71,6 @@ FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 EXTENT_BLOCKS = 1024           # the largest run one buffer (and one DMA request) holds
 WRITEBACK_BATCH = 64           # early writeback starts again once this many more are dirty
-
-
-class Buffer:
-    """Blocks n .. n+count-1, at physical addresses frame, frame+size, ..."""
-    __slots__ = ('size', 'n', 'count', 'frame', 'nframes', 'valid', 'dirty', 'version', 'io',
-                 'readahead', 'dirtied_at', 'users')
-
-    def __init__(self, size: int, n: int, count: int, frame: int, nframes: int):
-        self.size = size
-        self.n = n
-        self.count = count
-        self.frame = frame
-        self.nframes = nframes
-        self.valid = False          # holds the blocks' data
-        self.dirty = False          # newer than the disk
-        self.version = 0            # bumped by every write
-        self.io: BlockRequest | None = None     # the read or write in flight
-        self.readahead = False      # read ahead of need, and not used yet
-        self.dirtied_at = 0         # virtual time it became dirty (for writeback by age)
-        self.users = 0              # readers copying out of it right now
-
-    @property
-    def idle(self) -> bool:
-        return self.io is None
-
-    @property
-    def end(self) -> int:
-        return self.n + self.count
-
-    def addr(self, n: int) -> int:
-        """Physical address of block n's bytes."""
-        return self.frame + (n - self.n) * self.size
-
-
-class Segments(list):
-    """(physical address or None for a hole's zeros, byte count) pieces of held runs;
-    `held` lists the buffers to give back with BufferCache.release."""
-    held: list
-
-    def window(self, skip: int, nbytes: int) -> 'Segments':
-        """The pieces of bytes skip..skip+nbytes (the same buffers held)."""
-        out = Segments()
-        out.held = self.held
-        for addr, size in self:
-            if skip >= size:
-                skip -= size
-                continue
-            take = min(size - skip, nbytes)
-            out.append((None if addr is None else addr + skip, take))
-            nbytes -= take
-            skip = 0
-            if not nbytes:
-                break
-        return out
-
-
-class BlockIndex:
-    """Which buffer holds block n.  Buffers never overlap, so a sorted list of their
-    first blocks answers by bisection."""
-
-    def __init__(self):
-        self._starts: list[int] = []
-        self._bufs: dict[int, Buffer] = {}      # first block -> buffer
-        self.blocks = 0                         # blocks in all the buffers
-
-    def get(self, n: int) -> Buffer | None:
-        i = bisect_right(self._starts, n) - 1
-        if i >= 0:
-            buf = self._bufs[self._starts[i]]
-            if n < buf.end:
-                return buf
-        return None
-
-    def add(self, buf: Buffer) -> None:
-        insort(self._starts, buf.n)
-        self._bufs[buf.n] = buf
-        self.blocks += buf.count
-
-    def remove(self, buf: Buffer) -> None:
-        del self._starts[bisect_left(self._starts, buf.n)]
-        del self._bufs[buf.n]
-        self.blocks -= buf.count
-
-    def overlapping(self, first: int, end: int) -> list[Buffer]:
-        """The buffers holding any of blocks first..end-1, in block order."""
-        i = max(0, bisect_right(self._starts, first) - 1)
-        out = []
-        for start in self._starts[i:]:
-            if start >= end:
-                break
-            buf = self._bufs[start]
-            if buf.end > first:
-                out.append(buf)
-        return out
-
-    def next_cached(self, n: int, end: int) -> int:
-        """The first block in n..end-1 that some buffer holds, or end."""
-        if self.get(n) is not None:
-            return n
-        i = bisect_left(self._starts, n)
-        return min(self._starts[i], end) if i < len(self._starts) else end
-
-
-def runs_of(blocknos) -> list[list[int]]:
-    """Block numbers as runs [first, count] of consecutive ones, in the order given."""
-    runs: list[list[int]] = []
-    for n in blocknos:
-        if runs and runs[-1][0] + runs[-1][1] == n:
-            runs[-1][1] += 1
-        else:
-            runs.append([n, 1])
-    return runs
 
 
 class BufferCache:
@@ -348,7 +246,7 @@ class BufferCache:
 
     def _make_clean(self, buf: Buffer) -> None:
         if buf.dirty:
-            buf.dirty = False
+            buf.dirty = buf.meta = False
             del self._dirty[buf.n]
             self._dirty_blocks -= buf.count
 
@@ -357,7 +255,8 @@ class BufferCache:
         writeback, so reclaim finds clean pages and a crash loses little)."""
         self._writeback_armed = False
         now = self.kernel.clock.now
-        old = [buf for buf in self._idle_dirty() if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS]
+        old = self._contents_first([buf for buf in self._idle_dirty()
+                                    if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS])
         blocks = self._write_back(old)
         if old and self.kernel.trace.enabled:
             self.kernel._emit('writeback', None, blocks=blocks, reason='age')
@@ -368,7 +267,13 @@ class BufferCache:
     def start_writeback(self) -> int:
         """Dirty blocks have passed their share of memory: start writing them all now."""
         self._fresh_dirty = 0
-        return self._write_back(self._idle_dirty())
+        return self._write_back(self._contents_first(self._idle_dirty()))
+
+    def _contents_first(self, bufs: list[Buffer]) -> list[Buffer]:
+        """Of bufs, what may go to the disk now: metadata only when no contents are dirty."""
+        if any(not b.meta for b in self._dirty.values()):
+            return [b for b in bufs if not b.meta]
+        return bufs
 
     def _idle_dirty(self) -> list[Buffer]:
         """The dirty buffers with no write in flight, in block order (for the elevator)."""
@@ -572,11 +477,26 @@ class BufferCache:
             raise ValueError(f'write of {len(data)} bytes to a {self._block_size}-byte block')
         yield from self.write_run(n, data)
 
-    def write_run(self, n: int, data: bytes):
+    def write_meta(self, n: int, data: bytes):
+        """Metadata block n: written back after every block of contents dirty before it."""
+        if len(data) != self._block_size:
+            raise ValueError(f'write of {len(data)} bytes to a {self._block_size}-byte block')
+        yield from self.write_run(n, data, meta=True)
+
+    def write_ordered(self, n: int, data: bytes):
+        """Metadata block n, on the disk (contents dirty before it first) when this returns:
+        the file system's next change may depend on it.  Waiting for the write to complete
+        is enough on the modelled disk, where a completed write is on the media
+        (emu/powerfail.py); a disk with a volatile write cache would need FUA here.
+        sync() (fsync) ends with FLUSH CACHE."""
+        yield from self.write_meta(n, data)
+        yield from self._write_in_order(self._index.get(n))
+
+    def write_run(self, n: int, data: bytes, meta: bool = False):
         """Whole blocks n.. (a file's data written in one go, or one metadata block):
         cached stretches are overwritten in place, the others go into new buffers (no
         read first: every byte is replaced), one copy per buffer, and are written back
-        as runs."""
+        as runs.  meta: the blocks are metadata (see write_meta)."""
         size = self._block_size
         count, partial = divmod(len(data), size)
         if partial:
@@ -591,10 +511,25 @@ class BufferCache:
             elif not buf.valid:
                 yield from buf.io.wait()         # a read in flight would overwrite us;
                 continue                         # it may fail and drop the buffer: look again
+            elif meta and not buf.idle:
+                # a write in flight reads this memory when it ends (emu/ahci.py): metadata
+                # changed now could reach the disk ahead of the contents it points at
+                yield from buf.io.wait()
+                continue
+            elif meta and buf.dirty and not buf.meta:
+                # contents (a fresh indirect block's zeros) reach the disk as contents,
+                # before anything that points at them, not later as metadata; they point
+                # at nothing, so they need nothing written before them
+                failed: set[Buffer] = set()
+                yield from self._write_and_wait([buf], failed)
+                if failed:
+                    raise FsError(Errno.EIO, f'write of block {buf.n} failed')
+                continue
             stop = min(buf.end, end)
             self.memory.write(buf.addr(m), data[done * size:(stop - n) * size])
             self.bad.difference_update(range(m, stop))   # rewritten whole: a new chance
             self._written(buf)
+            buf.meta = buf.meta or meta
             done = stop - n
         yield from self._throttle()
 
@@ -611,26 +546,46 @@ class BufferCache:
             self.start_writeback()               # early writeback: the disk starts on them now
 
     def sync(self):
-        """Generator: write every dirty block (all submitted before any wait, so the
-        elevator can sort and merge them), then FLUSH CACHE; raises FsError(EIO) if a
-        write failed (that block stays dirty)."""
-        while True:                              # wait for writes already in flight
-            busy = next((b for b in self._dirty.values() if not b.idle), None)
-            if busy is None:
+        """Generator: write every dirty block, the contents first, then the metadata
+        (each group submitted before any wait, so the elevator can sort and merge them),
+        then FLUSH CACHE; raises FsError(EIO) if a write failed (that block stays dirty)."""
+        yield from self._write_in_order(None)
+
+    def _write_in_order(self, target: Buffer | None):
+        """Write the dirty contents, then target (None: every dirty metadata buffer, and
+        FLUSH CACHE after), and wait for them."""
+        failed: set[Buffer] = set()
+        wrote = 0
+        for _ in range(3):          # a writer may dirty more contents while we wait
+            contents = [b for b in self._dirty.values() if not b.meta and b not in failed]
+            if not contents:
                 break
-            yield from busy.io.wait()
-        batch = [self._submit(self._dirty[n], write=True) for n in sorted(self._dirty)]
-        failed = 0
-        for req in batch:
-            if (yield from req.wait()):
-                failed += 1
-        if batch and self.flush_cache:
+            wrote += yield from self._write_and_wait(contents, failed)
+        if target is None:
+            meta = [b for b in self._dirty.values() if b not in failed]
+        else:
+            meta = [target] if target.dirty else []
+        wrote += yield from self._write_and_wait(meta, failed)
+        if (wrote or failed) and self.flush_cache and target is None:
             req = BlockRequest(self.disk, 0, 0, [], command=FLUSH_COMMAND)
             self.queue.submit(req)
             if (yield from req.wait()):
-                failed += 1
+                failed.add(None)
         if failed:
-            raise FsError(Errno.EIO, f'{failed} block writes failed')
+            raise FsError(Errno.EIO, f'{len(failed)} block writes failed')
+
+    def _write_and_wait(self, bufs: list[Buffer], failed: set):
+        """Write bufs (after the writes already in flight on them) in block order and
+        wait; the ones that failed go into `failed`.  Returns how many were written."""
+        for buf in bufs:
+            while not buf.idle:
+                yield from buf.io.wait()
+        batch = [(buf, self._submit(buf, write=True)) for buf in sorted(bufs, key=lambda b: b.n)
+                 if buf.dirty]
+        for buf, req in batch:
+            if (yield from req.wait()):
+                failed.add(buf)
+        return len(batch)
 
     def flush(self) -> None:
         """Synchronous sync for shutdown, when no process runs."""

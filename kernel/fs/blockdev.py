@@ -7,6 +7,13 @@ kernel's scheduler looks at what is yielded.
 
 On the host (tests, image tools) FileBlockDevice reads an image file directly, so its
 generators never yield, and run_sync() drives a whole file-system call to its result.
+
+Writes come in three kinds, so that a file system can order what reaches the disk (the
+crash rules in ext2.py): write_block/write_run for contents (file data, and blocks nothing
+points at yet), write_meta for metadata that may go to the disk later but never before
+the contents written ahead of it, and write_ordered for metadata that must be on the disk
+before the call returns, because the next change depends on it.  A host file has no
+cache between it and the image, so FileBlockDevice writes all three at once.
 """
 
 import os
@@ -25,6 +32,12 @@ class BlockDevice(Protocol):
     def write_block(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
 
     def write_run(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
+
+    def write_meta(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
+
+    def write_ordered(self, blockno: int, data: bytes) -> Generator[Any, Any, None]: ...
+
+    def sync(self) -> Generator[Any, Any, None]: ...
 
 
 class FileBlockDevice:
@@ -63,6 +76,18 @@ class FileBlockDevice:
         if len(data) % self.block_size:
             raise ValueError(f"write of {len(data)} bytes: not whole {self.block_size}-byte blocks")
         os.pwrite(self._fd, data, self._byte_offset(blockno))
+        return None
+        yield  # unreachable: see read_block
+
+    def write_meta(self, blockno: int, data: bytes) -> Generator[Any, Any, None]:
+        """Metadata: on the image at once, like everything else here."""
+        yield from self.write_block(blockno, data)
+
+    def write_ordered(self, blockno: int, data: bytes) -> Generator[Any, Any, None]:
+        yield from self.write_block(blockno, data)
+
+    def sync(self) -> Generator[Any, Any, None]:
+        """Everything is on the image already."""
         return None
         yield  # unreachable: see read_block
 

@@ -11,6 +11,41 @@ and the kernel's scheduler runs other work while the DMA is in flight.  Operatio
 Ext2 must not interleave (the kernel holds a per-mount lock around each call), because a
 bitmap update is a read-modify-write that spans a yield.  Failures raise FsError(errno).
 On the host, run_sync() (blockdev.py) drives a call to completion.
+
+Surviving a crash: ordered writes, not a journal.  A power cut may stop the disk between
+any two writes (and tear the one in flight at a sector boundary); what is on the disk
+must then be a state `e2fsck -p` repairs without asking (leaked blocks and inodes, wrong
+free counts and link counts, entries naming deleted inodes) and that the mount-time
+check (ext2_check.py) repairs the same way.  We chose ordering over an ext3 (JBD2)
+journal because it keeps the disk format plain ext2 and every operation's code where it
+is: each rule is one ordered write at the place the dependency arises, where a journal
+would need transactions around every operation, a log, replay at mount, revoke records
+and checkpointing.  The price: a crash can leak space until the check, a rename over an
+existing file is not atomic (the target's name may be gone, the source's kept), and a
+crash in the middle of renaming a directory can leave it with two names, which neither
+e2fsck -p nor the mount-time check repairs unasked (the check mounts read-only).
+The rules, the soft-updates rules adapted to what e2fsck -p accepts:
+  * contents before the metadata that points at them: file data, new directory blocks,
+    zeroed indirect blocks and symlink blocks are contents; the buffer cache (bcache.py)
+    writes every dirty block of contents before any metadata dirtied after it;
+  * bitmaps and free counts are written lazily (write_meta): e2fsck -p and the
+    mount-time check rebuild them; but a freed block or inode is given back in memory
+    (reusable) only once nothing on the disk points at it any more;
+  * a new inode's entry is on the disk (write_ordered) before the inode: an entry naming
+    an unused inode is what e2fsck -p clears, where an inode no entry names it clears
+    only when it is an empty regular file (not a directory, symlink or device), so the
+    soft-updates rule "inode before entry" is turned round; the inode's contents (a
+    directory's first block, a symlink's target) still come first, and a new directory's
+    inode is on the disk before mkdir returns, so nothing is ever named inside a
+    directory the disk does not have;
+  * a name is added before an old one is removed (rename: at worst two names, a link
+    count e2fsck -p fixes), and a directory block changing in more than one sector is
+    written twice, so a torn write never leaves a record pointing at garbage;
+  * on delete, the inode is marked deleted on the disk before its entry goes (an entry
+    naming a deleted inode is what e2fsck -p clears; an unnamed live inode with data it
+    would not), and its blocks and inode are freed after the entry is gone.
+fsync(fd) writes everything (the file's data and the metadata that leads to it
+included), then FLUSH CACHE.  The superblock says "not clean" while mounted read-write.
 """
 
 import dataclasses
@@ -21,13 +56,14 @@ from kernel.errno import Errno
 from kernel.fs.blockdev import BlockDevice, FileBlockDevice, run_sync  # noqa: F401 (re-exported)
 from kernel.fs.ext2_alloc import Allocation
 from kernel.fs.ext2_attr import Attributes
+from kernel.fs.ext2_check import Check
 from kernel.fs.ext2_dirs import Directories, DirIndex, DirSlot
 from kernel.fs.ext2_links import FAST_SYMLINK_MAX, Links  # noqa: F401 (re-exported)
 from kernel.fs.fserror import FsError, Ext2Error  # noqa: F401 (re-exported: callers import them from here)
 from kernel.fs.ext2_layout import (
     EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, LINK_MAX, NAME_MAX, ROOT_INO,
     S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SUPPORTED_RO_COMPAT, FileType,
-    GroupDesc, IncompatFeature, Inode, InodeFlag, InodeType, RoCompatFeature,
+    GroupDesc, IncompatFeature, Inode, InodeFlag, InodeType, RoCompatFeature, State,
     Superblock, XattrHeader, ceil_div, decode_device, encode_device, file_type,
     has_block_map, is_dir, new_dir_block,
 )
@@ -64,7 +100,7 @@ class StatFs:
     reserved_blocks: int = 0        # free blocks only root may use (not in f_bavail)
 
 
-class Ext2(Allocation, Directories, Links, Attributes):
+class Ext2(Allocation, Directories, Links, Attributes, Check):
     """One mounted ext2 file system.  Public generator methods (drive with `yield from`):
 
     mount()                                   read and check superblock + descriptors
@@ -75,6 +111,7 @@ class Ext2(Allocation, Directories, Links, Attributes):
     create / mkdir / mknod / symlink(dir_ino, name, ...) -> ino of the new inode
     unlink / rmdir(dir_ino, name)             rename(old_dir, old_name, new_dir, new_name)
     sync()                                    write back superblock and group descriptors
+    unmount()                                 write everything back, then mark the fs clean
     link(ino, dir_ino, name)                  another name; release(ino) at last close
     set_attrs, fallocate, seek_data: ext2_attr.py
     readdir_at, drop_dir_cache: ext2_dirs.py (directories and their name cache)
@@ -92,6 +129,7 @@ class Ext2(Allocation, Directories, Links, Attributes):
         # Is the inode open?  (The VFS answers.)  An open inode losing its last name goes
         # on the orphan list instead of being freed (ext2_links.py).
         self.in_use: Callable[[int], bool] = lambda ino: False
+        self.repaired: str | None = None                # what the mount-time check fixed
 
     # ---- mounting ------------------------------------------------------------------
 
@@ -118,7 +156,21 @@ class Ext2(Allocation, Directories, Links, Attributes):
         root = yield from self._iget(ROOT)
         if not is_dir(root):
             raise Ext2Error("corrupt file system: the root inode is not a directory", Errno.EIO)
-        yield from self.recover_orphans()
+        if self.readonly:
+            return
+        clean = bool(sb.s_state & State.VALID)
+        sb.s_state &= ~State.VALID          # on the disk before anything changes (Linux too)
+        yield from self._write_super(ordered=True)
+        if clean:
+            yield from self.recover_orphans()
+            return
+        try:
+            yield from self.repair()        # a crash while mounted: ext2_check.py
+        except FsError as damage:           # (Ext2Error too) more than a crash explains
+            self.readonly = True
+            self._inodes.clear()
+            self._dir_indexes.clear()
+            self.repaired = f'not clean and the check failed ({damage}): mounted read-only'
 
     def _check_groups(self):
         inode_table_blocks = ceil_div(self.sb.s_inodes_per_group * self.inode_size, self.block_size)
@@ -137,15 +189,28 @@ class Ext2(Allocation, Directories, Links, Attributes):
         """Write the superblock and group descriptors back if they changed."""
         if not self._dirty or self.readonly:
             return
-        self.sb.s_wtime = self.now()
         bs = self.block_size
         for i in range(len(self._gdt) // bs):
-            yield from self.dev.write_block(self._gdt_start + i, bytes(self._gdt[i * bs:(i + 1) * bs]))
-        sb_block, sb_offset = divmod(SUPERBLOCK_OFFSET, bs)
+            yield from self.dev.write_meta(self._gdt_start + i, bytes(self._gdt[i * bs:(i + 1) * bs]))
+        yield from self._write_super()
+        self._dirty = False
+
+    def _write_super(self, ordered: bool = False):
+        self.sb.s_wtime = self.now()
+        sb_block, sb_offset = divmod(SUPERBLOCK_OFFSET, self.block_size)
         block = bytearray((yield from self.dev.read_block(sb_block)))
         block[sb_offset:sb_offset + SUPERBLOCK_SIZE] = bytes(self.sb)
-        yield from self.dev.write_block(sb_block, bytes(block))
-        self._dirty = False
+        write = self.dev.write_ordered if ordered else self.dev.write_meta
+        yield from write(sb_block, bytes(block))
+
+    def unmount(self):
+        """Write everything back; only then may the superblock say the fs is clean."""
+        if self.readonly:
+            return
+        yield from self.sync()
+        yield from self.dev.sync()
+        self.sb.s_state |= State.VALID
+        yield from self._write_super(ordered=True)
 
     def statfs(self) -> StatFs:
         """Sizes and free counts (kept in memory, so this is a plain call, not a generator)."""
@@ -178,14 +243,16 @@ class Ext2(Allocation, Directories, Links, Attributes):
             self._inodes[ino] = inode
         return self._inodes[ino]
 
-    def _write_inode(self, ino: int, clear_slot: bool = False):
-        """Write inode ino back; clear_slot also zeroes the slot's bytes past the first 128."""
+    def _write_inode(self, ino: int, clear_slot: bool = False, ordered: bool = False):
+        """Write inode ino back; clear_slot also zeroes the slot's bytes past the first 128;
+        ordered: on the disk when this returns (something that follows depends on it)."""
         blockno, offset = self._inode_location(ino)
         block = bytearray((yield from self.dev.read_block(blockno)))
         if clear_slot:
             block[offset:offset + self.inode_size] = bytes(self.inode_size)
         block[offset:offset + GOOD_OLD_INODE_SIZE] = bytes(self._inodes[ino])
-        yield from self.dev.write_block(blockno, bytes(block))
+        write = self.dev.write_ordered if ordered else self.dev.write_meta
+        yield from write(blockno, bytes(block))
 
     def _touch(self, inode: Inode, *, modified: bool = True):
         now = self.now()
@@ -235,19 +302,30 @@ class Ext2(Allocation, Directories, Links, Attributes):
         header = XattrHeader.from_buffer(block)
         if header.h_magic == EA_MAGIC and header.h_refcount > 1:
             header.h_refcount -= 1          # still shared by other inodes
-            yield from self.dev.write_block(blockno, bytes(block))
+            yield from self.dev.write_meta(blockno, bytes(block))
         else:
             yield from self._free_blocks([blockno])
         inode.i_file_acl = 0
         inode.i_blocks -= self.block_size // 512
 
-    def _drop_link(self, ino: int, inode: Inode):
+    def _drop_link(self, ino: int, inode: Inode, detach):
+        """Take one name from inode ino; the generator function detach() removes (or
+        repoints) the directory entry.  The last name: the inode is deleted (or, if open,
+        put on the orphan list) on the disk first, then the entry goes, then its space."""
         inode.i_links_count -= 1
         self._touch(inode, modified=False)
-        if inode.i_links_count == 0:
-            yield from self._unlinked(ino, inode)
-        else:
+        if inode.i_links_count:
+            yield from detach()             # a link count too high is what e2fsck -p fixes
             yield from self._write_inode(ino)
+            return
+        if self.in_use(ino):
+            yield from self._unlinked(ino, inode)
+            yield from detach()
+            return
+        inode.i_dtime = self.now() or 1     # deleted on the disk: its entry is now dangling
+        yield from self._write_inode(ino, ordered=True)
+        yield from detach()
+        yield from self._destroy_inode(ino, inode)
 
     # ---- file data -----------------------------------------------------------------
 
@@ -435,12 +513,13 @@ class Ext2(Allocation, Directories, Links, Attributes):
         try:
             if fill:
                 yield from fill(ino, inode)
-            yield from self._write_inode(ino, clear_slot=True)   # on the disk before its name
             yield from self._add_entry(dir_ino, dir_inode, name, ino, file_type(mode))
         except FsError:
             inode.i_links_count = 0
             yield from self._destroy_inode(ino, inode)
             raise
+        # after its name (ext2.py's header); a directory's before anything goes in it
+        yield from self._write_inode(ino, clear_slot=True, ordered=is_dir(inode))
         return ino
 
     def create(self, dir_ino: int, name, mode: int = 0o644, uid: int = 0, gid: int = 0):
@@ -491,8 +570,7 @@ class Ext2(Allocation, Directories, Links, Attributes):
         inode = yield from self._iget(ino)
         if is_dir(inode):
             raise FsError(Errno.EISDIR)
-        yield from self._remove_entry(dir_ino, dir_inode, slot)
-        yield from self._drop_link(ino, inode)
+        yield from self._drop_link(ino, inode, lambda: self._remove_entry(dir_ino, dir_inode, slot))
 
     def rmdir(self, dir_ino: int, name):
         """Remove an empty directory."""
@@ -508,10 +586,17 @@ class Ext2(Allocation, Directories, Links, Attributes):
         inode = yield from self._directory(ino)
         if not (yield from self._is_empty_dir(inode)):
             raise FsError(Errno.ENOTEMPTY)
-        yield from self._remove_entry(dir_ino, dir_inode, slot)
-        yield from self._destroy_inode(ino, inode)
+        yield from self._kill_dir(ino, inode, lambda: self._remove_entry(dir_ino, dir_inode, slot))
         dir_inode.i_links_count -= 1          # its ".." is gone
         yield from self._write_inode(dir_ino)
+
+    def _kill_dir(self, ino: int, inode: Inode, detach):
+        """Delete an empty directory: dead on the disk, then its entry goes, then its space."""
+        inode.i_links_count = 0
+        inode.i_dtime = self.now() or 1
+        yield from self._write_inode(ino, ordered=True)
+        yield from detach()
+        yield from self._destroy_inode(ino, inode)
 
     def rename(self, old_dir: int, old_name, new_dir: int, new_name):
         """Move an entry, replacing a file (or empty directory) already called new_name."""
@@ -560,17 +645,19 @@ class Ext2(Allocation, Directories, Links, Attributes):
             raise FsError(Errno.EISDIR)
         if is_dir(victim) and not (yield from self._is_empty_dir(victim)):
             raise FsError(Errno.ENOTEMPTY)
-        target.header.inode = ino
-        target.header.file_type = file_type(inode.i_mode) if self.has_filetype else 0
-        yield from self.dev.write_block(target.blockno, bytes(target.block))
-        self._entry_repointed(new_parent, target)
-        yield from self._dir_changed(new_dir, new_parent)
+
+        def repoint():
+            target.header.inode = ino
+            target.header.file_type = file_type(inode.i_mode) if self.has_filetype else 0
+            yield from self.dev.write_ordered(target.blockno, bytes(target.block))
+            self._entry_repointed(new_parent, target)
+            yield from self._dir_changed(new_dir, new_parent)
         if is_dir(victim):
+            yield from self._kill_dir(victim_ino, victim, repoint)
             new_parent.i_links_count -= 1     # the victim's ".." is gone
             yield from self._write_inode(new_dir)
-            yield from self._destroy_inode(victim_ino, victim)
         else:
-            yield from self._drop_link(victim_ino, victim)
+            yield from self._drop_link(victim_ino, victim, repoint)
 
     def _is_ancestor(self, ino: int, dir_ino: int):
         """Is directory ino dir_ino itself or above it?  Walks ".." up to the root."""
@@ -587,5 +674,5 @@ class Ext2(Allocation, Directories, Links, Attributes):
         if slot is None:
             raise Ext2Error("corrupt directory: no '..' entry", Errno.EIO)
         slot.header.inode = parent
-        yield from self.dev.write_block(slot.blockno, bytes(slot.block))
+        yield from self.dev.write_ordered(slot.blockno, bytes(slot.block))
         self._entry_repointed(inode, slot)

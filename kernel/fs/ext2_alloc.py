@@ -30,7 +30,7 @@ class Allocation:
             index = find_zero_bit(bitmap, 0, start)
         if index >= 0:
             bitmap[index // 8] |= 1 << index % 8
-            yield from self.dev.write_block(bitmap_block, bytes(bitmap))
+            yield from self.dev.write_meta(bitmap_block, bytes(bitmap))
         return index
 
     def _count_blocks(self, group: int, delta: int):
@@ -88,7 +88,7 @@ class Allocation:
                 runs.append((base + index, length))
                 taken, start = taken + length, index + length
         if taken:
-            yield from self.dev.write_block(bitmap_block, bits.to_bytes(len(raw), "little"))
+            yield from self.dev.write_meta(bitmap_block, bits.to_bytes(len(raw), "little"))
             self._count_blocks(group, -taken)
         return taken
 
@@ -106,7 +106,7 @@ class Allocation:
             bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
             for index in indexes:
                 bitmap[index // 8] &= ~(1 << index % 8)
-            yield from self.dev.write_block(bitmap_block, bytes(bitmap))
+            yield from self.dev.write_meta(bitmap_block, bytes(bitmap))
             self._count_blocks(group, len(indexes))
 
     def _alloc_inode(self, parent: int, directory: bool) -> int:
@@ -138,7 +138,7 @@ class Allocation:
         bitmap_block = self.groups[group].bg_inode_bitmap
         bitmap = bytearray((yield from self.dev.read_block(bitmap_block)))
         bitmap[index // 8] &= ~(1 << index % 8)
-        yield from self.dev.write_block(bitmap_block, bytes(bitmap))
+        yield from self.dev.write_meta(bitmap_block, bytes(bitmap))
         self._count_inodes(group, 1, directory)
 
     # ---- the block map: logical block -> disk block ----------------------------------
@@ -186,7 +186,7 @@ class Allocation:
                 last = depth + 1 == len(path)
                 pointers[index] = yield from self._alloc_file_block(
                     inode, blockno + 1, zeroed=not (last and to_data))
-                yield from self.dev.write_block(blockno, pointers.tobytes())
+                yield from self.dev.write_meta(blockno, pointers.tobytes())
                 fresh = True
             blockno = pointers[index]
         return blockno, fresh
@@ -218,7 +218,7 @@ class Allocation:
             for i, blockno in zip(holes, blocks):
                 pointers[i] = blockno
             inode.i_blocks += len(holes) * (self.block_size // 512)
-            yield from self.dev.write_block(leaf, pointers.tobytes())
+            yield from self.dev.write_meta(leaf, pointers.tobytes())
         runs: list[list[int]] = []
         _add_pointer_runs(runs, pointers, lo, lo + take)
         return runs, take
@@ -300,8 +300,13 @@ class Allocation:
                 doomed.append(root)
                 inode.i_block[slot] = 0
             first += self.ptrs_per_block ** depth
-        yield from self._free_blocks(doomed)
         inode.i_blocks -= len(doomed) * (self.block_size // 512)
+        if doomed and inode.i_links_count:
+            # a live file: nothing on the disk may point at the blocks once someone else
+            # can have them (a deleted inode's pointers count for nothing)
+            yield from self._write_inode(inode.ino)
+            yield from self.dev.sync()
+        yield from self._free_blocks(doomed)
 
     def _prune(self, blockno: int, depth: int, keep: int, doomed: list[int]):
         """Free what indirect block blockno maps past its first `keep` blocks; True if now empty."""
@@ -320,7 +325,7 @@ class Allocation:
         if not any(pointers):
             return True
         if changed:
-            yield from self.dev.write_block(blockno, pointers.tobytes())
+            yield from self.dev.write_meta(blockno, pointers.tobytes())
         return False
 
 

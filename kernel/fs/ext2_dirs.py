@@ -32,6 +32,7 @@ from kernel.fs.ext2_layout import (
 )
 from kernel.fs.fserror import Ext2Error, FsError
 
+SECTOR = 512                  # what a disk writes whole even when the power fails (emu/powerfail.py)
 DCACHE_MAX_NAMES = 1 << 16    # names cached over all directories (about 10 MiB of host memory)
 MIN_GAP = dir_entry_size(1)   # the smallest record: less room than this is no gap
 
@@ -210,14 +211,30 @@ class Directories:
             offset, room = index.gap_for(lbn, need)
             blockno, block = yield from self._dir_block(dir_inode, lbn)
             if self._room_at(block, offset) == room:
+                before = bytes(block)
                 new_offset, left = fill_gap(block, offset, ino, name, kind)
-                yield from self.dev.write_block(blockno, bytes(block))
+                yield from self._write_entry_block(blockno, before, block, new_offset, need)
                 index.set_gap(lbn, offset, 0)
                 index.set_gap(lbn, new_offset, left)
                 index.names[name] = (ino, lbn, new_offset)
                 return (yield from self._dir_changed(dir_ino, dir_inode))
             self.forget_dir(dir_inode.ino)     # the block says otherwise: read it again
         raise Ext2Error("corrupt directory: a gap moved while it was read", Errno.EIO)
+
+    def _write_entry_block(self, blockno: int, before: bytes, after: bytearray, offset: int,
+                           size: int):
+        """Write a directory block that gained the entry at offset (size bytes), so that
+        a torn write (whole sectors) leaves it valid: when the change spans sectors, the
+        entry goes to the disk first unused (inode 0) in the slack, where no record
+        reaches it, and only then the block as it is now, which differs from that in a
+        record length and an inode number: each alone leaves the records sound."""
+        changed = [i for i in range(0, len(after), SECTOR) if before[i:i + SECTOR] != after[i:i + SECTOR]]
+        if len(changed) > 1:
+            staged = bytearray(before)
+            staged[offset:offset + size] = after[offset:offset + size]
+            staged[offset:offset + 4] = bytes(4)          # the entry's inode: unused yet
+            yield from self.dev.write_ordered(blockno, bytes(staged))
+        yield from self.dev.write_ordered(blockno, bytes(after))
 
     def _room_at(self, block: bytearray, offset: int) -> int | None:
         """The room after the record at offset, or None if no record starts there."""
@@ -234,16 +251,16 @@ class Directories:
         nblocks = len(index.room)
         blockno, _ = yield from self._bmap(dir_inode, nblocks, create=True)
         block = new_dir_block(self.block_size, [(ino, name, kind)])
-        yield from self.dev.write_block(blockno, bytes(block))
+        yield from self.dev.write_block(blockno, bytes(block))     # contents: before the size
         self._set_size(dir_inode, (nblocks + 1) * self.block_size)
         index.add_block({})
         index.set_gap(nblocks, 0, self.block_size - dir_entry_size(len(name)))
         index.names[name] = (ino, nblocks, 0)
-        yield from self._dir_changed(dir_ino, dir_inode)
+        yield from self._dir_changed(dir_ino, dir_inode, ordered=True)
 
     def _remove_entry(self, dir_ino: int, dir_inode: Inode, slot: DirSlot):
         remove_dir_entry(slot.block, slot.offset, slot.prev_offset)
-        yield from self.dev.write_block(slot.blockno, bytes(slot.block))
+        yield from self.dev.write_ordered(slot.blockno, bytes(slot.block))   # gone before freed
         index = self._cached_index(dir_inode)
         if index is not None:
             index.names.pop(slot.name, None)
@@ -259,11 +276,11 @@ class Directories:
         if index is not None:
             index.names[slot.name] = (slot.header.inode, slot.lbn, slot.offset)
 
-    def _dir_changed(self, dir_ino: int, dir_inode: Inode):
+    def _dir_changed(self, dir_ino: int, dir_inode: Inode, ordered: bool = False):
         # we keep directories linear, so any hash index mke2fs built is no longer valid
         dir_inode.i_flags &= ~InodeFlag.INDEX
         self._touch(dir_inode)
-        yield from self._write_inode(dir_ino)
+        yield from self._write_inode(dir_ino, ordered=ordered)
 
     def _is_empty_dir(self, inode: Inode):
         index = yield from self._dir_index(inode)

@@ -85,14 +85,12 @@ class Links:
     # ---- the orphan list -------------------------------------------------------------
 
     def _unlinked(self, ino: int, inode: Inode):
-        """The last link of ino is gone: free it now, or at last close if it is open."""
-        if self.in_use(ino):
-            inode.i_dtime = self.sb.s_last_orphan
-            self.sb.s_last_orphan = ino
-            self._dirty = True
-            yield from self._write_inode(ino)
-        else:
-            yield from self._destroy_inode(ino, inode)
+        """The last link of open inode ino is going: onto the orphan list, on the disk
+        before its entry goes, so that a crash before the last close still frees it."""
+        inode.i_dtime = self.sb.s_last_orphan
+        self.sb.s_last_orphan = ino
+        yield from self._write_inode(ino, ordered=True)
+        yield from self._write_super(ordered=True)
 
     def release(self, ino: int):
         """The last open file of ino has closed: free it if it has no name left."""
@@ -108,7 +106,7 @@ class Links:
         """Take ino off the orphan list (the list is short: the open unlinked files)."""
         if self.sb.s_last_orphan == ino:
             self.sb.s_last_orphan = inode.i_dtime
-            self._dirty = True
+            yield from self._write_super(ordered=True)      # off the list before it is freed
             return
         prev = self.sb.s_last_orphan
         for _ in range(self.sb.s_inodes_count):
@@ -117,7 +115,7 @@ class Links:
             prev_inode = yield from self._iget(prev)
             if prev_inode.i_dtime == ino:
                 prev_inode.i_dtime = inode.i_dtime
-                yield from self._write_inode(prev)
+                yield from self._write_inode(prev, ordered=True)
                 return
             prev = prev_inode.i_dtime
 

@@ -121,6 +121,10 @@ class Ext2Mount(FileSystem):
         yield from self.call(self.fs.sync())
         yield from self.cache.sync()
 
+    def unmount(self):
+        """At shutdown: write everything back and mark the file system clean."""
+        yield from self.call(self.fs.unmount())
+
     def record_write_error(self, ino: int) -> None:
         """An asynchronous write to the file failed after its call returned."""
         self.write_errors[ino] = -Errno.EIO

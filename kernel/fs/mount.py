@@ -10,7 +10,9 @@ Swap on the boot disk's swap partition (type 0x82)
 if it has one, else on the whole disk at port 1 (the swap file `ukern run` and `ukern
 boot` attach).
 Shutdown: write every dirty block back and flush the disk images, so nothing a program
-wrote is lost and e2fsck finds the file system clean.
+wrote is lost and e2fsck finds the file system clean; the superblock says clean only then.
+A file system that was not unmounted cleanly is checked and repaired at mount
+(ext2_check.py), and the repair is logged in one line.
 """
 
 import os
@@ -68,6 +70,8 @@ def mount_boot_disk(kernel) -> bool:
     if boot is None:
         return False
     fs, cache = mount_root(kernel, boot)
+    if fs.repaired:
+        kernel.log(f'ukern: /dev/{boot.name}: {fs.repaired}')
     kernel.reclaim.shrinkers.append(cache.shrink)
     kernel.reclaim.shrinkers.append(fs.drop_dir_cache)
     vfs = kernel.vfs
@@ -146,8 +150,7 @@ def unmount(kernel, vfs: Vfs) -> None:
             kernel.machine.ahci.flush()
         return
     run_boot(kernel, vfs.ext2.release_closed())
-    run_boot(kernel, vfs.fs.sync())
-    vfs.cache.flush()
+    run_boot(kernel, vfs.ext2.unmount())            # everything written, then marked clean
     kernel.machine.ahci.flush()
 
 

@@ -257,7 +257,7 @@ def add_device_nodes(fs_path, block_size: int) -> None:
         for name, kind, major, minor in DEVICE_NODES:
             if name not in existing:
                 run_sync(fs.mknod(dev_dir, name, kind | 0o660, major, minor))
-        run_sync(fs.sync())
+        run_sync(fs.unmount())
 
 
 def parse_size(text: str) -> int:
