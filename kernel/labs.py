@@ -101,6 +101,10 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
         Patch('kernel.sys.table:SYSCALLS[12]', 'lazy.py:sys_brk'),
         Patch('kernel.mm.fault:_fill', 'lazy.py:fill'),
     ], ['lazy.py']),
+    Lab('mmap', 'Mapped files: MAP_SHARED and MAP_PRIVATE on the buffer cache', [
+        Patch('kernel.mm.fault:_map_file_page', 'mmap.py:map_file_page'),
+        Patch('kernel.mm.vm:AddressSpace.sync_shared', 'mmap.py:sync_shared'),
+    ], ['mmap.py']),
 ]}
 
 
