@@ -105,6 +105,11 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
         Patch('kernel.mm.fault:_map_file_page', 'mmap.py:map_file_page'),
         Patch('kernel.mm.vm:AddressSpace.sync_shared', 'mmap.py:sync_shared'),
     ], ['mmap.py']),
+    Lab('fs', 'ext2: doubly-indirect blocks for large files, and symbolic links', [
+        Patch('kernel.fs.ext2_alloc:block_path', 'fs.py:block_path'),
+        Patch('kernel.fs.ext2_links:Links.symlink', 'fs.py:symlink'),
+        Patch('kernel.fs.ext2_links:Links.readlink', 'fs.py:readlink'),
+    ], ['fs.py']),
 ]}
 
 
