@@ -110,6 +110,11 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
         Patch('kernel.fs.ext2_links:Links.symlink', 'fs.py:symlink'),
         Patch('kernel.fs.ext2_links:Links.readlink', 'fs.py:readlink'),
     ], ['fs.py']),
+    Lab('threads', 'Kernel threads (clone with CLONE_THREAD) and futex wait/wake', [
+        Patch('kernel.proc.lifecycle:new_thread', 'threads.py:new_thread'),
+        Patch('kernel.proc.futex:wait', 'threads.py:wait'),
+        Patch('kernel.proc.futex:FutexTable.wake', 'threads.py:wake'),
+    ], ['threads.py']),
 ]}
 
 
