@@ -31,7 +31,7 @@ from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
 from .proc import futex, itimer, lifecycle
-from .proc import restart
+from .proc import restart, sched
 from .proc import signal as psig
 from .proc.process import Process, State
 from .proc.resources import Usage
@@ -121,6 +121,7 @@ class Kernel:
         self.procs: dict[int, Process] = {}     # tid -> task (a thread; a process is a group)
         self.futexes = futex.FutexTable(self.wake)
         self.runqueue: list[Process] = []
+        self.min_vruntime = 0              # proc/sched.py by_nice: where a newcomer's virtual runtime starts
         self.current: Process | None = None
         self.next_pid = 1
         self._charged = 0                  # instructions of the running slice already on the clock
@@ -717,8 +718,7 @@ class Kernel:
                 self._unhandled_trap(p, trap)
         if self.debugger is not None:
             self.debugger.after_slice(p, trap)
-        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p:
-            self.runqueue.append(self.runqueue.pop(0))     # round robin
+        sched.after_slice(self, p, self.clock.now - began)    # who runs next (proc/sched.py)
 
     def _slice_length(self, p: Process) -> int:
         """Count instructions only when something depends on it: another runnable process,

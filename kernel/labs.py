@@ -115,6 +115,10 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
         Patch('kernel.proc.futex:wait', 'threads.py:wait'),
         Patch('kernel.proc.futex:FutexTable.wake', 'threads.py:wake'),
     ], ['threads.py']),
+    Lab('sched', 'A fair-share scheduler: CPU time by nice', [
+        Patch('kernel.proc.sched:after_slice', 'sched.py:after_slice', 'kernel.proc.sched:by_nice'),
+        Patch('kernel.proc.sched:nice_weight', 'sched.py:nice_weight'),
+    ], ['sched.py']),
 ]}
 
 
