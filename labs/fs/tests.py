@@ -73,12 +73,12 @@ def _():
     _fsck(image)
 
 
-@test('fs: tests/fs_symlink (fast and slow links, readlink, lstat, O_NOFOLLOW, dangling)', points=20)
+@test('fs: tests/fs_symlink (fast and slow links, readlink, lstat, O_NOFOLLOW, dangling)', points=15)
 def _():
     passed(_run(disk(), '/tests/fs_symlink'), 'fs_symlink')
 
 
-@test('fs: symbolic links are stored as Linux stores them (debugfs, e2fsck)', points=15)
+@test('fs: symbolic links are stored as Linux stores them (debugfs, e2fsck)', points=10)
 def _():
     image = disk()
     passed(_run(image, '/tests/fs_symlink'), 'fs_symlink')
@@ -89,6 +89,20 @@ def _():
     expect_true('/slow is a symlink with one data block (debugfs: "TOTAL: 1")',
                 'Type: symlink' in slow and 'TOTAL: 1' in slow, 'Type: symlink ... TOTAL: 1', slow.strip()[-300:])
     expect('/slow\'s data block holds its target (debugfs cat)', b'/' * 193 + b'target', _cat(image, '/slow')[:199])
+    _fsck(image)
+
+
+@test('fs: links at the edge of fast and slow (59, 60 and 4095 bytes: debugfs, e2fsck)', points=10)
+def _():
+    image = disk()
+    passed(_run(image, '/tests/fs_links_edge'), 'fs_links_edge')
+    link59, link60 = _debugfs(image, 'stat /link59'), _debugfs(image, 'stat /link60')
+    expect_true('/link59 (a 59-byte target) is a fast symlink (debugfs: "Fast link dest")',
+                'Fast link dest:' in link59, 'Fast link dest: ...', link59.strip()[-300:])
+    expect_true('/link60 (a 60-byte target) is a slow symlink with one block (debugfs: "TOTAL: 1")',
+                'Fast link dest:' not in link60 and 'Blockcount: 8' in link60 and 'TOTAL: 1' in link60,
+                'Blockcount: 8 ... TOTAL: 1', link60.strip()[-300:])
+    expect('/link4095\'s block holds its target (debugfs cat)', b'/' * 4091 + b'edge', _cat(image, '/link4095'))
     _fsck(image)
 
 

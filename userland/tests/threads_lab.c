@@ -120,6 +120,8 @@ int main(int argc, char **argv)
     check_eq("FUTEX_WAIT with a 50 ms timeout", -ETIMEDOUT, futex(&word, FUTEX_WAIT_PRIVATE, 0, &timeout));
     long took = ms_since(&t0);
     check("... returned after 50 ms, not much later", took >= 50 && took < 60);
+    check_eq("FUTEX_WAKE after that wait timed out (its waiter left the queue)", 0,
+             futex(&word, FUTEX_WAKE_PRIVATE, 1, NULL));
     check_eq("FUTEX_WAIT on a word that changed", -EAGAIN, futex(&word, FUTEX_WAIT_PRIVATE, 7, NULL));
     end();
 }
