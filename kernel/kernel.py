@@ -31,7 +31,7 @@ from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
 from .proc import futex, itimer, lifecycle
-from .proc import restart
+from .proc import restart, sched
 from .proc import signal as psig
 from .proc.process import Process, State
 from .proc.resources import Usage
@@ -121,6 +121,7 @@ class Kernel:
         self.procs: dict[int, Process] = {}     # tid -> task (a thread; a process is a group)
         self.futexes = futex.FutexTable(self.wake)
         self.runqueue: list[Process] = []
+        self.min_vruntime = 0              # proc/sched.py by_nice: where a newcomer's virtual runtime starts
         self.current: Process | None = None
         self.next_pid = 1
         self._charged = 0                  # instructions of the running slice already on the clock
@@ -723,8 +724,8 @@ class Kernel:
         held = self.debugger is not None and self.debugger.holding    # cut short: goes on next
         if self.interactive and not held:
             self.host_input.poll_host_input()
-        if p.state is State.RUNNABLE and len(self.runqueue) > 1 and self.runqueue[0] is p and not held:
-            self.runqueue.append(self.runqueue.pop(0))     # round robin
+        if not held:
+            sched.after_slice(self, p, self.clock.now - began)    # who runs next (proc/sched.py)
 
     def _slice_length(self, p: Process) -> int:
         """Count instructions only when something depends on it: another runnable process,

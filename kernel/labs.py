@@ -96,6 +96,29 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
     # A C lab: no kernel name is rebound.  The student's labs/objsrv/student/objsrv.c is
     # compiled by the lab's own grader (labs/objsrv/make.py) and runs as /sbin/objsrv.
     Lab('objsrv', 'The object server: upcalls, I/O-pinned frames, DMA', [], ['objsrv.c']),
+    # -- labs lazy, mmap, fs, threads, sched ------------------------------------------------
+    Lab('lazy', 'Lazy allocation of the heap: brk moves, the fault handler maps', [
+        Patch('kernel.sys.table:SYSCALLS[12]', 'lazy.py:sys_brk'),
+        Patch('kernel.mm.fault:_fill', 'lazy.py:fill'),
+    ], ['lazy.py']),
+    Lab('mmap', 'Mapped files: MAP_SHARED and MAP_PRIVATE on the buffer cache', [
+        Patch('kernel.mm.fault:_map_file_page', 'mmap.py:map_file_page'),
+        Patch('kernel.mm.vm:AddressSpace.sync_shared', 'mmap.py:sync_shared'),
+    ], ['mmap.py']),
+    Lab('fs', 'ext2: doubly-indirect blocks for large files, and symbolic links', [
+        Patch('kernel.fs.ext2_alloc:block_path', 'fs.py:block_path'),
+        Patch('kernel.fs.ext2_links:Links.symlink', 'fs.py:symlink'),
+        Patch('kernel.fs.ext2_links:Links.readlink', 'fs.py:readlink'),
+    ], ['fs.py']),
+    Lab('threads', 'Kernel threads (clone with CLONE_THREAD) and futex wait/wake', [
+        Patch('kernel.proc.lifecycle:new_thread', 'threads.py:new_thread'),
+        Patch('kernel.proc.futex:wait', 'threads.py:wait'),
+        Patch('kernel.proc.futex:FutexTable.wake', 'threads.py:wake'),
+    ], ['threads.py']),
+    Lab('sched', 'A fair-share scheduler: CPU time by nice', [
+        Patch('kernel.proc.sched:after_slice', 'sched.py:after_slice', 'kernel.proc.sched:by_nice'),
+        Patch('kernel.proc.sched:nice_weight', 'sched.py:nice_weight'),
+    ], ['sched.py']),
 ]}
 
 

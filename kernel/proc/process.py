@@ -95,6 +95,7 @@ class Process:
     clear_child_tid: int = 0                    # CLONE_CHILD_CLEARTID / set_tid_address
     robust_list: int = 0                        # set_robust_list's head (0: none)
     tgid: int = 0                               # the thread group = the process's pid
+    vruntime: int = 0                           # proc/sched.py by_nice: virtual runtime, in weighted ns
     caps: list = field(default_factory=lambda: [None] * 64)   # the c-list (kernel/obj)
     # resources (proc/resources.py): process-wide, copied at fork
     argv: list = field(default_factory=list)                  # the arguments of its exec
