@@ -214,7 +214,8 @@ def show_guest(what=None, out=None, user_only: bool = True) -> None:
         owner = ''
         kernel = kernel or latest_kernel()
         if kernel is not None:
-            owner = next((f' (pid {p.pid})' for p in kernel.procs.values() if p.aspace is aspace), '')
+            owner = next((f' (pid {p.pid})' for p in kernel.procs.values() if p.aspace is aspace),
+                         ' (no process has it yet)')
         print(f'address space{owner}', file=out)
     for r in aspace.regions:
         print(f'  {r.start:#014x}-{r.end:#014x} {r.prot!s:<24} {r.kind.value:6} {r.name}', file=out)
@@ -329,7 +330,7 @@ def _run_part(config: Regression, programs) -> None:
         def check_books():
             checks.append(k.clock.now)
             _books(k, f'while {name} ran, at {k.clock.now / 1e6:.0f} ms of virtual time')
-            if any(q.state.value != 'zombie' for q in k.procs.values()):
+            if p.state.value != 'zombie':     # (an object server never exits)
                 k.clock.schedule_in(CHECK_EVERY_NS, check_books)
         k.clock.schedule_in(CHECK_EVERY_NS, check_books)
         k.run()

@@ -7,8 +7,8 @@ assertion your code's state tripped, or the grader's failed check).  Besides pdb
 commands (where, up, down, list, p, pp, interact, q):
 
     guest          the current process and its page tables (the pgtbl lab's vmprint format):
-                   a process, address space or kernel found in the frames from here out,
-                   else the kernel the test booted last
+                   the running process of the kernel the test booted last, else a process,
+                   address space or kernel found in the frames from here out
     guest EXPR     the same for the Process, AddressSpace or Kernel that EXPR evaluates to
     code           the student's functions the lab put in the kernel and how often each ran
 """
@@ -46,10 +46,13 @@ class GradePdb(pdb.Pdb):
                 self.error(f'{type(e).__name__}: {e}')
                 return
         else:
-            frames = [f for f, _ in self.stack[:self.curindex + 1]]
+            kernel = gradelib.latest_kernel()
+            if kernel is not None and kernel.current is not None:
+                target = kernel.current
+            frames = [] if target is not None else [f for f, _ in self.stack[:self.curindex + 1]]
             for frame in reversed(frames):
                 names = self.curframe_locals if frame is self.curframe else frame.f_locals
-                for name in ('p', 'proc', 'process', 'aspace', 'child', 'self', 'a', 'k', 'kernel'):
+                for name in ('p', 'proc', 'process', 'aspace', 'self', 'a', 'child', 'k', 'kernel'):
                     target = _guest_object(names.get(name))
                     if target is not None:
                         break

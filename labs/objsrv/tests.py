@@ -13,7 +13,7 @@ import struct
 import time
 from pathlib import Path
 
-from gradelib import test, expect, expect_true, passed, boot, disk, scratch_dir, Fail, ROOT
+from gradelib import test, expect, expect_true, passed, boot, disk, scratch_dir, regression, Fail, ROOT
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location('ukern_lab_objsrv_make', HERE / 'make.py')
@@ -275,3 +275,12 @@ def _():
     expect_true('free memory ran low (the test really squeezed memory)', low[0] < k.frames.total // 4,
                 f'< {k.frames.total // 4} frames free', low[0])
     expect('page faults taken by the server itself', 0, len(server_faults))
+
+
+def _start_server(k) -> None:
+    k.start_object_server(k.read_guest_file(b'/sbin/objsrv'))
+
+
+# The regression part boots from a disk whose /sbin/objsrv is the server being graded and
+# starts it, as `ukern run --disk` does: the kernel's broad tests run beside it.
+regression(master=lambda: make.build(_source())[1], setup=_start_server)
