@@ -217,8 +217,10 @@ def show_guest(what=None, out=None, user_only: bool = True) -> None:
             owner = next((f' (pid {p.pid})' for p in kernel.procs.values() if p.aspace is aspace),
                          ' (no process has it yet)')
         print(f'address space{owner}', file=out)
-    for r in aspace.regions:
-        print(f'  {r.start:#014x}-{r.end:#014x} {r.prot!s:<24} {r.kind.value:6} {r.name}', file=out)
+    for r in aspace.regions:                  # as /proc/PID/maps shows them
+        rights = ''.join(c if int(r.prot) & bit else '-' for bit, c in ((1, 'r'), (2, 'w'), (4, 'x')))
+        print(f'  {r.start:#014x}-{r.end:#014x} {rights}{"s" if r.shared else "p"} '
+              f'{r.kind.value:6} {r.name}', file=out)
     lines = page_tree(aspace.frames.memory, aspace.pt.root)
     if user_only:              # the kernel half (PML4 slot 256 on) is the same in every space
         keep, skipping = [], False
@@ -343,5 +345,7 @@ def _run_part(config: Regression, programs) -> None:
         else:
             passed(r, name)
         _books(k, f'after {command}')
+    expect_true('e2fsck is installed (it checks the disk after the runs)', bool(shutil.which('e2fsck')),
+                'e2fsck on the PATH', 'not found: install e2fsprogs')
     r = conftest.fsck(image)
     expect('e2fsck -fn of the disk after the runs: exit status', 0, r.returncode, r.stdout[-1500:])

@@ -275,8 +275,9 @@ def test_pdb_on_a_kernel_failure_the_students_code_caused(graded):
     r = _grade_cli('cow', '--dir', str(labs.get('cow').directory / 'broken'), '--pdb',
                    '-k', 'regression: pipes', input='guest\nq\n')
     out = r.stdout
-    assert 'missing from the reverse map' in out, out
-    assert '(Pdb) pid ' in out and 'page table 0x' in out, out
+    assert 'reverse map names va' in out and ')_books()' in out, out     # where the check failed
+    assert '(Pdb) kernel: no live process (1 zombies); ' in out, out        # `guest`: after the run
+    assert 'your code in ' in out and 'cow.py:break_cow as kernel.mm.fault:_break_cow, 21 calls' in out, out
 
 
 def test_without_the_projects_python_the_grader_says_so_in_one_line():
