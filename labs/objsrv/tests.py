@@ -34,14 +34,18 @@ def _source() -> Path:
     return Path(which[1]) / 'objsrv.c'
 
 
-def _image() -> Path:
+def _master() -> Path:
+    """The disk image carrying the server being graded (a FAIL if it does not compile)."""
     try:
-        _, image = make.build(_source())
+        return make.build(_source())[1]
     except make.BuildError as e:
         first = next((l for l in e.output.splitlines() if 'error' in l), e.output.splitlines()[0])
         raise Fail('objsrv.c compiles (userland/build.py flags: -Wall -Werror)', 'no errors',
                    first, e.output) from None
-    return disk(image)
+
+
+def _image() -> Path:
+    return disk(_master())
 
 
 class _Run:
@@ -283,4 +287,4 @@ def _start_server(k) -> None:
 
 # The regression part boots from a disk whose /sbin/objsrv is the server being graded and
 # starts it, as `ukern run --disk` does: the kernel's broad tests run beside it.
-regression(master=lambda: make.build(_source())[1], setup=_start_server)
+regression(master=_master, setup=_start_server)
