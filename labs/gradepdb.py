@@ -1,4 +1,5 @@
-"""pdb for a failing grading test: `make grade LAB=NAME PDB=1` (labs/grade.py --pdb).
+"""pdb for a failing grading test: `make grade LAB=NAME PDB=1` (labs/grade.py --pdb), and
+for a kernel bug while a lab is active: `ukern lab run --pdb run PROGRAM` (on_kernel_bug).
 
 The grader runs the tests one at a time on the student's terminal and, at the first test
 that fails, opens pdb on the exception where it was raised: at the innermost frame of the
@@ -33,6 +34,7 @@ def _guest_object(value):
 
 class GradePdb(pdb.Pdb):
     """pdb with the commands `guest` and `code`."""
+    kernel = None                     # the kernel to show (default: the test's last booted)
 
     def do_guest(self, arg):
         """guest [EXPR]: print a process and its page tables (EXPR: a Process, an
@@ -46,7 +48,7 @@ class GradePdb(pdb.Pdb):
                 self.error(f'{type(e).__name__}: {e}')
                 return
         else:
-            kernel = gradelib.latest_kernel()
+            kernel = self.kernel or gradelib.latest_kernel()
             if kernel is not None and kernel.current is not None:
                 target = kernel.current
             frames = [] if target is not None else [f for f, _ in self.stack[:self.curindex + 1]]
@@ -72,21 +74,39 @@ def _student_index(stack, directory: str) -> int | None:
     return mine[-1] if mine else None
 
 
-def post_mortem(e: BaseException, directory: str, result: dict) -> None:
+def on_kernel_bug(kernel, bug: BaseException) -> None:
+    """kernel.labs.on_kernel_bug under `ukern lab run --pdb`: pdb on the first bug, before
+    the kernel contains it (kills the process) or raises it."""
+    from kernel import labs
+    labs.on_kernel_bug = None                 # the first bug only: the others follow from it
+    which = labs._active
+    directory = str(which[1]) if which else ''
+    result = {'what': f'kernel bug while serving pid {getattr(kernel.current, "pid", "?")}',
+              'expected': 'no exception', 'got': f'{type(bug).__name__}: {bug}'.splitlines()[0][:300]}
+    import traceback
+    mine = [f for f in traceback.extract_tb(bug.__traceback__)
+            if directory and f.filename.startswith(directory + os.sep)]
+    if mine:
+        result['where'] = f'{mine[-1].filename.rsplit(os.sep, 1)[-1]} line {mine[-1].lineno}, in {mine[-1].name}'
+    post_mortem(bug, directory, result, kernel)
+
+
+def post_mortem(e: BaseException, directory: str, result: dict, kernel=None) -> None:
     """pdb on `e`'s traceback, at the student's innermost frame if it is there."""
     print(f'\n*** {result["what"]}\n    expected: {result["expected"]}\n    got:      {result["got"]}')
     if result.get('where'):
         print(f'    raised in {result["where"]}')
     print("*** pdb: `guest` prints the current process and its page tables, `code` your "
-          "code's calls, `where`/`up`/`down` move, `q` ends grading")
+          "code's calls, `where`/`up`/`down` move, `q` leaves pdb")
     sys.stdout.flush()
     debugger = GradePdb()
+    debugger.kernel = kernel
     debugger.reset()
     tb = e.__traceback__
     while tb.tb_next is not None:
         tb = tb.tb_next
     stack, _ = debugger.get_stack(tb.tb_frame, e.__traceback__)
-    at = _student_index(stack, directory)
+    at = _student_index(stack, directory) if directory else None
     if at is not None and at != len(stack) - 1:
         print(f'*** stopped in your code, {len(stack) - 1 - at} frame(s) above where it was raised')
     debugger.setup(tb.tb_frame, e.__traceback__)

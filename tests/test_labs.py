@@ -280,6 +280,24 @@ def test_pdb_on_a_kernel_failure_the_students_code_caused(graded):
     assert 'your code in ' in out and 'cow.py:break_cow as kernel.mm.fault:_break_cow, 21 calls' in out, out
 
 
+def test_ukern_lab_run_pdb_stops_at_a_kernel_bug_in_the_students_code(userland, tmp_path):
+    work = tmp_path / 'student'
+    work.mkdir()
+    code = (labs.get('cow').directory / 'broken' / 'cow.py').read_text()
+    code = code.replace('    old = frame_of(pte)\n', '    old = frame_of(pte)\n    share = frames.refs(old) // 0\n', 1)
+    (work / 'cow.py').write_text(code)
+    env = dict(os.environ, UKERN_LAB='cow', UKERN_LAB_DIR=str(work))
+    r = subprocess.run([sys.executable, '-m', 'kernel', 'lab', 'run', '--pdb', 'run',
+                        str(userland / 'tests' / 'fork_cow')], cwd=ROOT, env=env, input='p old > 0\nguest\nq\n',
+                       capture_output=True, text=True, timeout=300)
+    out = r.stdout
+    assert '*** kernel bug while serving pid 1' in out and 'raised in cow.py line ' in out, out + r.stderr
+    assert ')break_cow()' in out and '(Pdb) True' in out, out
+    assert '(Pdb) pid 1 (fork_cow) runnable' in out and '|COW|' in out, out
+    assert out.count('(Pdb)') == 3, out                  # the first bug only
+    assert 'ukern: kernel bug while serving pid 1 (fork_cow): ZeroDivisionError' in r.stderr + out
+
+
 def test_without_the_projects_python_the_grader_says_so_in_one_line():
     r = subprocess.run([sys.executable, '-S', str(ROOT / 'labs' / 'grade.py'), 'syscall'],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
