@@ -11,7 +11,7 @@ DISK   := $(BUILD)/disk.img
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: run test fuzz crash bench bench-peers userland disk gdb clean grade lab-start lab-stop
+.PHONY: run test fuzz crash bench bench-peers userland disk gdb clean grade handin lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,9 +71,17 @@ gdb: userland
 	    $(BUILD)/userland/bin/gdbdemo; wait
 
 # Course labs (labs/README.md): start one, grade it (LAB empty: every lab), go back.
+# PDB=1: stop in pdb at the first failing test; TEST=TEXT: only the tests named with TEXT.
 LAB ?=
+PDB ?=
+TEST ?=
 grade: userland
-	$(PY) labs/grade.py $(LAB)
+	$(PY) labs/grade.py $(LAB) $(if $(PDB),--pdb) $(if $(TEST),-k '$(TEST)')
+
+# A tarball of your files with the grader's result inside: build/handin/LAB-handin.tar.gz.
+handin: userland
+	@test -n "$(LAB)" || { echo 'usage: make handin LAB=NAME'; exit 2; }
+	$(PY) labs/grade.py $(LAB) --handin
 
 lab-start: $(STAMP)
 	@test -n "$(LAB)" || { echo 'usage: make lab-start LAB=NAME'; $(PY) -m kernel lab list; exit 2; }

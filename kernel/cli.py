@@ -405,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab = sub.add_parser('lab', help='course labs: ukern lab start NAME | stop | status | grade [NAME] | run ...')
     lab.add_argument('action', choices=['start', 'stop', 'status', 'list', 'grade', 'run'])
     lab.add_argument('rest', nargs=argparse.REMAINDER,
-                     help='start: NAME [--force]; grade: [NAME...] [--reference]; run: a ukern command').required = False
+                     help='start: NAME [--force]; grade: [NAME...] [--reference]; '
+                          'run: [--pdb] a ukern command').required = False
     lab.set_defaults(func=cmd_lab)
     return parser
 
@@ -449,10 +450,16 @@ def cmd_lab(args) -> int:
         if args.action == 'grade':
             return subprocess.call([sys.executable, str(labs.LABS_DIR / 'grade.py'), *args.rest])
         if args.action == 'run':                   # e.g. ukern lab run run build/userland/tests/fork_cow
+            rest = args.rest
+            if rest[:1] == ['--pdb']:              # pdb at a kernel bug: labs/gradepdb.py
+                rest = rest[1:]
+                sys.path.insert(0, str(labs.LABS_DIR))
+                import gradepdb
+                labs.on_kernel_bug = gradepdb.on_kernel_bug
             which = labs.activate_active()
             if which:
                 print(f'ukern: lab {which} is active', file=sys.stderr)
-            return main(args.rest)
+            return main(rest)
     except labs.LabError as e:
         print(f'ukern lab: {e}', file=sys.stderr)
         return 2

@@ -579,6 +579,8 @@ class Kernel:
         """A kernel bug surfaced while serving the current process: that process dies with
         a report naming the bug; the others, and the file systems, carry on."""
         p = self.current
+        if labs.on_kernel_bug is not None:     # `ukern lab run --pdb`: look before it goes
+            labs.on_kernel_bug(self, bug)
         if not self.contain_bugs or p is None or isinstance(bug, check.InvariantError):
             raise bug
         frame = traceback.extract_tb(bug.__traceback__)[-1]

@@ -15,8 +15,11 @@ cow`).  A patch target is `module:attribute`, `module:Class.attribute` or `modul
 Which lab is active:
   * UKERN_LAB=NAME in the environment (the grader sets it, with UKERN_LAB_DIR=the directory
     holding the student's files, or UKERN_LAB_REFERENCE=1 to grade the reference), or
-  * the file labs/NAME/student/.active, written by `ukern lab start NAME`, removed by
-    `ukern lab stop`.
+    UKERN_LAB=none: no lab at all, whatever labs/*/student/ holds (the test suite sets it,
+    tests/conftest.py); the environment always wins, so while the grader grades one lab
+    another lab's `.active` file is ignored, and a lab is never active under `make test';
+  * otherwise the file labs/NAME/student/.active, written by `ukern lab start NAME`,
+    removed by `ukern lab stop`.
 
 `activate_active()` applies the active lab (once; it is cheap when none is); the kernel calls
 it when a Kernel is made.  `hook(lab, name, default)` is the explicit form for a code path
@@ -25,17 +28,21 @@ that wants to ask directly.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import inspect
 import os
 import shutil
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS_DIR = ROOT / 'labs'
 UKERN_SYSCALL_BASE = 1000          # kernel/sys/table.py UKERN_BASE; userland/include/ukern.h
+NO_LAB = 'none'                    # UKERN_LAB=none: no lab is active
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,30 @@ def _target(target: str):
 _MISSING = object()
 _undo: list[tuple] = []            # (container, key, is_item, old value) to restore, newest last
 _active: tuple | None = None       # (lab name, directory, reference) now applied
+# activate(..., watch=True) (the grader): how often each of the student's functions was
+# called, by 'file.py:name', so that a failure can say which of the student's code ran.
+CALLS: Counter = Counter()
+# `ukern lab run --pdb`: called as on_kernel_bug(kernel, exception) when the kernel meets a
+# bug (an exception while serving a process), before it contains it (labs/gradepdb.py).
+on_kernel_bug = None
+INSTALLED: dict[str, tuple] = {}   # 'file.py:name' -> (the kernel name it replaces, counted?)
+
+
+def _watched(source: str, func):
+    """`func` counting its calls in CALLS[source]; a generator stays a generator (the
+    syscall table asks the handler's code whether it may wait)."""
+    if inspect.isgeneratorfunction(func):
+        @functools.wraps(func)
+        def gen_call(*args, **kw):
+            CALLS[source] += 1
+            return (yield from func(*args, **kw))
+        return gen_call
+
+    @functools.wraps(func)
+    def call(*args, **kw):
+        CALLS[source] += 1
+        return func(*args, **kw)
+    return call
 
 
 def _install(target: str, value) -> None:
@@ -195,9 +226,11 @@ def _install(target: str, value) -> None:
     _undo.append((container, key, is_item, old))
 
 
-def activate(name: str, directory: Path | str | None = None, reference: bool = False) -> None:
+def activate(name: str, directory: Path | str | None = None, reference: bool = False,
+             watch: bool = False) -> None:
     """Rebind the kernel's names to lab `name`'s student files in `directory` (default
-    labs/NAME/student), or, with reference=True, to the reference solution."""
+    labs/NAME/student), or, with reference=True, to the reference solution.  watch=True
+    counts the calls of the student's functions (CALLS)."""
     global _active
     lab = get(name)
     directory = Path(directory) if directory else lab.student_dir
@@ -205,14 +238,21 @@ def activate(name: str, directory: Path | str | None = None, reference: bool = F
     if _active == key:
         return
     deactivate()
+    CALLS.clear()
     cache: dict = {}
     try:
         for patch in lab.patches:
             if reference:
                 if patch.reference is not None:
                     _install(patch.target, _resolve_source(name, patch.reference, directory, cache))
-            else:
-                _install(patch.target, _resolve_source(name, patch.student, directory, cache))
+                continue
+            value = _resolve_source(name, patch.student, directory, cache)
+            if watch:
+                counted = inspect.isfunction(value)
+                INSTALLED[patch.student] = (patch.target, counted)
+                if counted:
+                    value = _watched(patch.student, value)
+            _install(patch.target, value)
     except Exception:
         deactivate()
         raise
@@ -233,12 +273,15 @@ def deactivate() -> None:
             delattr(container, key)
         else:
             setattr(container, key, old)
+    INSTALLED.clear()
     _active = None
 
 
 def active() -> tuple[str, Path, bool] | None:
     """(lab, student directory, reference?) of the active lab, or None."""
     name = os.environ.get('UKERN_LAB')
+    if name == NO_LAB:
+        return None
     if name:
         lab = get(name)
         directory = Path(os.environ.get('UKERN_LAB_DIR') or lab.student_dir)
@@ -253,9 +296,26 @@ def activate_active() -> str | None:
     """Apply the active lab, if any (the kernel calls this when a Kernel is made)."""
     which = active()
     if which is None:
-        return None          # (a lab the grader activated by hand stays active)
+        return None          # (a lab a test or the grader activated by hand stays active)
     activate(*which)
     return which[0]
+
+
+def student_code() -> str:
+    """One line naming the student's code that the active lab put in the kernel and how
+    often each function ran (counted with watch=True), for a grader's failure message."""
+    if _active is None:
+        return 'no lab was active (the kernel ran its own parts)'
+    name, directory, reference = _active
+    if reference:
+        return f'lab {name} was active on the reference solution'
+    if not INSTALLED:
+        return f'lab {name} was active on {directory} (no kernel name is rebound)'
+    parts = []
+    for source, (target, counted) in INSTALLED.items():
+        ran = (f', {CALLS[source]} calls' if CALLS[source] else ', not called') if counted else ''
+        parts.append(f'{source} as {target}{ran}')
+    return f'your code in {directory}: ' + '; '.join(parts)
 
 
 def hook(lab: str, name: str, default):

@@ -23,6 +23,11 @@ CHECK_EVERY_SWITCH = bool(os.environ.get('UKERN_CHECK_EVERY_SWITCH'))
 
 
 def pytest_configure(config):
+    # The suite tests ukern's own parts: no course lab is active, whatever labs/*/student/
+    # holds (a student's `ukern lab start` marker) or the shell says (kernel/labs.py:
+    # UKERN_LAB=none), in every kernel the tests boot and every `ukern` they start.  (Not
+    # at import: the labs' grader imports this file for boot() with its own lab active.)
+    os.environ['UKERN_LAB'] = 'none'
     config.addinivalue_line('markers', 'unbalanced_books(reason): the test leaves a kernel '
                             'whose books deliberately do not balance; skip the check after it')
 

@@ -10,7 +10,7 @@ import enum
 import operator
 from dataclasses import dataclass, field
 
-from .frames import FrameAllocator, PAGE_SIZE
+from .frames import FrameAllocator, OutOfMemory, PAGE_SIZE
 from .pagetable import PageTable, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, BLOCKED, ADDR_MASK
 
 
@@ -291,9 +291,18 @@ class AddressSpace:
     def fork(self) -> 'AddressSpace':
         """A copy-on-write copy (fork): both sides map the same frames; private writable
         pages become read-only with the COW bit in both, and each frame's reference count
-        says how many share it.  The caller flushes this space's TLB."""
+        says how many share it.  The caller flushes this space's TLB.  OutOfMemory (no
+        frame for a page table) leaves nothing of the child behind."""
         child = AddressSpace(self.frames, self.kernel_pdpt)
         child.brk_start, child.brk = self.brk_start, self.brk
+        try:
+            self._share_into(child)
+        except OutOfMemory:
+            child.destroy()
+            raise
+        return child
+
+    def _share_into(self, child: 'AddressSpace') -> None:
         for r in self.regions:
             copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file, r.obj, r.shm)
             if r.file:
@@ -312,7 +321,6 @@ class AddressSpace:
                 child.pt.set(va, pte)
                 self.frames.rmap.add(pte & ADDR_MASK, child, va)
                 self.frames.share(pte & ADDR_MASK)
-        return child
 
     def write_direct(self, cache, block: int, frame: int) -> None:
         """A MAP_DIRECT page goes back to its block by DMA from its own frame; the write

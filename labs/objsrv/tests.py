@@ -13,7 +13,7 @@ import struct
 import time
 from pathlib import Path
 
-from gradelib import test, expect, expect_true, passed, boot, disk, scratch_dir, Fail, ROOT
+from gradelib import test, expect, expect_true, passed, boot, disk, scratch_dir, regression, Fail, ROOT
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location('ukern_lab_objsrv_make', HERE / 'make.py')
@@ -34,14 +34,18 @@ def _source() -> Path:
     return Path(which[1]) / 'objsrv.c'
 
 
-def _image() -> Path:
+def _master() -> Path:
+    """The disk image carrying the server being graded (a FAIL if it does not compile)."""
     try:
-        _, image = make.build(_source())
+        return make.build(_source())[1]
     except make.BuildError as e:
         first = next((l for l in e.output.splitlines() if 'error' in l), e.output.splitlines()[0])
         raise Fail('objsrv.c compiles (userland/build.py flags: -Wall -Werror)', 'no errors',
                    first, e.output) from None
-    return disk(image)
+
+
+def _image() -> Path:
+    return disk(_master())
 
 
 class _Run:
@@ -275,3 +279,12 @@ def _():
     expect_true('free memory ran low (the test really squeezed memory)', low[0] < k.frames.total // 4,
                 f'< {k.frames.total // 4} frames free', low[0])
     expect('page faults taken by the server itself', 0, len(server_faults))
+
+
+def _start_server(k) -> None:
+    k.start_object_server(k.read_guest_file(b'/sbin/objsrv'))
+
+
+# The regression part boots from a disk whose /sbin/objsrv is the server being graded and
+# starts it, as `ukern run --disk` does: the kernel's broad tests run beside it.
+regression(master=_master, setup=_start_server)

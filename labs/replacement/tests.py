@@ -4,7 +4,7 @@ policies are compared with ukern's reference policies (kernel/mm/policy/) fault 
 import sys
 from pathlib import Path
 
-from gradelib import test, expect, expect_true, USERLAND, ROOT
+from gradelib import test, expect, expect_true, regression, USERLAND, ROOT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 BELADY = [1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5]
@@ -77,3 +77,8 @@ def _():
     from workload import sampled_trace
     traces['replace_workload'] = sampled_trace(USERLAND / 'tests/replace_workload')[0]
     _compare('lab-clock-pro', 'clock-pro', traces, (16, 64, 100))
+
+
+# The regression part boots the kernel with the student's second chance as its replacement
+# policy: the memory-pressure runs swap through it (gradelib.REGRESSION).
+regression(boot={'policy': MINE})
