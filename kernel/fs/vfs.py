@@ -40,8 +40,8 @@ O_NOFOLLOW = 0o400000
 O_CLOEXEC = 0o2000000
 PATH_MAX = 4096
 MAX_SYMLINKS = 40               # Linux's MAXSYMLINKS
-# exec reads a program whole (its segments are filled from that copy): a program file larger
-# than this is refused with ENOMEM rather than read into the host's memory.
+# exec reads a program whole when its file system has no page cache to map it from (the
+# host's tree, tmpfs, /proc): a program file larger than this is refused with ENOMEM there.
 MAX_PROGRAM_BYTES = 512 << 20
 X_OK, W_OK = 1, 2               # access(2)
 
@@ -393,18 +393,24 @@ class Vfs:
         yield from call(loc.mount.fs.truncate(loc.node, size))
 
     def read_file(self, path: bytes, cwd: Cwd, executable: bool = False):
-        """(content, canonical path) of a regular file (for exec, a generator); with
-        `executable`, a file without an x bit is EACCES as on Linux."""
+        """(content, canonical path) of a regular file (a generator).  With `executable`
+        (exec), a file without an x bit is EACCES as on Linux, and the content of a file
+        the buffer cache pages is a proc.program.Program (headers read, segments mapped)
+        rather than its bytes."""
         loc = yield from self.resolve(path, cwd)
         fs = loc.mount.fs
         st = yield from call(fs.stat(loc.node))
         if _mode(st) != InodeType.S_IFREG or (executable and not st.mode & 0o111):
             raise FsError(Errno.EACCES)
-        if executable and st.size > MAX_PROGRAM_BYTES:
-            raise FsError(Errno.ENOMEM)      # (a corrupt inode's size must not fill the host)
+        from ..proc import program
         f = yield from call(fs.open(loc.node, O_RDONLY))
         try:
-            data = yield from f.pread(st.size, 0)
+            if executable and program.pageable(f):
+                data = yield from program.open_program(f, st.size, loc.path)
+            elif executable and st.size > MAX_PROGRAM_BYTES:
+                raise FsError(Errno.ENOMEM)
+            else:
+                data = yield from f.pread(st.size, 0)
         finally:
             f.close()
         return data, loc.path
