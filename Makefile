@@ -11,7 +11,7 @@ DISK   := $(BUILD)/disk.img
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: run test fuzz bench bench-peers userland disk gdb clean grade lab-start lab-stop
+.PHONY: run test fuzz mutate bench bench-peers userland disk gdb clean grade lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: userland
 # FUZZ_SECONDS; writes bench/FUZZ.md, keeps failing inputs in tests/corpus/.
 fuzz: userland
 	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
+
+# Mutation testing of the memory mechanisms (fuzz/mutate.py): each mutation must make its
+# tests fail; writes bench/MUTATIONS.md.  (make test checks the list and runs one of them.)
+mutate: userland
+	$(PY) -m fuzz.mutate
 
 bench: userland
 	$(PY) -m pip install -q matplotlib
