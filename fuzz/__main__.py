@@ -22,7 +22,7 @@ from .common import ROOT, Tally
 FUZZERS = {'syscalls': syscalls, 'elf': elf, 'disk': disk, 'ahci': ahci}
 WHAT = {'syscalls': 'system-call sequences (up to 24 calls each, in up to four processes and threads, hypothesis)',
         'elf': 'mutated or truncated executables',
-        'disk': 'ext2 images with corrupted metadata, each running 7 programs',
+        'disk': 'ext2 images with corrupted metadata, each running 8 programs (one from the image)',
         'ahci': 'AHCI register and command-list sequences'}
 BATCH = {'syscalls': 100, 'elf': 50, 'disk': 10, 'ahci': 100}
 # Shares of the time: the slow fuzzers (a guest per input, or a boot and seven programs)

@@ -323,11 +323,16 @@ class Vfs:
         yield from self._check_dir(loc)
         return loc
 
-    def mkdir(self, path: bytes, mode: int, cwd: Cwd):
+    def place_for_new(self, path: bytes, cwd: Cwd):
+        """parent_and_name for a call that makes a name (mkdir, symlink, link, mknod): the
+        root or a mount point already exists there, EEXIST as Linux says (not EBUSY)."""
         try:
-            loc, name = yield from self.parent_and_name(path, cwd)
+            return (yield from self.parent_and_name(path, cwd))
         except FsError as e:
             raise FsError(Errno.EEXIST if e.errno == Errno.EBUSY else e.errno) from None
+
+    def mkdir(self, path: bytes, mode: int, cwd: Cwd):
+        loc, name = yield from self.place_for_new(path, cwd)
         yield from call(loc.mount.fs.mkdir(loc.node, name, mode & 0o7777))
 
     def unlink(self, path: bytes, cwd: Cwd, directory: bool = False):
@@ -351,20 +356,20 @@ class Vfs:
         yield from call(old_loc.mount.fs.rename(old_loc.node, old_name, new_loc.node, new_name))
 
     def symlink(self, target: bytes, path: bytes, cwd: Cwd):
-        loc, name = yield from self.parent_and_name(path, cwd)
+        loc, name = yield from self.place_for_new(path, cwd)
         yield from call(loc.mount.fs.symlink(loc.node, name, target))
 
     def link(self, old: bytes, old_cwd: Cwd, new: bytes, new_cwd: Cwd, follow: bool = False):
         """A second name for a file (link(2); `follow` is AT_SYMLINK_FOLLOW)."""
         loc = yield from self.resolve(old, old_cwd, follow)
-        new_loc, name = yield from self.parent_and_name(new, new_cwd)
+        new_loc, name = yield from self.place_for_new(new, new_cwd)
         if loc.mount is not new_loc.mount:
             raise FsError(Errno.EXDEV)
         yield from call(loc.mount.fs.link(loc.node, new_loc.node, name))
 
     def mknod(self, path: bytes, cwd: Cwd, mode: int, major: int, minor: int):
         """A device node, FIFO or empty file (mknod(2); `mode` has its type bits)."""
-        loc, name = yield from self.parent_and_name(path, cwd)
+        loc, name = yield from self.place_for_new(path, cwd)
         yield from call(loc.mount.fs.mknod(loc.node, name, mode, major, minor))
 
     def set_attrs(self, loc: Cwd, **attrs):
