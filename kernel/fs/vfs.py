@@ -411,7 +411,7 @@ class Vfs:
         f = yield from call(fs.open(loc.node, O_RDONLY))
         try:
             if executable and program.pageable(f):
-                data = yield from program.open_program(f, st.size, loc.path)
+                data = yield from program.open_program(f, st.size)
             elif executable and st.size > MAX_PROGRAM_BYTES:
                 raise FsError(Errno.ENOMEM)
             else:

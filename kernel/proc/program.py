@@ -35,7 +35,6 @@ class Program:
     phdrs: bytes = b''        # the program header table (e_phoff, e_phnum * e_phentsize bytes)
     maps: dict = field(default_factory=dict)    # (first page, pages) -> MappedFile
     tails: dict = field(default_factory=dict)   # (offset, length) of a partial page -> its bytes
-    name: bytes = b''
 
     def segment_pages(self, first: int, count: int):
         """The MappedFile of the file's pages [first, first+count), or None."""
@@ -59,11 +58,11 @@ def mappable(h: elf.Segment, size: int) -> bool:
             and (h.p_vaddr - h.p_offset) % PAGE == 0)
 
 
-def open_program(f, size: int, name: bytes):
+def open_program(f, size: int):
     """A Program for the open ext2 file f (an InodeFile) whose inode claims `size` bytes
     (a generator).  Headers that do not parse leave it without mappings: load refuses it."""
     head = yield from f.pread(min(size, HEAD_BYTES), 0)
-    program = Program(head, size, name=name)
+    program = Program(head, size)
     if not head.startswith(b'\x7fELF') or len(head) < ctypes.sizeof(elf.Elf64_Ehdr):
         return program
     eh = elf.Elf64_Ehdr.from_buffer_copy(head)
