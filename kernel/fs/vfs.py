@@ -325,11 +325,12 @@ class Vfs:
 
     def place_for_new(self, path: bytes, cwd: Cwd):
         """parent_and_name for a call that makes a name (mkdir, symlink, link, mknod): the
-        root or a mount point already exists there, EEXIST as Linux says (not EBUSY)."""
+        root, a mount point, `.` and `..` already exist, EEXIST as Linux says (not the
+        EBUSY and EINVAL that removing them gives)."""
         try:
             return (yield from self.parent_and_name(path, cwd))
         except FsError as e:
-            raise FsError(Errno.EEXIST if e.errno == Errno.EBUSY else e.errno) from None
+            raise FsError(Errno.EEXIST if e.errno in (Errno.EBUSY, Errno.EINVAL) else e.errno) from None
 
     def mkdir(self, path: bytes, mode: int, cwd: Cwd):
         loc, name = yield from self.place_for_new(path, cwd)
