@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 
 DISK   := $(BUILD)/disk.img
 
-FUZZ_SECONDS ?= 300
+FUZZ_ARGS ?= --counts syscalls=10000,elf=1000,disk=1000,ahci=10000
 
-.PHONY: run test fuzz crash bench bench-peers userland disk gdb clean grade handin lab-start lab-stop
+.PHONY: run test fuzz mutate crash bench bench-peers userland disk gdb clean grade handin lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,16 @@ run: disk
 test: userland
 	$(PY) -m pytest -q
 
-# The fuzzers (fuzz/): system calls, ELF files, disk images, the AHCI model, sharing
-# FUZZ_SECONDS; writes bench/FUZZ.md, keeps failing inputs in tests/corpus/.
+# The fuzzers (fuzz/): system calls, ELF files, disk images, the AHCI model, each for the
+# count issue #21 asks for (FUZZ_ARGS='--seconds 300' shares a time instead); writes
+# bench/FUZZ.md, keeps failing inputs in tests/corpus/.
 fuzz: userland
-	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
+	$(PY) -m fuzz $(FUZZ_ARGS)
+
+# Mutation testing of the memory mechanisms (fuzz/mutate.py): each mutation must make its
+# tests fail; writes bench/MUTATIONS.md.  (make test checks the list and runs one of them.)
+mutate: userland
+	$(PY) -m fuzz.mutate
 
 # The crash sweep: the power cut at 200 points of a file-system workload, each disk then
 # checked by e2fsck and by booting ukern on it; writes bench/CRASH.md.

@@ -27,7 +27,8 @@ from pathlib import Path
 from .common import USERLAND, Finding, boot, guarded, host_time_is_up, run_process, save
 
 # The programs run from each image, one after the other (from the host's build: a corrupt
-# /bin must not stop the file-system operations from being tried).
+# /bin must not stop the file-system operations from being tried), after the first of them
+# once as exec finds it on the image (paged in from its file, whatever its inode says).
 WORKLOAD = (('ls', '-l', '/', '/bin', '/many', '/etc', '/deep/a/b'),
             ('wc', '-c', '/big', '/etc/motd', '/etc/link', '/etc/longlink', '/many/f7', '/bin/ls'),
             ('cp', '/big', '/copy'),
@@ -230,7 +231,7 @@ def run_image(image: Path) -> str:
         if '\n' in str(e):
             raise AssertionError(f'a boot refusal of more than one line: {e!r}')
         return 'refused at boot: ' + re.sub(r'0x[0-9a-f]+|\d+', 'N', str(e))[:70]
-    results = []
+    results = [run_from_disk(kernel, WORKLOAD[0])]
     for argv in WORKLOAD:
         if host_time_is_up():
             break
@@ -240,6 +241,24 @@ def run_image(image: Path) -> str:
     if not host_time_is_up():
         kernel.shutdown()
     return 'mounted: ' + ', '.join(sorted(set(results)))
+
+
+def run_from_disk(kernel, argv) -> str:
+    """The program as exec finds it on the (corrupted) disk, paged in from its file: it
+    runs, or exec refuses it in one line."""
+    from kernel.fs.fserror import FsError
+    from kernel.proc.elf import ExecError
+    path = f'/bin/{argv[0]}'.encode()
+    try:
+        program, exe = kernel.read_guest_program(path)
+        p = kernel.spawn(program, [path] + [a.encode() for a in argv[1:]], [], exe=exe)
+    except FsError as e:
+        return f'exec from the disk: errno {e.errno}'
+    except ExecError as e:
+        if '\n' in str(e):
+            raise AssertionError(f'an exec refusal of more than one line: {e!r}')
+        return 'exec from the disk refused'
+    return 'from the disk: ' + run_process(kernel, p, VIRTUAL_LIMIT_NS)
 
 
 def run_one(block_size: int, patches) -> str:

@@ -9,12 +9,19 @@ arena (where strings, iovecs and random bytes are laid out), NULL, kernel-half a
 non-canonical addresses, and an address straddling the arena's end; a length gets 0, page
 boundaries, 2**31, 2**63 and all ones; flags get combinations of low bits and wild words.
 
-The property: no Python exception escapes the kernel (kernel bugs are not contained) and
-every result the guest saw is a value or a negative errno (-4095..-1).  Calls that would end
+A sequence may run in several workers at once: besides the first process, up to three
+forked processes and threads (raw clone) each make calls of their own, yielding after every
+call, so the scheduler interleaves them.
+
+The property: no Python exception escapes the kernel (kernel bugs are not contained), and
+every result the guest saw is a value or a negative errno Linux could return for that call:
+one its manual page lists in ERRORS (fuzz/errnos.py, made by fuzz/errno_table.py), or any
+errno for a call without such a list (ukern's own, unknown numbers).  Calls that would end
 the fuzzing process are left out (exit, exit_group, execve, execveat, rt_sigreturn), and the
 kill family only ever sends signal 0.
 """
 
+import errno
 import hashlib
 import json
 import struct
@@ -29,6 +36,8 @@ RUNNER = 'tests/fuzz_syscalls'
 ARENA, ARENA_SIZE = 0x1000_0000, 65536
 RESULT_MARK = b'\x01UKFZ-RESULTS\x02'
 MAX_CALLS = 24
+MAX_WORKERS = 4                     # the first process and up to three more
+WORKER_KINDS = {'forked': 1, 'thread': 2}
 LEFT_OUT = {'exit', 'exit_group', 'execve', 'execveat', 'rt_sigreturn'}
 SIGNAL_ZERO = {'kill', 'tkill', 'tgkill', 'rt_sigqueueinfo', 'rt_tgsigqueueinfo'}
 VIRTUAL_LIMIT_NS = 100_000_000
@@ -119,6 +128,13 @@ def calls():
     return st.one_of(known, known, known, unknown)
 
 
+def workers():
+    """The other workers of a sequence: none, or up to three forked processes and threads,
+    each with calls of its own."""
+    one = st.tuples(st.sampled_from(sorted(WORKER_KINDS)), st.lists(calls(), min_size=1, max_size=MAX_CALLS // 2))
+    return st.lists(one, max_size=MAX_WORKERS - 1)
+
+
 def _numbers_left_out() -> set[int]:
     from kernel.sys.table import SYSCALLS
     return {nr for nr, e in SYSCALLS.items() if e.name in LEFT_OUT}
@@ -145,44 +161,95 @@ def setup_calls() -> list[tuple]:
             (nr['mmap'], 0, 8192, 3, 1, 3, 0)]                 # PROT_READ|WRITE, MAP_SHARED
 
 
-def script(seq, noise: bytes) -> bytes:
-    seq = setup_calls() + list(seq)
+def script(seq, noise: bytes, workers=()) -> bytes:
+    """The guest's script: the set-up calls, then seq in the first process and each
+    (kind, calls) of workers in a forked process or a thread."""
+    setup = setup_calls()
+    lists = [list(seq)] + [list(calls) for _, calls in workers]
+    every = setup + [call for calls in lists for call in calls]
     arena = arena_bytes(noise)
-    out = bytearray(b'UKFZ' + struct.pack('<II', len(seq), len(arena)) + arena)
-    for call in seq:
+    out = bytearray(b'UKFZ' + struct.pack('<II', len(every), len(arena)) + arena)
+    out += struct.pack('<II', len(setup), len(lists)) + struct.pack('<II', 0, len(lists[0]))
+    for kind, calls in workers:
+        out += struct.pack('<II', WORKER_KINDS[kind], len(calls))
+    for call in every:
         words = (list(call) + [0] * 7)[:7]
         out += struct.pack('<7Q', *(w & U64 for w in words))
     return bytes(out)
 
 
-def run_script(data: bytes) -> str:
+def records(out: bytes) -> dict[int, tuple]:
+    """worker -> the results it reported (its calls' raw return values)."""
+    found = {}
+    at = out.find(RESULT_MARK)
+    while at >= 0:
+        body = out[at + len(RESULT_MARK):]
+        if len(body) >= 8:
+            worker, n = struct.unpack_from('<II', body)
+            if len(body) >= 8 + 8 * n:
+                found[worker] = struct.unpack_from(f'<{n}q', body, 8)
+        at = out.find(RESULT_MARK, at + 1)
+    return found
+
+
+def run_script(seq, noise: bytes, workers=()) -> str:
     """Run the guest on one script in a fresh kernel; the outcome, or an exception."""
     kernel, out, log = boot()
+    data = script(seq, noise, workers)
     p = kernel.spawn((USERLAND / RUNNER).read_bytes(), [b'/fuzz_syscalls', data.hex().encode()], [])
     status = run_process(kernel, p, VIRTUAL_LIMIT_NS)
-    at = bytes(out).rfind(RESULT_MARK)
-    if at < 0:
+    got = records(bytes(out))
+    if not got:
         return f'no results ({status})'
-    body = bytes(out)[at + len(RESULT_MARK):]
-    (n,) = struct.unpack_from('<I', body)
-    results = struct.unpack_from(f'<{n}q', body, 4) if len(body) >= 4 + 8 * n else ()
-    bad = [r for r in results if r < -4095]
-    if bad:
-        raise AssertionError(f'results that are neither values nor errnos: {bad}')
-    every = n == len(results) == struct.unpack_from('<I', data, 4)[0]
-    for (nr, *_), r in zip(_calls_of(data), results):
-        _seen[(nr, 'ok' if r >= 0 else -r)] += 1
-    failed = sum(1 for r in results if r < 0)
-    share = 'none' if not failed else 'all' if failed == len(results) else 'some'
-    return f'{status}, {"every call done" if every else "cut short"}, {share} failed'
+    lists = [setup_calls() + list(seq)] + [list(calls) for _, calls in workers]
+    wrong = []
+    for worker, results in got.items():
+        for call, r in zip(lists[worker], results):
+            wrong += undocumented(call[0], r)
+            _seen[(call[0], 'ok' if r >= 0 else -r)] += 1
+    if wrong:
+        raise AssertionError(f'results Linux does not give for these calls: {sorted(set(wrong))}')
+    every = all(len(got.get(w, ())) == len(calls) for w, calls in enumerate(lists))
+    done = [r for results in got.values() for r in results]
+    failed = sum(1 for r in done if r < 0)
+    share = 'none' if not failed else 'all' if failed == len(done) else 'some'
+    who = f'{len(got)} of {len(lists)} workers' if len(lists) > 1 else 'one worker'
+    return f'{status}, {who}, {"every call done" if every else "cut short"}, {share} failed'
 
 
 _seen: Counter = Counter()           # (number, 'ok' or errno) -> how often, over the process
 
 
-def _calls_of(data: bytes) -> list[tuple]:
-    ncalls, prefix = struct.unpack_from('<II', data, 4)
-    return [struct.unpack_from('<7Q', data, 12 + prefix + 56 * i) for i in range(ncalls)]
+def undocumented(nr: int, result: int) -> list[str]:
+    """[] if result is a value, or an errno the call may give; else what is wrong."""
+    if result >= 0:
+        return []
+    if result < -4095:
+        return [f'{_name(nr)} = {result}: neither a value nor an errno']
+    allowed = _allowed().get(nr)
+    if allowed is None or -result in allowed:
+        return []
+    return [f'{_name(nr)}: {errno.errorcode.get(-result, -result)}']
+
+
+def _name(nr: int) -> str:
+    from kernel.sys.table import SYSCALLS
+    entry = SYSCALLS.get(nr)
+    return entry.name if entry else f'syscall_{nr}'
+
+
+_ALLOWED: dict = {}
+
+
+def _allowed() -> dict[int, set[int]]:
+    """number -> the errno values its manual page lists (fuzz/errnos.py)."""
+    if not _ALLOWED:
+        from kernel.sys.table import SYSCALLS
+        from .errnos import DOCUMENTED
+        for nr, entry in SYSCALLS.items():
+            if entry.name in DOCUMENTED:
+                _ALLOWED[nr] = {getattr(errno, name) for name in DOCUMENTED[entry.name]}
+    return _ALLOWED
 
 
 def coverage() -> dict[str, int]:
@@ -191,8 +258,8 @@ def coverage() -> dict[str, int]:
             'distinct call numbers made (unknown ones too)': len({nr for nr, _ in _seen})}
 
 
-def check(seq, noise: bytes) -> str:
-    return guarded(run_script, script(seq, noise))
+def check(seq, noise: bytes, workers=()) -> str:
+    return guarded(run_script, seq, noise, workers)
 
 
 def fuzz(tally, rng, count: int, keep: bool = True) -> None:
@@ -210,12 +277,12 @@ def _batch(tally, batch_seed: int, n: int, keep: bool) -> None:
     @seed(batch_seed)
     @settings(max_examples=n, database=None, deadline=None, derandomize=False,
               phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
-    @given(st.lists(calls(), min_size=1, max_size=MAX_CALLS), st.binary(max_size=256))
-    def prop(seq, noise):
+    @given(st.lists(calls(), min_size=1, max_size=MAX_CALLS), st.binary(max_size=256), workers())
+    def prop(seq, noise, others):
         try:
-            outcome = check(seq, noise)
+            outcome = check(seq, noise, others)
         except Finding as f:
-            found.append((f, seq, noise))
+            found.append((f, seq, noise, others))
             raise
         if not found:                     # (shrinking runs are not new inputs)
             tally.record(outcome)
@@ -223,12 +290,14 @@ def _batch(tally, batch_seed: int, n: int, keep: bool) -> None:
     try:
         prop()
     except Finding:
-        f, seq, noise = found[-1]         # the last failure is the shrunk one
+        f, seq, noise, others = found[-1]         # the last failure is the shrunk one
         meta = {'calls': [list(c) for c in seq], 'noise': noise.hex(),
+                'workers': [[kind, [list(c) for c in calls]] for kind, calls in others],
                 'finding': f.text.strip().splitlines()[-1]}
-        name = 'sys-' + hashlib.sha1(json.dumps(meta['calls']).encode()).hexdigest()[:12]
+        name = 'sys-' + hashlib.sha1(json.dumps([meta['calls'], meta['workers']]).encode()).hexdigest()[:12]
         tally.finding(f, save('syscalls', name, b'', meta) if keep else '')
 
 
 def replay(path: Path, meta: dict) -> str:
-    return run_script(script([tuple(c) for c in meta['calls']], bytes.fromhex(meta['noise'])))
+    workers = [(kind, [tuple(c) for c in calls]) for kind, calls in meta.get('workers', [])]
+    return run_script([tuple(c) for c in meta['calls']], bytes.fromhex(meta['noise']), workers)

@@ -203,8 +203,7 @@ class AhciDriver:
             self.kernel.frames.release(frame)
             disk = self.ports[index].disk
             if req.error or not self._parse_identify(disk, data):
-                self._pwrite(index, PortReg.CMD, 0)
-                del self.ports[index]
+                self._drop_port(index)
                 continue
             self.disks.append(disk)
         return list(self.disks)
@@ -233,6 +232,16 @@ class AhciDriver:
         self._pwrite(port, PortReg.CMD, PortCmd.FRE | PortCmd.ST)
         self._pwrite(port, PortReg.IE, PORT_IE)
         self.ports[port] = state
+
+    def _drop_port(self, index: int) -> None:
+        """A port whose disk did not answer IDENTIFY: stop it, then give back the frames of
+        its command list, received-FIS area and command tables (pinned since _start_port)."""
+        self._stop_port(index)
+        state = self.ports.pop(index)
+        frames = self.kernel.frames
+        for frame in [state.clb] + state.tables:
+            frames.unpin(frame)
+            frames.release(frame)
 
     def _stop_port(self, port: int) -> None:
         cmd = self._pread(port, PortReg.CMD)

@@ -178,7 +178,11 @@ def _mapped_ino(f) -> int:
 def _map_line(r) -> str:
     offset, dev, ino, name = 0, '00:00', 0, ''
     if r.kind is Kind.ELF:
-        offset, dev, name = (r.image.offset if r.image else 0), '08:01', r.name
+        offset, dev, name = 0, '08:01', r.name
+        if r.file is not None:                 # a paged program's segment (proc/program.py)
+            offset = r.file.first * PAGE_SIZE
+        elif r.image is not None:
+            offset = r.image.base + r.image.offset
     elif r.kind is Kind.FILE and r.file is not None:
         offset, dev, ino = r.file.first * PAGE_SIZE, '08:01', _mapped_ino(r.file)
         name = r.name if r.name.startswith('/') else ''       # the path it was mapped by

@@ -40,8 +40,8 @@ O_NOFOLLOW = 0o400000
 O_CLOEXEC = 0o2000000
 PATH_MAX = 4096
 MAX_SYMLINKS = 40               # Linux's MAXSYMLINKS
-# exec reads a program whole (its segments are filled from that copy): a program file larger
-# than this is refused with ENOMEM rather than read into the host's memory.
+# exec reads a program whole when its file system has no page cache to map it from (the
+# host's tree, tmpfs, /proc): a program file larger than this is refused with ENOMEM there.
 MAX_PROGRAM_BYTES = 512 << 20
 X_OK, W_OK = 1, 2               # access(2)
 
@@ -323,11 +323,17 @@ class Vfs:
         yield from self._check_dir(loc)
         return loc
 
-    def mkdir(self, path: bytes, mode: int, cwd: Cwd):
+    def place_for_new(self, path: bytes, cwd: Cwd):
+        """parent_and_name for a call that makes a name (mkdir, symlink, link, mknod): the
+        root, a mount point, `.` and `..` already exist, EEXIST as Linux says (not the
+        EBUSY and EINVAL that removing them gives)."""
         try:
-            loc, name = yield from self.parent_and_name(path, cwd)
+            return (yield from self.parent_and_name(path, cwd))
         except FsError as e:
-            raise FsError(Errno.EEXIST if e.errno == Errno.EBUSY else e.errno) from None
+            raise FsError(Errno.EEXIST if e.errno in (Errno.EBUSY, Errno.EINVAL) else e.errno) from None
+
+    def mkdir(self, path: bytes, mode: int, cwd: Cwd):
+        loc, name = yield from self.place_for_new(path, cwd)
         yield from call(loc.mount.fs.mkdir(loc.node, name, mode & 0o7777))
 
     def unlink(self, path: bytes, cwd: Cwd, directory: bool = False):
@@ -351,20 +357,20 @@ class Vfs:
         yield from call(old_loc.mount.fs.rename(old_loc.node, old_name, new_loc.node, new_name))
 
     def symlink(self, target: bytes, path: bytes, cwd: Cwd):
-        loc, name = yield from self.parent_and_name(path, cwd)
+        loc, name = yield from self.place_for_new(path, cwd)
         yield from call(loc.mount.fs.symlink(loc.node, name, target))
 
     def link(self, old: bytes, old_cwd: Cwd, new: bytes, new_cwd: Cwd, follow: bool = False):
         """A second name for a file (link(2); `follow` is AT_SYMLINK_FOLLOW)."""
         loc = yield from self.resolve(old, old_cwd, follow)
-        new_loc, name = yield from self.parent_and_name(new, new_cwd)
+        new_loc, name = yield from self.place_for_new(new, new_cwd)
         if loc.mount is not new_loc.mount:
             raise FsError(Errno.EXDEV)
         yield from call(loc.mount.fs.link(loc.node, new_loc.node, name))
 
     def mknod(self, path: bytes, cwd: Cwd, mode: int, major: int, minor: int):
         """A device node, FIFO or empty file (mknod(2); `mode` has its type bits)."""
-        loc, name = yield from self.parent_and_name(path, cwd)
+        loc, name = yield from self.place_for_new(path, cwd)
         yield from call(loc.mount.fs.mknod(loc.node, name, mode, major, minor))
 
     def set_attrs(self, loc: Cwd, **attrs):
@@ -393,18 +399,24 @@ class Vfs:
         yield from call(loc.mount.fs.truncate(loc.node, size))
 
     def read_file(self, path: bytes, cwd: Cwd, executable: bool = False):
-        """(content, canonical path) of a regular file (for exec, a generator); with
-        `executable`, a file without an x bit is EACCES as on Linux."""
+        """(content, canonical path) of a regular file (a generator).  With `executable`
+        (exec), a file without an x bit is EACCES as on Linux, and the content of a file
+        the buffer cache pages is a proc.program.Program (headers read, segments mapped)
+        rather than its bytes."""
         loc = yield from self.resolve(path, cwd)
         fs = loc.mount.fs
         st = yield from call(fs.stat(loc.node))
         if _mode(st) != InodeType.S_IFREG or (executable and not st.mode & 0o111):
             raise FsError(Errno.EACCES)
-        if executable and st.size > MAX_PROGRAM_BYTES:
-            raise FsError(Errno.ENOMEM)      # (a corrupt inode's size must not fill the host)
+        from ..proc import program
         f = yield from call(fs.open(loc.node, O_RDONLY))
         try:
-            data = yield from f.pread(st.size, 0)
+            if executable and program.pageable(f):
+                data = yield from program.open_program(f, st.size)
+            elif executable and st.size > MAX_PROGRAM_BYTES:
+                raise FsError(Errno.ENOMEM)
+            else:
+                data = yield from f.pread(st.size, 0)
         finally:
             f.close()
         return data, loc.path

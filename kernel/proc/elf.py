@@ -3,7 +3,8 @@ interpreter), and building the System V initial stack.  The ELF header and progr
 are read as the structures elf.h declares (a loader needs nothing else from the file).
 
 Segments are not copied at load time: each PT_LOAD becomes a region whose pages the fault
-handler fills from the file image on first touch (lazy loading).  Anything that is not a
+handler fills on first touch, from the buffer cache for a program opened from ext2
+(proc/program.py: only its headers are read), or from the file's bytes otherwise.  Anything that is not a
 usable executable is refused with a one-line reason.
 """
 
@@ -114,30 +115,49 @@ def parse(data: bytes, name: str) -> Headers:
         raise ExecError(f'{name}: {why}') from None
 
 
+def parse_program(program, name: str) -> Headers:
+    """The headers of a program opened from a file (proc/program.py): its first page and
+    its program-header table, checked against the size its inode claims."""
+    try:
+        return _headers_of(program.head, program.size, program.phdrs)
+    except _Refused as why:
+        raise ExecError(f'{name}: {why}') from None
+
+
 @functools.lru_cache(maxsize=64)
 def _headers(data: bytes) -> Headers:
     """Parsed once per distinct executable (the shell runs the same few programs again
     and again)."""
-    if data[:4] != b'\x7fELF':
+    eh = _elf_header(data)
+    table = data[eh.e_phoff:eh.e_phoff + eh.e_phnum * eh.e_phentsize] if eh.e_phoff < len(data) else b''
+    return _headers_of(data, len(data), table)
+
+
+def _elf_header(head: bytes) -> Elf64_Ehdr:
+    if head[:4] != b'\x7fELF':
         raise _Refused('not an ELF file')
-    if len(data) < EI_DATA + 1:
+    if len(head) < EI_DATA + 1:
         raise _Refused('malformed ELF: the header is cut short')
-    if data[EI_CLASS] != ELFCLASS64 or data[EI_DATA] != ELFDATA2LSB:
-        bits = _CLASS_BITS.get(data[EI_CLASS], '?')
-        raise _Refused(f'not an x86-64 executable ({bits}-bit, data encoding {data[EI_DATA]})')
-    if len(data) < ctypes.sizeof(Elf64_Ehdr):
+    if head[EI_CLASS] != ELFCLASS64 or head[EI_DATA] != ELFDATA2LSB:
+        bits = _CLASS_BITS.get(head[EI_CLASS], '?')
+        raise _Refused(f'not an x86-64 executable ({bits}-bit, data encoding {head[EI_DATA]})')
+    if len(head) < ctypes.sizeof(Elf64_Ehdr):
         raise _Refused('malformed ELF: the header is cut short')
-    eh = Elf64_Ehdr.from_buffer_copy(data)
+    return Elf64_Ehdr.from_buffer_copy(head)
+
+
+def _headers_of(head: bytes, size: int, table: bytes) -> Headers:
+    """head: the file's first bytes; size: the file's; table: its program headers."""
+    eh = _elf_header(head)
     if eh.e_machine != EM_X86_64:
         raise _Refused(f'not an x86-64 executable (64-bit, machine {eh.e_machine})')
     if eh.e_type not in (ET_EXEC, ET_DYN):
         raise _Refused(f'not an executable (ELF type {eh.e_type})')
     if eh.e_phnum and eh.e_phentsize < ctypes.sizeof(Elf64_Phdr):
         raise _Refused(f'malformed ELF: program headers of {eh.e_phentsize} bytes')
-    if eh.e_phoff + eh.e_phnum * eh.e_phentsize > len(data):
+    if eh.e_phoff + eh.e_phnum * eh.e_phentsize > size or len(table) < eh.e_phnum * eh.e_phentsize:
         raise _Refused('malformed ELF: the program headers run past the end of the file')
-    phdrs = (Elf64_Phdr.from_buffer_copy(data, eh.e_phoff + i * eh.e_phentsize)
-             for i in range(eh.e_phnum))
+    phdrs = (Elf64_Phdr.from_buffer_copy(table, i * eh.e_phentsize) for i in range(eh.e_phnum))
     segments = tuple(Segment(h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz)
                      for h in phdrs)
     headers = Headers(eh.e_type == ET_DYN, eh.e_entry, eh.e_phoff, eh.e_phnum, eh.e_phentsize,
@@ -149,9 +169,13 @@ def _headers(data: bytes) -> Headers:
     return headers
 
 
-def load(aspace: AddressSpace, data: bytes, name: str) -> LoadedImage:
-    """Lay out the PT_LOAD segments of `data` as regions of `aspace`."""
-    elf = parse(data, name)
+def load(aspace: AddressSpace, data, name: str) -> LoadedImage:
+    """Lay out the PT_LOAD segments of `data` as regions of `aspace`: `data` is the whole
+    file as bytes (its pages are copied from them on first touch), or a Program
+    (proc/program.py) whose segments are mapped from the buffer cache."""
+    paged = not isinstance(data, (bytes, bytearray))
+    elf = parse_program(data, name) if paged else parse(data, name)
+    size = data.size if paged else len(data)
     base = PIE_BASE if elf.pie else 0
     phdr = 0
     top = 0
@@ -159,20 +183,48 @@ def load(aspace: AddressSpace, data: bytes, name: str) -> LoadedImage:
         if h.p_type != PT_LOAD or h.p_memsz == 0:
             continue
         vaddr, off, filesz, memsz = base + h.p_vaddr, h.p_offset, h.p_filesz, h.p_memsz
-        if (vaddr - off) % 4096 or filesz > memsz or off + filesz > len(data):
+        if (vaddr - off) % 4096 or filesz > memsz or off + filesz > size:
             raise ExecError(f'{name}: malformed PT_LOAD segment at {vaddr:#x}')
         start, end = page_down(vaddr), page_up(vaddr + memsz)
         if start < ELF_MIN or end > USER_TOP // 2 or end - start > MAX_IMAGE:
             raise ExecError(f'{name}: segment at {vaddr:#x} outside the user address range')
         if aspace.overlapping(start, end):
             raise ExecError(f'{name}: overlapping PT_LOAD segments at {vaddr:#x}')
-        image = FileImage(data, off - (vaddr - start), filesz + (vaddr - start))
-        aspace.add(Region(start, end, _segment_prot(h.p_flags), Kind.ELF, name, image))
+        prot = _segment_prot(h.p_flags)
+        if paged:
+            _map_segment(aspace, data, h, start, end, prot, name)
+        else:
+            image = FileImage(data, off - (vaddr - start), filesz + (vaddr - start))
+            aspace.add(Region(start, end, prot, Kind.ELF, name, image))
         if h.p_offset <= elf.phoff < h.p_offset + filesz:
             phdr = vaddr + elf.phoff - h.p_offset
         top = max(top, end)
     return LoadedImage(entry=base + elf.entry, phdr=phdr, phnum=elf.phnum,
                        phent=elf.phentsize, brk=top)
+
+
+def _map_segment(aspace: AddressSpace, program, h: Segment, start: int, end: int, prot: Prot,
+                 name: str) -> None:
+    """A segment of a paged program as up to three regions: its whole file pages mapped
+    from the buffer cache (private: a write copies), the page where file bytes end and
+    zero fill begins (copied at exec), and demand-zero pages after."""
+    from .program import file_layout
+    first, count, partial = file_layout(h)
+    at = start
+    if count:
+        mapped = program.segment_pages(first, count)
+        if mapped is None:
+            raise ExecError(f'{name}: the program is too large to map ({program.size} bytes)')
+        mapped = mapped.part(0, count)
+        aspace.add(Region(at, min(end, at + count * 4096), prot, Kind.ELF, name, file=mapped))
+        mapped.hold()
+        at += count * 4096
+    if partial >= 0 and at < end:
+        tail = program.tails.get((partial, h.p_offset + h.p_filesz - partial), b'')
+        aspace.add(Region(at, at + 4096, prot, Kind.ELF, name, FileImage(tail, 0, len(tail), partial)))
+        at += 4096
+    if at < end:
+        aspace.add(Region(at, end, prot, Kind.ELF, name))
 
 
 def build_stack(argv: list[bytes], envp: list[bytes], image: LoadedImage, execfn: bytes,

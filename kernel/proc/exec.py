@@ -11,8 +11,9 @@ RFLAGS_START = 0x202        # IF and the always-one bit
 MAX_ARG_BYTES = 128 * 1024  # all of argv and envp (E2BIG beyond)
 
 
-def build_image(kernel, data: bytes, argv: list[bytes], envp: list[bytes], name: str):
-    """Returns (address space, entry point, initial rsp).  Raises elf.ExecError."""
+def build_image(kernel, data, argv: list[bytes], envp: list[bytes], name: str):
+    """data: the program file's bytes, or a proc.program.Program (paged from the buffer
+    cache).  Returns (address space, entry point, initial rsp).  Raises elf.ExecError."""
     aspace = AddressSpace(kernel.frames, kernel.kernel_pdpt)
     try:
         image = elf.load(aspace, data, name)

@@ -225,13 +225,14 @@ def parse_shebang(data: bytes) -> tuple[bytes, bytes | None]:
 
 
 def read_program(k, p, path: bytes, argv: list[bytes]):
-    """(ELF bytes, its canonical path, argv) for execve of `path`: a `#!` script runs its
-    interpreter with argv = [interpreter, (argument,) path, argv[1:]...] (a generator)."""
+    """(the program: ELF bytes or a proc.program.Program; its canonical path; argv) for
+    execve of `path`: a `#!` script runs its interpreter with argv = [interpreter, (argument,) path, argv[1:]...] (a generator)."""
     for _ in range(MAX_INTERPRETERS + 1):
         data, real = yield from files._vfs(k).read_file(path, p.cwd, executable=True)
-        if not data.startswith(b'#!'):
+        head = data if isinstance(data, bytes) else data.head      # (a paged program)
+        if not head.startswith(b'#!'):
             return data, real, argv
-        interp, arg = parse_shebang(data)
+        interp, arg = parse_shebang(head)
         argv = [interp] + ([arg] if arg else []) + [path] + argv[1:]
         path = interp
     raise FsError(Errno.ELOOP)
