@@ -97,3 +97,13 @@ def test_ukern_run_with_a_lying_size_is_quick(disk, size):
     r = subprocess.run([sys.executable, '-m', 'kernel', 'run', '--disk', str(disk), '/bin/ls', '/etc'],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and 'motd' in r.stdout, r
+
+
+def test_the_fault_lines_name_the_sections_of_a_program_on_the_disk(disk):
+    """--faults names the ELF section of each fault, which needs the section headers: a
+    traced run reads its programs whole (as from the host's tree) rather than paging them."""
+    r = subprocess.run([sys.executable, '-m', 'kernel', 'run', '--disk', str(disk), '--faults',
+                        '/bin/ls', '/'], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r
+    lines = [l for l in r.stderr.splitlines() if ' ls/1 ' in l]
+    assert any(' .text ' in l for l in lines) and any(' .bss ' in l for l in lines), r.stderr

@@ -103,6 +103,9 @@ class Vfs:
         self.devsw: dict[tuple[str, int], object] = {}     # ('c'|'b', major) -> open(minor, flags)
         self.fifos: dict[tuple, Fifo] = {}                 # (mount, node) of an open FIFO -> its pipe
         self.flocks: dict[tuple, FlockTable] = {}          # (mount, node) -> its flock(2) holders
+        # exec pages a program in from the buffer cache (proc/program.py) unless a tracer
+        # that names sections and symbols wants its whole file (trace/where.py)
+        self.page_programs = True
 
     # -- the mount table ------------------------------------------------------------------
     def set_root(self, fs, source: str = 'none') -> None:
@@ -411,7 +414,7 @@ class Vfs:
         from ..proc import program
         f = yield from call(fs.open(loc.node, O_RDONLY))
         try:
-            if executable and program.pageable(f):
+            if executable and self.page_programs and program.pageable(f):
                 data = yield from program.open_program(f, st.size)
             elif executable and st.size > MAX_PROGRAM_BYTES:
                 raise FsError(Errno.ENOMEM)
