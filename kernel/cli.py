@@ -94,7 +94,7 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
     kernel.fault_around = args.fault_around
-    kernel.vfs.page_programs = not names_wanted(args)
+    kernel.vfs.page_programs = not getattr(args, 'names', names_wanted(args))
     kernel.check_books = getattr(args, 'check', False)
     if args.disk:
         kernel.mount_root()
@@ -107,7 +107,8 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
 def names_wanted(args) -> bool:
     """Do the run's views name sections and symbols (the fault lines, the Chrome trace,
     gdb)?  They read them from the whole ELF file, so exec then reads programs whole, as it
-    does from the host's tree, instead of paging them in."""
+    does from the host's tree, instead of paging them in.  (A replay execs as its recording
+    did, whatever it traces: `args.names` is then the recorded run's answer.)"""
     return (any(getattr(args, name, None) for name in ('faults', 'plot', 'trace'))
             or getattr(args, 'gdb', None) is not None)
 

@@ -78,7 +78,7 @@ def _script(args) -> bytes | None:
 
 
 def cmd_replay(args) -> int:
-    from ..cli import build_parser
+    from ..cli import build_parser, names_wanted
     recording = Recording(args.file)
     argv = recording.options['argv']
     try:
@@ -86,6 +86,7 @@ def cmd_replay(args) -> int:
     except SystemExit:
         raise CommandError(f'{args.file}: the recorded command line no longer parses: {" ".join(argv)}') from None
     run.argv, run.replay, run.record = argv, recording, None
+    run.names = names_wanted(run)        # exec as the recorded run did, whatever we trace now
     run.trace, run.gdb, run.snapshot_every = args.trace, args.gdb, args.snapshot_every
     if args.disk:
         run.disk = args.disk
