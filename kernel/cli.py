@@ -62,16 +62,18 @@ def wait_status_to_exit_code(status: int) -> int:
     return (status >> 8) & 0xFF
 
 
-def machine_disks(args) -> list:
-    """Port 0: the boot disk (if any); port 1: a temporary swap file, unless --swap 0 or
-    the boot disk has its own swap partition (a temporary file is deleted when we exit)."""
-    boot = DiskImage(args.disk) if args.disk else None
+def machine_disks(args) -> tuple[list, DiskImage | None]:
+    """The first controller's disks, and the object store's disk for the second.
+    Port 0: the boot disk (if any, without its object-store partition); port 1: a temporary
+    swap file, unless --swap 0 or the boot disk has its own swap partition (a temporary file
+    is deleted when we exit).  The store's disk is the image's partition 2 (mkdisk.attach_disks)."""
+    boot, store = mkdisk.attach_disks(args.disk) if args.disk else (None, None)
     size = 2 * args.mem if args.swap is None else args.swap
     if size <= 0 or (args.disk and SWAP_TYPE in (kind for _, _, kind in mkdisk.partition_offsets(args.disk))):
-        return [boot] if boot else []
+        return ([boot] if boot else []), store
     swapfile = tempfile.NamedTemporaryFile(prefix='ukern-swap-', suffix='.img')
     _keep_alive.append(swapfile)
-    return [boot, DiskImage.create(swapfile.name, size // 512)]
+    return [boot, DiskImage.create(swapfile.name, size // 512)], store
 
 
 _keep_alive = []
@@ -81,7 +83,8 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     """The machine and kernel the options describe: disks attached, root mounted, swap on.
     tty: the console's output is a terminal; typed: its input is (default: the same);
     error_sink: where the first program's stderr goes when not to the console."""
-    machine = Machine(args.mem, disks=machine_disks(args) or None, **console)
+    disks, store_disk = machine_disks(args)
+    machine = Machine(args.mem, disks=disks or None, store_disk=store_disk, **console)
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
     kernel.fault_around = args.fault_around
@@ -178,25 +181,10 @@ def cmd_run(args) -> int:
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
-    start_object_server(kernel)
     run_to_the_end(kernel, args, interactive=sys.stdin.isatty())
     if kernel.deadlocked:
         return DEADLOCK_EXIT
     return wait_status_to_exit_code(init.exit_status)
-
-
-OBJECT_SERVER = b'/sbin/objsrv'
-
-
-def start_object_server(kernel: Kernel) -> None:
-    """With an object store on the disk, its server runs beside the programs."""
-    if kernel.objects is None:
-        return
-    try:
-        data = kernel.read_guest_file(OBJECT_SERVER)
-    except FsError:
-        return                     # no server on this disk: the kernel reads objects itself
-    kernel.start_object_server(data, OBJECT_SERVER)
 
 
 def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
@@ -261,7 +249,6 @@ def cmd_boot(args) -> int:
     except (OSError, FsError, ExecError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {boot_error_text(e)}', file=sys.stderr)
         return 1
-    start_object_server(kernel)
     if script is not None:
         kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     run_to_the_end(kernel, args, interactive)

@@ -139,11 +139,13 @@ def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: byte
     from kernel.kernel import Kernel
     out = bytearray()
     log: list[str] = []
-    disks = [DiskImage(disk) if disk else None]
+    from kernel.tools.mkdisk import attach_disks
+    boot_disk, store_disk = attach_disks(disk) if disk else (None, None)
+    disks = [boot_disk]
     if swap is not None:                 # a swap disk twice the size of RAM, at port 1
         disks.append(DiskImage.create(swap, 2 * mem // 512))
     machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin),
-                      disks=disks if disk or swap else None)
+                      disks=disks if disk or swap else None, store_disk=store_disk)
     kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty, policy=policy)
     kernel.contain_bugs = False          # a kernel bug fails the test that found it
     BOOTED.append(kernel)

@@ -67,6 +67,9 @@ class CapType(enum.IntEnum):
     ENDPOINT = 5
     FRAME = 6
     DISK = 7
+    DEVICE = 8                        # a controller's register pages (kernel/obj/devcap.py)
+    IRQ = 9                           # a controller's interrupts, as messages
+    PHYS = 10                         # the physical address of the holder's pinned pages
 
 
 class Rights(enum.IntFlag):

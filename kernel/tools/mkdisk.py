@@ -8,6 +8,10 @@ The image gets an MBR partition table with two partitions:
      object store (kernel/obj/store.py) of --objects N pages and N nodes, default all that fit;
   3. with --swap, a swap partition (type 0x82) after them.
 The kernel finds partition 1 with partition_offsets() and mounts it with kernel.fs.ext2.
+
+One image, two disks (attach_disks): when the machine boots from the image, partition 2 is
+the disk of the object store's own AHCI controller (driven by /sbin/objsrv in ring 3), and
+the kernel's disk, on the first controller, is the whole image with partition 2 fenced off.
 """
 
 import argparse
@@ -95,6 +99,22 @@ def partition_offsets(image_path) -> list[tuple[int, int, int]]:
         raise ValueError(f"{image_path}: no MBR partition table (signature 0x{mbr.signature:04x})")
     return [(p.lba_first * SECTOR_SIZE, p.sector_count * SECTOR_SIZE, p.type)
             for p in mbr.partitions if p.type and p.sector_count]
+
+
+def attach_disks(image_path):
+    """(the kernel's disk, the object store's disk or None) of a ukern image, as
+    emu.disk_image.DiskImage views of the one file: the store's disk is partition 2 alone,
+    and the kernel's disk cannot reach partition 2."""
+    from emu.disk_image import DiskImage
+    try:
+        parts = partition_offsets(image_path)
+    except (ValueError, OSError):
+        parts = []
+    store = next(((start // SECTOR_SIZE, size // SECTOR_SIZE) for start, size, kind in parts
+                  if kind == OBJECT_STORE_TYPE), None)
+    if store is None:
+        return DiskImage(image_path), None
+    return DiskImage(image_path, fenced=[store]), DiskImage(image_path, window=store)
 
 
 def find_mke2fs() -> str:
