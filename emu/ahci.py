@@ -20,6 +20,7 @@ from collections import deque
 
 from emu.disk_image import DiskImage, Fenced, MediaError
 from emu.memory import BusError
+from emu.powerfail import PowerSwitch
 from emu.ahci_regs import (  # noqa: F401  (re-exported: the driver imports them from here too)
     HostReg, PORT_BASE, PORT_STRIDE, MAX_PORTS, ABAR_SIZE, AHCI_VERSION_1_3_1,
     COMMAND_SLOTS, PortReg, port_reg, Cap, CAP_NP_MASK, CAP_NCS_SHIFT,
@@ -177,7 +178,7 @@ class AHCI:
     FLUSH_NS = 50_000                   # extra for FLUSH CACHE (EXT): write-back to media
 
     def __init__(self, memory, clock, bus, base: int, irq_line: int,
-                 disks: list, ports: int = 4):
+                 disks: list, ports: int = 4, power: PowerSwitch | None = None):
         if not 1 <= ports <= MAX_PORTS:
             raise ValueError(f'an AHCI HBA has 1-32 ports, not {ports}')
         if len(disks) > ports:
@@ -187,6 +188,7 @@ class AHCI:
         self.bus = bus
         self.base = base
         self.irq_line = irq_line
+        self.power = power or PowerSwitch()     # shared by every controller of a machine
         self.nports = ports
         padded = list(disks) + [None] * (ports - len(disks))
         self.ports = [_Port(i, d) for i, d in enumerate(padded)]
@@ -358,6 +360,8 @@ class AHCI:
             cmd = self._fetch_command(port, slot)
         except (BusError, _HostBusFault):
             cmd = None              # reported when the slot "completes"
+        if cmd is not None and cmd.fis.command in _TRANSFERS and self.power.transfer_starting():
+            self._power_cut(port, cmd)
         if cmd is not None and cmd.ncq:
             port.ci &= ~(1 << slot)  # the device accepted the queued command
         else:
@@ -367,6 +371,19 @@ class AHCI:
             self.observer('issue', port.index, slot, cmd)
         port.active = self.clock.schedule_in(
             self._latency(port, cmd), lambda: self._complete(port, slot, cmd, generation))
+
+    def _power_cut(self, port: _Port, cmd: _Command) -> None:
+        """The power fails while `cmd` runs: a write reaches the media for its first
+        sectors only (emu/powerfail.py says how many and why), then the machine stops."""
+        op, disk = cmd.fis.command, port.disk
+        torn = self.power.torn_sectors(cmd.sectors())
+        if op in _WRITES and torn and cmd.fis.lba + torn <= disk.sectors:
+            try:
+                regions, _ = self._regions(cmd, torn * disk.sector_size)
+                disk.write_from(cmd.fis.lba, regions)
+            except (BusError, _HostBusFault, _Overflow, MediaError, Fenced, OSError):
+                pass                # a command that could not have moved data moves none
+        self.power.fail()
 
     def _latency(self, port: _Port, cmd: '_Command | None') -> int:
         """Fixed overhead plus transfer time; the disk's sectors count in 512-byte units."""
@@ -560,3 +577,4 @@ _PORT_READS = {
 
 _TRANSFERS = (AtaCommand.READ_DMA_EXT, AtaCommand.WRITE_DMA_EXT,
               AtaCommand.READ_FPDMA_QUEUED, AtaCommand.WRITE_FPDMA_QUEUED)
+_WRITES = (AtaCommand.WRITE_DMA_EXT, AtaCommand.WRITE_FPDMA_QUEUED)

@@ -26,6 +26,7 @@ from .clock import Clock
 from .console import Console
 from .cpu import CPU, PFError
 from .memory import PhysicalMemory
+from .powerfail import PowerSwitch
 
 PAGE = 4096
 LOW_RESERVED = 1 << 20
@@ -51,7 +52,8 @@ _P, _W, _U = 1, 2, 4
 
 class Machine:
     def __init__(self, mem_size: int = 128 << 20, console_sink=None, console_source=None,
-                 disks=None, prefault: bool = False, store_disk=None):
+                 disks=None, prefault: bool = False, store_disk=None,
+                 power_fail: int | None = None):
         if not LOW_RESERVED * 2 <= mem_size <= MAX_MEM:
             raise ValueError(f'memory size must be between 2 MiB and 3 GiB, not {mem_size}')
         self.mem_size = mem_size
@@ -64,14 +66,17 @@ class Machine:
         self.cpu = CPU(self.uc, TRAMPOLINE_VA, self.clock)
         self.console = Console(self.bus, CONSOLE_BASE, IRQ_CONSOLE, console_sink or _stdout_sink,
                                console_source)
+        # Every disk controller counts its transfers on the one switch (emu/powerfail.py).
+        self.power = PowerSwitch(power_fail)
         # An AHCI HBA when disks (emu.disk_image.DiskImage, one per port) are given.
-        self.ahci = (AHCI(self.memory, self.clock, self.bus, AHCI_BASE, IRQ_AHCI, list(disks))
+        self.ahci = (AHCI(self.memory, self.clock, self.bus, AHCI_BASE, IRQ_AHCI, list(disks),
+                          power=self.power)
                      if disks is not None else None)
         # The object store's controller: one port, its registers visible to the CPU too.
         self.store_ahci = None
         if store_disk is not None:
             self.store_ahci = AHCI(self.memory, self.clock, self.bus, STORE_AHCI_BASE,
-                                   IRQ_STORE_AHCI, [store_disk], ports=1)
+                                   IRQ_STORE_AHCI, [store_disk], ports=1, power=self.power)
             self._map_for_cpu(STORE_AHCI_BASE, ABAR_SIZE, self.store_ahci)
         _CalibrationProbe(self).run()
 

@@ -29,6 +29,7 @@ from .mm.swap import SWAP_TYPE
 from .fs.mount import BootError
 from .check import InvariantError
 from emu.disk_image import DiskImage
+from emu.powerfail import PowerFailed
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--mem', type=parse_size, default=128 << 20, help='guest RAM (default 128M)')
@@ -50,9 +51,13 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
                    'sees as / (default: the host\'s /)')
     p.add_argument('--rw', action='store_true', help='without --disk: let the guest change the '
                    'host files it sees (default: read-only, writes fail with EROFS)')
+    p.add_argument('--power-fail', metavar='N', type=int_between(1, 1 << 62), default=None,
+                   help='cut the power when the disks together start their Nth transfer: the '
+                   'disks keep what a real one would, nothing is written back (crash testing)')
 
 
 DEADLOCK_EXIT = 125        # `ukern run`: every process was left blocked forever
+POWER_FAIL_EXIT = 3        # --power-fail N: the power failed (the disks hold what they hold)
 
 
 def wait_status_to_exit_code(status: int) -> int:
@@ -84,7 +89,8 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     tty: the console's output is a terminal; typed: its input is (default: the same);
     error_sink: where the first program's stderr goes when not to the console."""
     disks, store_disk = machine_disks(args)
-    machine = Machine(args.mem, disks=disks or None, store_disk=store_disk, **console)
+    machine = Machine(args.mem, disks=disks or None, store_disk=store_disk,
+                      power_fail=getattr(args, 'power_fail', None), **console)
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
     kernel.fault_around = args.fault_around
@@ -201,9 +207,15 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
         except InvariantError as e:
             unbalanced = e
             kernel.check_books = False       # (shutdown runs the loop again: say it once)
-        finally:
+        except PowerFailed:
+            close_trace()
+            raise                            # no write-back: the disks keep what they have
+        except BaseException:
             close_trace()
             kernel.shutdown()
+            raise
+        close_trace()
+        kernel.shutdown()
     if unbalanced is not None:
         first, n = unbalanced.problems[0], len(unbalanced.problems)
         more = f' (and {n - 1} more)' if n > 1 else ''
@@ -212,6 +224,9 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
         raise CommandError('stopped by a second Ctrl-C (the guest did not end on SIGINT)', status=130)
     if args.stats:
         print_stats(kernel)
+    if args.power_fail is not None:
+        print(f'ukern: power never failed: the disks started {kernel.machine.power.transfers} '
+              'transfers', file=sys.stderr)
 
 
 def print_stats(kernel: Kernel) -> None:
@@ -408,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print('ukern: interrupted', file=sys.stderr)
         return 130
+    except PowerFailed as cut:
+        print(f'ukern: {cut} (--power-fail)', file=sys.stderr)
+        return POWER_FAIL_EXIT
 
 
 if __name__ == '__main__':
