@@ -82,6 +82,9 @@ class StoreController:
         p = self.owner
         if p is None or p.state.value == 'zombie':
             return []
+        return self._present(p)
+
+    def _present(self, p) -> list[int]:
         return [pte & ADDR_MASK for _, pte in p.aspace.pt.present_pages(0, 1 << 47)
                 if (pte & ADDR_MASK) < self.kernel.frames.end]
 
@@ -90,7 +93,7 @@ class StoreController:
         controller (the pins go before the pages do, so the frames are freed with them)."""
         if not self.holds(p) or p is not self.owner:
             return
-        for frame in self.owner_pins():
+        for frame in self._present(p):
             self.kernel.frames.unpin(frame)
         self.owner = None
 
