@@ -87,6 +87,7 @@ class _Borrowed:
 
 
 OBJECT_SERVER_PID = 1000     # the object server's own pid, apart from the programs' sequence
+SERVER_PATIENCE_NS = 2_000_000_000     # serve_until: how long boot waits for the object server
 
 
 class Kernel:
@@ -203,16 +204,22 @@ class Kernel:
 
     def serve_until(self, done: Callable[[], bool]) -> None:
         """Boot and shutdown (no system call in progress): run the processes there are --
-        the object server -- until done(); BootError if nothing can make it true."""
+        the object server -- until done(); BootError if nothing can make it true, or if
+        it is not true after SERVER_PATIENCE_NS of virtual time (a server that spins)."""
         from .fs.mount import BootError
         if self.looping:
             raise RuntimeError('serve_until inside the loop')
+        expired = []
+        deadline = self.clock.schedule_in(SERVER_PATIENCE_NS, lambda: expired.append(True))
         self.looping = True
         try:
             while not done():
                 self._deliver_events()
                 if done():
                     break
+                if expired:
+                    raise BootError(f'the object server did not answer within '
+                                    f'{SERVER_PATIENCE_NS // 1_000_000} ms')
                 p = self._pick_contained()
                 if p is None:
                     if not self._idle():
@@ -221,6 +228,7 @@ class Kernel:
                 self._run_slice(p)
         finally:
             self.looping = False
+            self.clock.cancel(deadline)
 
     def revoke_object(self, oid: int) -> None:
         """An object was destroyed: no process keeps a mapping of it."""
@@ -259,8 +267,10 @@ class Kernel:
                 self.run()                       # ... served; then nodes and maps:
                 self.objects.sync(direct=True)
                 self.run()
-            if self.objects.link.stores or not self.objects.store.dev.idle or self.objects.dirty:
+            dev = self.objects.store.dev
+            if self.objects.link.stores or not dev.idle or self.objects.dirty:
                 self.log('ukern: the object server is gone: objects were not written back')
+            dev.release_reserve()
         unmount(self, self.vfs)
 
     def _map_kernel_half(self) -> int:

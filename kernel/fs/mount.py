@@ -130,6 +130,7 @@ def open_object_store(kernel):
     space = ObjectSpace(kernel, store)
     link.objects = space
     space.link = link
+    kernel.serve_until(lambda: dev.idle)     # (a first boot's root node) on the disk now
     kernel.reclaim.shrinkers.append(space.shrink)
     return space
 

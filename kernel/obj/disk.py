@@ -118,6 +118,11 @@ class ServerSectorDevice:
             self.reserve.append((yield from self._alloc_waiting()))
             self.pump()
 
+    def release_reserve(self) -> None:
+        """Shutdown: the frames set aside for writes go back."""
+        while self.reserve:
+            self._drop(self.reserve.pop())
+
     @property
     def idle(self) -> bool:
         self.pump()
