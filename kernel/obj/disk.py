@@ -9,7 +9,8 @@ for the transfer.  store.py is synchronous; the two directions are made to fit i
           returns at once.  The store keeps its maps in memory, so nothing it decides waits
           for the disk, and the server serves upcalls in order, so a later read sees it.
           The frame comes from a small reserve that a system call fills before it may
-          write (`fill_reserve`, a generator that waits for memory like any allocation),
+          write (`fill_reserve`, a generator that waits for memory like any allocation,
+          and for the server when more than MAX_WRITING writes are still to do),
           else from free memory; with none (reclaim writing dirty nodes back), the write
           waits in a backlog, in order, until a transfer ends and gives a frame back.
   read    at boot and shutdown (no process is running a system call) the kernel runs the
@@ -23,6 +24,7 @@ from ..mm.frames import PAGE_SIZE, OutOfMemory
 SECTOR = 512
 PER_FRAME = PAGE_SIZE // SECTOR
 RESERVE = 4                      # frames kept for write-behind: a store operation writes <= 3
+MAX_WRITING = 16                 # writes in flight before a system call waits for the server
 
 
 class StoreIOError(OSError):
@@ -106,8 +108,13 @@ class ServerSectorDevice:
         self.fetched[(lba, count)] = self._finish_reads(transfers)
 
     def fill_reserve(self, want: int = RESERVE):
-        """A generator: make sure the next `want` writes have frames (waits for memory)."""
+        """A generator: make sure the next `want` writes have frames (waits for memory),
+        and that the server is not too far behind (waits for it): back-pressure, so
+        processes allocating objects cannot fill memory with writes still to do."""
         yield from self._drain_backlog()
+        while len(self.writing) > MAX_WRITING:
+            yield self.writing[0].waiters
+            self._reap()
         while len(self.reserve) < want:
             frame = yield from self._alloc_waiting()
             self.reserve.append(frame)
