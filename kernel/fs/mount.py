@@ -115,8 +115,7 @@ def open_object_store(kernel):
     try:
         server = kernel.read_guest_file(OBJECT_SERVER)
     except FsError:
-        kernel.log('ukern: no /sbin/objsrv on the disk: the object store stays closed')
-        return None
+        return None                          # no server on this disk: the store stays closed
     link = kernel.start_object_server(server, OBJECT_SERVER)
     if link.sectors is None:
         raise BootError('the object server did not bring up the object store\'s disk')

@@ -345,6 +345,9 @@ def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
     frame = objects.cached_frame(cap.oid)
     if frame is None and objects.link is not None and objects.link.running:
         return FaultResult(Action.WAIT, queue=objects.link.request_load(cap.oid))   # upcall
+    if frame is None and objects.link is not None:
+        # Only the object server can reach the store's disk (kernel/obj/server.py).
+        return FaultResult(Action.KILL, f'object at {va:#018x}: the object server is gone', SIGBUS)
     try:
         frame = frame if frame is not None else objects.page_frame(cap.oid)
     except OutOfMemory:

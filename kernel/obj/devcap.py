@@ -127,6 +127,9 @@ class StoreController:
         return 0
 
     def phys_addr(self, p, va: int) -> int:
+        from ..mm.pagetable import USER_TOP
+        if not 0 <= va < USER_TOP:
+            return -Errno.EINVAL
         pte = p.aspace.pt.lookup(va & ~(PAGE_SIZE - 1))
         frame = pte & ADDR_MASK
         if not pte & P or frame >= self.kernel.frames.end or not self.kernel.frames.pinned(frame):
