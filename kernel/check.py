@@ -205,9 +205,8 @@ class Books:
             for frame in controller.owner_pins():      # a driver's fixed resources
                 self.pins[frame] += 1
         link = getattr(k, 'object_link', None)
-        server = getattr(link, 'server', None) if link is not None else None
-        if server is not None and server.state is not State.ZOMBIE:
-            self._gather_server_frames(link, server)
+        if link is not None:
+            self._gather_server_frames(link, link.server)
 
     def _gather_server_frames(self, link, server) -> None:
         """The object server's I/O: a cached page being stored is pinned until STORED; the
@@ -225,6 +224,8 @@ class Books:
                 self._own(frame, 'object store sectors')
                 self.pins[frame] += 1
         cached = set(link.objects.pages.values()) if link.objects is not None else set()
+        if server is None or server.state is State.ZOMBIE:
+            return
         for cap in server.caps or ():
             if cap is not None and cap.type == CapType.FRAME and cap.oid \
                     and cap.oid not in storing and cap.oid not in cached and cap.oid not in sectors:

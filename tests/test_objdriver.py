@@ -145,3 +145,14 @@ def test_the_power_fail_count_includes_objsrvs_commands(disk, tmp_path):
     with pytest.raises(PowerFailed) as cut:
         run_objcount(again, cut_at=at[1])
     assert cut.value.command == at[1]
+
+
+def test_when_the_object_server_dies_object_calls_fail_instead_of_hanging(disk):
+    from kernel.trap import Signal
+    kernel, out, log = boot(disk=disk)
+    kernel.terminate(kernel.object_link.server, Signal.SIGKILL)
+    p = kernel.spawn(kernel.read_guest_file(b'/bin/objcount'), [b'objcount'], [])
+    kernel.run()
+    kernel.shutdown()
+    assert p.exit_status != 0 and not kernel.deadlocked, out.decode()
+    assert 'ukern: the object server is gone: the object store cannot be reached' in log

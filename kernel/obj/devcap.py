@@ -56,6 +56,7 @@ class StoreController:
         self.messages = 0                 # sent, not yet taken by IRQ_WAIT
         self.waiters = WaitQueue('device interrupt', interruptible=True)
         self.refused: list[str] = []      # the audit's log lines
+        self.on_exit = None               # called when the holder is gone (server.py)
         hba.dma_guard = self.allows
         hba.observer = self._observe
 
@@ -96,6 +97,8 @@ class StoreController:
         for frame in self._present(p):
             self.kernel.frames.unpin(frame)
         self.owner = None
+        if self.on_exit is not None:
+            self.on_exit()
 
     # -- the capabilities --------------------------------------------------------------
     def invoke(self, p, cap: Cap, op: int, words: list[int]):

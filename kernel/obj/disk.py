@@ -92,37 +92,37 @@ class ServerSectorDevice:
             self.writing.append(self.link.request_sectors(lba, len(data) // SECTOR, frame, write=True))
 
     # -- for system calls -------------------------------------------------------------------
-    def prefetch(self, lba: int, count: int):
+    def prefetch(self, p, lba: int, count: int):
         """A generator: read sectors through the server, sleeping meanwhile, so that the
         store's next read(lba, count) returns them at once."""
         if (lba, count) in self.fetched:
             return
-        yield from self._drain_backlog()          # a read comes after every earlier write
+        yield from self._drain_backlog(p)          # a read comes after every earlier write
         frames = []
         for _ in range(0, count, PER_FRAME):
-            frames.append((yield from self._alloc_waiting()))
+            frames.append((yield from self._alloc_waiting(p)))
         transfers = self._start_reads(lba, count, frames)
         for transfer in transfers:
             while not transfer[0].done:
                 yield transfer[0].waiters
         self.fetched[(lba, count)] = self._finish_reads(transfers)
 
-    def fill_reserve(self, want: int = RESERVE):
+    def fill_reserve(self, p, want: int = RESERVE):
         """A generator: make sure the next `want` writes have frames (waits for memory),
         and that the server is not too far behind (waits for it): back-pressure, so
         processes allocating objects cannot fill memory with writes still to do."""
-        yield from self._drain_backlog()
+        yield from self._drain_backlog(p)
         while len(self.writing) > MAX_WRITING:
             yield self.writing[0].waiters
             self._reap()
         while len(self.reserve) < want:
-            frame = yield from self._alloc_waiting()
+            frame = yield from self._alloc_waiting(p)
             self.reserve.append(frame)
 
-    def _drain_backlog(self):
+    def _drain_backlog(self, p):
         self.pump()
         while self.backlog:
-            self.reserve.append((yield from self._alloc_waiting()))
+            self.reserve.append((yield from self._alloc_waiting(p)))
             self.pump()
 
     def release_reserve(self) -> None:
@@ -151,14 +151,17 @@ class ServerSectorDevice:
         self.kernel.frames.pin(frame)
         return frame
 
-    def _alloc_waiting(self):
+    def _alloc_waiting(self, p):
+        """A frame for process p's call, waiting as a page fault does: for page-outs, or
+        for the out-of-memory killer to end the largest process (OutOfMemory if that is p)."""
         k = self.kernel
         while True:
             try:
                 frame = k.frames.alloc(zero=False)
                 break
             except OutOfMemory:
-                k.reclaim.balance()
+                if not k.reclaim.out_of_memory(p):
+                    raise
                 yield k.reclaim.memory_freed
         k.frames.pin(frame)
         return frame

@@ -1,9 +1,8 @@
 """Persistent objects in the kernel: capabilities, the object cache, the space bank, nodes.
 
-This is the first, "monolithic EROS" step of seed 001: the kernel itself resolves an OID
-to its home sector (by the range table) and reads or writes the object there, through the
-same AHCI block layer as everything else.  The microkernel step, where a user-level object
-server is upcalled to fetch objects into I/O-pinned frames, builds on these pieces.
+The kernel resolves an OID to its home sector (by the range table); the sectors themselves
+move through the object server, /sbin/objsrv, which drives the store's own disk from ring 3
+(server.py: page objects by upcall; disk.py: the store's SectorDevice for the rest).
 
   - Every process has a c-list: slots holding capabilities.  Guests name capabilities by
     slot and never see OIDs as authority.  A new process starts with slot 0 = the space

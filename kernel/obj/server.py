@@ -34,9 +34,10 @@ write-back the server must do -- nothing would move.  The rules that prevent it:
   2. It runs in fixed resources: no malloc, no file I/O, a bounded c-list; each request
      holds at most one lent frame, given back by LOADED/STORED/DONE.
   3. The only thing it may wait for besides a message or an interrupt is FRAME_ALLOC, and
-     that wait ends without the server's help: reclaim frees clean pages (file cache, clean
-     objects, swap-cached anonymous pages) or swaps to the kernel's own disk, which the
-     kernel drives itself; a dirty object page is never the only way to free memory.
+     that wait ends without the server's help: reclaim drops clean pages (file cache,
+     clean objects) and swaps anonymous ones to the kernel's own disk, which the kernel
+     drives itself; when nothing is left to free, the out-of-memory killer ends the
+     largest process -- never the server, which it spares -- and its frames end the wait.
   4. Kernel-issued store writes (allocation maps, fresh objects) take their frames from a
      reserve filled before the system call starts (disk.py), so an upcall is never stuck
      behind an allocation that needs the server.
@@ -106,6 +107,7 @@ class ObjectServerLink:
         self.server = None
         self.on_done = None               # called when a READ/WRITE finished (disk.py)
         self.device = None                # disk.py's ServerSectorDevice, which asks for them
+        controller.on_exit = self.server_gone
 
     def server_clist(self) -> list:
         clist = [None] * 64
@@ -193,7 +195,10 @@ class ObjectServerLink:
                 frame = k.frames.alloc(zero=True)
                 break
             except OutOfMemory:
-                k.reclaim.balance()
+                # as a page fault waits: for page-outs, or for the OOM killer, which
+                # spares the server (kernel/mm/reclaim.py), to end the largest process
+                if not k.reclaim.out_of_memory(p):
+                    return -Errno.ENOMEM
                 yield k.reclaim.memory_freed
         self._lend(frame)
         out[1] = frame                       # the physical address, disclosed
@@ -273,6 +278,27 @@ class ObjectServerLink:
         if cap.type == CapType.PROCESS and op == OBJ_READY:
             return self.ready(p, args[0])
         return -Errno.EINVAL
+
+    def server_gone(self) -> None:
+        """The server died: nobody will answer.  Whoever waits for a load or for sectors
+        is woken to find it failed (a process touching an object then gets SIGBUS,
+        mm/fault.py); frames lent for I/O come back."""
+        k = self.kernel
+        self.endpoint.messages.clear()
+        for load in self.loads.values():
+            load.waiters.wake_all(k.wake)
+        self.loads.clear()
+        for frame in self.stores.values():
+            self._take_back(frame)
+        if self.objects is not None:
+            self.objects.dirty.update(self.stores)   # not home: still dirty
+        self.stores.clear()
+        for transfer in self.transfers.values():
+            self.controller.take_back(transfer.frame)
+            transfer.done = transfer.error = True
+            transfer.waiters.wake_all(k.wake)
+        self.transfers.clear()
+        k.log('ukern: the object server is gone: the object store cannot be reached')
 
     # -- accounts (kernel/check.py) -------------------------------------------------------
     def lent_frames(self) -> list[tuple[int, str]]:

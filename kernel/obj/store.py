@@ -13,8 +13,9 @@ sectors numbered from the start of the object-store partition.  Every call reads
 whole objects, or the one sector of an allocation map that changed; nothing is cached
 except the maps (read once by open) and the header, so each write is at its home location
 when the call returns.  On the host FileSectorDevice reads an image file at a byte offset;
-the kernel will supply a SectorDevice on its AHCI block layer (kernel/dev/blk.py) for the
-object server, which, as in EROS, is the one process that waits for object I/O.
+in the kernel, disk.py's ServerSectorDevice moves the sectors through the object server,
+which drives the store's own disk from ring 3 (writes go behind: "at its home location"
+then means "queued for it, in order").
 
 Crash order: allocate writes the zeroed object, then its bitmap sector; free writes the
 bumped version, then the bitmap sector.  A crash in between leaks an object at worst, and

@@ -28,6 +28,7 @@ from ..mm.vm import Region, Kind, Prot
 from ..obj.layout import CapType, ObjectKind, Rights
 from ..obj import devcap, ipc, server
 from ..obj.objects import Cap
+from ..obj.disk import StoreIOError
 
 MSG = struct.Struct('<8q')
 
@@ -83,13 +84,21 @@ def _prepare(k, p, cap: Cap, op: int, args: list[int]):
     objects = k.objects
     dev = objects.store.dev
     if not hasattr(dev, 'prefetch'):
-        return                               # a host-side device: nothing to get ready
-    if op in (Op.NODE_GET, Op.NODE_SET) and cap.type == CapType.NODE and objects.current(cap) \
-            and cap.oid not in objects.nodes:
+        return 0                             # a host-side device: nothing to get ready
+    fetch = op in (Op.NODE_GET, Op.NODE_SET) and cap.type == CapType.NODE and objects.current(cap) \
+        and cap.oid not in objects.nodes
+    writes = op in (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY)
+    if (fetch or writes) and objects.link is not None and not objects.link.running:
+        return -Errno.EIO                    # only the object server reaches the store
+    if fetch:
         entry, lba = objects.store.locate(cap.oid)
-        yield from dev.prefetch(lba, entry.object_sectors)
-    if op in (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY):
-        yield from dev.fill_reserve()
+        try:
+            yield from dev.prefetch(p, lba, entry.object_sectors)
+        except StoreIOError:
+            return -Errno.EIO
+    if writes:
+        yield from dev.fill_reserve(p)
+    return 0
 
 
 def _endpoint(k, p, cap: Cap, op: int, msg_addr: int):
@@ -157,8 +166,9 @@ def sys_cap_call(k, p, slot: int, msg_addr: int):
         if words[0] == Op.WAIT:
             return result                       # the message itself was written by wait()
     else:
-        yield from _prepare(k, p, cap, words[0], words[1:])
-        result = _invoke(k, p, cap, words[0], words[1:])
+        result = yield from _prepare(k, p, cap, words[0], words[1:])
+        if result == 0:
+            result = _invoke(k, p, cap, words[0], words[1:])
     words[0] = result
     k.user(p).write(msg_addr, MSG.pack(*words))
     return result
@@ -193,5 +203,5 @@ def sys_objsync(k, p):
     dev = k.objects.store.dev
     if hasattr(dev, 'fill_reserve'):
         nodes = sum(1 for oid in k.objects.dirty if oid in k.objects.nodes)
-        yield from dev.fill_reserve(nodes + 1)
+        yield from dev.fill_reserve(p, nodes + 1)
     return k.objects.sync()
