@@ -157,6 +157,7 @@ class Kernel:
         self.looping = False               # run() is running: a system call may be on the stack
         # The object store's controller, driven from ring 3 (kernel/obj/devcap.py).
         self.store_controller = None
+        self.object_link = None            # obj/server.ObjectServerLink, once objsrv runs
         if machine.store_ahci is not None:
             from .obj.devcap import StoreController
             self.store_controller = StoreController(self, machine.store_ahci, STORE_AHCI_BASE,
@@ -184,7 +185,7 @@ class Kernel:
         controller = self.store_controller
         if controller is None:
             raise ValueError('the machine has no object store controller')
-        link = getattr(self, 'object_link', None)
+        link = self.object_link
         if link is not None and link.running:
             return link
         link = self.object_link = ObjectServerLink(self, controller)

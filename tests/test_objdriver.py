@@ -91,14 +91,24 @@ def test_the_kernels_disk_cannot_reach_the_object_store(disk):
 
 def test_every_object_store_sector_moves_through_objsrv(disk):
     """The kernel's controller sees no command in the store's partition; objsrv's does."""
+    from kernel.tools.mkdisk import partition_offsets
+    start, size, _ = partition_offsets(disk)[1]
+    store = range(start // 512, (start + size) // 512)
     kernel, out, log = boot(disk=disk)
-    seen = []
+    seen, kernels = [], []
     kernel.machine.store_ahci.observer = lambda phase, port, slot, cmd: seen.append(phase)
+
+    def kernel_command(phase, port, slot, cmd):
+        if phase == 'issue' and cmd is not None and port == 0 and cmd.fis.command in (0x25, 0x35, 0x60, 0x61):
+            lba = cmd.fis.lba
+            kernels.append(any(x in store for x in (lba, lba + cmd.sectors() - 1)))
+    kernel.machine.ahci.observer = kernel_command
     p = kernel.spawn(kernel.read_guest_file(b'/bin/objcount'), [b'objcount'], [])
     kernel.run()
     kernel.shutdown()
     assert out.decode() == 'objcount: 1\n'
     assert seen.count('issue') >= 3 and seen.count('complete') == seen.count('issue')
+    assert kernels and not any(kernels)          # the kernel's own commands: never the store
     assert kernel.object_link.server.pid == 1000 and p.pid == 1
 
 
