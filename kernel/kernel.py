@@ -209,10 +209,7 @@ class Kernel:
     def shutdown(self) -> None:
         """Write back everything the file system holds (the machine may then be dropped)."""
         if self.objects is not None:
-            if self.objects.link is not None and self.objects.link.running:
-                self.objects.sync()              # home through the object server ...
-                self.run()                       # ... which drains its queue, then waits
-            self.objects.sync(direct=True)       # (whatever is left: nodes, or no server)
+            self.objects.shutdown()              # the last checkpoint (kernel/obj/checkpoint.py)
         unmount(self, self.vfs)
 
     def _map_kernel_half(self) -> int:

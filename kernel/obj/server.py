@@ -12,9 +12,11 @@ the OID and its home sectors (the kernel keeps the range table).  The server the
   3. invokes its kernel capability with LOADED(oid, frame): the kernel unpins the frame,
      enters it in the object cache and restarts every process that waited for that OID.
 
-Dirty objects go home the same way: a STORE message hands the server a FRAME capability
-to the cached frame (pinned while the DMA reads it), it asks the disk to write, and tells
-the kernel STORED(oid).  The server runs in fixed resources: its pages are all present
+Dirty objects go to the disk the same way: a STORE message hands the server a FRAME
+capability to a frame the checkpoint holds (pinned while the DMA reads it) and the sectors
+to write it to -- the checkpoint's log first, the object's home later (checkpoint.py) --,
+it asks the disk to write, and tells the kernel STORED(oid).  LOADED is checked against
+the object's checksum: a damaged page is refused, and whoever waited for it gets SIGBUS.  The server runs in fixed resources: its pages are all present
 and pinned before it starts, so it never faults on anything it would have to fetch itself
 (the livelock the seed warns about cannot happen).
 """
@@ -64,7 +66,8 @@ class ObjectServerLink:
         self.partition_lba = partition_lba
         self.endpoint = Endpoint()
         self.loads: dict[int, Load] = {}
-        self.stores: dict[int, int] = {}      # oid -> the cached frame being written
+        self.stores: dict[int, int] = {}      # oid -> the held frame being written
+        self.written: dict = {}               # oid -> what to call at STORED
         self.server = None
 
     def server_clist(self) -> list:
@@ -91,12 +94,21 @@ class ObjectServerLink:
             self.kernel.vmstat['object_upcalls'] += 1
         return load.waiters
 
-    def request_store(self, oid: int, frame: int) -> None:
-        entry, lba = self.objects.store.locate(oid)
+    def request_store(self, oid: int, frame: int, lba: int, sectors: int, written) -> None:
+        """Have the server write `frame` to sectors lba.. of the store (partition-relative);
+        written(oid) is called when it reports STORED."""
         self.kernel.frames.pin(frame)
         self.stores[oid] = frame
+        self.written[oid] = written
         # the frame capability is made when the server takes the message (its c-list is small)
-        self._post((MSG_STORE, oid, self.partition_lba + lba, entry.object_sectors, frame))
+        self._post((MSG_STORE, oid, self.partition_lba + lba, sectors, frame))
+
+    def abandon_store(self, oid: int) -> None:
+        """The server is gone: the kernel writes this page itself (shutdown)."""
+        frame = self.stores.pop(oid, None)
+        self.written.pop(oid, None)
+        if frame is not None:
+            self.kernel.frames.unpin(frame)
 
     def _post(self, message: tuple) -> None:
         self.endpoint.messages.append(message)
@@ -161,7 +173,10 @@ class ObjectServerLink:
         p.caps[frame_slot] = None
         frame = frame_cap.oid
         self.kernel.frames.unpin(frame)
-        self.objects.pages[oid] = frame          # the frame now belongs to the object cache
+        if self.objects.verify_page(oid, frame):
+            self.objects.pages[oid] = frame      # the frame now belongs to the object cache
+        else:
+            self.kernel.frames.release(frame)
         load.done = True
         load.waiters.wake_all(self.kernel.wake)
         if self.kernel.trace.enabled:
@@ -175,5 +190,7 @@ class ObjectServerLink:
         if 0 <= frame_slot < len(p.caps):
             p.caps[frame_slot] = None
         self.kernel.frames.unpin(frame)
-        self.kernel.vmstat['object_writebacks'] += 1
+        written = self.written.pop(oid, None)
+        if written is not None:
+            written(oid)
         return 0

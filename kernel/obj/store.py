@@ -142,8 +142,8 @@ class StoreStats:
 # ---- formatting ------------------------------------------------------------------------------
 
 def default_checkpoint_sectors(size_sectors: int) -> int:
-    """A quarter of the store, even (two halves): each checkpoint may hold an eighth of it."""
-    return max(MIN_CHECKPOINT_SECTORS, size_sectors // 8 * 2)
+    """An eighth of the store, even (two halves): each checkpoint may hold a sixteenth."""
+    return max(MIN_CHECKPOINT_SECTORS, size_sectors // 16 * 2)
 
 
 def plan(size_sectors: int, pages: int, nodes: int, checkpoint_sectors: int | None = None,
@@ -318,6 +318,8 @@ class ObjectStore:
         self.replayed = pending                # log entries recovery found (copied home or overlaid)
         self._in_use = [used_bits(self._area(e.bitmap_lba, e.bitmap_sectors), e.count) for e in ranges]
         self._hint = [0] * len(ranges)         # no free object below this index
+        self.freed: set[int] = set()           # freed since the last capture: not reused yet
+        self.freed_captured: set[int] = set()  # freed before the checkpoint being written
 
     @classmethod
     def open(cls, dev: SectorDevice, replay: bool = True, autocommit: bool = True) -> "ObjectStore":
@@ -407,22 +409,31 @@ class ObjectStore:
     # -- allocation ---------------------------------------------------------------------------
 
     def allocate(self, kind: ObjectKind) -> int:
-        """Allocate an object of this kind: zeroed (a node holds its OID, version and 32
-        void slots, see fresh()).  Without autocommit only the maps change: the caller
-        puts the fresh object in its next checkpoint."""
+        """Allocate an object of this kind, zeroed (a node holds its OID, version and 32
+        void slots, see fresh()).  With autocommit it is a checkpoint of its own.  Without
+        (the kernel), the fresh object is written home now and its checksum entry set in
+        the maps, which the next checkpoint commits.  That write is safe because the OID
+        is free in the last committed checkpoint and in any being written: an OID freed
+        since is not handed out again until a checkpoint taken after the free is home."""
         kind = ObjectKind(kind)
         for number, entry in enumerate(self.ranges):
             if entry.kind != kind:
                 continue
             bitmap = self._area(entry.bitmap_lba, entry.bitmap_sectors)
             index = first_clear_bit(bitmap, self._hint[number], entry.count)
+            while index >= 0 and entry.start_oid + index in self.freed | self.freed_captured:
+                index = first_clear_bit(bitmap, index + 1, entry.count)
             if index < 0:
                 continue
             oid = entry.start_oid + index
             self._set_bit(number, index, True)
             self._hint[number] = index + 1
+            data = log.padded(self.fresh(oid), entry.object_sectors)
             if self.autocommit:
-                self.commit({oid: self.fresh(oid)})
+                self.commit({oid: data[:OBJECT_BYTES[kind]]})
+            else:
+                self._set_table_word(entry.sums_lba, index, zlib.crc32(data))
+                self.dev.write(entry.lba_of(oid), data)
             return oid
         raise ObjectStoreError(f"object store full: no free {kind.name.lower()}")
 
@@ -436,6 +447,7 @@ class ObjectStore:
                              (self._table_word(entry.versions_lba, index) + 1) & VERSION_MASK)
         self._set_bit(number, index, False)
         self._hint[number] = min(self._hint[number], index)
+        self.freed.add(oid)
         if self.autocommit:
             self.commit({})
 
@@ -510,6 +522,8 @@ class ObjectStore:
             sector = bytes(self.maps[start:start + SECTOR_SIZE])
             entries.append(log.Entry(log.EntryKind.MAP, 0, lba, 1, zlib.crc32(sector), sector))
         self.dirty_maps.clear()
+        self.freed_captured |= self.freed
+        self.freed.clear()
         return log.build(self.header.checkpoint_lba, self.header.checkpoint_sectors,
                          self.sequence + 1, entries, zlib.crc32(self.maps))
 
@@ -519,6 +533,11 @@ class ObjectStore:
             self.dev.write(checkpoint.directory_lba, checkpoint.directory)
         self.dev.write(checkpoint.half_lba, checkpoint.record)
         self.sequence = checkpoint.sequence
+
+    def migrated(self) -> None:
+        """The committed checkpoint is home: what was freed before it may be reused."""
+        self.overlay.clear()
+        self.freed_captured.clear()
 
     def commit(self, objects: dict[int, bytes]) -> int:
         """A whole checkpoint of these objects and the maps, synchronously: log, commit,
@@ -530,7 +549,7 @@ class ObjectStore:
         self.write_commit(checkpoint)
         for entry in checkpoint.entries:
             self.dev.write(entry.home_lba, entry.data)
-        self.overlay.clear()
+        self.migrated()
         return checkpoint.sequence
 
     # -- statistics ---------------------------------------------------------------------------

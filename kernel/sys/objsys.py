@@ -5,7 +5,8 @@ c-list and name them by slot.
                                      the result comes back in msg->w[0] (one copy each way)
   ukern_cap_map(slot, addr, prot)    map a page object at a page-aligned address
   ukern_cap_drop(slot)               empty a slot
-  ukern_objsync()                    write every dirty object to its home location
+  ukern_objsync()                    a checkpoint of every object; returns once it is
+                                     committed (kernel/obj/checkpoint.py)
 
 Operations: on the space bank ALLOC_PAGE, ALLOC_NODE (a new capability in a free slot:
 its number is the result), DESTROY(slot), QUOTA; on a node GET(index) and SET(index,
@@ -46,6 +47,10 @@ class Op(enum.IntEnum):
     CALL = 70
     RECEIVE = 71
     REPLY = 72
+
+
+# Operations that may dirty an object (a node, the maps): they wait for room in the log.
+CHANGES_OBJECTS = (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY, Op.NODE_SET)
 
 
 def _cap(p, slot: int) -> Cap | None:
@@ -143,6 +148,8 @@ def sys_cap_call(k, p, slot: int, msg_addr: int):
         if words[0] == Op.WAIT:
             return result                       # the message itself was written by wait()
     else:
+        if cap.type in (CapType.SPACE_BANK, CapType.NODE) and words[0] in CHANGES_OBJECTS:
+            yield from k.objects.make_room()
         result = _invoke(k, p, cap, words[0], words[1:])
     words[0] = result
     k.user(p).write(msg_addr, MSG.pack(*words))
@@ -171,5 +178,7 @@ def sys_cap_drop(k, p, slot: int) -> int:
     return 0
 
 
-def sys_objsync(k, p) -> int:
-    return k.objects.sync() if k.objects is not None else -Errno.ENOSYS
+def sys_objsync(k, p):
+    if k.objects is None:
+        return -Errno.ENOSYS
+    return (yield from k.objects.sync())

@@ -1,0 +1,229 @@
+"""Checkpoints in the kernel: the whole object space saved at one instant, while it runs.
+
+EROS saves its persistent objects as a sequence of consistent checkpoints; so does ukern.
+A checkpoint is taken every --checkpoint-ms of virtual time (while objects change), at
+ukern_objsync()/sync() (which return once it is committed), at shutdown, and whenever the
+log would otherwise overflow.  Its life (log.py has the on-disk side):
+
+  capture   at one instant, with nothing else running: every dirty node is copied (528
+            bytes), every dirty page is *not* copied but write-protected in every mapping
+            of it (found through the reverse map) and held by the checkpoint (one frame
+            reference); its CRC goes into the store's checksum table; then the allocation
+            maps, as they are at that instant, are copied sector by sector.  The dirty set
+            is emptied: processes go on running at once.
+  log       nodes and map sectors are written to the log through the store's SectorDevice;
+            each page goes through the object server as a STORE of the held frame to its
+            log sectors (kernel/obj/server.py), or by the kernel when no server runs.
+  commit    when every page is in the log: the directory, then the commit record.  The
+            checkpoint is now the state the next boot recovers; sync() returns.
+  migrate   the same entries go to their home locations (pages again as STOREs); then the
+            held frames are released, and OIDs freed before the capture may be reused.
+
+Copy-on-write: a process that writes a held page after the capture faults (the page is
+read-only), and copy_for_writer gives the object a new frame, a copy, in the object cache
+and in every mapping; the checkpoint keeps the captured frame, which may be under DMA to
+the log at that very moment.  So nothing is copied unless it is written during the
+checkpoint, and what the checkpoint writes never changes under it.
+
+A page under DMA (I/O-pinned) when a checkpoint begins: the checkpoint holds its NEW
+contents.  The capture is put off (retried every RETRY_NS of virtual time) until no dirty
+page is pinned, and then everything is captured at that one later instant.  Why new and not
+old: a device writing into the frame has already overwritten part of the old contents, and
+no other copy of them exists, so the only whole state the frame will ever hold is the one
+after the transfer; and capturing that page later than the others would break the single
+instant (a process could change another captured object meanwhile), so the whole capture
+moves.  A device reading from the frame leaves it unchanged, but waiting costs no more than
+telling the two apart.  The checkpoint's own STOREs never meet this rule: one checkpoint
+runs at a time, and a capture happens only when the previous one is home.
+
+The log holds at most half the checkpoint area, so a process that is about to dirty one
+object more than fits waits (its page fault, or its capability call) until a checkpoint has
+made room: EROS blocks such writers the same way.
+"""
+
+import zlib
+
+from ..mm.frames import PAGE_SIZE
+from ..mm.pagetable import ADDR_MASK, W
+from ..proc.wait import WaitQueue
+from . import log
+
+RETRY_NS = 100_000        # a dirty page is under DMA: try the capture again 0.1 ms later
+
+
+class Checkpointer:
+    def __init__(self, space):
+        self.space = space
+        self.kernel = space.kernel
+        self.store = space.store
+        self.current: log.Checkpoint | None = None   # being written (log or migrate phase)
+        self.migrating = False
+        self.held: dict[int, int] = {}       # OID -> the captured frame (one reference each)
+        self.writing: dict[int, int] = {}    # OID -> sector of a page write still in flight
+        self.wanted = self.store.sequence    # the newest checkpoint somebody waits for
+        self.done = WaitQueue('checkpoint')  # woken at every commit and when one is home
+        self.period_ns = 0                   # --checkpoint-ms, in ns (0: only when asked)
+        self._armed = False
+        self._retry = None
+        self.taken = 0
+
+    @property
+    def committed(self) -> int:
+        return self.store.sequence
+
+    # -- asking for one ---------------------------------------------------------------------
+    def request(self) -> int:
+        """Checkpoint everything as it is now; returns the sequence number that will hold
+        it (the one being written, if nothing changed since it was captured)."""
+        changed = bool(self.space.dirty or self.store.dirty_maps)
+        if self.current is not None:
+            target = self.current.sequence + (1 if changed else 0)
+        else:
+            target = self.committed + (1 if changed else 0)
+        self.wanted = max(self.wanted, target)
+        if self.current is None and self._retry is None and self.wanted > self.committed:
+            self._capture()
+        return target
+
+    def wait_for(self, sequence: int):
+        """A generator: wait until checkpoint `sequence` has committed."""
+        while self.committed < sequence:
+            yield self.done
+
+    def object_changed(self) -> None:
+        """Something became dirty: make sure the periodic timer runs."""
+        if self.period_ns and not self._armed:
+            self._armed = True
+            self.kernel.clock.schedule_in(self.period_ns, self._tick)
+
+    def _tick(self) -> None:
+        """--checkpoint-ms: a checkpoint if anything changed; the timer stops when nothing
+        did (object_changed restarts it), so an idle machine has no events left."""
+        self._armed = False
+        if self.space.dirty or self.store.dirty_maps:
+            self.request()
+            self.object_changed()
+
+    # -- capture ----------------------------------------------------------------------------
+    def _capture(self) -> None:
+        self._retry = None
+        space, frames, memory = self.space, self.kernel.frames, self.kernel.machine.memory
+        pages = {oid: space.pages[oid] for oid in space.dirty if oid in space.pages}
+        if any(frames.pinned(frame) for frame in pages.values()):
+            self._retry = self.kernel.clock.schedule_in(RETRY_NS, self._capture)   # see above
+            return
+        objects = []
+        for oid in sorted(space.dirty):
+            if not self.store.is_allocated(oid):
+                continue
+            if oid in pages:
+                frame = pages[oid]
+                self._write_protect(frame)
+                frames.share(frame)
+                self.held[oid] = frame
+                objects.append((oid, zlib.crc32(memory.read(frame, PAGE_SIZE)), None))
+            elif oid in space.nodes:
+                data = bytes(space.nodes[oid])
+                sectors = self.store.locate(oid)[0].object_sectors
+                objects.append((oid, zlib.crc32(log.padded(data, sectors)), data))
+        space.dirty.clear()
+        self.current = self.store.plan_checkpoint(objects)
+        self.taken += 1
+        self._trace('capture', pages=len(pages), entries=len(self.current.entries))
+        for entry in self.current.entries:
+            if entry.data is not None:
+                self.store.dev.write(entry.log_lba, entry.data)
+        self._write_pages(lambda entry: entry.log_lba)
+
+    def _write_protect(self, frame: int) -> None:
+        for aspace, va in self.kernel.frames.rmap.mappers(frame):
+            pte = aspace.pt.lookup(va)
+            if pte & W:
+                aspace.pt.update(va, pte & ~W)
+                self.kernel.flush_tlb_of(aspace)
+
+    # -- log, commit, migrate ------------------------------------------------------------------
+    def _write_pages(self, where) -> None:
+        """Every captured page to where(entry): through the object server when it runs."""
+        link = self.space.link
+        for entry in self.current.entries:
+            if entry.kind != log.EntryKind.PAGE:
+                continue
+            frame = self.held[entry.oid]
+            if link is not None and link.running:
+                self.writing[entry.oid] = where(entry)
+                link.request_store(entry.oid, frame, where(entry), entry.sectors, self._page_written)
+            else:
+                self.store.dev.write(where(entry), self.kernel.machine.memory.read(frame, PAGE_SIZE))
+        if not self.writing:
+            self._phase_done()
+
+    def _page_written(self, oid: int) -> None:
+        self.writing.pop(oid, None)
+        if not self.writing and self.current is not None:
+            self._phase_done()
+
+    def _phase_done(self) -> None:
+        if not self.migrating:
+            self.store.write_commit(self.current)
+            self._trace('commit', sequence=self.current.sequence)
+            self.done.wake_all(self.kernel.wake)
+            self.migrating = True
+            for entry in self.current.entries:
+                if entry.data is not None:
+                    self.store.dev.write(entry.home_lba, entry.data)
+            self._write_pages(lambda entry: entry.home_lba)
+            return
+        self._trace('home', sequence=self.current.sequence)
+        self.kernel.vmstat['object_writebacks'] += sum(e.kind == log.EntryKind.PAGE
+                                                       for e in self.current.entries)
+        for frame in self.held.values():
+            self.kernel.frames.release(frame)
+        self.held.clear()
+        self.current, self.migrating = None, False
+        self.store.migrated()
+        self.done.wake_all(self.kernel.wake)
+        if self.wanted > self.committed:
+            self._capture()
+
+    def finish_without_server(self) -> None:
+        """Shutdown, the object server gone: the kernel writes what it had not."""
+        link = self.space.link
+        while self.current is not None and self.writing:
+            oid, lba = self.writing.popitem()
+            if link is not None:
+                link.abandon_store(oid)
+            self.store.dev.write(lba, self.kernel.machine.memory.read(self.held[oid], PAGE_SIZE))
+            if not self.writing:
+                self._phase_done()
+
+    # -- copy-on-write ------------------------------------------------------------------------
+    def copy_for_writer(self, oid: int, frame: int) -> int:
+        """A process writes page `oid`, whose frame the checkpoint holds: the object gets a
+        copy (in the cache and every mapping, read-only until the write fault goes on);
+        the checkpoint keeps `frame`.  Returns the frame the object now has.  Raises
+        OutOfMemory when no frame is free (the fault path says so to the process)."""
+        if self.held.get(oid) != frame:
+            return frame
+        frames, memory = self.kernel.frames, self.kernel.machine.memory
+        copy = frames.alloc(zero=False)                # its first reference: the cache's
+        memory.copy(copy, frame, PAGE_SIZE)
+        for aspace, va in frames.rmap.mappers(frame):
+            pte = aspace.pt.lookup(va)
+            aspace.replace_page(va, frame, copy, pte & ~ADDR_MASK & ~W)
+            frames.share(copy)
+            frames.release(frame)
+            self.kernel.flush_tlb_of(aspace)
+        self.space.pages[oid] = copy
+        frames.release(frame)                          # the cache's reference to the old one
+        self.kernel.vmstat['checkpoint_cow_copies'] += 1
+        return copy
+
+    def room_for(self, more: int = 1) -> bool:
+        """Whether `more` objects can become dirty and still fit one checkpoint."""
+        return self.store.fits(len(self.space.dirty) + more, 0)
+
+    def _trace(self, what: str, **args) -> None:
+        if self.kernel.trace.enabled:
+            self.kernel._emit('object', None, what=f'checkpoint {what}', **args)
+
