@@ -198,6 +198,8 @@ class Books:
         if k.objects is not None:
             for frame in k.objects.pages.values():
                 self._own(frame, 'object cache')
+            for frame in k.objects.checkpoints.held.values():   # captured (obj/checkpoint.py)
+                self._own(frame, 'object cache')
             link = k.objects.link
             server = getattr(link, 'server', None) if link is not None else None
             if server is not None and server.state is not State.ZOMBIE:

@@ -1,0 +1,182 @@
+"""The object store's crash sweep: cut the power at every disk command of a workload, and
+check after each cut that the store is consistent and no older than what was committed.
+
+    .venv/bin/python bench/objcrash.py [--first N] [--count N]    (make crash-objects)
+
+The workload is /tests/objcrash (userland/tests/objcrash.c): a counter page and 256 pages
+that every round set to the counter's new value, then ukern_objsync, which prints
+"committed N" once the checkpoint holding N has committed.  A pristine image is made once
+(the objects exist, counter at 1); for every cut N, a copy of it runs the workload with the
+power failing at the disks' Nth transfer (emu/powerfail.py), with --checkpoint-ms 2 so
+periodic checkpoints are cut too.  Then:
+
+  1. `ukern objstore check` finds nothing wrong (kernel/obj/verify.py);
+  2. the state the next boot recovers (read over the log, as recovery will) is one instant:
+     pages read c up to some page and c - 1 after it, where c is the counter;
+  3. c is no older than the last "committed" the cut run printed;
+  4. the next boot (a workload of zero rounds) starts from exactly c: recovery replays
+     what committed and was not yet home, and the counter never goes backwards.
+
+Writes bench/CRASH_OBJECTS.md with the counts.  tests/test_checkpoint.py runs a sample.
+"""
+
+import argparse
+import io
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from emu.disk_image import DiskImage                    # noqa: E402
+from emu.machine import Machine                         # noqa: E402
+from emu.powerfail import PowerFailed                   # noqa: E402
+from kernel.kernel import Kernel                        # noqa: E402
+
+COUNTER_SLOT, DIRECTORY_SLOT, GROUPS, PER_GROUP = 5, 6, 8, 32      # as objcrash.c
+CHECKPOINT_MS = 2
+
+
+def run(image, rounds: int, power_fail: int | None = None) -> tuple[str, bool, int]:
+    """Boot `image`, run objcrash ROUNDS with the object server; (output, cut?, transfers)."""
+    out = bytearray()
+    disk = DiskImage(image)
+    machine = Machine(64 << 20, console_sink=out.extend, console_source=io.BytesIO(b''),
+                      disks=[disk], power_fail=power_fail)
+    kernel = Kernel(machine, quantum=100_000, log=lambda line: out.extend(line.encode() + b'\n'))
+    cut = False
+    try:
+        kernel.mount_root()
+        kernel.objects.checkpoints.period_ns = CHECKPOINT_MS * 1_000_000
+        kernel.start_object_server(kernel.read_guest_file(b'/sbin/objsrv'))
+        kernel.spawn(kernel.read_guest_file(b'/tests/objcrash'), [b'objcrash', str(rounds).encode()], [])
+        kernel.run()
+        kernel.shutdown()
+    except PowerFailed:
+        cut = True
+    finally:
+        disk.close()
+    return out.decode(errors='replace'), cut, machine.power.transfers
+
+
+def recovered_state(image) -> tuple[list[str], int | None, list[int]]:
+    """(problems, counter, page values) of the state the next boot recovers."""
+    from kernel.obj import verify
+    from kernel.obj.layout import CapType, ObjectKind
+    from kernel.obj.store import ObjectStoreError, partition_device
+    from kernel.obj.store import open as open_store
+    try:
+        with partition_device(image, readonly=True) as dev:
+            store = open_store(dev, replay=False)
+            problems = verify.problems(store)
+            root = next(r for r in store.ranges if r.kind == ObjectKind.NODE).start_oid
+            if problems or not store.is_allocated(root):
+                return problems, None, []
+
+            def slot(node: int, index: int):
+                cap = store.read_node(node).slots[index]
+                return cap.oid if cap.type != CapType.VOID and store.is_current(cap) else None
+
+            def value(oid: int) -> int:
+                return int.from_bytes(store.read_object(oid)[:8], 'little', signed=True)
+            counter, directory = slot(root, COUNTER_SLOT), slot(root, DIRECTORY_SLOT)
+            pages = []
+            for g in range(GROUPS):
+                group = slot(directory, g) if directory else None
+                for i in range(PER_GROUP):
+                    oid = slot(group, i) if group else None
+                    if oid is not None:
+                        pages.append(value(oid))
+            return [], value(counter) if counter else None, pages
+    except (ObjectStoreError, OSError) as err:
+        return [str(err)], None, []
+
+
+def last_committed(output: str) -> int:
+    values = [int(line.split()[1]) for line in output.splitlines() if line.startswith('committed ')]
+    return values[-1] if values else 0
+
+
+def start_value(output: str) -> int | None:
+    return next((int(line.split()[1]) for line in output.splitlines() if line.startswith('start ')), None)
+
+
+def one_instant(counter: int, pages: list[int]) -> bool:
+    """Pages read counter up to some index and counter - 1 after it."""
+    seen_older = False
+    for v in pages:
+        if v == counter - 1:
+            seen_older = True
+        elif v != counter or seen_older:
+            return False
+    return True
+
+
+def make_pristine(master, path) -> tuple[Path, int]:
+    """A copy of master after one whole run (objects made); and the transfers of a run."""
+    from kernel.tools.mkdisk import copy_sparse
+    copy_sparse(master, path)
+    output, cut, _ = run(path, 1)
+    assert not cut and 'committed 1' in output, output
+    twin = Path(str(path) + '.twin')
+    copy_sparse(path, twin)
+    output, cut, transfers = run(twin, 2)
+    twin.unlink()
+    assert 'committed 3' in output, output
+    return Path(path), transfers
+
+
+def check_cut(pristine, scratch, n: int) -> list[str]:
+    """Cut at transfer n of a 2-round run; the problems found (empty: all is well)."""
+    from kernel.tools.mkdisk import copy_sparse
+    copy_sparse(pristine, scratch)
+    output, cut, _ = run(scratch, 2, power_fail=n)
+    problems, counter, pages = recovered_state(scratch)
+    if problems:
+        return [f'cut {n}: {p}' for p in problems]
+    committed = last_committed(output)
+    if counter is None or counter < max(committed, 1):
+        return [f'cut {n}: counter {counter} is older than committed {committed}']
+    if len(pages) != GROUPS * PER_GROUP or not one_instant(counter, pages):
+        return [f'cut {n}: counter {counter} with pages {sorted(set(pages))}: not one instant']
+    again, cut_again, _ = run(scratch, 0)
+    if cut_again or start_value(again) != counter:
+        return [f'cut {n}: the next boot starts at {start_value(again)}, the store said {counter}']
+    return []
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--first', type=int, default=1, help='first cut (default 1)')
+    parser.add_argument('--count', type=int, default=0, help='cuts (default: every transfer of the run)')
+    parser.add_argument('--out', default=str(ROOT / 'bench' / 'CRASH_OBJECTS.md'))
+    args = parser.parse_args(argv)
+    from kernel.tools.mkdisk import make_disk
+    work = Path(ROOT / 'build' / 'objcrash')
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    master = work / 'master.img'
+    make_disk(master, ROOT / 'build' / 'test-root', 64 << 20)
+    started = time.monotonic()
+    pristine, transfers = make_pristine(master, work / 'pristine.img')
+    last = transfers if not args.count else min(transfers, args.first + args.count - 1)
+    failures = []
+    for n in range(args.first, last + 1):
+        failures += check_cut(pristine, work / 'cut.img', n)
+        print(f'cut {n}/{last}: {"ok" if not failures else failures[-1]}', flush=True)
+    seconds = time.monotonic() - started
+    Path(args.out).write_text(
+        '# Object store crash sweep (bench/objcrash.py)\n\n'
+        f'Workload: /tests/objcrash, 2 rounds of a counter and {GROUPS * PER_GROUP} pages, '
+        f'--checkpoint-ms {CHECKPOINT_MS}; a whole run starts {transfers} disk transfers.\n\n'
+        f'| cuts | first | last | failures | seconds |\n|---|---|---|---|---|\n'
+        f'| {last - args.first + 1} | {args.first} | {last} | {len(failures)} | {seconds:.0f} |\n\n'
+        + ''.join(f'- {f}\n' for f in failures))
+    print(f'{last - args.first + 1} cuts, {len(failures)} failures, {seconds:.0f} s')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
