@@ -180,6 +180,11 @@ def last_committed(dev, checkpoint_lba: int, checkpoint_sectors: int) -> CommitR
         record = valid_record(sector, half, checkpoint_sectors)
         if record is not None:
             records.append(record)
+        elif sector[:len(COMMIT_MAGIC)] == COMMIT_MAGIC:
+            # A record is one sector, written whole or not at all: one that is there but
+            # wrong was damaged, and the other half's older one would roll the store back.
+            raise ObjectStoreError(f"the commit record in half {half} of the checkpoint area "
+                                   f"is damaged")
     if not records:
         raise ObjectStoreError("no committed checkpoint: both commit records of the checkpoint "
                                "area are damaged")
