@@ -4,15 +4,16 @@ check after each cut that the store is consistent and no older than what was com
     .venv/bin/python bench/objcrash.py [--first N] [--count N]    (make crash-objects)
 
 The workload is /tests/objcrash (userland/tests/objcrash.c): a counter page and 256 pages
-that every round set to the counter's new value, then ukern_objsync, which prints
-"committed N" once the checkpoint holding N has committed.  A pristine image is made once
+that every round set to the round's number, one by one, the counter page saying after each
+how many are done; then ukern_objsync, which prints "committed N" once the checkpoint
+holding round N has committed.  A pristine image is made once
 (the objects exist, counter at 1); for every cut N, a copy of it runs the workload with the
 power failing at the disks' Nth transfer (emu/powerfail.py), with --checkpoint-ms 2 so
 periodic checkpoints are cut too.  Then:
 
   1. `ukern objstore check` finds nothing wrong (kernel/obj/verify.py);
   2. the state the next boot recovers (read over the log, as recovery will) is one instant:
-     pages read c up to some page and c - 1 after it, where c is the counter;
+     with counter c and k pages done, pages 0..k-1 read c and the others c - 1;
   3. c is no older than the last "committed" the cut run printed;
   4. the next boot (a workload of zero rounds) starts from exactly c: recovery replays
      what committed and was not yet home, and the counter never goes backwards.
@@ -35,7 +36,7 @@ from emu.machine import Machine                         # noqa: E402
 from emu.powerfail import PowerFailed                   # noqa: E402
 from kernel.kernel import Kernel                        # noqa: E402
 
-COUNTER_SLOT, DIRECTORY_SLOT, GROUPS, PER_GROUP = 5, 6, 8, 32      # as objcrash.c
+COUNTER_SLOT, DIRECTORY_SLOT, GROUPS, PER_GROUP, PROGRESS = 5, 6, 8, 32, 1000   # as objcrash.c
 CHECKPOINT_MS = 2
 
 
@@ -62,7 +63,7 @@ def run(image, rounds: int, power_fail: int | None = None) -> tuple[str, bool, i
 
 
 def recovered_state(image) -> tuple[list[str], int | None, list[int]]:
-    """(problems, counter, page values) of the state the next boot recovers."""
+    """(problems, counter word, page values) of the state the next boot recovers."""
     from kernel.obj import verify
     from kernel.obj.layout import CapType, ObjectKind
     from kernel.obj.store import ObjectStoreError, partition_device
@@ -103,15 +104,10 @@ def start_value(output: str) -> int | None:
     return next((int(line.split()[1]) for line in output.splitlines() if line.startswith('start ')), None)
 
 
-def one_instant(counter: int, pages: list[int]) -> bool:
-    """Pages read counter up to some index and counter - 1 after it."""
-    seen_older = False
-    for v in pages:
-        if v == counter - 1:
-            seen_older = True
-        elif v != counter or seen_older:
-            return False
-    return True
+def one_instant(word: int, pages: list[int]) -> bool:
+    """The counter word says round c, k pages done: pages 0..k-1 read c, the rest c - 1."""
+    counter, done = divmod(word, PROGRESS)
+    return pages == [counter] * done + [counter - 1] * (len(pages) - done)
 
 
 def make_pristine(master, path) -> tuple[Path, int]:
@@ -133,14 +129,15 @@ def check_cut(pristine, scratch, n: int) -> list[str]:
     from kernel.tools.mkdisk import copy_sparse
     copy_sparse(pristine, scratch)
     output, cut, _ = run(scratch, 2, power_fail=n)
-    problems, counter, pages = recovered_state(scratch)
+    problems, word, pages = recovered_state(scratch)
     if problems:
         return [f'cut {n}: {p}' for p in problems]
     committed = last_committed(output)
+    counter = None if word is None else word // PROGRESS
     if counter is None or counter < max(committed, 1):
         return [f'cut {n}: counter {counter} is older than committed {committed}']
-    if len(pages) != GROUPS * PER_GROUP or not one_instant(counter, pages):
-        return [f'cut {n}: counter {counter} with pages {sorted(set(pages))}: not one instant']
+    if len(pages) != GROUPS * PER_GROUP or not one_instant(word, pages):
+        return [f'cut {n}: counter word {word} with pages {sorted(set(pages))}: not one instant']
     again, cut_again, _ = run(scratch, 0)
     if cut_again or start_value(again) != counter:
         return [f'cut {n}: the next boot starts at {start_value(again)}, the store said {counter}']

@@ -59,7 +59,8 @@ enum ukern_op {
 #define OBJSRV_KERNEL   3
 enum ukern_objsrv {
     OBJSRV_MSG_LOAD = 1,        /* w[1] oid, w[2] disk LBA, w[3] sectors */
-    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot */
+    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot; the LBA is
+                                 * the checkpoint log's or the object's home (kernel/obj/checkpoint.py) */
     OBJSRV_FRAME_ALLOC = 30,    /* -> a frame capability's slot; w[1] = its physical address */
     OBJSRV_DISK_READ = 40,      /* (lba, sectors, frame slot): DMA into the frame */
     OBJSRV_DISK_WRITE = 41,     /* (lba, sectors, frame slot): DMA from the frame */

@@ -1,11 +1,13 @@
-/* objcrash: the workload of the object store's crash sweep (tests/test_checkpoint.py).
+/* objcrash: the workload of the object store's crash sweep (bench/objcrash.py).
  *
  * Root node slot 5 holds a counter page; slot 6 a node whose first GROUPS slots hold nodes
- * of 32 pages each.  Every round adds one to the counter, then writes the new value into
- * every page in order, then asks for a checkpoint (ukern_objsync) and prints "committed N"
- * once it has committed.  So any consistent snapshot has a counter c and pages that read
- * c up to some page and c - 1 after it; and a power cut may lose rounds, but never one that
- * printed "committed".  The first run (or one cut before the objects existed) makes them. */
+ * of 32 pages each.  The counter page's first word is round * PROGRESS + pages written in
+ * that round, one store each time.  Every round writes the round number into every page in
+ * order, updating the counter page after each, then asks for a checkpoint (ukern_objsync)
+ * and prints "committed N" once it has committed.  So a snapshot of one instant with counter
+ * word c * PROGRESS + k has exactly pages 0..k-1 at c and the rest at c - 1; a power cut may
+ * lose rounds, but never one that printed "committed".  And the counter page is written
+ * again and again while checkpoints that hold it are being written: copy-on-write. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -16,6 +18,7 @@
 #define GROUPS 8
 #define PER_GROUP 32
 #define BASE 0x600000000000ul
+#define PROGRESS 1000
 
 /* The capability in slot `index` of the node in c-list slot `node`, made if void. */
 static long get_or_make(long node, long index, long op)
@@ -54,13 +57,15 @@ int main(int argc, char **argv)
             page[g * PER_GROUP + i] = map(get_or_make(group, i, UKERN_ALLOC_PAGE), 1 + g * PER_GROUP + i);
         ukern_cap_drop(group);
     }
-    printf("start %ld\n", *counter);
+    printf("start %ld\n", *counter / PROGRESS);
     fflush(stdout);
     for (int r = 0; r < rounds; r++) {
-        long value = *counter + 1;
-        *counter = value;
-        for (long i = 0; i < GROUPS * PER_GROUP; i++)
+        long value = *counter / PROGRESS + 1;
+        *counter = value * PROGRESS;
+        for (long i = 0; i < GROUPS * PER_GROUP; i++) {
             page[i][0] = value;
+            *counter = value * PROGRESS + i + 1;
+        }
         if (ukern_objsync() >= 0)
             printf("committed %ld\n", value);
         fflush(stdout);
