@@ -41,6 +41,8 @@ from kernel.obj.layout import (
 RANGE_TABLE_LBA = 1
 RANGE_TABLE_SECTORS = 2                  # room for 16 ranges
 NODE_OID_ALIGN = 1 << 20                 # the node range starts at a round OID, apart from pages
+TABLE_ENTRY = VERSION_SIZE               # bytes of a version-table or checksum-table entry
+assert SUM_SIZE == VERSION_SIZE
 
 
 class SectorDevice(Protocol):
@@ -316,7 +318,7 @@ class ObjectStore:
         self.autocommit = autocommit
         self.overlay = overlay or {}           # home LBA -> committed data not yet copied home
         self.replayed = pending                # log entries recovery found (copied home or overlaid)
-        self._in_use = [used_bits(self._area(e.bitmap_lba, e.bitmap_sectors), e.count) for e in ranges]
+        self._in_use = [used_bits(self.map_area(e.bitmap_lba, e.bitmap_sectors), e.count) for e in ranges]
         self._hint = [0] * len(ranges)         # no free object below this index
         self.freed: set[int] = set()           # freed since the last capture: not reused yet
         self.freed_captured: set[int] = set()  # freed before the checkpoint being written
@@ -347,16 +349,17 @@ class ObjectStore:
 
     # -- the maps -------------------------------------------------------------------------------
 
-    def _area(self, lba: int, sectors: int) -> memoryview:
+    def map_area(self, lba: int, sectors: int) -> memoryview:
         start = (lba - self.header.map_lba) * SECTOR_SIZE
         return memoryview(self.maps)[start:start + sectors * SECTOR_SIZE]
 
     def _table_word(self, table_lba: int, index: int) -> int:
+        """Entry `index` of a version or checksum table (both of uint32 entries)."""
         return struct.unpack_from("<I", self.maps, (table_lba - self.header.map_lba) * SECTOR_SIZE
-                                  + index * 4)[0]
+                                  + index * TABLE_ENTRY)[0]
 
     def _set_table_word(self, table_lba: int, index: int, value: int) -> None:
-        offset = (table_lba - self.header.map_lba) * SECTOR_SIZE + index * 4
+        offset = (table_lba - self.header.map_lba) * SECTOR_SIZE + index * TABLE_ENTRY
         struct.pack_into("<I", self.maps, offset, value)
         self.dirty_maps.add(self.header.map_lba + offset // SECTOR_SIZE)
 
@@ -379,7 +382,7 @@ class ObjectStore:
     def is_allocated(self, oid: int) -> bool:
         entry = self.ranges[self._find(oid)]
         index = oid - entry.start_oid
-        return bool(self._area(entry.bitmap_lba, entry.bitmap_sectors)[index // 8] >> (index % 8) & 1)
+        return bool(self.map_area(entry.bitmap_lba, entry.bitmap_sectors)[index // 8] >> (index % 8) & 1)
 
     def version(self, oid: int) -> int:
         """The object's allocation count: bumped each time it is freed."""
@@ -419,7 +422,7 @@ class ObjectStore:
         for number, entry in enumerate(self.ranges):
             if entry.kind != kind:
                 continue
-            bitmap = self._area(entry.bitmap_lba, entry.bitmap_sectors)
+            bitmap = self.map_area(entry.bitmap_lba, entry.bitmap_sectors)
             index = first_clear_bit(bitmap, self._hint[number], entry.count)
             while index >= 0 and entry.start_oid + index in self.freed | self.freed_captured:
                 index = first_clear_bit(bitmap, index + 1, entry.count)
@@ -574,7 +577,7 @@ class ObjectStore:
 
     def _set_bit(self, number: int, index: int, value: bool) -> None:
         entry = self.ranges[number]
-        bitmap = self._area(entry.bitmap_lba, entry.bitmap_sectors)
+        bitmap = self.map_area(entry.bitmap_lba, entry.bitmap_sectors)
         if value:
             bitmap[index // 8] |= 1 << (index % 8)
         else:

@@ -53,7 +53,7 @@ def _range_problems(store: ObjectStore) -> list[str]:
         if start < end:
             out.append(f"ranges at OID {first:#x} and {second:#x} overlap on the disk")
     for entry in store.ranges:
-        bitmap = bytes(store._area(entry.bitmap_lba, entry.bitmap_sectors))
+        bitmap = bytes(store.map_area(entry.bitmap_lba, entry.bitmap_sectors))
         if int.from_bytes(bitmap, "little") >> entry.count:
             out.append(f"range at OID {entry.start_oid:#x}: its bitmap marks objects past its "
                        f"{entry.count} objects")
