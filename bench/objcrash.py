@@ -62,6 +62,16 @@ def run(image, rounds: int, power_fail: int | None = None) -> tuple[str, bool, i
     return out.decode(errors='replace'), cut, machine.power.transfers
 
 
+def run_cli(image, rounds: int, power_fail: int) -> tuple[str, bool]:
+    """The same through the command line: `ukern run --disk IMAGE --power-fail N ...`."""
+    import subprocess
+    r = subprocess.run([sys.executable, '-m', 'kernel', 'run', '--disk', str(image), '--swap', '0',
+                        '--checkpoint-ms', str(CHECKPOINT_MS), '--power-fail', str(power_fail),
+                        '/tests/objcrash', str(rounds)], capture_output=True, text=True, cwd=ROOT,
+                       timeout=600)
+    return r.stdout, r.returncode == 3
+
+
 def recovered_state(image) -> tuple[list[str], int | None, list[int]]:
     """(problems, counter word, page values) of the state the next boot recovers."""
     from kernel.obj import verify
@@ -124,11 +134,14 @@ def make_pristine(master, path) -> tuple[Path, int]:
     return Path(path), transfers
 
 
-def check_cut(pristine, scratch, n: int) -> list[str]:
-    """Cut at transfer n of a 2-round run; the problems found (empty: all is well)."""
+def check_cut(pristine, scratch, n: int, cli: bool = False) -> list[str]:
+    """Cut at transfer n of a 2-round run (in this process, or by `ukern run` when cli);
+    the problems found (empty: all is well)."""
     from kernel.tools.mkdisk import copy_sparse
     copy_sparse(pristine, scratch)
-    output, cut, _ = run(scratch, 2, power_fail=n)
+    output, cut = run_cli(scratch, 2, n) if cli else run(scratch, 2, power_fail=n)[:2]
+    if not cut:
+        return [f'cut {n}: the power never failed (the run has fewer transfers)']
     problems, word, pages = recovered_state(scratch)
     if problems:
         return [f'cut {n}: {p}' for p in problems]

@@ -343,3 +343,8 @@ def test_power_cuts_leave_a_consistent_store_no_older_than_committed(pristine, t
     for n in cuts:
         failures += objcrash.check_cut(image, tmp_path / 'cut.img', n)
     assert failures == []
+
+
+def test_a_cut_by_ukern_run_power_fail_recovers_the_same_way(pristine, tmp_path):
+    image, transfers = pristine
+    assert objcrash.check_cut(image, tmp_path / 'cut.img', transfers // 2, cli=True) == []
