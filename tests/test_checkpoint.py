@@ -274,6 +274,7 @@ def test_a_page_written_while_its_checkpoint_is_in_flight_is_copied_for_the_writ
     objects.mark_dirty(oid)
     copies = kernel.vmstat['checkpoint_cow_copies']
     target = objects.checkpoints.request()
+    kernel.run_until(lambda: objects.checkpoints.current is not None)   # the capture's event
     assert objects.checkpoints.held == {oid: frame}               # captured: no copy made
     assert kernel.vmstat['checkpoint_cow_copies'] == copies
     captured = memory.read(frame, 4096)
@@ -302,6 +303,8 @@ def test_a_page_under_dma_when_the_checkpoint_begins_is_saved_with_its_new_conte
     frames.pin(frame)                                   # a device is writing into it
     memory.write(frame, b'half')
     target = objects.checkpoints.request()
+    start = kernel.clock.now
+    kernel.run_until(lambda: kernel.clock.now > start)            # it tried, twice: put off
     assert objects.checkpoints.held == {} and objects.checkpoints.current is None
     kernel.clock.schedule_in(objcheckpoint.RETRY_NS * 3, lambda: (memory.write(frame, b'done'),
                                                                   frames.unpin(frame)))

@@ -64,7 +64,7 @@ class Checkpointer:
         self.done = WaitQueue('checkpoint')  # woken at every commit and when one is home
         self.period_ns = 0                   # --checkpoint-ms, in ns (0: only when asked)
         self._armed = False
-        self._retry = None
+        self._retry = None                   # the capture's clock event, when one is due
         self.taken = 0
 
     @property
@@ -82,7 +82,9 @@ class Checkpointer:
             target = self.committed + (1 if changed else 0)
         self.wanted = max(self.wanted, target)
         if self.current is None and self._retry is None and self.wanted > self.committed:
-            self._capture()
+            # Captured from the kernel's loop, as an event due now: never in the middle of
+            # a page fault, a reclaim pass or an allocation that asked for it.
+            self._retry = self.kernel.clock.schedule_in(0, self._capture)
         return target
 
     def wait_for(self, sequence: int):
@@ -184,7 +186,7 @@ class Checkpointer:
         self.store.migrated()
         self.done.wake_all(self.kernel.wake)
         if self.wanted > self.committed:
-            self._capture()
+            self._retry = self.kernel.clock.schedule_in(0, self._capture)
 
     def finish_without_server(self) -> None:
         """Shutdown, the object server gone: the kernel writes what it had not."""

@@ -429,14 +429,16 @@ class ObjectStore:
             if index < 0:
                 continue
             oid = entry.start_oid + index
+            data = log.padded(self.fresh(oid, kind, self.version(oid)), entry.object_sectors)
+            if not self.autocommit:
+                # Home first, maps after: a checkpoint captured while this write runs (the
+                # kernel's loop turns meanwhile) sees the object still free.
+                self.dev.write(entry.lba_of(oid), data)
+                self._set_table_word(entry.sums_lba, index, zlib.crc32(data))
             self._set_bit(number, index, True)
             self._hint[number] = index + 1
-            data = log.padded(self.fresh(oid), entry.object_sectors)
             if self.autocommit:
                 self.commit({oid: data[:OBJECT_BYTES[kind]]})
-            else:
-                self._set_table_word(entry.sums_lba, index, zlib.crc32(data))
-                self.dev.write(entry.lba_of(oid), data)
             return oid
         raise ObjectStoreError(f"object store full: no free {kind.name.lower()}")
 
@@ -454,10 +456,11 @@ class ObjectStore:
         if self.autocommit:
             self.commit({})
 
-    def fresh(self, oid: int) -> bytes:
+    @staticmethod
+    def fresh(oid: int, kind: ObjectKind, version: int) -> bytes:
         """What a just-allocated object holds."""
-        if self.kind(oid) == ObjectKind.NODE:
-            return bytes(Node(oid=oid, version=self.version(oid)))
+        if kind == ObjectKind.NODE:
+            return bytes(Node(oid=oid, version=version))
         return bytes(PAGE_SIZE)
 
     # -- object I/O ---------------------------------------------------------------------------
