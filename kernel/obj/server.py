@@ -16,9 +16,10 @@ Dirty objects go to the disk the same way: a STORE message hands the server a FR
 capability to a frame the checkpoint holds (pinned while the DMA reads it) and the sectors
 to write it to -- the checkpoint's log first, the object's home later (checkpoint.py) --,
 it asks the disk to write, and tells the kernel STORED(oid).  LOADED is checked against
-the object's checksum: a damaged page is refused, and whoever waited for it gets SIGBUS.  The server runs in fixed resources: its pages are all present
-and pinned before it starts, so it never faults on anything it would have to fetch itself
-(the livelock the seed warns about cannot happen).
+the object's checksum: a damaged page is refused, and whoever waited for it gets SIGBUS.
+The server runs in fixed resources: its pages are all present and pinned before it
+starts, so it never faults on anything it would have to fetch itself (the livelock the
+seed warns about cannot happen).
 """
 
 import struct

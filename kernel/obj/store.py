@@ -548,8 +548,11 @@ class ObjectStore:
     def commit(self, objects: dict[int, bytes]) -> int:
         """A whole checkpoint of these objects and the maps, synchronously: log, commit,
         home.  Returns its sequence number."""
-        checkpoint = self.plan_checkpoint([(oid, zlib.crc32(log.padded(data, self.locate(oid)[0].object_sectors)), data)
-                                           for oid, data in objects.items()])
+        planned = []
+        for oid, data in objects.items():
+            sectors = self.locate(oid)[0].object_sectors
+            planned.append((oid, zlib.crc32(log.padded(data, sectors)), data))
+        checkpoint = self.plan_checkpoint(planned)
         for entry in checkpoint.entries:
             self.dev.write(entry.log_lba, entry.data)
         self.write_commit(checkpoint)
