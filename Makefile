@@ -11,7 +11,7 @@ DISK   := $(BUILD)/disk.img
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: run test fuzz bench bench-peers userland disk gdb clean grade lab-start lab-stop
+.PHONY: run test fuzz crash-objects bench bench-peers userland disk gdb clean grade lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: userland
 # FUZZ_SECONDS; writes bench/FUZZ.md, keeps failing inputs in tests/corpus/.
 fuzz: userland
 	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
+
+# The object store's crash sweep: a power cut at every disk command of a workload
+# (bench/objcrash.py); writes bench/CRASH_OBJECTS.md.  make test runs a sample.
+crash-objects: userland
+	$(PY) bench/objcrash.py
 
 bench: userland
 	$(PY) -m pip install -q matplotlib

@@ -201,6 +201,7 @@ class AHCI:
         self.dma_guard = None       # (addr, nbytes) -> bool: may the HBA DMA there?
         self.observer = None        # (phase, port index, _Command | None) at start and end
         self.refusals: list[tuple[int, int]] = []     # regions the guard refused, in order
+        self.transfers = 0          # data transfers this controller started (the switch counts all)
         bus.map(base, ABAR_SIZE, self)
 
     # -- reset and shutdown ------------------------------------------------------------
@@ -360,8 +361,10 @@ class AHCI:
             cmd = self._fetch_command(port, slot)
         except (BusError, _HostBusFault):
             cmd = None              # reported when the slot "completes"
-        if cmd is not None and cmd.fis.command in _TRANSFERS and self.power.transfer_starting():
-            self._power_cut(port, cmd)
+        if cmd is not None and cmd.fis.command in _TRANSFERS:
+            self.transfers += 1
+            if self.power.transfer_starting():
+                self._power_cut(port, cmd)
         if cmd is not None and cmd.ncq:
             port.ci &= ~(1 << slot)  # the device accepted the queued command
         else:

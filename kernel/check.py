@@ -11,7 +11,7 @@ the books do not balance (the test suite runs it after every test that booted a 
   - every frame in use is in an account, and its reference count is what its accounts
     hold: one per PTE that maps it, plus one for each of the page tables (the table that
     points at it), the buffer cache, a tmpfs/shmem page, the swap cache, a System V
-    segment, the object cache, the kernel's own frames (its half of the page tables, the
+    segment, the object cache (and the frames a checkpoint holds), the kernel's own frames (its half of the page tables, the
     AHCI command lists), a MAP_DIRECT read in flight; at most one of these "owner"
     accounts per frame (a page table is never also a cache page: no double account);
   - pins: each pin has an owner (a block request in a queue or in a port's slot, a
@@ -199,6 +199,8 @@ class Books:
                     self._own(frame, 'System V segment')
         if k.objects is not None:
             for frame in k.objects.pages.values():
+                self._own(frame, 'object cache')
+            for frame in k.objects.checkpoints.held.values():   # captured (obj/checkpoint.py)
                 self._own(frame, 'object cache')
         controller = k.store_controller
         if controller is not None:

@@ -51,6 +51,10 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
                    'sees as / (default: the host\'s /)')
     p.add_argument('--rw', action='store_true', help='without --disk: let the guest change the '
                    'host files it sees (default: read-only, writes fail with EROFS)')
+    p.add_argument('--checkpoint-ms', metavar='MS', type=int_between(1, 1 << 40), default=None,
+                   help='take a checkpoint of the object store every MS milliseconds of virtual '
+                   'time while objects change (default: only at sync, when the log fills, and '
+                   'at shutdown)')
     p.add_argument('--power-fail', metavar='N', type=int_between(1, 1 << 62), default=None,
                    help='cut the power when the disks together start their Nth transfer: the '
                    'disks keep what a real one would, nothing is written back (crash testing)')
@@ -100,6 +104,8 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     else:
         kernel.mount_host(args.root or '/', os.getcwd(), writable=args.rw)
     kernel.enable_swap()
+    if kernel.objects is not None and getattr(args, 'checkpoint_ms', None):
+        kernel.objects.checkpoints.period_ns = args.checkpoint_ms * 1_000_000
     return kernel
 
 

@@ -259,19 +259,10 @@ class Kernel:
 
     def shutdown(self) -> None:
         """Write back everything the file system holds (the machine may then be dropped).
-        Every object, page or node, goes home through the object server, which drains
-        its queue before the machine stops."""
-        if self.objects is not None and self.objects.link is not None:
-            link = self.objects.link
-            if link.running:
-                self.objects.sync()              # pages as STORE upcalls ...
-                self.run()                       # ... served; then nodes and maps:
-                self.objects.sync(direct=True)
-                self.run()
-            dev = self.objects.store.dev
-            if self.objects.link.stores or not dev.idle or self.objects.dirty:
-                self.log('ukern: the object server is gone: objects were not written back')
-            dev.release_reserve()
+        The object store gets its last checkpoint, written through the object server,
+        which drains its queue before the machine stops (kernel/obj/checkpoint.py)."""
+        if self.objects is not None:
+            self.objects.shutdown()
         unmount(self, self.vfs)
 
     def _map_kernel_half(self) -> int:

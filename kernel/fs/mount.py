@@ -123,7 +123,7 @@ def open_object_store(kernel):
     if dev.read(0, 1)[:8] == bytes(8):
         return None                          # never formatted
     try:
-        store = ObjectStore.open(dev)
+        store = ObjectStore.open(dev, autocommit=False)     # recovery: the last checkpoint
     except ObjectStoreError as e:
         raise BootError(f'object store in partition 2 refused: {e}') from None
     space = ObjectSpace(kernel, store)

@@ -41,7 +41,11 @@ class ServerSectorDevice:
         self.writing: list = []                # (Transfer) write-behind not yet done
         self.reading: list = []                # (Transfer, frame, sectors) until copied out
         self.fetched: dict[tuple[int, int], bytes] = {}
-        self.backlog: list[tuple[int, bytes]] = []   # writes waiting for a frame, in order
+        self.backlog: list[tuple[int, int, bytes]] = []   # (serial, lba, data) waiting for a frame
+        self.writes_queued = 0                 # serial of the last write given (one per frame)
+        self.writes_done = 0                   # every write up to this serial is done
+        self.failed_serials: list[int] = []
+        self.barriers: list[tuple[int, int, object]] = []   # (serial, mark, callback)
         link.on_done = self.pump
         link.device = self
 
@@ -76,7 +80,16 @@ class ServerSectorDevice:
         self.writes += 1
         for first in range(0, count, PER_FRAME):
             n = min(PER_FRAME, count - first)
-            self.backlog.append((lba + first, bytes(data[first * SECTOR:(first + n) * SECTOR])))
+            self.writes_queued += 1
+            self.backlog.append((self.writes_queued, lba + first,
+                                 bytes(data[first * SECTOR:(first + n) * SECTOR])))
+        self.pump()
+
+    def after_writes(self, mark: int, callback) -> None:
+        """callback(ok) once every write given so far is on the disk (the server writes
+        them in order, one command at a time); ok: none given after serial `mark` failed.
+        A checkpoint waits so for its log before its commit record (checkpoint.py)."""
+        self.barriers.append((self.writes_queued, mark, callback))
         self.pump()
 
     def pump(self) -> None:
@@ -87,9 +100,11 @@ class ServerSectorDevice:
             frame = self._frame()
             if frame is None:
                 return                  # the next finished transfer or write tries again
-            lba, data = self.backlog.pop(0)
+            serial, lba, data = self.backlog.pop(0)
             self.kernel.machine.memory.write(frame, data)
-            self.writing.append(self.link.request_sectors(lba, len(data) // SECTOR, frame, write=True))
+            transfer = self.link.request_sectors(lba, len(data) // SECTOR, frame, write=True)
+            transfer.serial = serial
+            self.writing.append(transfer)
 
     # -- for system calls -------------------------------------------------------------------
     def prefetch(self, p, lba: int, count: int):
@@ -196,8 +211,23 @@ class ServerSectorDevice:
                 continue
             if transfer.error:
                 self.kernel.log('ukern: object store: a metadata write failed')
+                self.failed_serials.append(transfer.serial)
+            self.writes_done = max(self.writes_done, transfer.serial)
             self._drop(transfer.frame)
         self.writing = still
+        if not self.writing and not self.backlog:
+            self.writes_done = self.writes_queued
+        self._pass_barriers()
+
+    def _pass_barriers(self) -> None:
+        """Call back whoever waits for writes that are now all done (in order: the server
+        serves its messages one at a time, so serial n done means every earlier one is)."""
+        due = [b for b in self.barriers if b[0] <= self.writes_done]
+        if not due:
+            return
+        self.barriers = [b for b in self.barriers if b[0] > self.writes_done]
+        for serial, mark, callback in due:
+            callback(not any(mark < failed <= serial for failed in self.failed_serials))
 
     def _drop(self, frame: int) -> None:
         self.kernel.frames.unpin(frame)

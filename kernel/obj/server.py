@@ -12,16 +12,23 @@ store's own metadata.  The kernel upcalls it with messages on its endpoint:
         at that address) in its own pinned pages, sets PxCI, waits for the interrupt
         message, checks PxIS/PxTFD, and answers LOADED(oid, frame slot, status): the
         kernel takes the frame back, enters it in the object cache and wakes the waiters.
-  STORE(oid, lba, sectors, slot, addr)   a dirty cached page goes home: the frame, pinned
-        and lent while the disk reads it, is named by a FRAME capability and its address;
-        the answer is STORED(oid, slot, status).
-  READ / WRITE(tag, lba, sectors, slot, addr)   the store's own sectors (headers, maps,
-        nodes: disk.py's ServerSectorDevice) in a kernel frame lent the same way; the
-        answer is DONE(tag, slot, status).
+  STORE(oid, lba, sectors, slot, addr)   a page a checkpoint holds (checkpoint.py) goes to
+        the sectors named -- its slot in the checkpoint log first, its home after the
+        commit: the kernel says where, the server just writes.  The frame, pinned and lent
+        while the disk reads it, is named by a FRAME capability and its address; the
+        answer is STORED(oid, slot, status).
+  READ / WRITE(tag, lba, sectors, slot, addr)   the store's own sectors (header, maps,
+        nodes, the log's node and map entries, its directory and commit record:
+        disk.py's ServerSectorDevice) in a kernel frame lent the same way; the answer is
+        DONE(tag, slot, status).
+
+LOADED pages are checked against the checksum the last checkpoint recorded: a damaged page
+is refused, and whoever waited for it gets SIGBUS (mm/fault.py).
 
 At start the server resets and probes the controller and says READY(sectors); only then does
 the kernel open the store (disk.py).  Messages are served one at a time, in order, so a
-read always sees every write queued before it.
+read always sees every write queued before it, and a checkpoint's commit record, queued
+after its log, reaches the disk after it (the disk runs one command at a time).
 
 Why this cannot livelock (the seed's warning).  A process that faults on an object waits
 for the server; if the server could itself wait for something that needs the server --
@@ -32,7 +39,8 @@ write-back the server must do -- nothing would move.  The rules that prevent it:
      and it maps no objects.  Its command list, FIS area and command tables are in those
      pinned pages; it needs no memory it does not already hold.
   2. It runs in fixed resources: no malloc, no file I/O, a bounded c-list; each request
-     holds at most one lent frame, given back by LOADED/STORED/DONE.
+     holds at most one lent frame, given back by LOADED/STORED/DONE.  Checkpoints change
+     nothing here: the kernel writes them as STOREs and WRITEs like any other.
   3. The only thing it may wait for besides a message or an interrupt is FRAME_ALLOC, and
      that wait ends without the server's help: reclaim drops clean pages (file cache,
      clean objects) and swaps anonymous ones to the kernel's own disk, which the kernel
@@ -80,6 +88,7 @@ class Transfer:
     write: bool
     done: bool = False
     error: bool = False
+    serial: int = 0                       # a write's place in disk.py's order
     waiters: WaitQueue = field(default_factory=lambda: WaitQueue('object store sectors'))
 
 
@@ -100,7 +109,8 @@ class ObjectServerLink:
         self.objects = None               # the ObjectSpace, once the store is open
         self.endpoint = Endpoint()
         self.loads: dict[int, Load] = {}
-        self.stores: dict[int, int] = {}      # oid -> the cached frame being written
+        self.stores: dict[int, int] = {}      # oid -> the held frame being written
+        self.written: dict = {}               # oid -> what to call at STORED (checkpoint.py)
         self.transfers: dict[int, Transfer] = {}
         self.next_tag = 1
         self.sectors = None               # the store disk's size, once the server is READY
@@ -131,12 +141,14 @@ class ObjectServerLink:
             self.kernel.vmstat['object_upcalls'] += 1
         return load.waiters
 
-    def request_store(self, oid: int, frame: int) -> None:
-        entry, lba = self.objects.store.locate(oid)
+    def request_store(self, oid: int, frame: int, lba: int, sectors: int, written) -> None:
+        """Have the server write `frame` to sectors lba.. of the store disk (a checkpoint's
+        log or the object's home); written(oid, ok) is called when it reports STORED."""
         self._lend(frame)
         self.stores[oid] = frame
+        self.written[oid] = written
         # the frame capability is made when the server takes the message (its c-list is small)
-        self._post((MSG_STORE, oid, lba, entry.object_sectors, frame))
+        self._post((MSG_STORE, oid, lba, sectors, frame))
 
     def request_sectors(self, lba: int, count: int, frame: int, write: bool) -> Transfer:
         """Move `count` sectors between the store and a kernel frame (already pinned)."""
@@ -218,8 +230,10 @@ class ObjectServerLink:
             # The waiters try again, and so upcall again: a bad sector is retried.
             self.kernel.log(f'ukern: object server: reading object {oid:#x} failed ({status})')
             self.kernel.frames.release(frame)
-        else:
+        elif self.objects.verify_page(oid, frame):
             self.objects.pages[oid] = frame      # the frame now belongs to the object cache
+        else:
+            self.kernel.frames.release(frame)    # damaged: the waiters get SIGBUS
         load.done = True
         load.waiters.wake_all(self.kernel.wake)
         if self.kernel.trace.enabled:
@@ -235,9 +249,11 @@ class ObjectServerLink:
         self._take_back(frame)
         if status != 0:
             self.kernel.log(f'ukern: object server: writing object {oid:#x} failed ({status})')
-            self.objects.mark_dirty(oid)         # still dirty: the next sync tries again
-        else:
-            self.kernel.vmstat['object_writebacks'] += 1
+        written = self.written.pop(oid, None)
+        if written is not None:
+            written(oid, status == 0)            # the checkpoint tries again, or gives up
+        if self.device is not None:
+            self.device.pump()                   # a frame may be free for the store's writes
         return 0
 
     def done(self, p, tag: int, frame_slot: int, status: int) -> int:
@@ -280,9 +296,9 @@ class ObjectServerLink:
         return -Errno.EINVAL
 
     def server_gone(self) -> None:
-        """The server died: nobody will answer.  Whoever waits for a load or for sectors
-        is woken to find it failed (a process touching an object then gets SIGBUS,
-        mm/fault.py); frames lent for I/O come back."""
+        """The server died: nobody will answer.  Whoever waits for a load, for sectors or
+        for a checkpoint is woken to find it failed (a process touching an object then
+        gets SIGBUS, mm/fault.py); frames lent for I/O come back."""
         k = self.kernel
         self.endpoint.messages.clear()
         for load in self.loads.values():
@@ -290,14 +306,17 @@ class ObjectServerLink:
         self.loads.clear()
         for frame in self.stores.values():
             self._take_back(frame)
-        if self.objects is not None:
-            self.objects.dirty.update(self.stores)   # not home: still dirty
         self.stores.clear()
+        self.written.clear()
         for transfer in self.transfers.values():
             self.controller.take_back(transfer.frame)
             transfer.done = transfer.error = True
             transfer.waiters.wake_all(k.wake)
         self.transfers.clear()
+        if self.objects is not None:
+            # The checkpoint being written cannot be finished: the store stays at the last
+            # one committed, and whoever waits for a commit is told (EIO).
+            self.objects.checkpoints.server_gone()
         k.log('ukern: the object server is gone: the object store cannot be reached')
 
     # -- accounts (kernel/check.py) -------------------------------------------------------

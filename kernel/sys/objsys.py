@@ -5,7 +5,8 @@ c-list and name them by slot.
                                      the result comes back in msg->w[0] (one copy each way)
   ukern_cap_map(slot, addr, prot)    map a page object at a page-aligned address
   ukern_cap_drop(slot)               empty a slot
-  ukern_objsync()                    write every dirty object to its home location
+  ukern_objsync()                    a checkpoint of every object; returns once it is
+                                     committed (kernel/obj/checkpoint.py)
 
 Operations: on the space bank ALLOC_PAGE, ALLOC_NODE (a new capability in a free slot:
 its number is the result), DESTROY(slot), QUOTA; on a node GET(index) and SET(index,
@@ -14,8 +15,9 @@ The object server's operations are kernel/obj/server.py's, the device capabiliti
 kernel/obj/devcap.py's.
 
 The store's sectors move through the object server (kernel/obj/disk.py), so a call that
-may read or write them first gets ready while it may still sleep: a node not in memory is
-fetched, and frames for the writes an allocation or a destroy makes are set aside.
+may read or write them first gets ready while it may still sleep: room in the checkpoint
+log for what it may dirty, a node not in memory fetched, and frames set aside for the
+writes an allocation makes (its fresh object goes home at once).
 """
 
 import enum
@@ -53,6 +55,10 @@ class Op(enum.IntEnum):
     CALL = 70
     RECEIVE = 71
     REPLY = 72
+
+
+# Operations that may dirty an object (a node, the maps): they wait for room in the log.
+CHANGES_OBJECTS = (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY, Op.NODE_SET)
 
 
 def _cap(p, slot: int) -> Cap | None:
@@ -99,6 +105,21 @@ def _prepare(k, p, cap: Cap, op: int, args: list[int]):
     if writes:
         yield from dev.fill_reserve(p)
     return 0
+
+
+def _get_ready(k, p, cap: Cap, op: int, args: list[int]):
+    """Before an operation: room in the checkpoint log for what it may dirty (it waits
+    for a checkpoint if need be), and the store's sectors it reads or writes (_prepare).
+    Both may sleep, so room is looked at again after the second."""
+    changes = cap.type in (CapType.SPACE_BANK, CapType.NODE) and op in CHANGES_OBJECTS
+    while True:
+        if changes:
+            result = yield from k.objects.make_room()
+            if result != 0:
+                return result
+        result = yield from _prepare(k, p, cap, op, args)
+        if result != 0 or not changes or k.objects.checkpoints.room_for(1):
+            return result
 
 
 def _endpoint(k, p, cap: Cap, op: int, msg_addr: int):
@@ -166,7 +187,7 @@ def sys_cap_call(k, p, slot: int, msg_addr: int):
         if words[0] == Op.WAIT:
             return result                       # the message itself was written by wait()
     else:
-        result = yield from _prepare(k, p, cap, words[0], words[1:])
+        result = yield from _get_ready(k, p, cap, words[0], words[1:])
         if result == 0:
             result = _invoke(k, p, cap, words[0], words[1:])
     words[0] = result
@@ -197,11 +218,8 @@ def sys_cap_drop(k, p, slot: int) -> int:
 
 
 def sys_objsync(k, p):
-    """A generator: frames for the dirty nodes' writes are set aside first (disk.py)."""
+    """A generator: returns once a checkpoint holding every change so far has committed
+    (its writes go through the object server; kernel/obj/checkpoint.py)."""
     if k.objects is None:
         return -Errno.ENOSYS
-    dev = k.objects.store.dev
-    if hasattr(dev, 'fill_reserve'):
-        nodes = sum(1 for oid in k.objects.dirty if oid in k.objects.nodes)
-        yield from dev.fill_reserve(p, nodes + 1)
-    return k.objects.sync()
+    return (yield from k.objects.sync())

@@ -72,7 +72,9 @@ enum ukern_device {
 #define OBJSRV_KERNEL   3
 enum ukern_objsrv {
     OBJSRV_MSG_LOAD = 1,        /* w[1] oid, w[2] store LBA, w[3] sectors */
-    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot, w[5] its address */
+    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot, w[5] its address;
+                                 * the LBA is the checkpoint log's or the object's home
+                                 * (kernel/obj/checkpoint.py): write where told */
     OBJSRV_MSG_READ = 3,        /* w[1] tag, w[2] LBA, w[3] sectors, w[4] frame slot, w[5] its address */
     OBJSRV_MSG_WRITE = 4,       /* the same, from the frame to the disk */
     OBJSRV_FRAME_ALLOC = 30,    /* -> a frame capability's slot; w[1] = its physical address */
