@@ -41,7 +41,7 @@ class ServerSectorDevice:
         self.writing: list = []                # (Transfer) write-behind not yet done
         self.reading: list = []                # (Transfer, frame, sectors) until copied out
         self.fetched: dict[tuple[int, int], bytes] = {}
-        self.backlog: list[tuple[int, int, bytes]] = []   # (serial, lba, data) waiting for a frame
+        self.backlog: list[tuple] = []         # (serial, lba, data) waiting for a frame, in order
         self.writes_queued = 0                 # serial of the last write given (one per frame)
         self.writes_done = 0                   # every write up to this serial is done
         self.failed_serials: list[int] = []
@@ -85,6 +85,12 @@ class ServerSectorDevice:
                                  bytes(data[first * SECTOR:(first + n) * SECTOR])))
         self.pump()
 
+    def in_order(self, post) -> None:
+        """post() now if no write waits for a frame, else once those before it are
+        queued: a LOAD of a fresh object must reach the server after its home write."""
+        self.backlog.append((None, None, post))
+        self.pump()
+
     def after_writes(self, mark: int, callback) -> None:
         """callback(ok) once every write given so far is on the disk (the server writes
         them in order, one command at a time); ok: none given after serial `mark` failed.
@@ -97,6 +103,9 @@ class ServerSectorDevice:
         reserve, else free memory; reclaim may be the caller, so none is waited for)."""
         self._reap()
         while self.backlog:
+            if self.backlog[0][1] is None:      # an upcall that must follow the writes before it
+                self.backlog.pop(0)[2]()
+                continue
             frame = self._frame()
             if frame is None:
                 return                  # the next finished transfer or write tries again

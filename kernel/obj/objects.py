@@ -133,9 +133,9 @@ class ObjectSpace:
             self.kernel.log(f'ukern: object store: {why}')
 
     def page_frame(self, oid: int) -> int | None:
-        """The frame holding page `oid`, read from its home sector on a miss (by the kernel
-        itself: the path used when no object server runs, as in monolithic EROS); None if
-        the page is damaged."""
+        """The frame holding page `oid`, read through the store's device on a miss; None
+        if the page is damaged.  In the kernel a miss never gets here: the store is behind
+        the object server, and mm/fault.py upcalls it (LOAD) or, with it gone, says SIGBUS."""
         frame = self.pages.get(oid)
         if frame is None:
             if oid in self.broken:

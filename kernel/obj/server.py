@@ -137,7 +137,11 @@ class ObjectServerLink:
         if load is None:
             load = self.loads[oid] = Load(oid)
             entry, lba = self.objects.store.locate(oid)
-            self._post((MSG_LOAD, oid, lba, entry.object_sectors))
+            message = (MSG_LOAD, oid, lba, entry.object_sectors)
+            if self.device is not None:
+                self.device.in_order(lambda: self._post(message))   # after writes queued
+            else:
+                self._post(message)
             self.kernel.vmstat['object_upcalls'] += 1
         return load.waiters
 
@@ -304,6 +308,7 @@ class ObjectServerLink:
         for load in self.loads.values():
             load.waiters.wake_all(k.wake)
         self.loads.clear()
+        self._drop_load_frames()
         for frame in self.stores.values():
             self._take_back(frame)
         self.stores.clear()
@@ -318,6 +323,17 @@ class ObjectServerLink:
             # one committed, and whoever waits for a commit is told (EIO).
             self.objects.checkpoints.server_gone()
         k.log('ukern: the object server is gone: the object store cannot be reached')
+
+    def _drop_load_frames(self) -> None:
+        """Frames the server took with FRAME_ALLOC for a load it never reported: nobody
+        else holds them (a STORE's or a transfer's frame is given back by its owner)."""
+        server = self.server
+        lent = set(self.stores.values()) | {t.frame for t in self.transfers.values()}
+        for slot, cap in enumerate(server.caps or () if server is not None else ()):
+            if cap is not None and cap.type == CapType.FRAME and cap.oid and cap.oid not in lent:
+                server.caps[slot] = None
+                self._take_back(cap.oid)
+                self.kernel.frames.release(cap.oid)
 
     # -- accounts (kernel/check.py) -------------------------------------------------------
     def lent_frames(self) -> list[tuple[int, str]]:
