@@ -180,7 +180,16 @@ def test_objstore_check_passes_a_good_store_and_names_the_checkpoint(tmp_path, c
         sequence = store.sequence
     status, out, err = check(disk, capsys)
     assert status == 0 and err == ''
-    assert f'consistent: committed checkpoint {sequence} ' in out
+    assert f'consistent: committed checkpoint {sequence} (2 log entries, 0 not yet home' in out
+    with objstore.partition_device(disk) as dev:                  # committed, then the cut
+        store = objstore.open(dev, autocommit=False)
+        plan = store.plan_checkpoint([(oid, zlib.crc32(page(4)), page(4))])
+        for entry in plan.entries:
+            dev.write(entry.log_lba, entry.data)
+        store.write_commit(plan)
+    status, out, err = check(disk, capsys)
+    assert status == 0 and err == ''
+    assert f'consistent: committed checkpoint {sequence + 1} (2 log entries, 2 not yet home' in out
 
 
 def test_objstore_check_reports_each_problem_in_one_line(tmp_path, capsys):
