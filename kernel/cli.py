@@ -343,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     mk.add_argument('rest', nargs=argparse.REMAINDER)
     mk.set_defaults(func=lambda args: mkdisk.main(args.rest))
-    ob = sub.add_parser('objstore', help='look at the object store of a disk image (ukern objstore list IMAGE)',
+    ob = sub.add_parser('objstore', help='look at or check the object store of a disk image '
+                        '(ukern objstore list|check IMAGE)',
                         add_help=False)
     ob.add_argument('rest', nargs=argparse.REMAINDER)
     ob.set_defaults(func=lambda args: _objstore_main(args.rest))

@@ -101,6 +101,26 @@ def test_checkpoints_alternate_halves_and_the_sequence_grows(image):
         assert sorted(r.sequence for r in records) == [first + 1, first + 2]
 
 
+def test_a_log_entry_naming_another_home_is_refused_before_anything_is_copied(image):
+    """Its CRCs are right, but it would write a page over the maps: nothing is replayed."""
+    with FileSectorDevice(image) as dev:
+        store = objstore.open(dev)
+        oid = store.allocate(ObjectKind.PAGE)
+        header = store.header
+        good = log.Entry(log.EntryKind.PAGE, oid, store.locate(oid)[1], 8, zlib.crc32(page(6)), page(6))
+        bad = log.Entry(log.EntryKind.PAGE, oid, header.map_lba, 8, zlib.crc32(page(6)), page(6))
+        plan = log.build(header.checkpoint_lba, header.checkpoint_sectors, store.sequence + 1,
+                         [good, bad], zlib.crc32(store.maps))
+        for entry in plan.entries:
+            dev.write(entry.log_lba, entry.data)
+        dev.write(plan.directory_lba, plan.directory)
+        dev.write(plan.half_lba, plan.record)
+        before = image.read_bytes()
+    with pytest.raises(ObjectStoreError, match='log entry 1: page .* is not where that object lives'):
+        objstore.open(FileSectorDevice(image))
+    assert image.read_bytes() == before
+
+
 # -- every structure is checked ------------------------------------------------------------------
 
 def damaged_store(image, where: str):
@@ -180,7 +200,16 @@ def test_objstore_check_passes_a_good_store_and_names_the_checkpoint(tmp_path, c
         sequence = store.sequence
     status, out, err = check(disk, capsys)
     assert status == 0 and err == ''
-    assert f'consistent: committed checkpoint {sequence} ' in out
+    assert f'consistent: committed checkpoint {sequence} (2 log entries, 0 not yet home' in out
+    with objstore.partition_device(disk) as dev:                  # committed, then the cut
+        store = objstore.open(dev, autocommit=False)
+        plan = store.plan_checkpoint([(oid, zlib.crc32(page(4)), page(4))])
+        for entry in plan.entries:
+            dev.write(entry.log_lba, entry.data)
+        store.write_commit(plan)
+    status, out, err = check(disk, capsys)
+    assert status == 0 and err == ''
+    assert f'consistent: committed checkpoint {sequence + 1} (2 log entries, 2 not yet home' in out
 
 
 def test_objstore_check_reports_each_problem_in_one_line(tmp_path, capsys):

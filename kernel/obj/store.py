@@ -334,10 +334,11 @@ class ObjectStore:
         record = log.last_committed(dev, header.checkpoint_lba, header.checkpoint_sectors)
         entries = log.read_log(dev, header.checkpoint_lba, header.checkpoint_sectors, record)
         overlay = {}
-        for number, entry in enumerate(entries):
+        for number, entry in enumerate(entries):                # all checked before any is copied
             why = entry_problem(header, ranges, entry)
             if why:
                 raise ObjectStoreError(f"checkpoint {record.sequence}: log entry {number}: {why}")
+        for entry in entries:
             if replay:
                 dev.write(entry.home_lba, entry.data)          # recovery: the log, home again
             else:

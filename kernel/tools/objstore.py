@@ -47,13 +47,14 @@ def check_store(image, partition: int = 2, out=None, err=None) -> int:
     with partition_device(image, partition, readonly=True) as dev:
         store = open_store(dev, replay=False)
         found = problems(store)
+        away = sum(dev.read(lba, len(data) // 512) != data for lba, data in store.overlay.items())
     stats = store.stats()
     for line in found:
         print(f"ukern objstore: {image}: {line}", file=err)
     state = "consistent" if not found else f"{len(found)} problems"
-    print(f"{image}: {state}: committed checkpoint {store.sequence} ({store.replayed} log entries "
-          f"for the next boot to copy home); {stats.in_use[ObjectKind.PAGE]} pages and "
-          f"{stats.in_use[ObjectKind.NODE]} nodes in use", file=out)
+    print(f"{image}: {state}: committed checkpoint {store.sequence} ({store.replayed} log entries, "
+          f"{away} not yet home: the next boot copies them); {stats.in_use[ObjectKind.PAGE]} pages "
+          f"and {stats.in_use[ObjectKind.NODE]} nodes in use", file=out)
     return 1 if found else 0
 
 
