@@ -202,6 +202,7 @@ class AHCI:
         self.observer = None        # (phase, port index, _Command | None) at start and end
         self.refusals: list[tuple[int, int]] = []     # regions the guard refused, in order
         self.transfers = 0          # data transfers this controller started (the switch counts all)
+        self.cut_here = False       # the power failed during one of this controller's commands
         bus.map(base, ABAR_SIZE, self)
 
     # -- reset and shutdown ------------------------------------------------------------
@@ -364,6 +365,7 @@ class AHCI:
         if cmd is not None and cmd.fis.command in _TRANSFERS:
             self.transfers += 1
             if self.power.transfer_starting():
+                self.cut_here = True
                 self._power_cut(port, cmd)
         if cmd is not None and cmd.ncq:
             port.ci &= ~(1 << slot)  # the device accepted the queued command

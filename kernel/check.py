@@ -11,9 +11,10 @@ the books do not balance (the test suite runs it after every test that booted a 
   - every frame in use is in an account, and its reference count is what its accounts
     hold: one per PTE that maps it, plus one for each of the page tables (the table that
     points at it), the buffer cache, a tmpfs/shmem page, the swap cache, a System V
-    segment, the object cache (and the frames a checkpoint holds), the kernel's own frames (its half of the page tables, the
-    AHCI command lists), a MAP_DIRECT read in flight; at most one of these "owner"
-    accounts per frame (a page table is never also a cache page: no double account);
+    segment, the object cache (and the frames a checkpoint holds), the kernel's own
+    frames (its half of the page tables, the AHCI command lists), the store's sectors on
+    their way through the object server, a MAP_DIRECT read in flight; at most one of these
+    "owner" accounts per frame (a page table is never also a cache page: no double account);
   - pins: each pin has an owner (a block request in a queue or in a port's slot, a
     page-out, an AHCI structure, the object server's fixed pages and I/O frames, a
     MAP_DIRECT read);
