@@ -1,9 +1,10 @@
 """The object store's sectors, moved by the object server (a SectorDevice for store.py).
 
 The kernel does not drive the store's controller (server.py): every sector the store reads
-or writes -- its header, range table, allocation maps, nodes, fresh objects -- travels as a
-READ or WRITE upcall to /sbin/objsrv, in a kernel frame pinned and lent to the controller
-for the transfer.  store.py is synchronous; the two directions are made to fit it so:
+or writes -- its header, range table, allocation maps, nodes, fresh objects, and a
+checkpoint's log entries, directory and commit record -- travels as a READ or WRITE upcall
+to /sbin/objsrv, in a kernel frame pinned and lent to the controller for the transfer.
+store.py is synchronous; the two directions are made to fit it so:
 
   write   write-behind: the data is copied into a frame and the upcall queued; the call
           returns at once.  The store keeps its maps in memory, so nothing it decides waits
@@ -11,8 +12,12 @@ for the transfer.  store.py is synchronous; the two directions are made to fit i
           The frame comes from a small reserve that a system call fills before it may
           write (`fill_reserve`, a generator that waits for memory like any allocation,
           and for the server when more than MAX_WRITING writes are still to do),
-          else from free memory; with none (reclaim writing dirty nodes back), the write
-          waits in a backlog, in order, until a transfer ends and gives a frame back.
+          else from free memory; with none (a checkpoint starting when memory is short),
+          the write waits in a backlog, in order, until a transfer ends and gives a frame
+          back.  Each write has a serial number, and `after_writes` calls back once every
+          write so far is DONE: a checkpoint's commit record waits for its log so
+          (checkpoint.py).  A LOAD goes `in_order` behind the backlog, so it never reads a
+          fresh object's home before the write that made it.
   read    at boot and shutdown (no process is running a system call) the kernel runs the
           server until the read is done (kernel.serve_until).  While the loop runs, a
           system call first fetches the sectors with `prefetch` (a generator: the caller
