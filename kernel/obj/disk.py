@@ -226,16 +226,16 @@ class ServerSectorDevice:
             if transfer.error:
                 self.kernel.log('ukern: object store: a metadata write failed')
                 self.failed_serials.append(transfer.serial)
-            self.writes_done = max(self.writes_done, transfer.serial)
             self._drop(transfer.frame)
         self.writing = still
-        if not self.writing and not self.backlog:
-            self.writes_done = self.writes_queued
+        # Done up to the oldest write still to do (a server that reorders its commands
+        # cannot make a commit record overtake its log).
+        pending = [t.serial for t in self.writing] + [b[0] for b in self.backlog if b[0] is not None]
+        self.writes_done = min(pending) - 1 if pending else self.writes_queued
         self._pass_barriers()
 
     def _pass_barriers(self) -> None:
-        """Call back whoever waits for writes that are now all done (in order: the server
-        serves its messages one at a time, so serial n done means every earlier one is)."""
+        """Call back whoever waits for writes that are now all done."""
         due = [b for b in self.barriers if b[0] <= self.writes_done]
         if not due:
             return
