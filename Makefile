@@ -11,7 +11,7 @@ DISK   := $(BUILD)/disk.img
 
 FUZZ_ARGS ?= --counts syscalls=10000,elf=1000,disk=1000,ahci=10000
 
-.PHONY: run test fuzz mutate crash bench bench-peers userland disk gdb clean grade handin lab-start lab-stop
+.PHONY: run test fuzz mutate crash crash-objects bench bench-peers userland disk gdb clean grade handin lab-start lab-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ mutate: userland
 # checked by e2fsck and by booting ukern on it; writes bench/CRASH.md.
 crash: disk
 	$(PY) bench/crash.py --points 200 --image $(DISK)
+
+# The object store's crash sweep: a power cut at every disk command of a workload
+# (bench/objcrash.py); writes bench/CRASH_OBJECTS.md.  make test runs a sample.
+crash-objects: userland
+	$(PY) bench/objcrash.py
 
 bench: userland
 	$(PY) -m pip install -q matplotlib

@@ -7,12 +7,18 @@ hands command slots to the port; each command completes after a modelled latency
 virtual Clock, when the data moves between guest memory and the DiskImage, the status is
 posted (PxTFD, received FIS, PxIS/IS) and the interrupt line is raised.  Guest mistakes
 and disk faults become AHCI error states, never Python exceptions out of the device.
+
+Two optional hooks serve a controller driven from ring 3 (the object server's, machine.py):
+`dma_guard(addr, nbytes) -> bool`, an IOMMU in miniature, is asked about every PRDT region
+before a byte moves, and a refused region fails the command as a host bus fault (PxIS.HBFS)
+with nothing transferred; `observer(phase, port, cmd)` hears each command start ('issue')
+and end ('complete', 'error'), so the kernel can trace DMA it did not issue itself.
 """
 
 import ctypes
 from collections import deque
 
-from emu.disk_image import DiskImage, MediaError
+from emu.disk_image import DiskImage, Fenced, MediaError
 from emu.memory import BusError
 from emu.powerfail import PowerSwitch
 from emu.ahci_regs import (  # noqa: F401  (re-exported: the driver imports them from here too)
@@ -94,6 +100,14 @@ def identify_data(disk: DiskImage, serial: str) -> bytes:
 
 class _HostBusFault(Exception):
     """Software gave the HBA a pointer it cannot follow (→ PxIS.HBFS)."""
+
+
+class _Refused(_HostBusFault):
+    """The DMA guard refused a PRDT region (→ PxIS.HBFS, nothing moved)."""
+
+    def __init__(self, addr: int, nbytes: int):
+        super().__init__(f'DMA to {addr:#x}+{nbytes:#x} refused')
+        self.addr, self.nbytes = addr, nbytes
 
 
 class _Overflow(Exception):
@@ -184,6 +198,11 @@ class AHCI:
         self._irq_asserted = False
         self.ghc = int(Ghc.AE)
         self.is_ = 0
+        self.dma_guard = None       # (addr, nbytes) -> bool: may the HBA DMA there?
+        self.observer = None        # (phase, port index, _Command | None) at start and end
+        self.refusals: list[tuple[int, int]] = []     # regions the guard refused, in order
+        self.transfers = 0          # data transfers this controller started (the switch counts all)
+        self.cut_here = False       # the power failed during one of this controller's commands
         bus.map(base, ABAR_SIZE, self)
 
     # -- reset and shutdown ------------------------------------------------------------
@@ -343,13 +362,18 @@ class AHCI:
             cmd = self._fetch_command(port, slot)
         except (BusError, _HostBusFault):
             cmd = None              # reported when the slot "completes"
-        if cmd is not None and cmd.fis.command in _TRANSFERS and self.power.transfer_starting():
-            self._power_cut(port, cmd)
+        if cmd is not None and cmd.fis.command in _TRANSFERS:
+            self.transfers += 1
+            if self.power.transfer_starting():
+                self.cut_here = True
+                self._power_cut(port, cmd)
         if cmd is not None and cmd.ncq:
             port.ci &= ~(1 << slot)  # the device accepted the queued command
         else:
             port.tfd |= _BSY            # the device owns the task file until it answers
         generation = port.generation
+        if self.observer is not None:
+            self.observer('issue', port.index, slot, cmd)
         port.active = self.clock.schedule_in(
             self._latency(port, cmd), lambda: self._complete(port, slot, cmd, generation))
 
@@ -362,7 +386,7 @@ class AHCI:
             try:
                 regions, _ = self._regions(cmd, torn * disk.sector_size)
                 disk.write_from(cmd.fis.lba, regions)
-            except (BusError, _Overflow, MediaError, OSError):
+            except (BusError, _HostBusFault, _Overflow, MediaError, Fenced, OSError):
                 pass                # a command that could not have moved data moves none
         self.power.fail()
 
@@ -404,6 +428,7 @@ class AHCI:
         if generation != port.generation:
             return                  # the port was stopped or reset meanwhile
         port.active = None
+        outcome = 'error'
         try:
             if cmd is None:
                 raise _HostBusFault('command header or table outside RAM')
@@ -413,10 +438,16 @@ class AHCI:
                 self._fail_task_file(port, cmd, err)
             else:
                 self._finish(port, cmd, moved, interrupts)
+                outcome = 'complete'
+        except _Refused as refused:
+            self.refusals.append((refused.addr, refused.nbytes))
+            self._fail_fatal(port, int(PortIS.HBFS), int(SErr.ERR_E))
         except (BusError, _HostBusFault):
             self._fail_fatal(port, int(PortIS.HBFS), int(SErr.ERR_E))
         except _Overflow:
             self._fail_fatal(port, int(PortIS.OFS), 0)
+        if self.observer is not None:
+            self.observer(outcome, port.index, slot, cmd)
         self._update_irq()
         self._start_next(port)
 
@@ -445,6 +476,8 @@ class AHCI:
                 disk.write_from(lba, regions)
         except MediaError as err:
             raise _TaskFileError(self._media_error(op), err.lba) from None
+        except Fenced as err:
+            raise _TaskFileError(AtaError.IDNF, err.lba) from None
         except OSError:
             raise _TaskFileError(self._media_error(op), lba) from None
         return nbytes, interrupts
@@ -466,6 +499,8 @@ class AHCI:
                 break
             count = min(count, nbytes - room)
             self.memory.check(addr, count)
+            if self.dma_guard is not None and not self.dma_guard(addr, count):
+                raise _Refused(addr, count)
             regions.append(view[addr:addr + count])
             room += count
             interrupts |= ioc

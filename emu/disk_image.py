@@ -7,6 +7,11 @@ vectored os.preadv/os.pwritev moves the sectors straight between the file and th
 frames a PRDT names, as a DMA engine would, with no intermediate copy.  `read`/`write`
 (bytes in, bytes out) are for tools and tests.  `bad_ranges` lets tests and experiments
 make chosen sectors fail the way a medium error on a real disk does.
+
+One image file can hold two disks (emu/machine.py): a DiskImage may be a window of the file
+(`window=(first_sector, sectors)`: its LBA 0 is the file's sector first_sector), and a disk
+may have `fenced` ranges it cannot reach at all, so the kernel's disk never touches the part
+of the file another controller's disk owns (a fenced access fails as a missing sector).
 """
 
 import os
@@ -22,16 +27,32 @@ class MediaError(Exception):
         self.lba = lba
 
 
+class Fenced(Exception):
+    """An access touched a sector this disk does not own (the disk reports IDNF)."""
+
+    def __init__(self, lba: int):
+        super().__init__(f'sector {lba} belongs to another disk')
+        self.lba = lba
+
+
 class DiskImage:
-    def __init__(self, path, sector_size: int = 512, bad_ranges=None):
+    def __init__(self, path, sector_size: int = 512, bad_ranges=None,
+                 window: tuple[int, int] | None = None, fenced=None):
         if sector_size <= 0 or sector_size % 512:
             raise ValueError(f'sector size must be a positive multiple of 512, not {sector_size}')
         self.path = os.fspath(path)
         self.sector_size = sector_size
         self.bad_ranges: list[tuple[int, int]] = list(bad_ranges or [])
+        self.fenced: list[tuple[int, int]] = list(fenced or [])
         self._fd: int | None = os.open(self.path, os.O_RDWR)
         # A trailing partial sector is not addressable, as on a real disk.
-        self.sectors = os.fstat(self._fd).st_size // sector_size
+        in_file = os.fstat(self._fd).st_size // sector_size
+        first, count = window if window is not None else (0, in_file)
+        if first < 0 or count < 0 or first + count > in_file:
+            os.close(self._fd)
+            raise ValueError(f'{self.path}: window {first}+{count} outside its {in_file} sectors')
+        self._base = first * sector_size        # byte offset of LBA 0 in the file
+        self.sectors = count
 
     @classmethod
     def create(cls, path, sectors: int, sector_size: int = 512) -> 'DiskImage':
@@ -54,7 +75,7 @@ class DiskImage:
         add up to whole sectors), in order."""
         total = sum(len(b) for b in buffers)
         self._check(lba, self._whole_sectors(total))
-        offset = lba * self.sector_size
+        offset = self._base + lba * self.sector_size
         for first in range(0, len(buffers), IOV_MAX):
             batch = buffers[first:first + IOV_MAX]
             want = sum(len(b) for b in batch)
@@ -86,7 +107,7 @@ class DiskImage:
         """Gather `buffers` (memoryviews adding up to whole sectors) to the sectors from lba on."""
         total = sum(len(b) for b in buffers)
         self._check(lba, self._whole_sectors(total))
-        offset = lba * self.sector_size
+        offset = self._base + lba * self.sector_size
         for first in range(0, len(buffers), IOV_MAX):
             batch = buffers[first:first + IOV_MAX]
             done = os.pwritev(self._require_fd(), batch, offset)
@@ -130,10 +151,18 @@ class DiskImage:
                 worst = lo
         return worst
 
+    def first_fenced_sector(self, lba: int, count: int) -> int | None:
+        """The lowest LBA in [lba, lba+count) that this disk may not reach, or None."""
+        hits = [max(lba, start) for start, n in self.fenced if max(lba, start) < min(lba + count, start + n)]
+        return min(hits) if hits else None
+
     def _check(self, lba: int, count: int) -> None:
         # Checked before any byte moves, so a failing request leaves the image untouched.
         if lba < 0 or count < 0 or lba + count > self.sectors:
             raise ValueError(f'sectors {lba}+{count} outside a {self.sectors}-sector disk')
+        fenced = self.first_fenced_sector(lba, count)
+        if fenced is not None:
+            raise Fenced(fenced)
         bad = self.first_bad_sector(lba, count)
         if bad is not None:
             raise MediaError(bad)

@@ -3,7 +3,14 @@
 Physical layout (what a kernel on this machine may rely on):
   [0, LOW_RESERVED)        firmware area: the sysret trampoline frame and the CPU probe
   [LOW_RESERVED, mem_size) free RAM for the kernel's frame allocator
-  CONSOLE_BASE, AHCI_BASE  MMIO register windows above RAM (never RAM, never mapped for users)
+  CONSOLE_BASE, AHCI_BASE  MMIO register windows above RAM, reached by the kernel through the Bus
+  STORE_AHCI_BASE          the object store's AHCI controller (when a store disk is given):
+                           its window is also mapped for the CPU itself (Unicorn MMIO), so a
+                           ring-3 driver that has the page mapped uses it with loads and stores
+
+Two controllers, two owners: the first (IRQ_AHCI) is the kernel's, with the boot disk (ext2,
+swap) and a swap disk; the second (IRQ_STORE_AHCI) has one disk, the object store, and is
+driven by the ring-3 object server (/sbin/objsrv, kernel/obj/server.py).
 
 At construction the machine runs a short probe program to calibrate the CPU model (see
 cpu.py); a Unicorn build that does not behave as expected is refused with a clear message.
@@ -13,7 +20,7 @@ import sys
 
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL
 
-from .ahci import AHCI
+from .ahci import AHCI, ABAR_SIZE
 from .bus import Bus
 from .clock import Clock
 from .console import Console
@@ -26,10 +33,12 @@ LOW_RESERVED = 1 << 20
 MAX_MEM = 3 << 30                      # RAM must end below the MMIO windows
 CONSOLE_BASE = 0xFEC0_0000
 AHCI_BASE = 0xFEB0_0000
+STORE_AHCI_BASE = 0xFEB1_0000          # page aligned: its pages can be mapped into a process
 
 # Interrupt lines (the machine's "IRQ numbers").
 IRQ_CONSOLE = 4
 IRQ_AHCI = 11
+IRQ_STORE_AHCI = 10
 
 # The trampoline: a supervisor page holding `sysretq`, mapped by the kernel in every
 # address space at TRAMPOLINE_VA; starting a slice there is how the CPU first enters ring 3.
@@ -43,7 +52,8 @@ _P, _W, _U = 1, 2, 4
 
 class Machine:
     def __init__(self, mem_size: int = 128 << 20, console_sink=None, console_source=None,
-                 disks=None, prefault: bool = False, power_fail: int | None = None):
+                 disks=None, prefault: bool = False, store_disk=None,
+                 power_fail: int | None = None):
         if not LOW_RESERVED * 2 <= mem_size <= MAX_MEM:
             raise ValueError(f'memory size must be between 2 MiB and 3 GiB, not {mem_size}')
         self.mem_size = mem_size
@@ -62,11 +72,30 @@ class Machine:
         self.ahci = (AHCI(self.memory, self.clock, self.bus, AHCI_BASE, IRQ_AHCI, list(disks),
                           power=self.power)
                      if disks is not None else None)
+        # The object store's controller: one port, its registers visible to the CPU too.
+        self.store_ahci = None
+        if store_disk is not None:
+            self.store_ahci = AHCI(self.memory, self.clock, self.bus, STORE_AHCI_BASE,
+                                   IRQ_STORE_AHCI, [store_disk], ports=1, power=self.power)
+            self._map_for_cpu(STORE_AHCI_BASE, ABAR_SIZE, self.store_ahci)
         _CalibrationProbe(self).run()
 
     @property
     def first_free_frame(self) -> int:
         return LOW_RESERVED
+
+    def _map_for_cpu(self, base: int, size: int, device) -> None:
+        """Loads and stores by the CPU at [base, base+size) become register accesses."""
+        size = -(-size // PAGE) * PAGE
+        self.uc.mmio_map(base, size,
+                         lambda uc, offset, n, data: device.mmio_read(offset, n), None,
+                         lambda uc, offset, n, value, data: device.mmio_write(offset, n, value), None)
+
+    def flush_disks(self) -> None:
+        """Every controller's disks to stable storage (at shutdown)."""
+        for hba in (self.ahci, self.store_ahci):
+            if hba is not None:
+                hba.flush()
 
 
 def _stdout_sink(data: bytes) -> None:

@@ -11,9 +11,10 @@ the books do not balance (the test suite runs it after every test that booted a 
   - every frame in use is in an account, and its reference count is what its accounts
     hold: one per PTE that maps it, plus one for each of the page tables (the table that
     points at it), the buffer cache, a tmpfs/shmem page, the swap cache, a System V
-    segment, the object cache, the kernel's own frames (its half of the page tables, the
-    AHCI command lists), a MAP_DIRECT read in flight; at most one of these "owner"
-    accounts per frame (a page table is never also a cache page: no double account);
+    segment, the object cache (and the frames a checkpoint holds), the kernel's own
+    frames (its half of the page tables, the AHCI command lists), the store's sectors on
+    their way through the object server, a MAP_DIRECT read in flight; at most one of these
+    "owner" accounts per frame (a page table is never also a cache page: no double account);
   - pins: each pin has an owner (a block request in a queue or in a port's slot, a
     page-out, an AHCI structure, the object server's fixed pages and I/O frames, a
     MAP_DIRECT read);
@@ -153,6 +154,8 @@ class Books:
                     if entry & P:
                         self._own(entry & ADDR_MASK, 'page table')
                         stack.append((entry & ADDR_MASK, level + 1, va))
+                elif entry & P and (entry & ADDR_MASK) >= self.frames.end:
+                    continue                    # a device's register page (Kind.DEVICE)
                 elif entry & P:
                     frame = entry & ADDR_MASK
                     self.mapcount[frame] += 1
@@ -198,24 +201,37 @@ class Books:
         if k.objects is not None:
             for frame in k.objects.pages.values():
                 self._own(frame, 'object cache')
-            link = k.objects.link
-            server = getattr(link, 'server', None) if link is not None else None
-            if server is not None and server.state is not State.ZOMBIE:
-                for _, pte in server.aspace.pt.present_pages(0, 1 << 47):   # fixed resources
-                    self.pins[pte & ADDR_MASK] += 1
-                self._gather_server_frames(link, server)
+            for frame in k.objects.checkpoints.held.values():   # captured (obj/checkpoint.py)
+                self._own(frame, 'object cache')
+        controller = k.store_controller
+        if controller is not None:
+            for frame in controller.owner_pins():      # a driver's fixed resources
+                self.pins[frame] += 1
+        link = getattr(k, 'object_link', None)
+        if link is not None:
+            self._gather_server_frames(link, link.server)
 
     def _gather_server_frames(self, link, server) -> None:
-        """The object server's I/O: a cached page being stored is pinned until STORED; a
+        """The object server's I/O: a cached page being stored is pinned until STORED; the
+        store's own sectors travel in kernel frames (obj/disk.py), pinned until done; a
         frame handed out for a load (a FRAME capability) is its own, pinned, until LOADED."""
         from .obj.layout import CapType
         storing = set(link.stores.values())
         for frame in storing:
             self.pins[frame] += 1
-        cached = set(self.k.objects.pages.values())
+        sectors = set()
+        dev = getattr(link, 'device', None)
+        if dev is not None:
+            sectors = set(dev.pinned_frames())
+            for frame in sectors:
+                self._own(frame, 'object store sectors')
+                self.pins[frame] += 1
+        cached = set(link.objects.pages.values()) if link.objects is not None else set()
+        if server is None or server.state is State.ZOMBIE:
+            return
         for cap in server.caps or ():
             if cap is not None and cap.type == CapType.FRAME and cap.oid \
-                    and cap.oid not in storing and cap.oid not in cached:
+                    and cap.oid not in storing and cap.oid not in cached and cap.oid not in sectors:
                 self._own(cap.oid, 'object server I/O frame')
                 self.pins[cap.oid] += 1
 

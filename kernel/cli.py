@@ -51,6 +51,10 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
                    'sees as / (default: the host\'s /)')
     p.add_argument('--rw', action='store_true', help='without --disk: let the guest change the '
                    'host files it sees (default: read-only, writes fail with EROFS)')
+    p.add_argument('--checkpoint-ms', metavar='MS', type=int_between(1, 1 << 40), default=None,
+                   help='take a checkpoint of the object store every MS milliseconds of virtual '
+                   'time while objects change (default: only at sync, when the log fills, and '
+                   'at shutdown)')
     p.add_argument('--power-fail', metavar='N', type=int_between(1, 1 << 62), default=None,
                    help='cut the power when the disks together start their Nth transfer: the '
                    'disks keep what a real one would, nothing is written back (crash testing)')
@@ -67,16 +71,18 @@ def wait_status_to_exit_code(status: int) -> int:
     return (status >> 8) & 0xFF
 
 
-def machine_disks(args) -> list:
-    """Port 0: the boot disk (if any); port 1: a temporary swap file, unless --swap 0 or
-    the boot disk has its own swap partition (a temporary file is deleted when we exit)."""
-    boot = DiskImage(args.disk) if args.disk else None
+def machine_disks(args) -> tuple[list, DiskImage | None]:
+    """The first controller's disks, and the object store's disk for the second.
+    Port 0: the boot disk (if any, without its object-store partition); port 1: a temporary
+    swap file, unless --swap 0 or the boot disk has its own swap partition (a temporary file
+    is deleted when we exit).  The store's disk is the image's partition 2 (mkdisk.attach_disks)."""
+    boot, store = mkdisk.attach_disks(args.disk) if args.disk else (None, None)
     size = 2 * args.mem if args.swap is None else args.swap
     if size <= 0 or (args.disk and SWAP_TYPE in (kind for _, _, kind in mkdisk.partition_offsets(args.disk))):
-        return [boot] if boot else []
+        return ([boot] if boot else []), store
     swapfile = tempfile.NamedTemporaryFile(prefix='ukern-swap-', suffix='.img')
     _keep_alive.append(swapfile)
-    return [boot, DiskImage.create(swapfile.name, size // 512)]
+    return [boot, DiskImage.create(swapfile.name, size // 512)], store
 
 
 _keep_alive = []
@@ -89,7 +95,8 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     if getattr(args, 'record', None):          # the disk as it is before the kernel touches it
         from .trace.record import disk_digest
         args.disk_sha256 = disk_digest(args.disk)
-    machine = Machine(args.mem, disks=machine_disks(args) or None,
+    disks, store_disk = machine_disks(args)
+    machine = Machine(args.mem, disks=disks or None, store_disk=store_disk,
                       power_fail=getattr(args, 'power_fail', None), **console)
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
@@ -101,6 +108,8 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     else:
         kernel.mount_host(args.root or '/', host_of(args)['cwd'], writable=args.rw)
     kernel.enable_swap()
+    if kernel.objects is not None and getattr(args, 'checkpoint_ms', None):
+        kernel.objects.checkpoints.period_ns = args.checkpoint_ms * 1_000_000
     return kernel
 
 
@@ -218,25 +227,10 @@ def cmd_run(args) -> int:
     except ExecError as e:
         print(f'ukern: cannot run {e}', file=sys.stderr)
         return 126
-    start_object_server(kernel)
     run_to_the_end(kernel, args, interactive=host['stdin_tty'])
     if kernel.deadlocked:
         return DEADLOCK_EXIT
     return wait_status_to_exit_code(init.exit_status)
-
-
-OBJECT_SERVER = b'/sbin/objsrv'
-
-
-def start_object_server(kernel: Kernel) -> None:
-    """With an object store on the disk, its server runs beside the programs."""
-    if kernel.objects is None:
-        return
-    try:
-        data = kernel.read_guest_file(OBJECT_SERVER)
-    except FsError:
-        return                     # no server on this disk: the kernel reads objects itself
-    kernel.start_object_server(data, OBJECT_SERVER)
 
 
 def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
@@ -320,7 +314,6 @@ def cmd_boot(args) -> int:
     except (OSError, FsError, ExecError, ValueError, BootError) as e:
         print(f'ukern: cannot boot: {boot_error_text(e)}', file=sys.stderr)
         return 1
-    start_object_server(kernel)
     if script is not None:
         kernel.machine.console.type_script(kernel.clock, script, TYPING_DELAY_NS, TYPING_PATIENCE_NS)
     run_to_the_end(kernel, args, interactive)
@@ -402,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     mk.add_argument('rest', nargs=argparse.REMAINDER)
     mk.set_defaults(func=lambda args: mkdisk.main(args.rest))
-    ob = sub.add_parser('objstore', help='look at the object store of a disk image (ukern objstore list IMAGE)',
+    ob = sub.add_parser('objstore', help='look at or check the object store of a disk image '
+                        '(ukern objstore list|check IMAGE)',
                         add_help=False)
     ob.add_argument('rest', nargs=argparse.REMAINDER)
     ob.set_defaults(func=lambda args: _objstore_main(args.rest))

@@ -18,7 +18,8 @@ from typing import Callable
 
 from emu.clock import NS_PER_INSTRUCTION
 from emu.cpu import Trap, Vector, PF_USER
-from emu.machine import Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA
+from emu.machine import (Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA, STORE_AHCI_BASE,
+                         IRQ_STORE_AHCI)
 from .errno import Errno
 from .dev.console import ConsoleDriver
 from .fs.file import FdTable, ConsoleFile, HostStreamFile, O_RDONLY, O_WRONLY
@@ -83,6 +84,10 @@ class _Borrowed:
 
     def __init__(self, aspace):
         self.aspace = aspace
+
+
+OBJECT_SERVER_PID = 1000     # the object server's own pid, apart from the programs' sequence
+SERVER_PATIENCE_NS = 2_000_000_000     # serve_until: how long boot waits for the object server
 
 
 class Kernel:
@@ -151,10 +156,20 @@ class Kernel:
         self.deadlocked = False            # run() ended with tasks blocked forever
         self.host_signals: list[int] = []  # from the host (Ctrl-C on a pipe): for the foreground job
         self.stop_requested = False        # the host wants run() to return now (a second Ctrl-C)
+        self.looping = False               # run() is running: a system call may be on the stack
+        # The object store's controller, driven from ring 3 (kernel/obj/devcap.py).
+        self.store_controller = None
+        self.object_link = None            # obj/server.ObjectServerLink, once objsrv runs
+        if machine.store_ahci is not None:
+            from .obj.devcap import StoreController
+            self.store_controller = StoreController(self, machine.store_ahci, STORE_AHCI_BASE,
+                                                    IRQ_STORE_AHCI)
+            self.irq_handlers[IRQ_STORE_AHCI] = self.store_controller.interrupt
 
     def mount_root(self) -> None:
-        """Probe the disk controller, mount partition 1 of the boot disk at /, and open
-        the object store in its partition 2 (raises BootError if that is corrupt)."""
+        """Probe the disk controller, mount partition 1 of the boot disk at /, start the
+        object server on the store's controller and open the object store through it
+        (raises BootError if that is corrupt)."""
         mount_boot_disk(self)
         self.objects = self.frames.objects = open_object_store(self)
 
@@ -163,24 +178,60 @@ class Kernel:
         writable); the first process starts in the host directory `cwd`."""
         self.init_cwd = mount_host(self, root, cwd, writable)
 
-    def start_object_server(self, data: bytes, path: bytes = b'/sbin/objsrv') -> Process:
-        """Start the object server (seed 001): its capabilities in its c-list, and its
-        fixed resources (every page of its image and stack) present and pinned first."""
-        from .proc.wait import run_boot
+    def start_object_server(self, data: bytes, path: bytes = b'/sbin/objsrv'):
+        """Start the object server (seed 001) on the store's controller: its capabilities
+        in its c-list, its fixed resources (every page of its image and stack) present and
+        pinned first; returns its link (kernel/obj/server.py), once it has probed the disk.
+        The kernel starts it while opening the store (mount_root); later calls find it."""
         from .obj.server import ObjectServerLink
-        from .fs.mount import BOOT_PORT
-        store = self.objects.store
-        link = ObjectServerLink(self, self.objects, self.disks[BOOT_PORT], store.dev.start_lba)
-        p = self.spawn(data, [path], [], name='objsrv')
+        controller = self.store_controller
+        if controller is None:
+            raise ValueError('the machine has no object store controller')
+        link = self.object_link
+        if link is not None and link.running:
+            return link
+        link = self.object_link = ObjectServerLink(self, controller)
+        # Started before the first program, it takes neither pid 1 nor the terminal.
+        next_pid, foreground = self.next_pid, self.console.foreground
+        self.next_pid = OBJECT_SERVER_PID
+        try:
+            p = self.spawn(data, [path], [], name='objsrv')
+        finally:
+            self.next_pid, self.console.foreground = next_pid, foreground
         p.caps = link.server_clist()
-        for r in list(p.aspace.regions):
-            run_boot(self, self.populate(p, r.start, r.end))
-        for _, pte in p.aspace.pt.present_pages(0, 1 << 47):
-            self.frames.pin(pte & 0x000F_FFFF_FFFF_F000)
+        controller.grant(p)
         link.server = p
         self.daemons.add(p.pid)
-        self.objects.link = link
-        return p
+        self.serve_until(lambda: link.sectors is not None or not link.running)
+        return link
+
+    def serve_until(self, done: Callable[[], bool]) -> None:
+        """Boot and shutdown (no system call in progress): run the processes there are --
+        the object server -- until done(); BootError if nothing can make it true, or if
+        it is not true after SERVER_PATIENCE_NS of virtual time (a server that spins)."""
+        from .fs.mount import BootError
+        if self.looping:
+            raise RuntimeError('serve_until inside the loop')
+        expired = []
+        deadline = self.clock.schedule_in(SERVER_PATIENCE_NS, lambda: expired.append(True))
+        self.looping = True
+        try:
+            while not done():
+                self._deliver_events()
+                if done():
+                    break
+                if expired:
+                    raise BootError(f'the object server did not answer within '
+                                    f'{SERVER_PATIENCE_NS // 1_000_000} ms')
+                p = self._pick_contained()
+                if p is None:
+                    if not self._idle():
+                        raise BootError('the object server stopped answering')
+                    continue
+                self._run_slice(p)
+        finally:
+            self.looping = False
+            self.clock.cancel(deadline)
 
     def revoke_object(self, oid: int) -> None:
         """An object was destroyed: no process keeps a mapping of it."""
@@ -209,12 +260,11 @@ class Kernel:
         return run_boot(self, self.vfs.read_file(path, self.init_cwd or Cwd(), executable))
 
     def shutdown(self) -> None:
-        """Write back everything the file system holds (the machine may then be dropped)."""
+        """Write back everything the file system holds (the machine may then be dropped).
+        The object store gets its last checkpoint, written through the object server,
+        which drains its queue before the machine stops (kernel/obj/checkpoint.py)."""
         if self.objects is not None:
-            if self.objects.link is not None and self.objects.link.running:
-                self.objects.sync()              # home through the object server ...
-                self.run()                       # ... which drains its queue, then waits
-            self.objects.sync(direct=True)       # (whatever is left: nodes, or no server)
+            self.objects.shutdown()
         unmount(self, self.vfs)
 
     def _map_kernel_half(self) -> int:
@@ -549,6 +599,13 @@ class Kernel:
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
         """Run until no process can ever run again (or the host asks to stop)."""
+        self.looping = True
+        try:
+            self._loop()
+        finally:
+            self.looping = False
+
+    def _loop(self) -> None:
         while not self.stop_requested:
             p = self.debugger.held_task() if self.debugger is not None else None
             if p is None:

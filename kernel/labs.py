@@ -102,7 +102,7 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
     ], ['pgtbl.py']),
     # A C lab: no kernel name is rebound.  The student's labs/objsrv/student/objsrv.c is
     # compiled by the lab's own grader (labs/objsrv/make.py) and runs as /sbin/objsrv.
-    Lab('objsrv', 'The object server: upcalls, I/O-pinned frames, DMA', [], ['objsrv.c']),
+    Lab('objsrv', 'The object server: a ring-3 AHCI driver, upcalls, I/O-pinned frames', [], ['objsrv.c']),
     # -- labs lazy, mmap, fs, threads, sched ------------------------------------------------
     Lab('lazy', 'Lazy allocation of the heap: brk moves, the fault handler maps', [
         Patch('kernel.sys.table:SYSCALLS[12]', 'lazy.py:sys_brk'),

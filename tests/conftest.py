@@ -136,7 +136,8 @@ class GuestRun:
 
 
 def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: bytes = b'',
-         disk: Path | None = None, tty: bool = False, swap: Path | None = None, policy: str = 'clock'):
+         disk: Path | None = None, tty: bool = False, swap: Path | None = None, policy: str = 'clock',
+         store: Path | None = None):
     """A fresh machine and kernel whose console writes into a buffer."""
     import io
     from emu.machine import Machine
@@ -144,11 +145,15 @@ def boot(mem: int = 64 << 20, quantum: int = 100_000, seed: int = 0, stdin: byte
     from kernel.kernel import Kernel
     out = bytearray()
     log: list[str] = []
-    disks = [DiskImage(disk) if disk else None]
+    from kernel.tools.mkdisk import attach_disks
+    boot_disk, store_disk = attach_disks(disk) if disk else (None, None)
+    if store is not None:                # a bare object-store disk (the second controller's)
+        store_disk = DiskImage(store)
+    disks = [boot_disk]
     if swap is not None:                 # a swap disk twice the size of RAM, at port 1
         disks.append(DiskImage.create(swap, 2 * mem // 512))
     machine = Machine(mem, console_sink=out.extend, console_source=io.BytesIO(stdin),
-                      disks=disks if disk or swap else None)
+                      disks=disks if disk or swap else None, store_disk=store_disk)
     kernel = Kernel(machine, quantum=quantum, seed=seed, log=log.append, console_is_tty=tty, policy=policy)
     kernel.contain_bugs = False          # a kernel bug fails the test that found it
     BOOTED.append(kernel)

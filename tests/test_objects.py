@@ -160,7 +160,9 @@ def test_no_livelock_when_many_processes_miss_at_once_with_memory_short(disk, tm
     kernel.run()
     kernel.shutdown()
     assert [p.exit_status for p in procs] == [0] * 6, out.decode()[-2000:]
-    assert kernel.vmstat['object_upcalls'] == 6 * 220
+    # one upcall per object, and one more for each clean page reclaim dropped and was read again
+    dropped = kernel.vmstat['object_pages_dropped']
+    assert 6 * 220 <= kernel.vmstat['object_upcalls'] <= 6 * 220 + dropped
     assert low[0] < kernel.frames.total // 4, low       # memory really was short
     assert server_faults == []
 

@@ -103,28 +103,37 @@ class BootError(Exception):
     """The machine cannot boot as asked (the message says why, in one line)."""
 
 
+OBJECT_SERVER = b'/sbin/objsrv'
+
+
 def open_object_store(kernel):
-    """The object store in the boot disk's partition of type 0xDA, or None if there is no
-    such partition or it was never formatted; a corrupt store stops the boot."""
-    from ..obj.disk import KernelSectorDevice
+    """The object store on the second controller's disk (the image's partition 2), opened
+    through the object server, which the kernel starts first from /sbin/objsrv: the kernel
+    itself never touches that disk.  None if the machine has no store disk, the file
+    system no server, or the store was never formatted; a corrupt store stops the boot."""
+    from ..obj.disk import ServerSectorDevice
     from ..obj.objects import ObjectSpace
     from ..obj.store import ObjectStore, ObjectStoreError
-    from ..tools.mkdisk import OBJECT_STORE_TYPE
-    boot = probe_disks(kernel).get(BOOT_PORT)
-    if boot is None:
+    if kernel.store_controller is None:
         return None
-    part = next(((start, count) for start, count, kind in partitions(kernel, boot)
-                 if kind == OBJECT_STORE_TYPE), None)
-    if part is None:
-        return None
-    dev = KernelSectorDevice(kernel, boot, *part)
+    try:
+        server = kernel.read_guest_file(OBJECT_SERVER)
+    except FsError:
+        return None                          # no server on this disk: the store stays closed
+    link = kernel.start_object_server(server, OBJECT_SERVER)
+    if link.sectors is None:
+        raise BootError('the object server did not bring up the object store\'s disk')
+    dev = ServerSectorDevice(kernel, link, link.sectors)
     if dev.read(0, 1)[:8] == bytes(8):
         return None                          # never formatted
     try:
-        store = ObjectStore.open(dev)
+        store = ObjectStore.open(dev, autocommit=False)     # recovery: the last checkpoint
     except ObjectStoreError as e:
         raise BootError(f'object store in partition 2 refused: {e}') from None
     space = ObjectSpace(kernel, store)
+    link.objects = space
+    space.link = link
+    kernel.serve_until(lambda: dev.idle)     # (a first boot's root node) on the disk now
     kernel.reclaim.shrinkers.append(space.shrink)
     return space
 
@@ -147,11 +156,11 @@ def unmount(kernel, vfs: Vfs) -> None:
     orphans whose last descriptor closed are freed first."""
     if vfs.ext2 is None:
         if kernel.machine.ahci is not None:
-            kernel.machine.ahci.flush()
+            kernel.machine.flush_disks()
         return
     run_boot(kernel, vfs.ext2.release_closed())
     run_boot(kernel, vfs.ext2.unmount())            # everything written, then marked clean
-    kernel.machine.ahci.flush()
+    kernel.machine.flush_disks()
 
 
 # -- the boot disk's partition table and root file system --------------------------------

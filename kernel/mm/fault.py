@@ -342,14 +342,30 @@ def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
     objects, cap = frames.objects, region.obj
     if objects is None or not objects.current(cap):
         return FaultResult(Action.KILL, f'access through a revoked capability at {va:#018x}', SIGSEGV)
+    if cap.oid in objects.broken:
+        return FaultResult(Action.KILL, f'object {cap.oid:#x} is damaged on the disk (EIO) at {va:#018x}', SIGBUS)
     frame = objects.cached_frame(cap.oid)
     if frame is None and objects.link is not None and objects.link.running:
         return FaultResult(Action.WAIT, queue=objects.link.request_load(cap.oid))   # upcall
+    if frame is None and objects.link is not None:
+        # Only the object server can reach the store's disk (kernel/obj/server.py).
+        return FaultResult(Action.KILL, f'object at {va:#018x}: the object server is gone', SIGBUS)
+    writing = bool(error & PF_WRITE)
+    checkpoints = objects.checkpoints
+    if writing and cap.oid not in objects.dirty and not checkpoints.room_for(1):
+        if checkpoints.failed is not None:         # no checkpoint can make room any more
+            return FaultResult(Action.KILL, f'object at {va:#018x}: the object store cannot be written', SIGBUS)
+        checkpoints.request()                      # the log is full: wait for a checkpoint
+        return FaultResult(Action.WAIT, queue=checkpoints.done)
     try:
         frame = frame if frame is not None else objects.page_frame(cap.oid)
+        if frame is None:
+            return FaultResult(Action.KILL, f'object {cap.oid:#x} is damaged on the disk (EIO) at {va:#018x}', SIGBUS)
+        if writing:                                # a checkpoint holds it: copy for the writer
+            frame = checkpoints.copy_for_writer(cap.oid, frame)
+            pte = aspace.pt.lookup(va)
     except OutOfMemory:
         return FaultResult(Action.NO_MEMORY, f'no free frame for {va:#018x}', SIGBUS)
-    writing = bool(error & PF_WRITE)
     if pte & P:
         if not writing:
             return FaultResult(Action.SPURIOUS)

@@ -239,8 +239,11 @@ class Reclaimer:
         self.balance()
         if self.inflight:
             return True
+        # The kernel's servers (the object server) run in fixed, pinned resources: killing
+        # one frees little and leaves every process that needs it waiting for ever.
         victims = [q for q in self.kernel.procs.values()
-                   if q.state.value != 'zombie' and not self.kernel.procs.get(q.tgid, q).exiting]
+                   if q.state.value != 'zombie' and not self.kernel.procs.get(q.tgid, q).exiting
+                   and q.tgid not in self.kernel.daemons]
         if not victims:
             return False
         largest = max(victims, key=lambda q: sum(1 for _ in q.aspace.pt.present_pages(0, 1 << 47)))

@@ -29,6 +29,7 @@ class Kind(enum.Enum):
     STACK = 'stack'
     FILE = 'file'
     OBJECT = 'object'
+    DEVICE = 'device'       # a controller's registers (kernel/obj/devcap.py): not RAM
 
 
 @dataclass
@@ -225,6 +226,8 @@ class AddressSpace:
         """Drop every page (and swap entry) in [start, end); returns frames released."""
         present: list[tuple[int, int]] = []
         for va, pte in self.pt.take_leaves(start, end):
+            if pte & P and (pte & ADDR_MASK) >= self.frames.end:
+                continue                    # a device's register page: nothing to release
             if pte & P:
                 present.append((va, pte & ADDR_MASK))
             elif pte & SWAP and not pte & BLOCKED and self.frames.swap is not None:
@@ -304,6 +307,8 @@ class AddressSpace:
 
     def _share_into(self, child: 'AddressSpace') -> None:
         for r in self.regions:
+            if r.kind is Kind.DEVICE:
+                continue                    # a device stays with the holder of its capability
             copy = Region(r.start, r.end, r.prot, r.kind, r.name, r.image, r.shared, r.file, r.obj, r.shm)
             if r.file:
                 r.file.hold()

@@ -1,5 +1,7 @@
 """The persistent object store (EROS-style): pages and nodes named by OIDs.
 
 layout.py holds the on-disk records (header, range table, node, capability); store.py
-formats, opens, allocates and reads/writes objects on a sector device.
+formats, opens (recovering the last checkpoint), allocates and reads/writes objects on a
+sector device; log.py is the checkpoint log's format, checkpoint.py the kernel's
+checkpoints, verify.py `ukern objstore check`.
 """

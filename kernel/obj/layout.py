@@ -16,18 +16,20 @@ Partition picture (LBAs are sectors of 512 bytes from the start of the partition
                          range_count of them are used, the rest are zero
     map_lba              allocation maps, map_sectors long: per range a bitmap (bit i set =
                          object start_oid + i allocated; LSB first, like ext2) at bitmap_lba,
-                         then a version table (one uint32 per object) at versions_lba
-    checkpoint_lba       RESERVED: the checkpoint area (0 and 0 sectors when there is none).
-                         A later layer keeps its log here; format() can already leave room
-                         for it, and a reader that finds one it does not understand must
-                         refuse the store (see `incompat`)
+                         a version table (one uint32 per object) at versions_lba, and a
+                         checksum table (CRC-32 of each object as it is at home) at sums_lba
+    checkpoint_lba       the checkpoint area, checkpoint_sectors long: two halves, each a
+                         commit record, a directory and the log data of one checkpoint
+                         (kernel/obj/log.py describes it)
     start_lba of range   the objects, each object_sectors long, in OID order; the first
                          range starts page-aligned (8 sectors)
 
 The checksum (CRC-32, zlib's) covers the header sector with its checksum field zero, then
-every sector of the range table.  The allocation maps change on every allocation and are
-not covered.  `generation` counts rewrites of the header: format writes 1, and a checkpoint
-will bump it, so the newer of two headers (or checkpoints) can be told apart.
+every sector of the range table.  Nothing else the kernel reads goes unchecked: the maps
+are covered by a CRC in the last commit record (which changes with every checkpoint), each
+object by its entry in its range's checksum table (itself part of the maps), and the log by
+the commit record and its directory.  `generation` counts rewrites of the header (format
+writes 1); checkpoints are numbered by their commit records' sequence numbers instead.
 
 Versions: each object has an allocation count (its version) in the version table.  Freeing
 an object bumps it, and a capability carries the version it was made for, so every
@@ -40,15 +42,21 @@ import zlib
 
 SECTOR_SIZE = 512
 MAGIC = b"UKOBJST1"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                    # 2: checksum tables and the checkpoint log
 PAGE_SIZE = 4096
 PAGE_SECTORS = PAGE_SIZE // SECTOR_SIZE
 NODE_SLOTS = 32                       # capability slots per node, as in EROS
 FIRST_OID = 1                         # OID 0 is the null OID
 NULL_OID = 0
 VERSION_SIZE = 4                      # bytes per entry of a version table
+SUM_SIZE = 4                          # bytes per entry of a checksum table (CRC-32)
 VERSION_MASK = 0xFFFF_FFFF
 MAX_RANGE_TABLE_SECTORS = 64          # a reader refuses a larger table as corrupt
+MIN_CHECKPOINT_SECTORS = 64           # two halves, each room for its records and a few objects
+
+
+class ObjectStoreError(ValueError):
+    """The store is corrupt, full, or asked for something it does not hold."""
 
 
 class ObjectKind(enum.IntEnum):
@@ -67,6 +75,9 @@ class CapType(enum.IntEnum):
     ENDPOINT = 5
     FRAME = 6
     DISK = 7
+    DEVICE = 8                        # a controller's register pages (kernel/obj/devcap.py)
+    IRQ = 9                           # a controller's interrupts, as messages
+    PHYS = 10                         # the physical address of the holder's pinned pages
 
 
 class Rights(enum.IntFlag):
@@ -133,6 +144,9 @@ class Header(ctypes.LittleEndianStructure):
             if count and not 1 <= lba <= lba + count <= self.total_sectors:
                 return (f"corrupt object-store header: {name} at LBA {lba} (+{count}) lies "
                         f"outside the store of {self.total_sectors} sectors")
+        if self.checkpoint_sectors < MIN_CHECKPOINT_SECTORS:
+            return (f"corrupt object-store header: a checkpoint area of {self.checkpoint_sectors} "
+                    f"sectors (at least {MIN_CHECKPOINT_SECTORS})")
         if (not 1 <= self.range_table_sectors <= MAX_RANGE_TABLE_SECTORS
                 or self.range_count > self.range_capacity):
             return (f"corrupt object-store header: {self.range_count} ranges in a table of "
@@ -157,7 +171,8 @@ class RangeEntry(ctypes.LittleEndianStructure):
         ("start_lba", ctypes.c_uint64),            # from the start of the object-store partition
         ("bitmap_lba", ctypes.c_uint64),           # allocation bitmap of this range
         ("versions_lba", ctypes.c_uint64),         # version table of this range
-        ("reserved", ctypes.c_uint8 * 16),
+        ("sums_lba", ctypes.c_uint64),             # checksum table of this range
+        ("reserved", ctypes.c_uint8 * 8),
     ]
 
     @property
@@ -175,6 +190,10 @@ class RangeEntry(ctypes.LittleEndianStructure):
     @property
     def versions_sectors(self) -> int:
         return sectors_for(self.count * VERSION_SIZE)
+
+    @property
+    def sums_sectors(self) -> int:
+        return sectors_for(self.count * SUM_SIZE)
 
     def contains(self, oid: int) -> bool:
         return self.start_oid <= oid < self.end_oid
@@ -195,7 +214,8 @@ class RangeEntry(ctypes.LittleEndianStructure):
             return f"empty or backwards OID range [{self.start_oid:#x}, {self.end_oid:#x})"
         for name, lba, count in (("objects", self.start_lba, self.sectors),
                                  ("bitmap", self.bitmap_lba, self.bitmap_sectors),
-                                 ("version table", self.versions_lba, self.versions_sectors)):
+                                 ("version table", self.versions_lba, self.versions_sectors),
+                                 ("checksum table", self.sums_lba, self.sums_sectors)):
             if self.drive == 0 and not 1 <= lba <= lba + count <= total_sectors:
                 return f"{name} at LBA {lba} (+{count}) lie outside the store of {total_sectors} sectors"
         return None
@@ -274,4 +294,20 @@ def ranges_problem(header: Header, ranges: list[RangeEntry]) -> str | None:
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if start < end:
             return f"two ranges both name OID {start:#x}"
+    return None
+
+
+STORED_CAP_TYPES = (CapType.VOID, CapType.PAGE, CapType.NODE)   # what node_set lets into a slot
+
+
+def node_problem(node: Node, oid: int, version: int) -> str | None:
+    """Why this node record, read for object `oid` of this version, cannot be used, or None."""
+    if node.oid != oid or node.version != version:
+        return (f"node {oid:#x} (version {version}) holds the record of node {node.oid:#x} "
+                f"version {node.version}")
+    for index, slot in enumerate(node.slots):
+        if slot.type not in STORED_CAP_TYPES or slot.rights & ~(Rights.READ_ONLY | Rights.WEAK):
+            return f"node {oid:#x} slot {index}: capability type {slot.type} rights {slot.rights:#x}"
+        if slot.type == CapType.VOID and bytes(slot) != bytes(CAPABILITY_SIZE):
+            return f"node {oid:#x} slot {index}: a void capability that is not all zero"
     return None

@@ -1,24 +1,31 @@
 """Persistent objects in the kernel: capabilities, the object cache, the space bank, nodes.
 
-This is the first, "monolithic EROS" step of seed 001: the kernel itself resolves an OID
-to its home sector (by the range table) and reads or writes the object there, through the
-same AHCI block layer as everything else.  The microkernel step, where a user-level object
-server is upcalled to fetch objects into I/O-pinned frames, builds on these pieces.
+The kernel resolves an OID to its home sector by the range table; the sectors themselves
+move through the object server, /sbin/objsrv, which drives the store's own disk from ring 3
+(server.py: pages by upcall; disk.py: the store's SectorDevice for the rest).  Changes
+reach the disk only as checkpoints (checkpoint.py): consistent snapshots of the whole
+object space, written through the server too.
 
   - Every process has a c-list: slots holding capabilities.  Guests name capabilities by
     slot and never see OIDs as authority.  A new process starts with slot 0 = the space
     bank and slot 1 = the root node (a well-known node that outlives every boot).
   - The object cache maps OID -> frame (pages) or Node (nodes).  A page is mapped into a
     process read-only first; the first write through a capability that allows it marks the
-    object dirty.  Dirty objects go home on ukern_objsync, sync() and at shutdown.
+    object dirty.  Dirty objects are saved by the next checkpoint: every --checkpoint-ms,
+    on ukern_objsync and sync(), and at shutdown.  Everything read from the store is
+    checked against its checksum: a damaged page gives SIGBUS to whoever touches it, a
+    damaged node EIO to the call that reads it.
   - The space bank allocates fresh, zeroed pages and nodes within a quota, and destroys
     them; destroying bumps the object's version, which revokes every capability to it.
 """
 
 from dataclasses import dataclass
 
+import zlib
+
 from ..errno import Errno
 from ..mm.frames import PAGE_SIZE
+from .checkpoint import Checkpointer
 from .layout import Capability, CapType, Node, ObjectKind, Rights, NODE_SLOTS
 from .store import ObjectStore, ObjectStoreError
 
@@ -58,6 +65,8 @@ class ObjectSpace:
         self.dirty: set[int] = set()
         self.quota = DEFAULT_QUOTA
         self.allocated = 0
+        self.broken: set[int] = set()     # objects that failed their checksum when read
+        self.checkpoints = Checkpointer(self)
         self.root = self._root_node()
         self.link = None            # obj/server.ObjectServerLink once the object server runs
         self.endpoints: dict = {}   # endpoint id -> ipc.Endpoint (not persistent)
@@ -89,16 +98,16 @@ class ObjectSpace:
 
     def shrink(self, want: int) -> int:
         """Memory is short: drop clean object pages nobody maps (they can be read again);
-        start dirty unmapped ones on their way home, so a later pass can drop them."""
+        ask for a checkpoint when dirty ones are in the way, so a later pass can drop them."""
         freed = 0
         for oid, frame in list(self.pages.items()):
             if freed >= want:
                 break
             if self.kernel.frames.refs(frame) != 1 or self.kernel.frames.pinned(frame):
-                continue                                 # mapped somewhere, or under DMA
+                continue                   # mapped somewhere, under DMA, or held by a checkpoint
             if oid in self.dirty:
                 if self.link is not None and self.link.running:
-                    self.sync()
+                    self.checkpoints.request()
                 continue
             del self.pages[oid]
             self.kernel.frames.release(frame)
@@ -109,48 +118,91 @@ class ObjectSpace:
     def cached_frame(self, oid: int) -> int | None:
         return self.pages.get(oid)
 
-    def page_frame(self, oid: int) -> int:
-        """The frame holding page `oid`, read from its home sector on a miss (by the kernel
-        itself: the path used when no object server runs, as in monolithic EROS)."""
+    def verify_page(self, oid: int, frame: int) -> bool:
+        """Whether the page just read into `frame` matches its checksum; if not, the
+        object is marked broken (every access to it fails) and the kernel says so once."""
+        data = self.kernel.machine.memory.read(frame, PAGE_SIZE)
+        if zlib.crc32(data) == self.store.checksum(oid):
+            return True
+        self._broken(oid, f'page {oid:#x} fails its checksum (damaged on the disk)')
+        return False
+
+    def _broken(self, oid: int, why: str) -> None:
+        if oid not in self.broken:
+            self.broken.add(oid)
+            self.kernel.log(f'ukern: object store: {why}')
+
+    def page_frame(self, oid: int) -> int | None:
+        """The frame holding page `oid`, read through the store's device on a miss; None
+        if the page is damaged.  In the kernel a miss never gets here: the store is behind
+        the object server, and mm/fault.py upcalls it (LOAD) or, with it gone, says SIGBUS."""
         frame = self.pages.get(oid)
         if frame is None:
+            if oid in self.broken:
+                return None
+            try:
+                data = self.store.read_object(oid)
+            except (ObjectStoreError, OSError) as err:
+                self._broken(oid, str(err))
+                return None
             frame = self.kernel.frames.alloc(zero=False)
-            self.kernel.machine.memory.write(frame, self.store.read_object(oid))
+            self.kernel.machine.memory.write(frame, data)
             self.pages[oid] = frame
             self.kernel.vmstat['object_loads'] += 1
         return frame
 
     def node(self, oid: int) -> Node:
+        """The node, read on a miss; ObjectStoreError if it is damaged."""
         node = self.nodes.get(oid)
         if node is None:
-            node = self.nodes[oid] = self.store.read_node(oid)
+            try:
+                node = self.nodes[oid] = self.store.read_node(oid)
+            except (ObjectStoreError, OSError) as err:
+                self._broken(oid, str(err))
+                raise ObjectStoreError(str(err)) from None
             self.kernel.vmstat['object_loads'] += 1
         return node
 
     def mark_dirty(self, oid: int) -> None:
         self.dirty.add(oid)
+        self.checkpoints.object_changed()
 
-    def sync(self, direct: bool = False) -> int:
-        """Send every dirty object to its home location; returns how many.  Pages go
-        through the object server when it runs (its writes complete later), else, and at
-        shutdown (direct), the kernel writes them itself."""
-        written = 0
-        via_server = self.link is not None and self.link.running and not direct
-        for oid in sorted(self.dirty):
-            if not self.store.is_allocated(oid):
-                continue
-            if oid in self.pages and via_server:
-                if oid not in self.link.stores:
-                    self.link.request_store(oid, self.pages[oid])
-            elif oid in self.pages:
-                self.store.write_object(oid, self.kernel.machine.memory.read(self.pages[oid], PAGE_SIZE))
-            elif oid in self.nodes:
-                self.store.write_object(oid, bytes(self.nodes[oid]))
-            written += 1
-        self.dirty.clear()
-        if not via_server:
-            self.kernel.vmstat['object_writebacks'] += written
-        return written
+    def sync(self):
+        """A generator: a checkpoint of everything as it is now, committed when it
+        returns (ukern_objsync, sync()); returns how many objects were dirty, or -EIO
+        if it cannot be (checkpoint.py: the store's disk cannot be reached)."""
+        dirty = len(self.dirty)
+        if not (yield from self.checkpoints.wait_for(self.checkpoints.request())):
+            return -Errno.EIO
+        return dirty
+
+    def make_room(self):
+        """A generator: wait until one more object can be dirtied and still fit the log;
+        -EIO if no checkpoint can make room any more, else 0."""
+        while not self.checkpoints.room_for(1):
+            if self.checkpoints.failed is not None:
+                return -Errno.EIO
+            self.checkpoints.request()
+            yield self.checkpoints.done
+        return 0
+
+    def shutdown(self) -> None:
+        """The last checkpoint.  The kernel's loop is not running: serve the object server
+        until it is committed and home (or the server is gone, or stops answering)."""
+        from ..fs.mount import BootError
+        link, dev = self.link, self.store.dev
+        if link is not None and link.running:
+            self.checkpoints.request()
+            try:
+                self.kernel.serve_until(lambda: not link.running
+                                        or (self.checkpoints.settled() and dev.idle))
+            except BootError as err:
+                self.kernel.log(f'ukern: object store: {err}')
+        if self.dirty or self.store.dirty_maps or not self.checkpoints.settled() \
+                or self.checkpoints.failed is not None or not getattr(dev, 'idle', True):
+            self.kernel.log('ukern: the object server is gone: objects were not written back')
+        if hasattr(dev, 'release_reserve'):
+            dev.release_reserve()
 
     # -- the space bank ---------------------------------------------------------------------
     def allocate(self, kind: ObjectKind) -> Cap | int:
@@ -168,6 +220,7 @@ class ObjectSpace:
             return -Errno.EPERM
         if cap.oid == self.root.oid:
             return -Errno.EPERM
+        self.broken.discard(cap.oid)
         frame = self.pages.pop(cap.oid, None)
         self.nodes.pop(cap.oid, None)
         self.dirty.discard(cap.oid)
@@ -182,7 +235,10 @@ class ObjectSpace:
     def node_get(self, node_cap: Cap, index: int) -> Cap | int:
         if node_cap.type != CapType.NODE or not self.current(node_cap) or not 0 <= index < NODE_SLOTS:
             return -Errno.EINVAL
-        stored = self.node(node_cap.oid).slots[index]
+        try:
+            stored = self.node(node_cap.oid).slots[index]
+        except ObjectStoreError:
+            return -Errno.EIO
         if stored.type == CapType.VOID:
             return -Errno.ENOENT
         rights = Rights(stored.rights)
@@ -197,7 +253,10 @@ class ObjectSpace:
             return -Errno.EPERM
         if cap is not None and cap.type not in (CapType.PAGE, CapType.NODE):
             return -Errno.EINVAL             # only stored objects can be stored
-        node = self.node(node_cap.oid)
+        try:
+            node = self.node(node_cap.oid)
+        except ObjectStoreError:
+            return -Errno.EIO
         node.slots[index] = cap.stored() if cap is not None else Capability()
         self.mark_dirty(node_cap.oid)
         return 0

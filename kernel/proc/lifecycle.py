@@ -42,7 +42,9 @@ class ProcessLimit(Exception):
 
 def new_pid(k) -> int:
     pid = k.next_pid
-    k.next_pid += 1
+    while pid in k.procs:            # a server started with a pid of its own (objsrv)
+        pid += 1
+    k.next_pid = pid + 1
     return pid
 
 
@@ -204,6 +206,8 @@ def exit_process(k, p: Process, status: int) -> None:
         table.close_all()
     leader.usage.maxrss = max(leader.usage.maxrss, p.aspace.resident())
     itimer.disarm_all(k, leader)
+    if k.store_controller is not None:
+        k.store_controller.exited(leader)      # a driver's pinned pages go with it
     p.aspace.destroy()
     k.code_changed()
     leader.exit_status = status

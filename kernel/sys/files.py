@@ -364,7 +364,7 @@ def sys_fsync(k, p, fd: int):
 @fs_errors
 def sys_sync(k, p):
     if k.objects is not None:
-        k.objects.sync()
+        yield from k.objects.sync()          # a checkpoint, committed
     yield from k.vfs.sync()
     return 0
 

@@ -5,11 +5,19 @@ c-list and name them by slot.
                                      the result comes back in msg->w[0] (one copy each way)
   ukern_cap_map(slot, addr, prot)    map a page object at a page-aligned address
   ukern_cap_drop(slot)               empty a slot
-  ukern_objsync()                    write every dirty object to its home location
+  ukern_objsync()                    a checkpoint of every object; returns once it is
+                                     committed (kernel/obj/checkpoint.py)
 
 Operations: on the space bank ALLOC_PAGE, ALLOC_NODE (a new capability in a free slot:
 its number is the result), DESTROY(slot), QUOTA; on a node GET(index) and SET(index,
 slot); on any capability RESTRICT(rights) (a copy with fewer rights, in a new slot).
+The object server's operations are kernel/obj/server.py's, the device capabilities'
+kernel/obj/devcap.py's.
+
+The store's sectors move through the object server (kernel/obj/disk.py), so a call that
+may read or write them first gets ready while it may still sleep: room in the checkpoint
+log for what it may dirty, a node not in memory fetched, and frames set aside for the
+writes an allocation makes (its fresh object goes home at once).
 """
 
 import enum
@@ -20,8 +28,9 @@ from ..mm.frames import PAGE_SIZE
 from ..mm.pagetable import USER_TOP
 from ..mm.vm import Region, Kind, Prot
 from ..obj.layout import CapType, ObjectKind, Rights
-from ..obj import ipc, server
+from ..obj import devcap, ipc, server
 from ..obj.objects import Cap
+from ..obj.disk import StoreIOError
 
 MSG = struct.Struct('<8q')
 
@@ -36,16 +45,20 @@ class Op(enum.IntEnum):
     RESTRICT = 20
     # the object server's (kernel/obj/server.py)
     FRAME_ALLOC = server.FRAME_ALLOC
-    DISK_READ = server.DISK_READ
-    DISK_WRITE = server.DISK_WRITE
     LOADED = server.OBJ_LOADED
     STORED = server.OBJ_STORED
-    WAIT = 60
+    DONE = server.OBJ_DONE
+    READY = server.OBJ_READY
+    WAIT = server.WAIT
     # endpoints between processes (kernel/obj/ipc.py)
     ALLOC_ENDPOINT = 5
     CALL = 70
     RECEIVE = 71
     REPLY = 72
+
+
+# Operations that may dirty an object (a node, the maps): they wait for room in the log.
+CHANGES_OBJECTS = (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY, Op.NODE_SET)
 
 
 def _cap(p, slot: int) -> Cap | None:
@@ -61,26 +74,52 @@ def _install(p, cap: Cap) -> int:
 
 
 def _serve(k, p, cap: Cap, op: int, words: list[int], msg_addr: int):
-    """The object server's operations on its endpoint, frame, disk and kernel capabilities
-    (a generator: waiting, frame allocation and DMA block the server)."""
-    link = k.objects.link
-    if link is None or p is not link.server:
+    """The object server's operations (a generator: waiting and frame allocation block)."""
+    link = getattr(k, 'object_link', None)
+    if link is None:
         return -Errno.EPERM
-    args = words[1:]
-    if cap.type == CapType.ENDPOINT and op == Op.WAIT:
-        return (yield from link.wait(p, msg_addr))
-    if cap.type == CapType.FRAME and op == Op.FRAME_ALLOC:
-        return (yield from link.alloc_frame(p, words))
-    if cap.type == CapType.DISK and op in (Op.DISK_READ, Op.DISK_WRITE):
-        return (yield from link.disk_io(p, args[0], args[1], args[2], op == Op.DISK_WRITE))
-    if cap.type == CapType.PROCESS and op == Op.LOADED:
-        return link.loaded(p, args[0], args[1])
-    if cap.type == CapType.PROCESS and op == Op.STORED:
-        return link.stored(p, args[0], args[1])
-    return -Errno.EINVAL
+    return (yield from link.serve(p, cap, op, words, msg_addr))
 
 
-SERVER_CAPS = (CapType.ENDPOINT, CapType.FRAME, CapType.DISK, CapType.PROCESS)
+SERVER_CAPS = (CapType.ENDPOINT, CapType.FRAME, CapType.PROCESS)
+
+
+def _prepare(k, p, cap: Cap, op: int, args: list[int]):
+    """Before an operation on the store: fetch the node it reads (if not in memory) and
+    set frames aside for the sectors it may write (kernel/obj/disk.py)."""
+    objects = k.objects
+    dev = objects.store.dev
+    if not hasattr(dev, 'prefetch'):
+        return 0                             # a host-side device: nothing to get ready
+    fetch = op in (Op.NODE_GET, Op.NODE_SET) and cap.type == CapType.NODE and objects.current(cap) \
+        and cap.oid not in objects.nodes
+    writes = op in (Op.ALLOC_PAGE, Op.ALLOC_NODE, Op.DESTROY)
+    if (fetch or writes) and objects.link is not None and not objects.link.running:
+        return -Errno.EIO                    # only the object server reaches the store
+    if fetch:
+        entry, lba = objects.store.locate(cap.oid)
+        try:
+            yield from dev.prefetch(p, lba, entry.object_sectors)
+        except StoreIOError:
+            return -Errno.EIO
+    if writes:
+        yield from dev.fill_reserve(p)
+    return 0
+
+
+def _get_ready(k, p, cap: Cap, op: int, args: list[int]):
+    """Before an operation: room in the checkpoint log for what it may dirty (it waits
+    for a checkpoint if need be), and the store's sectors it reads or writes (_prepare).
+    Both may sleep, so room is looked at again after the second."""
+    changes = cap.type in (CapType.SPACE_BANK, CapType.NODE) and op in CHANGES_OBJECTS
+    while True:
+        if changes:
+            result = yield from k.objects.make_room()
+            if result != 0:
+                return result
+        result = yield from _prepare(k, p, cap, op, args)
+        if result != 0 or not changes or k.objects.checkpoints.room_for(1):
+            return result
 
 
 def _endpoint(k, p, cap: Cap, op: int, msg_addr: int):
@@ -130,9 +169,14 @@ def _invoke(k, p, cap: Cap, op: int, args: list[int]) -> int:
 
 
 def sys_cap_call(k, p, slot: int, msg_addr: int):
-    if k.objects is None:
-        return -Errno.ENOSYS
     cap = _cap(p, slot)
+    if cap is not None and cap.type in devcap.DEVICE_CAPS and k.store_controller is not None:
+        words = list(MSG.unpack(k.user(p).read(msg_addr, MSG.size)))
+        words[0] = yield from k.store_controller.invoke(p, cap, words[0], words)
+        k.user(p).write(msg_addr, MSG.pack(*words))
+        return words[0]
+    if k.objects is None and (cap is None or cap.type not in SERVER_CAPS):
+        return -Errno.ENOSYS
     if cap is None:
         return -Errno.EBADF
     words = list(MSG.unpack(k.user(p).read(msg_addr, MSG.size)))
@@ -143,7 +187,9 @@ def sys_cap_call(k, p, slot: int, msg_addr: int):
         if words[0] == Op.WAIT:
             return result                       # the message itself was written by wait()
     else:
-        result = _invoke(k, p, cap, words[0], words[1:])
+        result = yield from _get_ready(k, p, cap, words[0], words[1:])
+        if result == 0:
+            result = _invoke(k, p, cap, words[0], words[1:])
     words[0] = result
     k.user(p).write(msg_addr, MSG.pack(*words))
     return result
@@ -171,5 +217,9 @@ def sys_cap_drop(k, p, slot: int) -> int:
     return 0
 
 
-def sys_objsync(k, p) -> int:
-    return k.objects.sync() if k.objects is not None else -Errno.ENOSYS
+def sys_objsync(k, p):
+    """A generator: returns once a checkpoint holding every change so far has committed
+    (its writes go through the object server; kernel/obj/checkpoint.py)."""
+    if k.objects is None:
+        return -Errno.ENOSYS
+    return (yield from k.objects.sync())

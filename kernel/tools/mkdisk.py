@@ -1,13 +1,18 @@
 """mkdisk: build a ukern disk image from a host directory.
 
-    ukern mkdisk IMAGE --root DIR [--size 64M] [--swap 64M] [--objects N]
+    ukern mkdisk IMAGE --root DIR [--size 64M] [--swap 64M] [--objects N] [--checkpoint SIZE]
 
 The image gets an MBR partition table with two partitions:
   1. ext2 (type 0x83), starting at LBA 2048, holding a copy of DIR (made by mke2fs -d);
   2. OBJECT_STORE_TYPE, the last eighth of the disk (at least 1 MiB), formatted as an empty
-     object store (kernel/obj/store.py) of --objects N pages and N nodes, default all that fit;
+     object store (kernel/obj/store.py) of --objects N pages and N nodes, default all that fit,
+     with a checkpoint area of --checkpoint SIZE (default an eighth of the store);
   3. with --swap, a swap partition (type 0x82) after them.
 The kernel finds partition 1 with partition_offsets() and mounts it with kernel.fs.ext2.
+
+One image, two disks (attach_disks): when the machine boots from the image, partition 2 is
+the disk of the object store's own AHCI controller (driven by /sbin/objsrv in ring 3), and
+the kernel's disk, on the first controller, is the whole image with partition 2 fenced off.
 """
 
 import argparse
@@ -95,6 +100,22 @@ def partition_offsets(image_path) -> list[tuple[int, int, int]]:
         raise ValueError(f"{image_path}: no MBR partition table (signature 0x{mbr.signature:04x})")
     return [(p.lba_first * SECTOR_SIZE, p.sector_count * SECTOR_SIZE, p.type)
             for p in mbr.partitions if p.type and p.sector_count]
+
+
+def attach_disks(image_path):
+    """(the kernel's disk, the object store's disk or None) of a ukern image, as
+    emu.disk_image.DiskImage views of the one file: the store's disk is partition 2 alone,
+    and the kernel's disk cannot reach partition 2."""
+    from emu.disk_image import DiskImage
+    try:
+        parts = partition_offsets(image_path)
+    except (ValueError, OSError):
+        parts = []
+    store = next(((start // SECTOR_SIZE, size // SECTOR_SIZE) for start, size, kind in parts
+                  if kind == OBJECT_STORE_TYPE), None)
+    if store is None:
+        return DiskImage(image_path), None
+    return DiskImage(image_path, fenced=[store]), DiskImage(image_path, window=store)
 
 
 def find_mke2fs() -> str:
@@ -196,11 +217,12 @@ def copy_sparse(source, target) -> None:
 
 def make_disk(image_path, root_dir=None, size_bytes: int = DEFAULT_SIZE,
               block_size: int = EXT2_BLOCK_SIZE, swap_bytes: int = 0,
-              objects: int | None = None) -> list[tuple[int, int, int]]:
+              objects: int | None = None, checkpoint_bytes: int | None = None) -> list[tuple[int, int, int]]:
     """Write a partitioned disk image; returns partition_offsets() of the result.  On a
     failure (DoesNotFit: the message names the size that would do) no image is left."""
     try:
-        return _make_disk(image_path, root_dir, size_bytes, block_size, swap_bytes, objects)
+        return _make_disk(image_path, root_dir, size_bytes, block_size, swap_bytes, objects,
+                          checkpoint_bytes)
     except DoesNotFit as e:
         _remove(image_path)
         raise DoesNotFit(f"{e}: it needs about --size {size_text(size_needed(root_dir, block_size))}") from None
@@ -217,7 +239,7 @@ def _remove(path) -> None:
 
 
 def _make_disk(image_path, root_dir, size_bytes: int, block_size: int, swap_bytes: int,
-               objects: int | None) -> list[tuple[int, int, int]]:
+               objects: int | None, checkpoint_bytes: int | None = None) -> list[tuple[int, int, int]]:
     partitions = plan_partitions(size_bytes, swap_bytes)
     ext2_lba, ext2_sectors, _ = partitions[0]
     last_lba, last_count, _ = partitions[-1]
@@ -231,7 +253,8 @@ def _make_disk(image_path, root_dir, size_bytes: int, block_size: int, swap_byte
             copy_into(fs_path, image, ext2_lba * SECTOR_SIZE)
     from kernel.obj.store import format_image
     store_lba, store_sectors, _ = partitions[1]
-    format_image(image_path, store_lba * SECTOR_SIZE, store_sectors, objects)
+    format_image(image_path, store_lba * SECTOR_SIZE, store_sectors, objects,
+                 None if checkpoint_bytes is None else checkpoint_bytes // SECTOR_SIZE // 2 * 2)
     return partition_offsets(image_path)
 
 
@@ -284,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="add a swap partition of this size (partition 3), e.g. 64M")
     parser.add_argument("--objects", type=int, default=None, metavar="N",
                         help="object store (partition 2): N pages and N nodes (default: all that fit)")
+    parser.add_argument("--checkpoint", type=parse_size, default=None, metavar="SIZE",
+                        help="the object store's checkpoint area (two halves: one checkpoint "
+                        "fits in half), e.g. 1M (default: an eighth of the store)")
     args = parser.parse_args(argv)
     if args.root is not None and not os.path.isdir(args.root):
         parser.error(f"--root {args.root}: not a directory")
@@ -292,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{size_text(MAX_SIZE)} (--size plus --swap)")
     try:
         partitions = make_disk(args.image, args.root, args.size, swap_bytes=args.swap,
-                               objects=args.objects)
+                               objects=args.objects, checkpoint_bytes=args.checkpoint)
     except (ValueError, RuntimeError, OSError) as err:
         if isinstance(err, OSError) and err.strerror:
             err = f"{err.filename or args.image}: {err.strerror}"

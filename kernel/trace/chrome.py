@@ -53,6 +53,15 @@ def ata_name(args: dict) -> str:
         return f'ATA command {code:#x}'
 
 
+def disk_track_name(disk: int) -> str:
+    """The kernel's disks by port; the object store's disk (kernel/obj/devcap.py), driven
+    by the object server from ring 3, on a track of its own."""
+    from ..obj.devcap import STORE_TRACK
+    if disk == STORE_TRACK:
+        return 'object store disk (objsrv, second controller)'
+    return 'disk' if disk == 0 else f'disk {disk}'
+
+
 def memory_counters(kernel) -> dict[str, int]:
     """Pages: free frames, blocks in the page (buffer) cache, swap slots in use."""
     cache = getattr(kernel.vfs, 'cache', None) if getattr(kernel, 'vfs', None) is not None else None
@@ -215,7 +224,7 @@ class ChromeTrace:
                 ]
         for disk in sorted(self.disks):
             meta.append({'name': 'thread_name', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk, 'ts': 0,
-                         'args': {'name': 'disk' if disk == 0 else f'disk {disk}'}})
+                         'args': {'name': disk_track_name(disk)}})
             meta.append({'name': 'thread_sort_index', 'ph': 'M', 'pid': TRACE_PID, 'tid': DISK_TID + disk,
                          'ts': 0, 'args': {'sort_index': DISK_TID + disk}})
         for pid, name in sorted(self.names.items()):

@@ -51,20 +51,37 @@ enum ukern_op {
 #define UKERN_READ_ONLY 1
 #define UKERN_WEAK 2
 
+/* Device capabilities (kernel/obj/devcap.py): the holder drives the object store's own
+ * AHCI controller from ring 3.  The kernel puts them in these c-list slots. */
+#define UKERN_DEVICE_SLOT 2     /* the controller's registers */
+#define UKERN_IRQ_SLOT    4     /* its interrupts, as messages */
+#define UKERN_PHYS_SLOT   5     /* physical addresses of the holder's own pinned pages */
+#define UKERN_DEVICE_PAGES 2    /* the register window (0x1100 bytes) takes two pages */
+enum ukern_device {
+    UKERN_DEVICE_MAP = 80,      /* on DEVICE (va): map the registers there, uncached (PCD|PWT) */
+    UKERN_IRQ_WAIT = 81,        /* on IRQ: sleep until an interrupt message; w[1] line, w[2] count */
+    UKERN_IRQ_ACK = 82,         /* on IRQ: unmask the line (clear PxIS and IS first) */
+    UKERN_PHYS_ADDR = 83,       /* on PHYS (va): the physical address of a pinned page of mine */
+};
+
 /* The object server's side (kernel/obj/server.py): its c-list at start, the upcall
- * messages it waits for, and the operations on its capabilities. */
+ * messages it waits for, and the operations on its capabilities.  It also holds the
+ * device capabilities above: it is the store's disk driver. */
 #define OBJSRV_ENDPOINT 0
 #define OBJSRV_FRAMES   1
-#define OBJSRV_DISK     2
 #define OBJSRV_KERNEL   3
 enum ukern_objsrv {
-    OBJSRV_MSG_LOAD = 1,        /* w[1] oid, w[2] disk LBA, w[3] sectors */
-    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot */
+    OBJSRV_MSG_LOAD = 1,        /* w[1] oid, w[2] store LBA, w[3] sectors */
+    OBJSRV_MSG_STORE = 2,       /* w[1] oid, w[2] LBA, w[3] sectors, w[4] frame slot, w[5] its address;
+                                 * the LBA is the checkpoint log's or the object's home
+                                 * (kernel/obj/checkpoint.py): write where told */
+    OBJSRV_MSG_READ = 3,        /* w[1] tag, w[2] LBA, w[3] sectors, w[4] frame slot, w[5] its address */
+    OBJSRV_MSG_WRITE = 4,       /* the same, from the frame to the disk */
     OBJSRV_FRAME_ALLOC = 30,    /* -> a frame capability's slot; w[1] = its physical address */
-    OBJSRV_DISK_READ = 40,      /* (lba, sectors, frame slot): DMA into the frame */
-    OBJSRV_DISK_WRITE = 41,     /* (lba, sectors, frame slot): DMA from the frame */
-    OBJSRV_LOADED = 50,         /* (oid, frame slot): the object is in the frame */
-    OBJSRV_STORED = 51,         /* (oid, frame slot): the object is home */
+    OBJSRV_LOADED = 50,         /* (oid, frame slot, status): the object is in the frame */
+    OBJSRV_STORED = 51,         /* (oid, frame slot, status): the object is home */
+    OBJSRV_DONE = 52,           /* (tag, frame slot, status): a READ or WRITE is over */
+    OBJSRV_READY = 53,          /* (sectors): the disk is up; the kernel opens the store */
     OBJSRV_WAIT = 60,           /* on the endpoint: the next upcall, into the message */
 };
 

@@ -1,15 +1,34 @@
-/* objsrv: the object server (seed 001, microkernel EROS).  The kernel upcalls it when a
- * process touches a page object that is not in memory; it gets an I/O-pinned frame from
- * the kernel, has the disk DMA the object into the frame's physical address, and tells the
- * kernel the object is there.  Dirty objects go home the same way in reverse.
+/* objsrv: the object server (seed 001, microkernel EROS), and the object store's disk
+ * driver.  The store's disk hangs off a controller of its own, which the kernel never
+ * programs: this program maps its registers (the device capability), resets and probes
+ * it, and moves every sector of the store -- page objects into I/O-pinned frames the
+ * kernel lends it, dirty pages home, and the store's own metadata and nodes -- by building
+ * AHCI commands with physical addresses, setting PxCI and waiting for the interrupt
+ * message.  The protocol and the livelock argument: kernel/obj/server.py.
  *
  * It runs in fixed resources: no malloc, no stdio, nothing but this stack and these
- * statics, all pinned by the kernel before it starts, so it can never fault on an object
- * it would have to fetch itself.
+ * statics, all present and pinned by the kernel before it starts, so it never faults.
  *
- * Lab objsrv (labs/objsrv/README.md): write load() and store(). */
+ * Lab objsrv (labs/objsrv/README.md): write build_command() and run_command(). */
+#include <stdint.h>
 #include <unistd.h>
 #include <ukern.h>
+#include <ahci.h>
+
+#define ABAR_VA  0x100000000000UL      /* where the registers are mapped */
+#define PORT     AHCI_PORT(0)
+#define SECTOR   512
+
+/* One page of our own memory for the controller: the command list (1 KiB aligned), the
+ * received-FIS area (256 B aligned), one command table (128 B aligned), and room for the
+ * IDENTIFY data.  It is pinned, so its physical address (the PHYS capability) holds. */
+#define CLB_OFF   0
+#define FB_OFF    1024
+#define CT_OFF    1280
+#define ID_OFF    2048
+static uint8_t area[4096] __attribute__((aligned(4096)));
+static volatile uint8_t *abar = (volatile uint8_t *)ABAR_VA;
+static uint64_t area_phys;
 
 static void say(const char *text)
 {
@@ -19,53 +38,137 @@ static void say(const char *text)
     write(2, text, n);
 }
 
-/* A LOAD upcall: page object `oid` lives in `sectors` sectors at disk LBA `lba`, and
- * processes are blocked until the kernel hears LOADED(oid, frame slot). */
-static void load(long oid, long lba, long sectors)
+static uint32_t port_read(unsigned reg) { return ahci_read(abar, PORT + reg); }
+static void port_write(unsigned reg, uint32_t v) { ahci_write(abar, PORT + reg, v); }
+
+/* Stop the port's command engine and FIS receive (§10.1.2), then start them again with
+ * our command list and FIS area: how the port comes up, and how it recovers from an error
+ * (§6.2.2: clear ST, wait for CR, clear SERR and IS, set ST). */
+static void port_restart(void)
 {
-    /* TODO 1: invoke the frame capability (slot OBJSRV_FRAMES) with OBJSRV_FRAME_ALLOC
-     *         (ukern_cap_invoke with a struct ukern_msg): the result is the slot of a
-     *         FRAME capability to a cleared, I/O-pinned frame, and msg.w[1] is its
-     *         physical address.  A negative result is an error: say so, and give up on
-     *         this object.
-     * TODO 2: have the disk DMA the object into that frame: invoke the disk capability
-     *         (OBJSRV_DISK) with OBJSRV_DISK_READ(lba, sectors, frame slot); 0 is success.
-     * TODO 3: tell the kernel: OBJSRV_LOADED(oid, frame slot) on OBJSRV_KERNEL.  The kernel
-     *         unpins the frame, puts it in the object cache and wakes the waiters.
-     *
-     * Until then the server answers with no frame at all, which the kernel refuses: the
-     * processes that wanted the object wait for ever (the grader says which object). */
-    (void)lba;
-    (void)sectors;
-    ukern_cap_call3(OBJSRV_KERNEL, OBJSRV_LOADED, oid, -1, 0);
+    port_write(PX_CMD, port_read(PX_CMD) & ~(PXCMD_ST | PXCMD_FRE));
+    while (port_read(PX_CMD) & (PXCMD_CR | PXCMD_FR))
+        ;
+    port_write(PX_CLB, (uint32_t)(area_phys + CLB_OFF));
+    port_write(PX_CLBU, (uint32_t)((area_phys + CLB_OFF) >> 32));
+    port_write(PX_FB, (uint32_t)(area_phys + FB_OFF));
+    port_write(PX_FBU, (uint32_t)((area_phys + FB_OFF) >> 32));
+    port_write(PX_SERR, 0xFFFFFFFFu);
+    port_write(PX_IS, PXIS_ALL);
+    ahci_write(abar, AHCI_IS, 1);
+    port_write(PX_IE, PXIS_DHRS | PXIS_DPS | PXIS_ERRORS);
+    port_write(PX_CMD, port_read(PX_CMD) | PXCMD_FRE);
+    port_write(PX_CMD, port_read(PX_CMD) | PXCMD_ST);
 }
 
-/* A STORE upcall: dirty page object `oid` goes home to `sectors` sectors at `lba`; the
- * kernel already put a FRAME capability to the cached (pinned) frame in slot `slot`. */
-static void store(long oid, long lba, long sectors, long slot)
+/* Slot 0's command: header, FIS and a one-entry PRDT naming `nbytes` at physical `buf`.
+ * Everything goes into `area` (our pinned page); the controller reads it by physical
+ * address, so every pointer you store in it is area_phys + an offset, never a C pointer. */
+static void build_command(int command, long lba, long count, uint64_t buf, long nbytes, int write_)
 {
-    /* TODO 4: have the disk DMA the frame home: OBJSRV_DISK_WRITE(lba, sectors, slot) on
-     *         OBJSRV_DISK; 0 is success.
-     * TODO 5: then, and only then, tell the kernel OBJSRV_STORED(oid, slot): it unpins the
-     *         frame and empties the slot.
+    /* TODO 1: the command header, slot 0 of the command list at area + CLB_OFF
+     *         (struct ahci_cmd_header, AHCI 1.3.1 §4.2.2): flags = the FIS length in
+     *         dwords (sizeof(struct fis_h2d) / 4), plus CMDHDR_W for a write; prdtl = 1;
+     *         prdbc = 0 (the HBA counts the bytes it moves there); ctba/ctbau = the
+     *         physical address of the command table (area_phys + CT_OFF), low and high.
+     * TODO 2: the command FIS at the start of the table (struct fis_h2d in t->cfis,
+     *         SATA §10.5.5): fis_type FIS_TYPE_H2D, pm_c FIS_H2D_C (this is a command),
+     *         command, device ATA_DEVICE_LBA, the LBA in lba0..lba5 (a byte each, low
+     *         first), count = sectors.  Clear it first: stale bytes are fields too.
+     * TODO 3: one PRD entry (t->prdt[0], §4.2.3.3): dba/dbau = buf (low, high), dbc =
+     *         nbytes - 1, with PRD_I so the port interrupts when it is done.
      *
-     * Until then the server says STORED without writing anything: the kernel unpins the
-     * frame and believes the object is home, but the disk still holds the old contents. */
-    (void)lba;
-    (void)sectors;
-    ukern_cap_call3(OBJSRV_KERNEL, OBJSRV_STORED, oid, slot, 0);
+     * The controller checks each PRD against the frames lent to it (an IOMMU in
+     * miniature): an address that is not one of ours fails the command with PxIS.HBFS. */
+    (void)command; (void)lba; (void)count; (void)buf; (void)nbytes; (void)write_;
+}
+
+/* Issue slot 0 and wait for its interrupt message: 0, or the port's error bits (and the
+ * port restarted, so the next command can run). */
+static long run_command(void)
+{
+    /* TODO 4: issue: write 1 (slot 0) to PxCI with port_write.
+     * TODO 5: wait: ukern_cap_call(UKERN_IRQ_SLOT, UKERN_IRQ_WAIT, 0, 0) sleeps until the
+     *         controller's interrupt arrives as a message.  Then read PxIS, clear the bits
+     *         you saw (write them back: PxIS is write-1-to-clear), clear the port's bit in
+     *         the HBA's IS (ahci_write(abar, AHCI_IS, 1)), and only then acknowledge the
+     *         interrupt (UKERN_IRQ_ACK): the kernel masked the line when it sent the
+     *         message, and unmasks it now.
+     * TODO 6: check: an error bit in PxIS (PXIS_ERRORS) or ERR in PxTFD means the command
+     *         failed: port_restart() (the port halts after an error until ST is cleared
+     *         and set again) and return something non-zero (the kernel logs it).
+     *         Otherwise, once PxCI's bit 0 has cleared, the command is done: return 0.
+     *         (If it has not, wait for the next interrupt.)
+     *
+     * Until then every command "fails" at once, so probe() finds no disk: the server
+     * exits and the kernel refuses to open the object store. */
+    return -1;
+}
+
+static long transfer(long lba, long sectors, uint64_t phys, int write_)
+{
+    build_command(write_ ? ATA_WRITE_DMA_EXT : ATA_READ_DMA_EXT, lba, sectors, phys,
+                  sectors * SECTOR, write_);
+    return run_command();
+}
+
+/* Reset the controller, bring port 0 up, and IDENTIFY its disk: its size in sectors. */
+static long probe(void)
+{
+    ahci_write(abar, AHCI_GHC, GHC_HR);
+    while (ahci_read(abar, AHCI_GHC) & GHC_HR)
+        ;
+    ahci_write(abar, AHCI_GHC, GHC_AE | GHC_IE);
+    if ((port_read(PX_SSTS) & 0xF) != SSTS_DET_PRESENT || port_read(PX_SIG) != SIG_ATA)
+        return -1;
+    port_restart();
+    build_command(ATA_IDENTIFY, 0, 0, area_phys + ID_OFF, SECTOR, 0);
+    if (run_command() != 0)
+        return -1;
+    const uint16_t *id = (const uint16_t *)(area + ID_OFF);
+    return (long)id[100] | (long)id[101] << 16 | (long)id[102] << 32 | (long)id[103] << 48;
+}
+
+static void load(long oid, long lba, long sectors)
+{
+    struct ukern_msg frame = {{OBJSRV_FRAME_ALLOC}};
+    long slot = ukern_cap_invoke(OBJSRV_FRAMES, &frame);   /* frame.w[1]: its address */
+    if (slot < 0) {
+        say("objsrv: no frame\n");
+        return;
+    }
+    long status = transfer(lba, sectors, (uint64_t)frame.w[1], 0);
+    if (status)
+        say("objsrv: object read failed\n");
+    ukern_cap_call3(OBJSRV_KERNEL, OBJSRV_LOADED, oid, slot, status);
 }
 
 int main(void)
 {
+    if (ukern_cap_call(UKERN_DEVICE_SLOT, UKERN_DEVICE_MAP, (long)ABAR_VA, 0) != 0) {
+        say("objsrv: cannot map the controller\n");
+        return 1;
+    }
+    area_phys = (uint64_t)ukern_cap_call(UKERN_PHYS_SLOT, UKERN_PHYS_ADDR, (long)area, 0);
+    long sectors = probe();
+    if (sectors <= 0) {
+        say("objsrv: no disk on the object store's controller\n");
+        return 1;
+    }
+    ukern_cap_call(OBJSRV_KERNEL, OBJSRV_READY, sectors, 0);
     for (;;) {
         struct ukern_msg m = {{OBJSRV_WAIT}};
         long what = ukern_cap_invoke(OBJSRV_ENDPOINT, &m);
-        if (what == OBJSRV_MSG_LOAD)
+        if (what == OBJSRV_MSG_LOAD) {
             load(m.w[1], m.w[2], m.w[3]);
-        else if (what == OBJSRV_MSG_STORE)
-            store(m.w[1], m.w[2], m.w[3], m.w[4]);
-        else if (what < 0)
+        } else if (what == OBJSRV_MSG_STORE) {
+            long status = transfer(m.w[2], m.w[3], (uint64_t)m.w[5], 1);
+            ukern_cap_call3(OBJSRV_KERNEL, OBJSRV_STORED, m.w[1], m.w[4], status);
+        } else if (what == OBJSRV_MSG_READ || what == OBJSRV_MSG_WRITE) {
+            long status = transfer(m.w[2], m.w[3], (uint64_t)m.w[5], what == OBJSRV_MSG_WRITE);
+            ukern_cap_call3(OBJSRV_KERNEL, OBJSRV_DONE, m.w[1], m.w[4], status);
+        } else if (what < 0) {
             say("objsrv: wait failed\n");
+        }
     }
 }
