@@ -27,7 +27,7 @@ def test_a_fork_bomb_hits_eagain_and_the_shell_still_answers(disk):
     assert 'alive: 130' in after                 # the bomb's group died of SIGINT
     assert 'motd' in after                       # and the shell can fork again
     assert status == 0
-    assert all(p.state.value == 'zombie' for p in kernel.procs.values())
+    assert all(pid in kernel.daemons or p.state.value == 'zombie' for pid, p in kernel.procs.items())
 
 
 def test_a_fork_bomb_that_leaves_the_session_cannot_hang_the_shell_or_shutdown(disk):
@@ -40,7 +40,18 @@ def test_a_fork_bomb_that_leaves_the_session_cannot_hang_the_shell_or_shutdown(d
     assert 'sh: fork: Resource temporarily unavailable' in after, after
     assert 'the shell exited; syncing and shutting down' in after
     assert status == 1 << 8                      # exit gives the failed echo's status, 1
-    assert all(p.state.value == 'zombie' for p in kernel.procs.values())
+    assert all(pid in kernel.daemons or p.state.value == 'zombie' for pid, p in kernel.procs.items())
+
+
+def test_the_shells_built_in_kill_ends_a_fork_bomb_that_left_the_session(disk):
+    """With the process table full no /bin/kill can start, but the shell's built-in kill
+    can: `kill -9 -1` ends every process but init, the shell and the object server, and
+    the shell forks again."""
+    text, status, kernel = session(disk, b'/tests/forkbomb setsid\n\x03kill -9 -1\necho alive\nexit\n')
+    after = text.split('kill -9 -1', 1)[1]
+    assert 'alive' in after and 'Resource temporarily unavailable' not in after, after
+    assert status == 0
+    assert all(pid in kernel.daemons or p.state.value == 'zombie' for pid, p in kernel.procs.items())
 
 
 def test_the_oom_killer_names_the_hog_and_the_program_beside_it_survives(userland):

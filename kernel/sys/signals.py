@@ -72,8 +72,8 @@ def _targets(k, p, pid: int) -> list:
         return [q for q in leaders if q.pid == pid]
     if pid == 0:
         return [q for q in leaders if q.pgid == p.pgid]
-    if pid == -1:
-        return [q for q in leaders if q.pid not in (1, p.tgid)]
+    if pid == -1:           # every process but init, the caller and the kernel's servers
+        return [q for q in leaders if q.pid not in (1, p.tgid) and q.tgid not in k.daemons]
     return [q for q in leaders if q.pgid == -pid]
 
 
