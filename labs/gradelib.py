@@ -197,10 +197,15 @@ def show_guest(what=None, out=None, user_only: bool = True) -> None:
     proc, aspace, kernel = None, None, None
     if hasattr(what, 'procs') and hasattr(what, 'frames'):            # a Kernel
         kernel = what
-        live = [p for p in kernel.procs.values() if p.state.value != 'zombie']
-        proc = kernel.current or (live[-1] if live else None)
+        # the kernel's own servers (objsrv) are not what a student's test ran
+        ours = [p for p in kernel.procs.values() if p.tgid not in kernel.daemons]
+        live = [p for p in ours if p.state.value != 'zombie']
+        current = kernel.current
+        if current is not None and current.tgid in kernel.daemons:
+            current = None
+        proc = current or (live[-1] if live else None)
         if proc is None:
-            print(f'kernel: no live process ({len(kernel.procs)} zombies); '
+            print(f'kernel: no live process ({len(ours)} zombies); '
                   f'{kernel.frames.free_count}/{kernel.frames.total} frames free', file=out)
             return
     elif hasattr(what, 'aspace'):                                     # a Process

@@ -49,7 +49,8 @@ class GradePdb(pdb.Pdb):
                 return
         else:
             kernel = self.kernel or gradelib.latest_kernel()
-            if kernel is not None and kernel.current is not None:
+            if (kernel is not None and kernel.current is not None
+                    and kernel.current.tgid not in kernel.daemons):     # (not the kernel's servers)
                 target = kernel.current
             frames = [] if target is not None else [f for f, _ in self.stack[:self.curindex + 1]]
             for frame in reversed(frames):
