@@ -95,12 +95,8 @@ def fnv1a(data: bytes) -> int:
 
 def partition(image: Path, out: Path) -> Path:
     """Partition 1 of image alone (e2fsck and debugfs take no offset)."""
-    from kernel.tools.mkdisk import copy_into, partition_offsets
-    start, size, _ = partition_offsets(image)[0]
-    with open(out, 'wb') as dst:
-        dst.truncate(size)
-        copy_into(image, dst, -start, window=(start, start + size))
-    return out
+    from kernel.tools.mkdisk import extract_partition
+    return extract_partition(image, out)
 
 
 def e2fsck(*args) -> subprocess.CompletedProcess:

@@ -84,12 +84,8 @@ def disk(master_image, tmp_path) -> Path:
 
 def partition1(image: Path, out: Path) -> Path:
     """Partition 1 alone, as a sparse file (for e2fsck and debugfs, which take no offset)."""
-    from kernel.tools.mkdisk import partition_offsets, copy_into
-    start, size, _ = partition_offsets(image)[0]
-    with open(out, 'wb') as dst:
-        dst.truncate(size)
-        copy_into(image, dst, -start, window=(start, start + size))
-    return out
+    from kernel.tools.mkdisk import extract_partition
+    return extract_partition(image, out)
 
 
 def fsck(image: Path) -> subprocess.CompletedProcess:

@@ -190,6 +190,16 @@ def copy_into(source_path, image, offset: int, chunk: int = MIB, window: tuple[i
                 position += len(data)
 
 
+def extract_partition(image_path, out_path, index: int = 0):
+    """Partition `index` of an image alone, as a sparse file (e2fsck and debugfs take no
+    offset); returns out_path."""
+    start, size, _ = partition_offsets(image_path)[index]
+    with open(out_path, 'wb') as out:
+        out.truncate(size)
+        copy_into(image_path, out, -start, window=(start, start + size))
+    return out_path
+
+
 def data_extents(fd: int) -> list[tuple[int, int]]:
     """The (start, end) byte ranges of a file that hold data (SEEK_DATA/SEEK_HOLE), or the
     whole file where the file system cannot tell."""
