@@ -120,11 +120,15 @@ class BufferCache:
     def memory(self):
         return self.kernel.machine.memory
 
+    @property
+    def _blocks(self) -> int:
+        """How many blocks the partition holds."""
+        return self.nsectors // (self._block_size // self.disk.sector_size)
+
     def _lba(self, n: int, count: int = 1) -> int:
-        per = self._block_size // self.disk.sector_size
-        if n < 0 or (n + count) * per > self.nsectors:
+        if n < 0 or n + count > self._blocks:
             raise FsError(Errno.EIO, f'block {n + count - 1} lies beyond the end of the partition')
-        return self.start_lba + n * per
+        return self.start_lba + n * (self._block_size // self.disk.sector_size)
 
     def _drop(self, buf: Buffer) -> None:
         self._index.remove(buf)
@@ -341,9 +345,11 @@ class BufferCache:
         started = 0
         try:
             for first, count in runs:
-                if not first:
+                # a hole is skipped, and so is what a corrupt pointer names past the
+                # partition: that block stays uncached and its reader reports the error
+                count = min(count, self._blocks - first)
+                if first <= 0 or count <= 0:
                     continue
-                self._lba(first, count)
                 n, end = first, first + count
                 while n < end:
                     buf, fresh = self._fill(n, end)

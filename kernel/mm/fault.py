@@ -24,7 +24,6 @@ from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
 from .pagetable import P, W, A, D, COW, SWAP, BLOCKED, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_GAP, STACK_TOP
-from ..fs.fserror import FsError
 
 STACK_LIMIT_MAX = 1 << 32        # an unlimited stack still stops 4 GiB below its top
 
@@ -267,10 +266,7 @@ def _map_file_page(aspace, frames, region, va, around: int = 0) -> FaultResult:
         return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
     if buf is None or not buf.valid:
         ahead = [b for b in region.file.blocks[index:index + READAHEAD_PAGES] if b > 0]
-        try:
-            cache.prefetch(ahead)              # this page and a few after it, in one batch
-        except FsError:                        # a corrupt block pointer: past the partition
-            return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
+        cache.prefetch(ahead)                  # this page and a few after it, in one batch
         buf = cache.page(blockno)
         if buf is None or buf.io is None:
             return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
