@@ -242,7 +242,7 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
     kernel.interactive = interactive
     gate, close_gate = open_gate(kernel, args, interactive)
     close_trace = attach(kernel, args)
-    unbalanced = None
+    unbalanced, power_failed = None, False
     with _raw_terminal(interactive and not replaying(args)), HostInterrupts(kernel, gate) as host:
         try:
             kernel.run()
@@ -250,17 +250,13 @@ def run_to_the_end(kernel: Kernel, args, interactive: bool) -> None:
             unbalanced = e
             kernel.check_books = False       # (shutdown runs the loop again: say it once)
         except PowerFailed:
-            close_trace()
-            close_gate()
-            raise                            # no write-back: the disks keep what they have
-        except BaseException:
-            close_trace()
-            close_gate()
-            kernel.shutdown()
+            power_failed = True              # no write-back: the disks keep what they have
             raise
-        close_trace()
-        close_gate()
-        kernel.shutdown()
+        finally:
+            close_trace()
+            close_gate()
+            if not power_failed:
+                kernel.shutdown()
     if unbalanced is not None:
         first, n = unbalanced.problems[0], len(unbalanced.problems)
         more = f' (and {n - 1} more)' if n > 1 else ''
