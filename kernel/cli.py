@@ -15,7 +15,6 @@ import argparse
 import errno
 import os
 import sys
-import tempfile
 
 from emu.machine import Machine
 from .kernel import Kernel, DEFAULT_QUANTUM
@@ -80,6 +79,7 @@ def machine_disks(args) -> tuple[list, DiskImage | None]:
     size = 2 * args.mem if args.swap is None else args.swap
     if size <= 0 or (args.disk and SWAP_TYPE in (kind for _, _, kind in mkdisk.partition_offsets(args.disk))):
         return ([boot] if boot else []), store
+    import tempfile
     swapfile = tempfile.NamedTemporaryFile(prefix='ukern-swap-', suffix='.img')
     _keep_alive.append(swapfile)
     return [boot, DiskImage.create(swapfile.name, size // 512)], store
@@ -151,9 +151,10 @@ def host_of(args) -> dict:
     the working directory; a replay's are the recording's (trace/record.py)."""
     if getattr(args, 'replay', None) is not None:
         return args.replay.options['host']
-    from .trace.record import host_view
-    return host_view(sys.stdin.isatty(), sys.stdout.isatty(), separate_stderr() is not None,
-                     [name + b'=' + value for name, value in os.environb.items()])
+    return {'stdin_tty': sys.stdin.isatty(), 'stdout_tty': sys.stdout.isatty(),
+            'stderr_apart': separate_stderr() is not None,
+            'env': [os.fsdecode(name + b'=' + value) for name, value in os.environb.items()],
+            'cwd': os.getcwd()}
 
 
 def guest_environment(args) -> list[bytes]:
@@ -370,10 +371,19 @@ class _raw_terminal:
             termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self.saved)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, just that command's parser (a run need not build, nor
+    import what builds, the seven others: about a tenth of `ukern run hello`)."""
     from .cmdline import Parser
     parser = Parser(prog='ukern', description='a teaching microkernel on an emulated x86-64')
     sub = parser.add_subparsers(dest='command', required=True)
+    for name, add in COMMANDS.items():
+        if only is None or only == name:
+            add(sub)
+    return parser
+
+
+def _add_run(sub) -> None:
     run = sub.add_parser('run', help='run a static x86-64 ELF program as pid 1')
     _add_machine_options(run)
     run.add_argument('program', help='the ELF file to run: a host path, or with --disk an absolute '
@@ -381,34 +391,51 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('args', nargs=argparse.REMAINDER, help='its arguments (argv[1:])').required = False
     add_trace_options(run)
     run.set_defaults(func=cmd_run)
+
+
+def _add_boot(sub) -> None:
     boot = sub.add_parser('boot', help='boot /sbin/init from a disk image, with this terminal as the console')
     _add_machine_options(boot)
     boot.add_argument('--input', help='type the keys of this file instead of reading the terminal')
     boot.add_argument('--init', default='/sbin/init', help='the first program (default %(default)s)')
     add_trace_options(boot)
     boot.set_defaults(func=cmd_boot)
-    mk = sub.add_parser('mkdisk', help='make a disk image: MBR, ext2 from a directory, object store',
-                        add_help=False)
-    mk.add_argument('rest', nargs=argparse.REMAINDER)
-    mk.set_defaults(func=lambda args: mkdisk.main(args.rest))
-    ob = sub.add_parser('objstore', help='look at or check the object store of a disk image '
-                        '(ukern objstore list|check IMAGE)',
-                        add_help=False)
-    ob.add_argument('rest', nargs=argparse.REMAINDER)
-    ob.set_defaults(func=lambda args: _objstore_main(args.rest))
+
+
+def _add_delegated(name: str, help: str):
+    """A command whose own main parses the rest of the line (DELEGATED runs it directly;
+    this parser only lists it in `ukern --help`)."""
+    def add(sub) -> None:
+        p = sub.add_parser(name, help=help, add_help=False)
+        p.add_argument('rest', nargs=argparse.REMAINDER)
+        p.set_defaults(func=lambda args: DELEGATED[name](args.rest))
+    return add
+
+
+def _add_replay(sub) -> None:
     from .trace.session import add_replay_command
     add_replay_command(sub)
-    tr = sub.add_parser('trace', help='read a trace written by run --trace (ukern trace summary FILE.json)',
-                        add_help=False)
-    tr.add_argument('rest', nargs=argparse.REMAINDER)
-    tr.set_defaults(func=lambda args: trace_main(args.rest))
+
+
+def _add_lab(sub) -> None:
     lab = sub.add_parser('lab', help='course labs: ukern lab start NAME | stop | status | grade [NAME] | run ...')
     lab.add_argument('action', choices=['start', 'stop', 'status', 'list', 'grade', 'run'])
     lab.add_argument('rest', nargs=argparse.REMAINDER,
                      help='start: NAME [--force]; grade: [NAME...] [--reference]; '
                           'run: [--pdb] a ukern command').required = False
     lab.set_defaults(func=cmd_lab)
-    return parser
+
+
+COMMANDS = {
+    'run': _add_run,
+    'boot': _add_boot,
+    'mkdisk': _add_delegated('mkdisk', 'make a disk image: MBR, ext2 from a directory, object store'),
+    'objstore': _add_delegated('objstore', 'look at or check the object store of a disk image '
+                               '(ukern objstore list|check IMAGE)'),
+    'replay': _add_replay,
+    'trace': _add_delegated('trace', 'read a trace written by run --trace (ukern trace summary FILE.json)'),
+    'lab': _add_lab,
+}
 
 
 def _objstore_main(argv: list[str]) -> int:
@@ -474,9 +501,12 @@ DELEGATED = {'mkdisk': lambda rest: mkdisk.main(rest), 'objstore': _objstore_mai
 def main(argv: list[str] | None = None) -> int:
     """`ukern ...`: a user's mistake ends in one line on stderr (status 2 for the command
     line, 1 for what went wrong later), never in a traceback."""
-    from .trace.reverse import session_ended
     argv = sys.argv[1:] if argv is None else list(argv)
-    return session_ended(_command(argv))       # (gdb's reverse execution may have forked)
+    status = _command(argv)
+    # gdb's reverse execution may have forked runners; only a run that loaded it has any
+    # (importing it for every run would cost a tenth of `ukern run hello`).
+    reverse = sys.modules.get(f'{__package__}.trace.reverse')
+    return reverse.session_ended(status) if reverse is not None else status
 
 
 def _command(argv: list[str]) -> int:
@@ -484,7 +514,7 @@ def _command(argv: list[str]) -> int:
     try:
         if argv and argv[0] in DELEGATED:
             return DELEGATED[argv[0]](argv[1:])
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
         args.argv = argv
         return args.func(args)
     except CommandError as e:

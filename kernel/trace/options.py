@@ -26,6 +26,8 @@ from ..cmdline import CommandError, Parser, add_optional_value, int_between
 from .faultopts import add_fault_options, attach_faults, plot_trace
 
 ALL = 'all'
+DEFAULT_EVERY = 20_000_000  # --snapshot-every: instructions between snapshots (reverse.py;
+                            # bench/rewind.py measures the latency it buys)
 
 
 def process_list(text: str) -> frozenset[int] | str:
@@ -65,7 +67,6 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     add_fault_options(g)
     g.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                    help='stop before the first instruction and serve gdb on 127.0.0.1:PORT')
-    from .reverse import DEFAULT_EVERY
     g.add_argument('--snapshot-every', metavar='N', type=int_between(0, 1 << 40), default=DEFAULT_EVERY,
                    help='with --gdb: a snapshot every N instructions, for reverse-step and '
                         'reverse-continue (0: no reverse execution; default %(default)s)')

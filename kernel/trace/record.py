@@ -265,8 +265,3 @@ class Replayer(_Gate):
     def close(self) -> None:
         pass
 
-
-def host_view(stdin_tty: bool, stdout_tty: bool, stderr_apart: bool, env: list[bytes]) -> dict:
-    """The host's side of a run as the options keep it: what a replay must pretend."""
-    return {'stdin_tty': stdin_tty, 'stdout_tty': stdout_tty, 'stderr_apart': stderr_apart,
-            'env': [os.fsdecode(e) for e in env], 'cwd': os.getcwd()}

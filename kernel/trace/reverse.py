@@ -38,8 +38,9 @@ import struct
 import sys
 import warnings
 
+from .options import DEFAULT_EVERY
+
 MARGIN = 1024               # a translated block has at most 512 instructions
-DEFAULT_EVERY = 20_000_000  # instructions between snapshots (bench/rewind.py: the latency it buys)
 MAX_SNAPSHOTS = 64          # beyond this, the one whose loss leaves the smallest gap goes
 _LENGTH = struct.Struct('<I')
 

@@ -12,12 +12,9 @@ it is given: it runs on a temporary copy, so it can be repeated.
 """
 
 import os
-import shutil
 import sys
-import tempfile
 
 from ..cmdline import CommandError
-from .record import Recorder, Recording, Replayer, encode_script
 
 
 def add_record_options(group) -> None:
@@ -36,7 +33,7 @@ def add_replay_command(sub) -> None:
                     'the recorded session changed the original); default: the recorded path')
     rp.add_argument('--trace', metavar='FILE.json', help='write a Chrome/Perfetto trace of the replay')
     from ..cmdline import int_between
-    from .reverse import DEFAULT_EVERY
+    from .options import DEFAULT_EVERY
     rp.add_argument('--gdb', metavar='PORT', type=int_between(0, 65535),
                     help='stop before the first instruction and serve gdb (reverse execution too)')
     rp.add_argument('--snapshot-every', metavar='N', type=int_between(0, 1 << 40), default=DEFAULT_EVERY,
@@ -47,11 +44,15 @@ def add_replay_command(sub) -> None:
 def open_gate(kernel, args, interactive: bool):
     """A Recorder (--record) or a Replayer (ukern replay) in front of the console, or
     neither; returns (gate, close)."""
+    # record.py (hashlib, json) is imported only by a run that records or replays: every
+    # other run calls this too, and `ukern run hello` should not pay for it.
     if getattr(args, 'replay', None) is not None:
+        from .record import Replayer
         kernel.interactive = args.replay.options['interactive']
         gate = Replayer(kernel, args.replay)
         return gate, gate.close
     if getattr(args, 'record', None):
+        from .record import Recorder, encode_script
         kernel.interactive = True          # input points after every slice (record.py)
         options = {'argv': getattr(args, 'argv', []),      # (a replay leaves out its --record)
                    'interactive': True,
@@ -78,7 +79,10 @@ def _script(args) -> bytes | None:
 
 
 def cmd_replay(args) -> int:
+    import shutil
+    import tempfile
     from ..cli import build_parser, names_wanted
+    from .record import Recording
     recording = Recording(args.file)
     argv = recording.options['argv']
     try:
