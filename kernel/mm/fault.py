@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
+from .huge import map_huge_page
 from .pagetable import P, W, A, D, COW, SWAP, BLOCKED, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_GAP, STACK_TOP
 
@@ -53,6 +54,7 @@ class FaultResult:
     queue: object = None      # for WAIT: what the process sleeps on (a read's completion)
     frame: int = 0            # the frame a ZERO_FILL, FILE_READ, COW_COPY or SWAP_IN mapped
     around: tuple = ()        # the frames fault-around mapped besides `frame`
+    huge: bool = False        # `frame` starts a 2 MiB page mapped by this fault (mm/huge.py)
 
 
 SIGSEGV = 11
@@ -78,9 +80,10 @@ LARGE_PAGES = LARGE_BLOCK // PAGE_SIZE   # the size of an x86-64 large page
 
 
 def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp,
-           around: int = 0) -> FaultResult:
+           around: int = 0, huge: bool = False) -> FaultResult:
     """rsp: the user stack pointer, or a function giving it (read only for stack growth);
-    around: how many pages besides the faulting one fault-around may map (0: none)."""
+    around: how many pages besides the faulting one fault-around may map (0: none);
+    huge: a large anonymous mapping may get 2 MiB pages."""
     if addr >= USER_TOP:
         return _kill(f'{access_word(error)} of kernel address', addr)
     region = aspace.find(addr)
@@ -117,7 +120,7 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
                 return _swap_in(aspace, frames, region, va, pte >> 12)
             if region.file is not None:
                 return _map_file_page(aspace, frames, region, va, around)
-            result = _fill(aspace, frames, region, va, around)
+            result = _fill(aspace, frames, region, va, around, huge)
             return dataclasses.replace(result, action=Action.STACK_GROW) if grew else result
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
@@ -139,11 +142,12 @@ def _grow_stack(aspace: AddressSpace, addr: int, rsp) -> Region | None:
     return stack
 
 
-def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int, around: int = 0) -> FaultResult:
+def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int, around: int = 0,
+          huge: bool = False) -> FaultResult:
     """Demand-zero (or copy from the program image) va's page and, on a sequential
     stream, the window after it, from one run of consecutive zeroed frames; in a large
     anonymous mapping, the whole 2 MiB block around va (_large_block)."""
-    block = _large_block(aspace, frames, region, va, around)
+    block = _large_block(aspace, frames, region, va, around, huge)
     if block is not None:
         return block
     npages = _sequential_window(aspace, region, va, around)
@@ -173,19 +177,24 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
 
 
 def _large_block(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
-                 around: int) -> FaultResult | None:
+                 around: int, huge: bool) -> FaultResult | None:
     """A first touch anywhere in an untouched, aligned 2 MiB block of an anonymous mapping
-    maps the whole block from one run of 512 zeroed frames, as Linux's transparent huge
-    pages fill a 2 MiB page on first touch: a program that scatters its touches over a
-    big array takes a fault per 2 MiB, not per 4 KiB.  The block is mapped with 4 KiB
-    entries, so reclaim, swap, copy-on-write and mprotect still work page by page (there
-    is nothing to split).  Only while memory is plentiful (`around`), and never over a
-    page already in use; None when this fault should map less."""
+    maps the whole block at once, as Linux's transparent huge pages fill a 2 MiB page on
+    first touch: a program that scatters its touches over a big array takes a fault per
+    2 MiB, not per 4 KiB.  With `huge`, the block is one 2 MiB page (mm/huge.py), split
+    later where page granularity is needed; without, or when no aligned run is free, 512
+    4 KiB entries from one run of zeroed frames.  Only while memory is plentiful
+    (`around`), and never over a page already in use; None when this fault should map
+    less."""
     start = va & ~(LARGE_BLOCK - 1)
     if (region.kind is not Kind.ANON or region.image is not None or around < LARGE_PAGES - 1
             or start < region.start or start + LARGE_BLOCK > region.end
             or aspace.pt.empty_run(start, LARGE_PAGES) < LARGE_PAGES):
         return None
+    if huge and not region.shared:
+        frame = map_huge_page(aspace, frames, region, va)
+        if frame is not None:
+            return FaultResult(Action.ZERO_FILL, frame=frame, huge=True)
     frame = frames.alloc_run(LARGE_PAGES)
     if frame is None:
         return None                         # memory fragmented: fault-around's halving decides
