@@ -106,6 +106,7 @@ class Reclaimer:
 
     def _huge_split(self, frame: int, count: int) -> None:
         """A 2 MiB page from `frame` became `count` pages: the policy knew only the first."""
+        self.stats['thp_split_page'] += 1
         others = range(frame + PAGE_SIZE, frame + count * PAGE_SIZE, PAGE_SIZE)
         if self._choosing:
             self._split_later.extend(others)
