@@ -105,7 +105,7 @@ class PageTable:
                     return None
                 entry = self.frames.alloc() | TABLE_FLAGS
                 words[slot >> 3] = entry
-            elif entry & PS:
+            elif entry & PS and shift == 21:
                 entry = self._split(slot >> 3, va & ~(HUGE_SIZE - 1))
             table = entry & ADDR_MASK
         return table + ((va >> 12) & 511) * 8
@@ -199,7 +199,7 @@ class PageTable:
             entry = words[(table >> 3) + ((va >> shift) & 511)]
             if not entry & P:
                 return 0
-            if entry & PS:
+            if entry & PS and shift == 21:
                 return small_entry(entry, va)
             table = entry & ADDR_MASK
         return words[(table >> 3) + ((va >> 12) & 511)]
