@@ -64,6 +64,21 @@ def test_the_fault_line_says_it_mapped_a_2_mib_page(userland, mode, text):
     assert len(lines) == 32, stream.getvalue()
 
 
+def test_the_books_balance_while_2_mib_pages_are_mapped(userland):
+    from kernel.check import find_problems
+    kernel, out, _ = boot(mem=256 << 20)
+    looked = []
+
+    def look(e):                          # at a few faults and calls of the running program
+        p = kernel.procs.get(e.pid)
+        if e.kind in ('fault', 'syscall') and p is not None and p.aspace.pt.deposit and len(looked) < 4:
+            looked.append((len(p.aspace.pt.deposit), find_problems(kernel)))
+    kernel.trace.subscribe(look)
+    _run(kernel, userland, 'huge_touch')
+    assert len(looked) == 4 and looked[-1][0] >= 4
+    assert all(problems == [] for _, problems in looked), looked
+
+
 def test_without_huge_pages_the_blocks_are_4_kib_entries(userland):
     kernel, out, _ = boot(mem=256 << 20)
     kernel.huge_pages = False
