@@ -39,7 +39,7 @@ all the queues that exist.
 from collections import Counter
 
 from .mm.frames import PAGE_SHIFT, PAGE_SIZE
-from .mm.pagetable import ADDR_MASK, BLOCKED, ENTRIES, KERNEL_HALF_INDEX, P, SWAP
+from .mm.pagetable import ADDR_MASK, BLOCKED, ENTRIES, KERNEL_HALF_INDEX, P, SWAP, PS, HUGE_ADDR_MASK, HUGE_PAGES
 from .proc.process import State
 from .proc.wait import WaitAny, WaitQueue
 
@@ -150,7 +150,9 @@ class Books:
                 if not entry:
                     continue
                 va = base + i * span
-                if level < 3:
+                if level == 2 and entry & P and entry & PS:
+                    self._huge_page(aspace, key, va, entry)
+                elif level < 3:
                     if entry & P:
                         self._own(entry & ADDR_MASK, 'page table')
                         stack.append((entry & ADDR_MASK, level + 1, va))
@@ -162,6 +164,21 @@ class Books:
                     self.ptes.add((frame, key, va))
                 elif entry & SWAP and not entry & BLOCKED:
                     self.slot_refs[entry >> 12] += 1
+
+    def _huge_page(self, aspace, key: int, va: int, entry: int) -> None:
+        """A 2 MiB page (mm/huge.py): one reverse-map entry for its first frame, one
+        reference on each of its frames, and its leaf table deposited for a split."""
+        frame = entry & HUGE_ADDR_MASK
+        if frame & (HUGE_PAGES * PAGE_SIZE - 1):
+            self.problems.append(f'va {va:#x}: 2 MiB page at a frame not 2 MiB-aligned ({frame:#x})')
+        for f in range(frame, frame + HUGE_PAGES * PAGE_SIZE, PAGE_SIZE):
+            self.mapcount[f] += 1
+        self.ptes.add((frame, key, va))
+        table = aspace.pt.deposit.get(va)
+        if table is None:
+            self.problems.append(f'va {va:#x}: 2 MiB page with no deposited leaf table')
+        else:
+            self._own(table, 'page table')
 
     def _walk_kernel_half(self, pdpt: int) -> None:
         words = self.frames.memory.words

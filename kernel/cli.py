@@ -44,6 +44,9 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--no-fault-around', dest='fault_around', action='store_false',
                    help='map one page per page fault (default: a sequential stream of faults '
                    'maps a window of pages at once while memory allows)')
+    p.add_argument('--no-huge-pages', dest='huge_pages', action='store_false',
+                   help='map large anonymous mappings with 4 KiB pages only (default: a first touch '
+                   'in an aligned 2 MiB block maps it as one 2 MiB page while memory allows)')
     p.add_argument('--check', action='store_true', help='check the kernel\'s books (frames, swap '
                    'slots, queues) at every context switch; a finding ends the run (status 1)')
     p.add_argument('--root', metavar='DIR', help='without --disk: the host directory the guest '
@@ -101,6 +104,7 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
     kernel = Kernel(machine, quantum=args.quantum, console_is_tty=tty, policy=args.policy,
                     console_input_typed=typed, error_sink=error_sink)
     kernel.fault_around = args.fault_around
+    kernel.huge_pages = getattr(args, 'huge_pages', True)
     kernel.vfs.page_programs = not getattr(args, 'names', names_wanted(args))
     kernel.check_books = getattr(args, 'check', False)
     if args.disk:

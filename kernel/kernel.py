@@ -143,6 +143,7 @@ class Kernel:
         self.host_input = machine.console  # input from outside, or trace/record.py's recorder or replayer
         self.exact_clock = False           # count every instruction, even when nothing else waits
         self.fault_around = True           # map a window of pages on sequential faults (mm/fault.py)
+        self.huge_pages = True             # 2 MiB pages for large anonymous mappings (mm/huge.py)
         self.cpu.on_syscall = self._on_syscall
         self.cpu.on_trap = self._on_trap
         self.vfs = mount_namespace(self)    # /proc, /dev, /tmp over an empty root
@@ -527,7 +528,8 @@ class Kernel:
             return self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
         traced = self.trace.enabled and p.pid != 0     # pid 0: a program image being built
         before = p.aspace.pt.walk(addr) if traced else None
-        result = fault.handle(p.aspace, self.frames, addr, error, rsp, self._around_budget())
+        result = fault.handle(p.aspace, self.frames, addr, error, rsp, self._around_budget(),
+                              self.huge_pages and not labs.in_progress())
         if from_kernel and result.action is fault.Action.KILL:
             result = fault.FaultResult(fault.Action.EFAULT, result.reason)
         self._last_fault = result
@@ -540,6 +542,7 @@ class Kernel:
         if traced:
             self._emit('fault', p, addr=addr, error=error, action=result.action.value,
                        reason=result.reason, from_kernel=from_kernel, around=len(result.around),
+                       huge=result.huge,
                        before=before, after=p.aspace.pt.walk(addr),
                        rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
         return result
@@ -560,6 +563,8 @@ class Kernel:
             self.vmstat['pswpin'] += 1
         if result.frame:
             self.reclaim.track(result.frame)
+        if result.huge:
+            self.vmstat['thp_fault_alloc'] += 1
         if result.around:
             self.vmstat['fault_around'] += len(result.around)
             self.reclaim.track_all(result.around)

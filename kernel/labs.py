@@ -292,6 +292,12 @@ def active() -> tuple[str, Path, bool] | None:
     return None
 
 
+def in_progress() -> bool:
+    """Is a lab's code applied now?  (The kernel then makes no 2 MiB pages: the labs'
+    page-table code walks 4-level tables page by page.)"""
+    return _active is not None
+
+
 def activate_active() -> str | None:
     """Apply the active lab, if any (the kernel calls this when a Kernel is made)."""
     which = active()

@@ -14,6 +14,10 @@ pages come from one run of zeroed frames; a mapped file's neighbours are mapped 
 buffer cache already holds them (as Linux's fault_around_bytes does).  The caller says
 how many extra pages memory allows (none when free memory is short), so reclaim and swap
 see a demand-paged system under pressure.
+
+2 MiB pages: while memory allows, a first touch in an untouched, aligned 2 MiB block of a
+private anonymous mapping maps the block as one page (mm/huge.py); without them (the
+kill switch, a lab in progress, no aligned run free) the block is 512 4 KiB entries.
 """
 
 import dataclasses
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 
 from emu.cpu import PF_FETCH, PF_WRITE
 from .frames import FrameAllocator, PAGE_SIZE, OutOfMemory
+from .huge import map_huge_page
 from .pagetable import P, W, A, D, COW, SWAP, BLOCKED, frame_of, USER_TOP
 from .vm import AddressSpace, Region, Kind, Prot, page_down, STACK_GAP, STACK_TOP
 
@@ -53,6 +58,7 @@ class FaultResult:
     queue: object = None      # for WAIT: what the process sleeps on (a read's completion)
     frame: int = 0            # the frame a ZERO_FILL, FILE_READ, COW_COPY or SWAP_IN mapped
     around: tuple = ()        # the frames fault-around mapped besides `frame`
+    huge: bool = False        # `frame` starts a 2 MiB page mapped by this fault (mm/huge.py)
 
 
 SIGSEGV = 11
@@ -78,9 +84,10 @@ LARGE_PAGES = LARGE_BLOCK // PAGE_SIZE   # the size of an x86-64 large page
 
 
 def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, rsp,
-           around: int = 0) -> FaultResult:
+           around: int = 0, huge: bool = False) -> FaultResult:
     """rsp: the user stack pointer, or a function giving it (read only for stack growth);
-    around: how many pages besides the faulting one fault-around may map (0: none)."""
+    around: how many pages besides the faulting one fault-around may map (0: none);
+    huge: a large anonymous mapping may get 2 MiB pages."""
     if addr >= USER_TOP:
         return _kill(f'{access_word(error)} of kernel address', addr)
     region = aspace.find(addr)
@@ -117,7 +124,8 @@ def handle(aspace: AddressSpace, frames: FrameAllocator, addr: int, error: int, 
                 return _swap_in(aspace, frames, region, va, pte >> 12)
             if region.file is not None:
                 return _map_file_page(aspace, frames, region, va, around)
-            result = _fill(aspace, frames, region, va, around)
+            result = (huge and _huge_page(aspace, frames, region, va, around)) or \
+                _fill(aspace, frames, region, va, around)
             return dataclasses.replace(result, action=Action.STACK_GROW) if grew else result
         if error & PF_WRITE and pte & COW:
             return _break_cow(aspace, frames, region, va, pte)
@@ -172,19 +180,39 @@ def _fill(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
                                                                PAGE_SIZE)))
 
 
-def _large_block(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
-                 around: int) -> FaultResult | None:
-    """A first touch anywhere in an untouched, aligned 2 MiB block of an anonymous mapping
-    maps the whole block from one run of 512 zeroed frames, as Linux's transparent huge
-    pages fill a 2 MiB page on first touch: a program that scatters its touches over a
-    big array takes a fault per 2 MiB, not per 4 KiB.  The block is mapped with 4 KiB
-    entries, so reclaim, swap, copy-on-write and mprotect still work page by page (there
-    is nothing to split).  Only while memory is plentiful (`around`), and never over a
-    page already in use; None when this fault should map less."""
+def _untouched_block(aspace: AddressSpace, region: Region, va: int, around: int) -> int | None:
+    """The start of va's aligned 2 MiB block when a first touch there may map all of it:
+    the block lies inside an anonymous mapping no file image backs, none of its pages is
+    in use, and memory is plentiful (`around`)."""
     start = va & ~(LARGE_BLOCK - 1)
     if (region.kind is not Kind.ANON or region.image is not None or around < LARGE_PAGES - 1
             or start < region.start or start + LARGE_BLOCK > region.end
             or aspace.pt.empty_run(start, LARGE_PAGES) < LARGE_PAGES):
+        return None
+    return start
+
+
+def _huge_page(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
+               around: int) -> FaultResult | None:
+    """A first touch in an untouched block (_untouched_block) of a private anonymous
+    mapping maps the block as one 2 MiB page (mm/huge.py), as Linux's transparent huge
+    pages do; it is split later wherever page granularity is needed.  None when it
+    cannot (then _fill decides), as when no 2 MiB-aligned run of frames is free."""
+    if region.shared or _untouched_block(aspace, region, va, around) is None:
+        return None
+    frame = map_huge_page(aspace, frames, region, va)
+    return FaultResult(Action.ZERO_FILL, frame=frame, huge=True) if frame is not None else None
+
+
+def _large_block(aspace: AddressSpace, frames: FrameAllocator, region: Region, va: int,
+                 around: int) -> FaultResult | None:
+    """Without 2 MiB pages (--no-huge-pages, a lab in progress, no aligned run free), a
+    first touch in an untouched block (_untouched_block) still maps the whole block, with
+    512 4 KiB entries from one run of zeroed frames: a program that scatters its touches
+    over a big array takes a fault per 2 MiB, not per 4 KiB.  None when this fault should
+    map less."""
+    start = _untouched_block(aspace, region, va, around)
+    if start is None:
         return None
     frame = frames.alloc_run(LARGE_PAGES)
     if frame is None:

@@ -47,6 +47,7 @@ class FrameAllocator:
         self.aio = None                # page-level asynchronous I/O (mm/aio.py)
         self.objects = None            # the persistent object space (obj/objects.py)
         self.on_free = None            # reclaim's hook: a frame left the reclaimable set
+        self.on_split = None           # reclaim's hook: a 2 MiB page became 512 pages (mm/huge.py)
 
     @property
     def free_count(self) -> int:
@@ -81,6 +82,27 @@ class FrameAllocator:
         addr = pfn << PAGE_SHIFT
         used = min(count, self._untouched - pfn)        # the frames handed out before
         if zero and used > 0:
+            self.memory.fill(addr, used * PAGE_SIZE)
+        self._untouched = max(self._untouched, pfn + count)
+        return addr
+
+    def alloc_aligned_run(self, count: int) -> int | None:
+        """`count` (a power of two) contiguous fresh zeroed frames whose first frame number
+        is a multiple of `count`: a 2 MiB page needs a 2 MiB-aligned physical run, which
+        alloc_run's lowest run need not be.  None when no such run is free."""
+        ones = b'\x01' * count
+        pfn = -(-self._low // count) * count
+        while True:
+            pfn = self._free_map.find(ones, pfn)
+            if pfn < 0:
+                return None
+            if not pfn & (count - 1):
+                break
+            pfn = (pfn | (count - 1)) + 1          # the next aligned start: look again there
+        self._take(pfn, count)
+        addr = pfn << PAGE_SHIFT
+        used = min(count, self._untouched - pfn)
+        if used > 0:
             self.memory.fill(addr, used * PAGE_SIZE)
         self._untouched = max(self._untouched, pfn + count)
         return addr

@@ -17,6 +17,10 @@ maps a page (found through the reverse map), never through a per-access hook.
     a page during the page-out counts as the Dirty bit does (`redirty`).
   - Pinned frames (DMA in flight) and other shared mappings are never chosen.
   - With nothing left to evict and no frame free, the largest process is killed (OOM).
+  - A 2 MiB page (mm/huge.py) is one page to the policy, known by its first frame; when
+    the policy clears its Accessed bit or chooses it, it is split first, and the other
+    511 frames join the policy as ordinary pages (after the policy's choice, which must
+    not see its lists change under it).
 """
 
 from dataclasses import dataclass
@@ -52,6 +56,9 @@ class Reclaimer:
         self.inflight: dict[int, PageOut] = {}
         self.memory_freed = WaitQueue('free memory')
         self.frames.on_free = self._frame_freed
+        self.frames.on_split = self._huge_split
+        self._choosing = False     # inside the policy's choose_victim: splits wait in _split_later
+        self._split_later: list[int] = []
         self.stats = kernel.vmstat
         self.shrinkers = []        # caches that can give clean frames back: shrink(n) -> freed
         self.owners: dict[int, tuple] = {}   # frame -> (ShmemPages, index): memory-file pages
@@ -97,6 +104,31 @@ class Reclaimer:
         if self.memory_freed.waiters:
             self.memory_freed.wake_all(self.kernel.wake)
 
+    def _huge_split(self, frame: int, count: int) -> None:
+        """A 2 MiB page from `frame` became `count` pages: the policy knew only the first."""
+        self.stats['thp_split_page'] += 1
+        others = range(frame + PAGE_SIZE, frame + count * PAGE_SIZE, PAGE_SIZE)
+        if self._choosing:
+            self._split_later.extend(others)
+        else:
+            self.track_all(list(others))
+
+    def _choose_victim(self) -> int:
+        self._choosing = True
+        try:
+            return self.policy.choose_victim(self.is_referenced, self.clear_referenced, self.can_evict)
+        finally:
+            self._choosing = False
+            if self._split_later:
+                later, self._split_later = self._split_later, []
+                self.track_all(later)
+
+    def _split_if_huge(self, frame: int) -> None:
+        """The victim is a 2 MiB page's first frame: it becomes 512 pages, this one of them."""
+        for aspace, va in self.frames.rmap.mappers(frame):
+            if aspace.pt.huge_entry(va):
+                aspace.pt.split(va)
+
     # -- the policy's view of the hardware bits ------------------------------------------
     def _ptes(self, frame: int):
         for aspace, va in self.frames.rmap.mappers(frame):
@@ -135,8 +167,7 @@ class Reclaimer:
             self._age()
         while self.frames.free_count + len(self.inflight) < self.high:
             try:
-                victim = self.policy.choose_victim(self.is_referenced, self.clear_referenced,
-                                                   self.can_evict)
+                victim = self._choose_victim()
             except NoEvictablePage:
                 break
             self.tracked.discard(victim)
@@ -154,6 +185,7 @@ class Reclaimer:
                 self.policy.referenced(frame)
 
     def _evict(self, frame: int) -> bool:
+        self._split_if_huge(frame)
         mappers = self.frames.rmap.mappers(frame)
         swap = self.frames.swap
         cached_slot = swap.slot_of(frame) if swap is not None else None

@@ -9,7 +9,7 @@ the process could not access raises BadAddress, which the syscall layer turns in
 from emu.cpu import PF_PRESENT, PF_USER, PF_WRITE
 from . import fault
 from .frames import PAGE_SIZE
-from .pagetable import P, U, W, A, D, ADDR_MASK, ENTRIES, frame_of, USER_TOP
+from .pagetable import P, U, W, A, D, ADDR_MASK, ENTRIES, frame_of, USER_TOP, HUGE_ADDR_MASK, HUGE_SIZE
 
 
 class BadAddress(Exception):
@@ -70,6 +70,24 @@ class UserMemory:
         while va < end:
             if not 0 <= va < USER_TOP:
                 raise BadAddress(va)
+            huge = pt.huge_entry(va)
+            if huge:                            # a 2 MiB page: one physical run to its end
+                if huge & ready != ready:
+                    if run_len:                 # copy what we have before faulting
+                        yield run_pa, run_len
+                        run_len = 0
+                    self._phys(va, write)       # sets A (and D) in its PDE, or faults
+                    continue
+                pa = (huge & HUGE_ADDR_MASK) + (va & (HUGE_SIZE - 1))
+                step = min(end, (va | (HUGE_SIZE - 1)) + 1) - va
+                if run_len and run_pa + run_len == pa:
+                    run_len += step
+                else:
+                    if run_len:
+                        yield run_pa, run_len
+                    run_pa, run_len = pa, step
+                va += step
+                continue
             slot = pt.leaf_slot(va)
             index = (va >> 12) & (ENTRIES - 1)
             pages = min(ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)

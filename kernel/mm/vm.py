@@ -11,6 +11,7 @@ import operator
 from dataclasses import dataclass, field
 
 from .frames import FrameAllocator, OutOfMemory, PAGE_SIZE
+from . import huge
 from .pagetable import PageTable, USER_TOP, KERNEL_HALF_INDEX, U, W, NX, P, D, COW, SWAP, BLOCKED, ADDR_MASK
 
 
@@ -134,6 +135,7 @@ class AddressSpace:
         self.frames = frames
         self.kernel_pdpt = kernel_pdpt
         self.pt = PageTable(frames.memory, frames)
+        self.pt.on_split = self._split_books
         self.pt.mem.write_u64(self.pt.root + KERNEL_HALF_INDEX * 8, kernel_pdpt | P | W)
         self.regions: list[Region] = []
         self.brk_start = 0
@@ -215,6 +217,9 @@ class AddressSpace:
         self.frames.rmap.remove(old, self, va)
         self.map_page(va, new, flags)
 
+    def _split_books(self, va: int, frame: int) -> None:
+        huge.split_books(self, va, frame)
+
     def unmap_page(self, va: int) -> int:
         """Take va's page away (its frame reference stays with the caller); returns the PTE."""
         pte = self.pt.clear(va)
@@ -224,6 +229,7 @@ class AddressSpace:
 
     def unmap_range(self, start: int, end: int) -> int:
         """Drop every page (and swap entry) in [start, end); returns frames released."""
+        released = huge.unmap_huge(self, start, end) if self.pt.deposit else 0
         present: list[tuple[int, int]] = []
         for va, pte in self.pt.take_leaves(start, end):
             if pte & P and (pte & ADDR_MASK) >= self.frames.end:
@@ -234,12 +240,13 @@ class AddressSpace:
                 self.frames.swap.release(pte >> 12)
         self.frames.rmap.remove_range(self, present)
         self.frames.release_all([frame for _, frame in present])
-        return len(present)
+        return released + len(present)
 
     def move_pages(self, start: int, end: int, to: int) -> None:
         """mremap: the page-table entries of [start, end) move to `to` (frames and swap
         slots stay where they are; the reverse map follows each present page)."""
         rmap = self.frames.rmap
+        self.pt.split_range(start, end)     # (a 2 MiB page need not stay aligned at `to`)
         for va, pte in self.pt.take_leaves(start, end):
             new = va - start + to
             self.pt.set(new, pte)
@@ -313,6 +320,7 @@ class AddressSpace:
             if r.file:
                 r.file.hold()
             child.regions.append(copy)
+            self.pt.split_range(r.start, r.end)     # copy-on-write works page by page
             for va, pte in list(self.pt.leaf_entries(r.start, r.end)):
                 if not pte & P:
                     if pte & SWAP and not pte & BLOCKED:   # a swap entry: share the slot

@@ -92,6 +92,8 @@ def fault_record(namer: Namer, event) -> FaultRecord:
     did = action + (f' ({a["reason"]})' if a.get('reason') else '')
     if a.get('around'):                      # fault-around mapped more pages with this one
         did += f', +{a["around"]} page{"s" if a["around"] != 1 else ""} around'
+    if a.get('huge'):                        # the whole aligned block as one PDE (mm/huge.py)
+        did += ', mapped a 2 MiB page'
     return FaultRecord(time=event.time, tid=event.pid, tgid=p.tgid if p is not None else event.pid,
                        comm=p.name if p is not None else '?', major=action == WAIT,
                        kind=kind_of(action, before.leaf if before is not None else 0, file_backed),

@@ -82,6 +82,7 @@ def fault_details(kernel, event) -> dict:
         'action': a.get('action', ''),
         'reason': a.get('reason', ''),
         'around': int(a.get('around', 0)),     # pages fault-around mapped besides this one
+        'huge': bool(a.get('huge')),           # it mapped a 2 MiB page (mm/huge.py)
         'walk': walk_lines(addr, a.get('before'), a.get('after')),
     }
 
@@ -99,6 +100,8 @@ def format_fault(kernel, event, details: dict | None = None) -> str:
     action = d['action'] + (f' ({d["reason"]})' if d['reason'] else '')
     if d.get('around'):
         action += f', and {d["around"]} more pages mapped around it (fault-around)'
+    if d.get('huge'):
+        action += ', mapped a 2 MiB page'
     lines.append(f'{pad}action: {action}')
     return '\n'.join(lines)
 
