@@ -69,3 +69,76 @@ def test_the_remembered_runs_are_bounded(fs):
 def one_by_one_at(fs, ino, lbn):
     inode = run_sync(fs.ext2._iget(ino))
     return run_sync(fs.ext2._bmap(inode, lbn))[0]
+
+
+# -- through the whole kernel: a guest reads a file in 1 MiB pieces -------------------------------
+
+PAGE = 4096
+
+
+def stamped(pages: int, seed: int = 0) -> bytes:
+    """Pages whose first bytes differ (readall sums the first byte of every page)."""
+    return b''.join(bytes([(i * 7 + seed) % 251 + 1]) * PAGE for i in range(pages))
+
+
+def page_sum(data: bytes) -> int:
+    return sum(data[i] for i in range(0, len(data), PAGE))
+
+
+def write_files(image, pieces) -> None:
+    """Write (name, offset, data) pieces into partition 1 in the order given, so the
+    files' blocks interleave as their writes did."""
+    from kernel.fs.blockdev import FileBlockDevice
+    from kernel.tools.mkdisk import partition_offsets
+    from kernel.fs.ext2 import Ext2
+    start, _, _ = partition_offsets(image)[0]
+    with FileBlockDevice(image, start, 4096) as dev:
+        fs = Ext2(dev)
+        run_sync(fs.mount())
+        inos = {}
+        for name, offset, data in pieces:
+            if name not in inos:
+                inos[name] = run_sync(fs.create(ROOT, name))
+            run_sync(fs.write(inos[name], offset, data))
+        run_sync(fs.unmount())
+
+
+def read_in_pieces(image, path: str):
+    """Boot, run readall on path in 1 MiB pieces; returns (its output, the sector
+    counts of the DMA commands issued, the kernel)."""
+    from conftest import boot
+    kernel, out, log = boot(disk=image, mem=128 << 20)     # room for windows of 4 MiB
+    issued = []
+    kernel.trace.subscribe(lambda e: issued.append(e.args['sectors'])
+                           if e.kind == 'dma' and e.args.get('phase') == 'issue' else None)
+    kernel.spawn(kernel.read_guest_file(b'/tests/readall'), [b'readall', path.encode()], [])
+    kernel.run()
+    return out.decode(), issued, kernel
+
+
+def test_readahead_windows_fall_into_step_with_the_runs_of_a_contiguous_file(disk):
+    pages = 6 * 1024                              # 24 MiB: six indirect blocks' worth of 4 KiB blocks
+    data = stamped(pages)
+    write_files(disk, [('big', 0, data)])
+    text, issued, kernel = read_in_pieces(disk, '/big')
+    assert text.startswith(f'{len(data)} bytes, checksum {page_sum(data)}'), text
+    data_commands = [s for s in issued if s >= 64]
+    # the file is seven runs (the direct blocks, then one per indirect block); a window
+    # across a break would make two commands of it, every window of 4 MiB
+    assert len(data_commands) <= 7 + 3, str(issued)
+    assert data_commands.count(1024 * 8) >= 4     # whole runs of 1024 blocks, one command each
+    assert kernel.vmstat['readahead_wasted'] == 0
+
+
+def test_a_file_with_a_hole_and_interleaved_blocks_reads_back_right(disk):
+    mib = 256                                     # pages in a MiB
+    a1, a2, a3 = stamped(mib, 1), stamped(3 * mib, 2), stamped(2 * mib + 17, 3)
+    write_files(disk, [('a', 0, a1), ('b', 0, stamped(5, 9)),
+                       ('a', 3 << 20, a2),        # a hole at 1..3 MiB
+                       ('b', 5 * PAGE, stamped(40, 8)),
+                       ('a', 6 << 20, a3)])       # after b's blocks: another run
+    expected = a1 + bytes(2 << 20) + a2 + a3
+    text, issued, kernel = read_in_pieces(disk, '/a')
+    assert text.startswith(f'{len(expected)} bytes, checksum {page_sum(expected)}'), text
+    text, _, _ = read_in_pieces(disk, '/b')
+    assert text.startswith(f'{45 * PAGE} bytes, checksum {page_sum(stamped(5, 9) + stamped(40, 8))}'), text
