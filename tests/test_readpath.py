@@ -142,3 +142,23 @@ def test_a_file_with_a_hole_and_interleaved_blocks_reads_back_right(disk):
     assert text.startswith(f'{len(expected)} bytes, checksum {page_sum(expected)}'), text
     text, _, _ = read_in_pieces(disk, '/b')
     assert text.startswith(f'{45 * PAGE} bytes, checksum {page_sum(stamped(5, 9) + stamped(40, 8))}'), text
+
+
+# -- frame runs: the questions eviction asks of a buffer's frames, answered in C ----------------
+
+def test_a_run_is_shared_or_pinned_if_any_one_frame_is():
+    from emu.memory import PhysicalMemory
+    from kernel.mm.frames import FrameAllocator
+    frames = FrameAllocator(PhysicalMemory(2048 * PAGE), 0, 2048 * PAGE)
+    run = frames.alloc_run(1024)
+    assert not frames.any_shared(run, 1024) and not frames.any_pinned(run, 1024)
+    last = run + 1023 * PAGE
+    frames.share(last)
+    assert frames.any_shared(run, 1024) and not frames.any_shared(run, 1023)
+    frames.pin(last)
+    assert frames.any_pinned(run, 1024) and not frames.any_pinned(run, 1023)
+    frames.release(last)
+    frames.release_run(run, 1024)                 # the pinned frame stays till unpinned
+    assert frames.free_count == 2048 - 1
+    frames.unpin(last)
+    assert frames.free_count == 2048
