@@ -162,3 +162,30 @@ def test_a_run_is_shared_or_pinned_if_any_one_frame_is():
     assert frames.free_count == 2048 - 1
     frames.unpin(last)
     assert frames.free_count == 2048
+
+
+# -- user copies: the runs behind a buffer are remembered by its leaf entries' bytes ------------
+
+def test_copies_into_the_same_buffer_follow_a_page_whose_entry_changed(userland):
+    from conftest import boot
+    from kernel.mm.pagetable import ADDR_MASK
+    from kernel.mm.vm import Region, Kind, Prot
+    kernel, out, log = boot()
+    p = kernel.spawn((userland / 'tests/memhog').read_bytes(), [b'memhog', b'1'], [])
+    user = kernel.user(p)
+    va = 0x7000_0000_0000 - 0x10_0000
+    p.aspace.add(Region(va, va + 16 * PAGE, Prot.READ | Prot.WRITE, Kind.ANON))
+    user.write(va, bytes(16 * PAGE))              # all sixteen pages present and dirty
+    first = list(user.phys_runs(va, 16 * PAGE, True))
+    assert first == list(user.phys_runs(va, 16 * PAGE, True))      # the same entries: the same runs
+    pt = p.aspace.pt
+    old = pt.lookup(va + 5 * PAGE)
+    elsewhere = kernel.frames.alloc()             # page 5 moves to another frame
+    pt.update(va + 5 * PAGE, elsewhere | (old & ~ADDR_MASK))
+    runs = list(user.phys_runs(va, 16 * PAGE, True))
+    assert (elsewhere, PAGE) in runs and len(runs) >= 3
+    kernel.machine.memory.write(elsewhere, b'moved')
+    assert user.read(va + 5 * PAGE, 5) == b'moved'
+    pt.update(va + 5 * PAGE, old)                 # and back: the first runs again
+    assert list(user.phys_runs(va, 16 * PAGE, True)) == first
+    kernel.frames.release(elsewhere)
