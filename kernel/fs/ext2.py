@@ -126,6 +126,7 @@ class Ext2(Allocation, Directories, Links, Attributes, Check):
         self._inodes: dict[int, Inode] = {}             # write-through: one object per inode
         self._dirty = False                             # superblock or descriptors changed
         self._dir_indexes: OrderedDict[int, DirIndex] = OrderedDict()   # the name cache (ext2_dirs.py)
+        self._leaf_memo: dict[bytes, tuple] = {}        # indirect block bytes -> runs (ext2_alloc.py)
         # Is the inode open?  (The VFS answers.)  An open inode losing its last name goes
         # on the orphan list instead of being freed (ext2_links.py).
         self.in_use: Callable[[int], bool] = lambda ino: False

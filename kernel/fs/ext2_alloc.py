@@ -5,6 +5,7 @@ the mounted file system's superblock, group descriptors and block device from th
 """
 
 import array
+from bisect import bisect_right
 from itertools import repeat
 
 from kernel.errno import Errno
@@ -12,6 +13,8 @@ from kernel.fs.ext2_layout import (
     DIND_BLOCK, IND_BLOCK, NDIR_BLOCKS, TIND_BLOCK, Inode, block_path, clear_run, find_zero_bit,
 )
 from kernel.fs.fserror import FsError, Ext2Error
+
+LEAF_MEMO = 64      # indirect blocks whose runs are remembered (4 KiB of key each at most)
 
 
 class Allocation:
@@ -239,9 +242,9 @@ class Allocation:
 
     def _block_runs(self, inode: Inode, lbn: int, count: int):
         """The disk blocks behind logical blocks lbn..lbn+count-1 as runs [first disk block
-        (0: a hole), count]: a file written in one go is a few long runs, found by
-        comparing each indirect block's pointers with a counting sequence (in C) instead
-        of looking at them one by one."""
+        (0: a hole), count]: a file written in one go is a few long runs.  Each indirect
+        block on the way is looked at as its runs (_leaf_runs), so a stretch costs a step
+        per run it crosses, not per block."""
         runs: list[list[int]] = []
         end = lbn + count
         while lbn < end:
@@ -250,26 +253,49 @@ class Allocation:
                 _add_run(runs, inode.i_block[slot], 1)
                 lbn += 1
                 continue
-            take = min(self.ptrs_per_block - path[-1], end - lbn)
-            pointers = yield from self._leaf_pointers(inode, slot, path)
-            if pointers is None:
+            lo = path[-1]
+            take = min(self.ptrs_per_block - lo, end - lbn)
+            leaf = yield from self._leaf_block(inode, slot, path)
+            if not leaf:
                 _add_run(runs, 0, take)
             else:
-                _add_pointer_runs(runs, pointers, path[-1], path[-1] + take)
+                starts, leaf_runs = yield from self._leaf_runs(leaf)
+                _clip_runs(runs, starts, leaf_runs, lo, lo + take)
             lbn += take
         return runs
 
-    def _leaf_pointers(self, inode: Inode, slot: int, path: tuple[int, ...]):
-        """The last indirect block on the way to a logical block, as an array (None if a
-        hole cuts the way)."""
+    def _leaf_block(self, inode: Inode, slot: int, path: tuple[int, ...]):
+        """The last indirect block on the way to a logical block (0 if a hole cuts the way)."""
         blockno = inode.i_block[slot]
         for index in path[:-1]:
             if not blockno:
-                return None
+                return 0
             blockno = (yield from self._read_pointers(blockno))[index]
-        if not blockno:
-            return None
-        return (yield from self._read_pointers(blockno))
+        return blockno
+
+    def _leaf_runs(self, blockno: int):
+        """Indirect block blockno's pointers as runs, (starts, runs): runs [(first index,
+        first disk block or 0 for holes, count)] covering the whole block, starts their
+        first indexes (for bisection).  They are remembered by the block's bytes, so
+        reading on through a file costs a hash of each indirect block, not a scan of its
+        pointers, and a changed block is simply other bytes (nothing to invalidate)."""
+        data = yield from self.dev.read_block(blockno)
+        if type(data) is not bytes:
+            data = bytes(data)
+        memo = self._leaf_memo
+        found = memo.get(data)
+        if found is None:
+            runs: list[list[int]] = []
+            _add_pointer_runs(runs, array.array('I', data), 0, self.ptrs_per_block)
+            starts, indexed, index = [], [], 0
+            for first, n in runs:
+                starts.append(index)
+                indexed.append((index, first, n))
+                index += n
+            if len(memo) >= LEAF_MEMO:
+                del memo[next(iter(memo))]              # the oldest goes
+            found = memo[data] = (starts, indexed)
+        return found
 
     def _group_start(self, inode: Inode) -> int:
         """Allocation goal for an inode without blocks: its own group, to keep seeks short."""
@@ -337,6 +363,17 @@ def _add_run(runs: list[list[int]], block: int, count: int) -> None:
             last[1] += count
             return
     runs.append([block, count])
+
+
+def _clip_runs(runs: list[list[int]], starts: list[int], leaf_runs: list, lo: int, hi: int) -> None:
+    """Append the part of an indirect block's runs (_leaf_runs) that covers indexes lo..hi-1."""
+    i = bisect_right(starts, lo) - 1
+    while lo < hi:
+        index, first, n = leaf_runs[i]
+        take = min(index + n, hi) - lo
+        _add_run(runs, first + (lo - index) if first else 0, take)
+        lo += take
+        i += 1
 
 
 def _add_pointer_runs(runs: list[list[int]], pointers, lo: int, hi: int) -> None:

@@ -186,6 +186,15 @@ READAHEAD_MIN = 4               # blocks read ahead when a file is first read se
 READAHEAD_MAX_BYTES = 4 << 20   # the window doubles while reading stays sequential, up to this
 
 
+def _whole_runs(runs: list) -> list:
+    """A readahead window's runs of disk blocks, less the last one when there are several:
+    the window may cut that run, so it starts the next window instead, which then holds it
+    whole.  A file written in one go is long runs broken only by its indirect blocks, so
+    after one short window the windows fall into step with the runs and each is one run
+    (one buffer, one command) where a window across a break would cost two."""
+    return runs[:-1] if len(runs) > 1 else runs
+
+
 class InodeFile(File):
     """An open regular file, with its readahead state (Linux's file_ra_state)."""
 
@@ -243,14 +252,17 @@ class InodeFile(File):
         bs = self.vfs.fs.block_size
         cache = self.vfs.cache
         largest = max(READAHEAD_MIN, min(READAHEAD_MAX_BYTES // bs, cache.max_blocks // 4))
+        largest = 1 << (largest.bit_length() - 1)   # a power of two, as a file's runs between
+                                                    # its indirect blocks are: windows stay in step
         self.ra_window = min(largest, max(READAHEAD_MIN, 2 * self.ra_window, 2 * (-(-n // bs))))
         reader = (offset + n + bs - 1) // bs
         if self.ra_end - reader >= self.ra_window:
             return                                  # enough is on its way already
         first = max(self.ra_end, reader)
         runs = yield from self.vfs.call(self.vfs.fs.file_runs(self.ino, first, self.ra_window))
+        runs = _whole_runs(runs)
         cache.prefetch_runs(runs, readahead=True)
-        self.ra_end = first + self.ra_window
+        self.ra_end = first + sum(count for _, count in runs)
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:

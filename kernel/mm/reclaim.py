@@ -97,8 +97,12 @@ class Reclaimer:
                 if frame in self.tracked:
                     self.tracked.discard(frame)
                     self.policy.removed(frame)
-            else:                           # a run (a teardown): the set work in C
-                gone = self.tracked.intersection(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE))
+            else:                           # a run (a teardown, an evicted buffer)
+                end = frame + count * PAGE_SIZE
+                if len(self.tracked) < count:   # look through whichever is smaller
+                    gone = {f for f in self.tracked if frame <= f < end}
+                else:
+                    gone = self.tracked.intersection(range(frame, end, PAGE_SIZE))
                 self.tracked.difference_update(gone)
                 self.policy.removed_all(sorted(gone))
         if self.memory_freed.waiters:

@@ -6,6 +6,8 @@ the process had touched it (and a copy-on-write page is broken before a write); 
 the process could not access raises BadAddress, which the syscall layer turns into EFAULT.
 """
 
+import functools
+
 from emu.cpu import PF_PRESENT, PF_USER, PF_WRITE
 from . import fault
 from .frames import PAGE_SIZE
@@ -91,9 +93,12 @@ class UserMemory:
             slot = pt.leaf_slot(va)
             index = (va >> 12) & (ENTRIES - 1)
             pages = min(ENTRIES - index, ((end - 1) >> 12) - (va >> 12) + 1)
-            ptes = _entries(memory, slot, pages)
+            if slot is None:
+                runs, entries = (), 1           # no leaf table: one empty entry
+            else:
+                runs, entries = _ready_runs(memory.view[slot:slot + 8 * pages].tobytes(), ready), pages
             chunks, ready_pages, page_va = [], 0, va & ~(PAGE_SIZE - 1)
-            for i, count in _contiguous_ready(ptes, ready):
+            for i, count in runs:
                 start = max(va, page_va + i * PAGE_SIZE)
                 chunks.append(((words[(slot >> 3) + i] & ADDR_MASK) + (start - page_va - i * PAGE_SIZE),
                                min(end, page_va + (i + count) * PAGE_SIZE) - start))
@@ -106,12 +111,12 @@ class UserMemory:
                         yield run_pa, run_len
                     run_pa, run_len = pa, step
                 va += step
-            if ready_pages == len(ptes) or va >= end:
+            if ready_pages == entries or va >= end:
                 continue
             if run_len:                         # copy what we have before faulting
                 yield run_pa, run_len
                 run_len = 0
-            rest = ptes[ready_pages:]
+            rest = _entries(memory, slot, pages)[ready_pages:]
             if write and not rest[0] and len(rest) > 1:
                 fresh = next((i for i, pte in enumerate(rest) if pte), len(rest))
                 if self.k.fill_zero_run(self.p, va & ~(PAGE_SIZE - 1), fresh):
@@ -212,13 +217,27 @@ def _entries(memory, slot: int | None, pages: int) -> list[int]:
     several times as much to build and compare."""
     if slot is None:
         return [0]
-    first = slot >> 2
-    highs = memory.halves[first + 1:first + 2 * pages:2].tolist()
-    if highs.count(highs[0]) == pages:
-        lows = memory.halves[first:first + 2 * pages:2].tolist()
+    return _entries_in(memory.view[slot:slot + 8 * pages])
+
+
+def _entries_in(raw: memoryview) -> list[int]:
+    """_entries of the leaf entries' bytes."""
+    halves = raw.cast('I')
+    highs = halves[1::2].tolist()
+    if highs.count(highs[0]) == len(highs):
+        lows = halves[0::2].tolist()
         if not highs[0] or 0 not in lows:
             return lows
-    return memory.words[slot >> 3:(slot >> 3) + pages].tolist()
+    return raw.cast('Q').tolist()
+
+
+@functools.lru_cache(maxsize=64)
+def _ready_runs(raw: bytes, ready: int) -> tuple[tuple[int, int], ...]:
+    """_contiguous_ready of the leaf entries whose bytes are `raw`, remembered by those
+    bytes: a process reading into the same buffer again and again (1 MiB at a time) has
+    its entries compared with the last ones (a memcmp) instead of decoded again, and
+    entries that changed in any bit are other bytes, so nothing needs forgetting."""
+    return tuple(_contiguous_ready(_entries_in(memoryview(raw)), ready))
 
 
 def _contiguous_ready(ptes: list[int], ready: int) -> list[tuple[int, int]]:
