@@ -110,7 +110,7 @@ struct slice_counter {
     struct watch {              /* a range of at most 8 bytes and its last value */
         uint64_t addr;
         uint64_t len;
-        uint64_t known;         /* 0: it could not be read (not mapped) */
+        uint64_t known;         /* 0: not read yet (not mapped so far) */
         uint64_t value;
     } watches[MAX_WATCHES];
     /* private */
@@ -337,17 +337,18 @@ uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
  * and out (cpu.py), so that the hook is in every block while stepping and in none after. */
 /* Watchpoints while stepping: has a watched value changed since it was last looked at?
  * Looked at before every instruction, so a change is the previous instruction's doing (or
- * the kernel's, between slices).  Returns 1 + the index of the first that changed. */
+ * the kernel's, between slices).  Returns 1 + the index of the first that changed.  A value
+ * that cannot be read now keeps the last one seen: its page may only be hidden for a while
+ * (the stub's read watchpoints, kernel/trace/gdbwatch.py), and a write made while it is
+ * shown again must still be seen as a change. */
 static uint64_t watch_changed(struct slice_counter *s, uc_engine *uc)
 {
     for (uint64_t i = 0; i < s->watch_count && i < MAX_WATCHES; i++) {
         struct watch *w = &s->watches[i];
         uint64_t now = 0;
         int readable = s->vmem_read(uc, w->addr, 1 /* UC_PROT_READ */, &now, w->len) == 0;
-        if (!readable) {
-            w->known = 0;
+        if (!readable)
             continue;
-        }
         uint64_t was = w->value, known = w->known;
         w->value = now;
         w->known = 1;
