@@ -179,7 +179,7 @@ class GdbStub:
         if self.access.step_due(p):
             return count, 1             # the instruction that touched a hidden page, shown
         if not self.detached:
-            self.access.cover(p, self._watch_aspace)
+            self.access.cover(p, self._watch_aspace, self._watches)
         if self.timeline is not None and self.timeline.mission is not None:
             return self.timeline.bound_slice(count)
         if self.stepping:
@@ -248,10 +248,10 @@ class GdbStub:
         if self.detached or self.conn is None:
             return
         watch = self.kernel.cpu.watch_hit() if self._watches else None
-        if watch is not None:
-            watch = f'watch:{self._watches[watch][0]:x};'
-        elif self.access.stepping:
-            watch = self.access.after_step(p, self.kernel.clock.instructions - self._slice[1])
+        access = None
+        if self.access.stepping:
+            access = self.access.after_step(p, self.kernel.clock.instructions - self._slice[1])
+        watch = f'watch:{self._watches[watch][0]:x};' if watch is not None else access
         if self.timeline is not None and self.timeline.mission is not None:
             self._hit = None
             if watch is not None and self.timeline.mission['op'] == 'scan':

@@ -98,6 +98,8 @@ class AccessWatches:
         self.stepping = False               # the slice running is a pending fault's step
         self._hidden: list[int] = []        # page addresses whose Present bit is clear now
         self._aspace = None                 # ... in this address space
+        self._writes = []                   # the stub's write watches (address, length) ...
+        self._writes_hidden = False         # ... some of them in hidden pages
         self._kernel_entries = None         # the CPU's (on_syscall, on_trap) while hidden
 
     # -- the watch list (Z3/z3, Z4/z4) ----------------------------------------------------
@@ -122,8 +124,9 @@ class AccessWatches:
         self.stepping = False
 
     # -- hiding and showing pages ------------------------------------------------------------
-    def cover(self, p, aspace) -> None:
-        """Before p runs on: hide the watched pages if p runs in the watched address space."""
+    def cover(self, p, aspace, writes: list[tuple[int, int]]) -> None:
+        """Before p runs on: hide the watched pages if p runs in the watched address space.
+        `writes`: the write watches (Z2), which the CPU must not read in a hidden page."""
         if not self.watches or p is None or p.aspace is not aspace:
             return
         pt = aspace.pt
@@ -132,10 +135,14 @@ class AccessWatches:
             if pte & (PTE.P | PTE.U) == PTE.P | PTE.U:    # present for the kernel: hide it
                 pt.update(va, pte & ~PTE.P)
                 self._hidden.append(va)
-        self._aspace = aspace
+        self._aspace, self._writes = aspace, writes
         cpu = self.kernel.cpu
         if self._hidden:
             cpu.flush_tlb()                  # the CPU may hold the entries just cleared
+            hidden = [any(va in self._hidden for va in pages_of(a, n)) for a, n in writes]
+            if any(hidden):
+                cpu.hide_watches(hidden)
+                self._writes_hidden = True
         # (even with nothing hidden yet: a page the kernel brings in is hidden on the way out)
         if self._kernel_entries is None:
             self._kernel_entries = (cpu.on_syscall, cpu.on_trap)
@@ -149,6 +156,9 @@ class AccessWatches:
             for va in self._hidden:
                 pt.update(va, pt.lookup(va) | PTE.P)
             self._hidden = []
+        if self._writes_hidden:
+            self.kernel.cpu.hide_watches([])
+            self._writes_hidden = False
         if self._kernel_entries is not None:
             cpu = self.kernel.cpu
             cpu.on_syscall, cpu.on_trap = self._kernel_entries
@@ -156,11 +166,13 @@ class AccessWatches:
 
     # -- the CPU's ways into the kernel while pages are hidden ------------------------------
     def _enter_by_syscall(self) -> bool:
-        aspace, on_syscall = self._aspace, self._kernel_entries[0]
+        aspace, on_syscall, writes_hidden = self._aspace, self._kernel_entries[0], self._writes_hidden
         self.uncover()
         go_on = on_syscall()
-        if go_on:
-            self.cover(self.kernel.current, aspace)
+        if writes_hidden and self.kernel.cpu.watch_changed_now():
+            self.kernel.cpu.stop()           # the call wrote a write-watched value: stop after it
+        elif go_on:
+            self.cover(self.kernel.current, aspace, self._writes)
         return go_on
 
     def _enter_by_trap(self, trap: Trap) -> bool:
@@ -175,7 +187,7 @@ class AccessWatches:
         self.uncover()
         go_on = on_trap(trap)
         if go_on:
-            self.cover(self.kernel.current, aspace)
+            self.cover(self.kernel.current, aspace, self._writes)
         return go_on
 
     # -- the step after a fault -----------------------------------------------------------------
