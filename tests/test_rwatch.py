@@ -121,3 +121,19 @@ def test_a_write_watchpoint_sees_the_kernel_write_after_the_system_call(userland
     assert changes == [('5', '6'), ('6', '42')], text
     assert re.search(r':\s+0x0f\s+0x05$', text, re.M), text         # after `syscall`
     assert 'exited normally' in text and status == 0, text
+
+
+@needs_gdb
+def test_a_write_watchpoint_and_a_read_watchpoint_in_one_page(userland):
+    """`watch watched` compares the value before every instruction; `rwatch neighbour` hides
+    the page they share.  Neither may disturb the other: the write watchpoint still sees the
+    program's write and the kernel's, and the read watchpoint sees only its variable."""
+    text, status, out, err = debug(userland / 'tests' / 'watchreads', 'break main', 'continue',
+                                   'watch watched', 'rwatch neighbour', *['continue'] * 5)
+    reports = re.findall(r'^Hardware (read )?watchpoint \d+: (\w+)\n\n(Value = \d+|Old value = \d+\nNew value = \d+)',
+                         text, re.M)
+    assert [(bool(r), name, ' '.join(v.split())) for r, name, v in reports] == [
+        (True, 'neighbour', 'Value = 7'), (False, 'watched', 'Old value = 5 New value = 6'),
+        (False, 'watched', 'Old value = 6 New value = 42'), (True, 'neighbour', 'Value = 16')], text
+    assert re.search(r'watchreads\.c:%d\n' % line("a neighbour's read"), text), text
+    assert 'exited normally' in text and status == 0, text
