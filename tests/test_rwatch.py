@@ -137,3 +137,24 @@ def test_a_write_watchpoint_and_a_read_watchpoint_in_one_page(userland):
         (False, 'watched', 'Old value = 6 New value = 42'), (True, 'neighbour', 'Value = 16')], text
     assert re.search(r'watchreads\.c:%d\n' % line("a neighbour's read"), text), text
     assert 'exited normally' in text and status == 0, text
+
+
+@needs_gdb
+def test_rwatch_in_two_threads_back_and_forth(userland):
+    """The page of `events` is hidden in whichever thread runs; the stops the hidden page
+    makes do not change the threads' interleaving, so going back meets the same reads."""
+    steps = ['continue'] * 4 + ['reverse-continue'] * 2 + ['continue'] * 2
+    commands = ['break main', 'continue', 'rwatch events']
+    for step in steps:
+        commands += [step, 'print last']
+    text, status, out, err = debug(userland / 'bin' / 'gdbrace', *commands, 'delete', 'continue',
+                                   ukern_args=('--snapshot-every', '1000000'))
+    reads = re.findall(r'^Thread (\d) hit Hardware read watchpoint 2: events\n\nValue = (\d+)', text, re.M)
+    lasts = re.findall(r'^\$\d+ = (\d+)$', text, re.M)
+    forward = list(zip(reads[:4], lasts[:4]))
+    assert [v for (_, v), _ in forward] == ['1', '2', '3', '4'], text     # (events += 1 reads it)
+    assert {t for (t, _), _ in forward} == {'2', '3'}, text
+    # back: before the last two reads (events one less); forward again: after them
+    assert [(t, int(v) + 1) for t, v in reads[4:6]] == [(t, int(v)) for t, v in reads[3:1:-1]], text
+    assert lasts[4:6] == lasts[3:1:-1] and list(zip(reads[6:], lasts[6:])) == forward[2:], text
+    assert status == 0 and 'gdbrace: 8 milestones' in out, err
