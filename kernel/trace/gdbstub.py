@@ -248,9 +248,8 @@ class GdbStub:
         if self.detached or self.conn is None:
             return
         watch = self.kernel.cpu.watch_hit() if self._watches else None
-        access = None
-        if self.access.stepping:
-            access = self.access.after_step(p, self.kernel.clock.instructions - self._slice[1])
+        access = (self.access.after_step(p, self.kernel.clock.instructions - self._slice[1])
+                  if self.access.stepping else None)      # (a read watch's step: always closed)
         watch = f'watch:{self._watches[watch][0]:x};' if watch is not None else access
         if self.timeline is not None and self.timeline.mission is not None:
             self._hit = None
@@ -477,7 +476,7 @@ class GdbStub:
         if pkt[:3] in ('Z3,', 'z3,', 'Z4,', 'z4,'):
             addr, length = (int(x, 16) for x in pkt[3:].split(',')[:2])
             kind = Kind.READ if pkt[1] == '3' else Kind.ACCESS
-            return (self._add_access if cmd == 'Z' else self._remove_access)(kind, addr, length)
+            return self._access_watch(cmd == 'Z', kind, addr, length)
         if cmd in 'cC':
             sig = int(pkt[1:].split(';')[0], 16) if cmd == 'C' else None
             self._resume(False, sig)
@@ -631,18 +630,16 @@ class GdbStub:
         self._load_watches()
         return 'OK'
 
-    def _add_access(self, kind: Kind, addr: int, length: int) -> str:
-        """Z3 / Z4: a read or access watchpoint (gdbwatch.py hides its pages)."""
+    def _access_watch(self, insert: bool, kind: Kind, addr: int, length: int) -> str:
+        """Z3/z3, Z4/z4: a read or access watchpoint in or out (gdbwatch.py hides its pages)."""
         p = self._thread()
-        if p is None or ((self._watches or self.access.watches) and p.aspace is not self._watch_aspace):
-            return 'E22'
-        if not self.access.add(kind, addr, length):
-            return 'E22'
-        self._watch_aspace = p.aspace
-        return 'OK'
-
-    def _remove_access(self, kind: Kind, addr: int, length: int) -> str:
-        self.access.remove(kind, addr, length)
+        if not insert:
+            self.access.remove(kind, addr, length)
+        elif p is None or ((self._watches or self.access.watches) and p.aspace is not self._watch_aspace) \
+                or not self.access.add(kind, addr, length):
+            return 'E22'                 # (one address space at a time, four at most)
+        else:
+            self._watch_aspace = p.aspace
         return 'OK'
 
     def _load_watches(self) -> None:
