@@ -44,7 +44,7 @@ def stops(text: str) -> list[tuple[str, int]]:
 
 
 def plain_run(program: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-m', 'kernel', 'run', '--stats', str(program)],
+    return subprocess.run([sys.executable, '-m', 'kernel', 'run', '--stats', '--faults', str(program)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
@@ -54,7 +54,7 @@ def test_rwatch_stops_after_each_read_and_nothing_else(userland):
     text, status, out, err = debug(program, 'break main', 'continue',
                                    'print ((long)&watched >> 12) == ((long)&neighbour >> 12)',
                                    'rwatch watched', 'continue', 'continue', 'continue', 'continue',
-                                   'continue', ukern_args=('--stats',))
+                                   'continue', ukern_args=('--stats', '--faults'))
     assert re.search(r'^\$1 = 1$', text, re.M), text          # the neighbour shares the page
     assert 'Hardware read watchpoint 2: watched' in text, text
     # not the neighbour's accesses, not the write, not the kernel's read() into it
@@ -64,8 +64,10 @@ def test_rwatch_stops_after_each_read_and_nothing_else(userland):
     # the page faults the stub took reached neither the program nor the kernel's counters
     alone = plain_run(program)
     assert out == alone.stdout and '(watchreads) end' in out, err
-    faults = lambda text: re.findall(r'^ +(pg\w*fault) +(\d+)$', text, re.M)   # noqa: E731
-    assert faults(err) == faults(alone.stderr) and faults(err), err
+    counters = lambda text: re.findall(r'^ +(pg\w*fault) +(\d+)$', text, re.M)   # noqa: E731
+    assert counters(err) == counters(alone.stderr) and counters(err), err
+    kinds = lambda text: re.findall(r'^(page faults: .*)$|^ +(\d+)  ([a-z-]+)$', text, re.M)  # noqa: E731
+    assert kinds(err) == kinds(alone.stderr) and kinds(err), err               # (--faults)
 
 
 @needs_gdb
@@ -158,3 +160,21 @@ def test_rwatch_in_two_threads_back_and_forth(userland):
     assert [(t, int(v) + 1) for t, v in reads[4:6]] == [(t, int(v)) for t, v in reads[3:1:-1]], text
     assert lasts[4:6] == lasts[3:1:-1] and list(zip(reads[6:], lasts[6:])) == forward[2:], text
     assert status == 0 and 'gdbrace: 8 milestones' in out, err
+
+
+def test_the_access_size_comes_from_the_instruction():
+    from kernel.trace.gdbwatch import access_size
+    assert access_size(bytes.fromhex('8b0d06420000'), 0x1000) == 4          # mov ecx, [rip+...]
+    assert access_size(bytes.fromhex('48891d00000000'), 0x1000) == 8        # mov [rip+...], rbx
+    assert access_size(b'\x0f\xff', 0x1000) == 1                             # undecodable: CR2 alone
+
+
+def test_only_user_ranges_can_be_watched_by_access():
+    from kernel.mm.pagetable import USER_TOP
+    from kernel.trace.gdbwatch import AccessWatches, Kind, MAX_ACCESS_WATCHES
+    w = AccessWatches(kernel=None)
+    assert not w.add(Kind.READ, USER_TOP - 2, 4)          # would reach past user space
+    assert not w.add(Kind.READ, 0x1000, 0)
+    assert all(w.add(Kind.ACCESS, 0x1000 * i, 4) for i in range(1, MAX_ACCESS_WATCHES + 1))
+    assert not w.add(Kind.READ, 0x9000, 4)                # as many as x86's debug registers
+    assert w.add(Kind.ACCESS, 0x1000, 4)                  # (the same again is no new one)

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 from emu.cpu import Vector, PFError, Trap
 from ..mm.frames import PAGE_SIZE
-from ..mm.pagetable import PTE
+from ..mm.pagetable import PTE, USER_TOP
 from .peek import MemoryPeek
 
 MAX_ACCESS_WATCHES = 4            # as many as x86's debug registers
@@ -107,8 +107,9 @@ class AccessWatches:
         w = Watch(kind, addr, length)
         if w in self.watches:
             return True
-        if not 1 <= length <= MAX_ACCESS_LEN or len(self.watches) >= MAX_ACCESS_WATCHES:
-            return False
+        if (not 1 <= length <= MAX_ACCESS_LEN or addr + length > USER_TOP
+                or len(self.watches) >= MAX_ACCESS_WATCHES):
+            return False                     # (only user pages are ever hidden)
         self.watches.append(w)
         return True
 
