@@ -143,8 +143,6 @@ RFLAGS_USER_MASK = 0x3C0DD5  # flags ring 3 may change (CF PF AF ZF SF TF DF OF 
 SYSRET = b'\x48\x0f\x07'
 
 
-
-
 class CPUSetupError(RuntimeError):
     """The installed Unicorn build does not behave as this CPU model needs."""
 
@@ -317,6 +315,15 @@ class CPU:
         """Check the watches in the slices to come (the watched process runs) or not."""
         if self._native is not None:
             self._native.check_watches(on)
+
+    def hide_watches(self, hidden: list[bool]) -> None:
+        """Which watches lie in pages the debugger hides now, not to be read ([]: none)."""
+        if self._native is not None:
+            self._native.hide_watches(hidden)
+
+    def watch_changed_now(self) -> bool:
+        """From a callback: has a watched value changed?  (watch_hit() then says which.)"""
+        return self._native is not None and self._native.check_watches_now()
 
     def watch_hit(self) -> int | None:
         """The index of the watch whose value the last slice changed (then cleared)."""

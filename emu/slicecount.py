@@ -44,7 +44,7 @@ MAX_WATCHES = 4                     # slicecount.c
 class Watch(ctypes.Structure):
     """struct watch (slicecount.c): a watched range of at most 8 bytes and its last value."""
     _fields_ = [('addr', ctypes.c_uint64), ('len', ctypes.c_uint64), ('known', ctypes.c_uint64),
-                ('value', ctypes.c_uint64)]
+                ('value', ctypes.c_uint64), ('hidden', ctypes.c_uint64)]
 
 
 class _Counter(ctypes.Structure):
@@ -122,6 +122,8 @@ def _load() -> ctypes.CDLL:
         lib.sc_attach_hooks.argtypes = [ctypes.c_void_p] * 3
         lib.sc_step_begin.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
         lib.sc_step_end.argtypes = [ctypes.c_void_p]
+        lib.sc_watch_check.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        lib.sc_watch_check.restype = ctypes.c_uint64
         _lib = lib
     return _lib
 
@@ -217,13 +219,22 @@ class BlockCounter:
             raise ValueError(f'at most {MAX_WATCHES} watchpoints')
         state = self.state
         for w, (addr, length, value) in zip(state.watches, watches):
-            w.addr, w.len, w.known, w.value = addr, length, value is not None, value or 0
+            w.addr, w.len, w.known, w.value, w.hidden = addr, length, value is not None, value or 0, 0
         self._watching = state.watch_count = len(watches)
         state.watch_hit = 0
 
     def check_watches(self, on: bool) -> None:
         """Compare the watched values in the slices to come (the watched process runs)."""
         self.state.watch_count = self._watching if on else 0
+
+    def hide_watches(self, hidden: list[bool]) -> None:
+        """Which watched ranges are in pages hidden now (not to be read); [] for none."""
+        for i, w in enumerate(self.state.watches):
+            w.hidden = i < len(hidden) and hidden[i]
+
+    def check_watches_now(self) -> bool:
+        """From a callback between two instructions: has a watched value changed?"""
+        return self._lib.sc_watch_check(self._ptr, self._uch) != 0
 
     def take_watch_hit(self) -> int | None:
         """The index of the watch whose value changed (then forgotten), or None."""

@@ -111,6 +111,11 @@ def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **c
         kernel.mount_root()
     else:
         kernel.mount_host(args.root or '/', host_of(args)['cwd'], writable=args.rw)
+    if getattr(args, 'record', None):          # the host files the run reads, by their hash
+        from .trace.record import HostFiles
+        args.host_files = HostFiles(kernel.clock)
+        if not args.disk:
+            kernel.vfs.root.fs.on_read_open = args.host_files.opened
     kernel.enable_swap()
     if kernel.objects is not None and getattr(args, 'checkpoint_ms', None):
         kernel.objects.checkpoints.period_ns = args.checkpoint_ms * 1_000_000
@@ -126,11 +131,12 @@ def names_wanted(args) -> bool:
             or getattr(args, 'gdb', None) is not None)
 
 
-def load_program(kernel: Kernel, program: str, disk: bool) -> tuple[bytes, bytes]:
+def load_program(kernel: Kernel, program: str, disk: bool, note=None) -> tuple[bytes, bytes]:
     """With a disk, an absolute path names a file in the guest's file system and a
     relative one a file on the host.  Without a disk the guest's view of the host (its
     root, its working directory) finds it, or, failing that, the host itself (a program
-    outside --root).  Returns (content, the path /proc/PID/exe shows)."""
+    outside --root).  Returns (content, the path /proc/PID/exe shows).  note(path, fd):
+    told of a program read from the host itself (a recording keeps its hash)."""
     if not disk or program.startswith('/'):
         try:
             return kernel.read_guest_program(os.fsencode(program))
@@ -138,6 +144,8 @@ def load_program(kernel: Kernel, program: str, disk: bool) -> tuple[bytes, bytes
             if disk or not os.path.isfile(program):
                 raise
     with open(program, 'rb') as f:
+        if note is not None:
+            note(os.fsencode(os.path.abspath(program)), f.fileno())
         return f.read(), os.fsencode(os.path.abspath(program))
 
 
@@ -218,7 +226,9 @@ def cmd_run(args) -> int:
         print(f'ukern: cannot boot: {boot_error_text(e)}', file=sys.stderr)
         return 1
     try:
-        data, exe = load_program(kernel, args.program, bool(args.disk))
+        host_files = getattr(args, 'host_files', None)
+        data, exe = load_program(kernel, args.program, bool(args.disk),
+                                 note=host_files.opened if host_files is not None else None)
     except OSError as e:
         print(f'ukern: {args.program}: {e.strerror}', file=sys.stderr)
         return 127

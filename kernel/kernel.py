@@ -773,7 +773,11 @@ class Kernel:
         self._charged = 0
         timeout = INTERACTIVE_SLICE_MS if self.interactive and not count else 0
         began, kernel_time = self.clock.now, p.usage.stime
-        trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, steps=steps)
+        try:
+            trap, retired = self.cpu.run(self.cpu.reg('rip'), count, timeout, steps=steps)
+        finally:
+            if self.debugger is not None:
+                self.debugger.slice_over()     # (pages a read watchpoint hid are shown again)
         self.clock.retire(retired - self._charged)
         self._charged = 0
         # the slice's time, less what its system calls and faults took, was user time

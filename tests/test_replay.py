@@ -141,12 +141,15 @@ def test_recording_a_pipe_and_the_record_layout(userland, tmp_path):
     rec = Recording(str(recording))
     assert [e.kind for e, _ in rec.entries][-1] == EntryKind.EOF
     assert b''.join(d for e, d in rec.entries) == b'a b c\nd e\n'
-    assert len(raw) == (56 + head.options_size + sum(32 + e.size for e, _ in rec.entries))
+    wc = userland / 'bin' / 'wc'                            # the one host file it read, first
+    assert rec.host_files == [(bytes(wc.resolve()), hashlib.sha256(wc.read_bytes()).digest())]
+    files = sum(32 + 32 + len(path) for path, _ in rec.host_files)
+    assert len(raw) == (56 + head.options_size + files + sum(32 + e.size for e, _ in rec.entries))
     again = subprocess.run(UKERN + ['replay', str(recording)], capture_output=True, timeout=120,
                            cwd=ROOT, stdin=subprocess.DEVNULL)
     assert again.returncode == 0 and again.stdout == r.stdout, again.stderr
     # an entry moved by one instruction: the replay notices and says so in one line
-    off = 56 + head.options_size + 8
+    off = 56 + head.options_size + files + 8
     moved = raw[:off] + (int.from_bytes(raw[off:off + 8], 'little') + 1).to_bytes(8, 'little') + raw[off + 8:]
     recording.write_bytes(moved)
     bad = subprocess.run(UKERN + ['replay', str(recording)], capture_output=True, timeout=120,

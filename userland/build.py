@@ -27,7 +27,8 @@ TARGET = ['-target', 'x86_64-linux-musl']
 CFLAGS = ['-static', '-O2', '-Wall', '-Werror', '-fno-omit-frame-pointer', f'-I{HERE / "include"}']
 # Only these programs carry debug information (their own, not musl's): the ones the gdb
 # tests debug, and the fault views' demo (the views name the function that faulted).
-DEBUG_PROGRAMS = {'gdbdemo', 'segv', 'fault_kinds', 'rewind', 'gdbthreads', 'gdbrace', 'gdbinput'}
+DEBUG_PROGRAMS = {'gdbdemo', 'segv', 'fault_kinds', 'rewind', 'gdbthreads', 'gdbrace', 'gdbinput',
+                  'watchreads'}
 ASFLAGS = ['-static', '-nostdlib']
 
 

@@ -112,6 +112,7 @@ struct slice_counter {
         uint64_t len;
         uint64_t known;         /* 0: it could not be read (not mapped) */
         uint64_t value;
+        uint64_t hidden;        /* 1: its page is hidden (the stub's read watchpoints): not read */
     } watches[MAX_WATCHES];
     /* private */
     struct block_entry *block;  /* ... and its entry */
@@ -337,12 +338,17 @@ uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
  * and out (cpu.py), so that the hook is in every block while stepping and in none after. */
 /* Watchpoints while stepping: has a watched value changed since it was last looked at?
  * Looked at before every instruction, so a change is the previous instruction's doing (or
- * the kernel's, between slices).  Returns 1 + the index of the first that changed. */
+ * the kernel's, between slices).  Returns 1 + the index of the first that changed.
+ * A range whose page the stub hides for a while (its read watchpoints, gdbwatch.py) is not
+ * read then: reading a page that is not present leaves a page fault pending in the CPU.
+ * A write to it faults, and the stub steps that instruction with the page shown. */
 static uint64_t watch_changed(struct slice_counter *s, uc_engine *uc)
 {
     for (uint64_t i = 0; i < s->watch_count && i < MAX_WATCHES; i++) {
         struct watch *w = &s->watches[i];
         uint64_t now = 0;
+        if (w->hidden)
+            continue;
         int readable = s->vmem_read(uc, w->addr, 1 /* UC_PROT_READ */, &now, w->len) == 0;
         if (!readable) {
             w->known = 0;
@@ -355,6 +361,15 @@ static uint64_t watch_changed(struct slice_counter *s, uc_engine *uc)
             return i + 1;
     }
     return 0;
+}
+
+/* The same between two instructions, from a callback (the stub, once a system call has
+ * written into a hidden page with the page shown): 1 + the index of the one that changed. */
+uint64_t sc_watch_check(struct slice_counter *s, uc_engine *uc)
+{
+    if (s->watch_count && !s->watch_hit)
+        s->watch_hit = watch_changed(s, uc);
+    return s->watch_hit;
 }
 
 void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user)

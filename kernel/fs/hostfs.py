@@ -51,6 +51,7 @@ class HostFs(FileSystem):
         self.readonly = not writable
         self.frames = frames                        # for shared mappings (None: ENODEV)
         self.shared: dict[tuple[int, int], HostPages] = {}   # (st_dev, st_ino) -> its frames
+        self.on_read_open = None    # callable(host path, fd): a recorded run notes what it reads
 
     def shared_pages(self, fd: int) -> HostPages:
         """The frames the shared mappings of the host file open as fd share."""
@@ -89,7 +90,10 @@ class HostFs(FileSystem):
         access = {0: os.O_RDONLY, 1: os.O_WRONLY, 2: os.O_RDWR}.get(flags & O_ACCMODE, os.O_RDONLY)
         if access != os.O_RDONLY and self.readonly:
             raise FsError(Errno.EROFS)
-        return HostFile(os.open(host, access | os.O_NOFOLLOW | os.O_CLOEXEC), flags, self)
+        fd = os.open(host, access | os.O_NOFOLLOW | os.O_CLOEXEC)
+        if self.on_read_open is not None and access != os.O_WRONLY:
+            self.on_read_open(host, fd)              # (trace/record.py: HostFiles)
+        return HostFile(fd, flags, self)
 
     @_host_errors
     def readdir(self, dir_node: bytes):

@@ -3,10 +3,11 @@
   ukern run --gdb 1234 build/userland/bin/gdbdemo &
   gdb build/userland/bin/gdbdemo -ex 'target remote :1234' -ex 'break main' -ex continue
 
-The stub listens on 127.0.0.1 only.  The kernel calls it at four points (kernel.py):
+The stub listens on 127.0.0.1 only.  The kernel calls it at five points (kernel.py):
 before_slice(p) before each slice (here the stub blocks, serving gdb, while the machine is
-stopped), `stepping` (a slice of one instruction), on_trap(p, trap) for an exception the
-kernel would turn into a signal (gdb sees the signal first, as with ptrace), and
+stopped), bound_slice(p, count) as the slice starts (single steps, watchpoints),
+slice_over() the moment the CPU returns, on_trap(p, trap) for an exception the kernel
+would turn into a signal (gdb sees the signal first, as with ptrace), and
 after_slice(p, trap).  The machine stops before the first instruction of pid 1.
 
 Each process is one gdb "thread" (thread id = pid); memory is read and written through the
@@ -29,9 +30,10 @@ from ..mm.uaccess import BadAddress
 from ..proc.process import State
 from ..trap import classify, Signal
 from .strace import MemoryPeek
+from .gdbwatch import AccessWatches, Kind
 
 PACKET_SIZE = 0x4000
-MAX_WATCH_LEN = 8            # Z2 (write); Z3 and Z4 (read, access) are not offered
+MAX_WATCH_LEN = 8            # Z2 (write); Z3 and Z4 (read, access): gdbwatch.py
 STEP_ON = 1 << 62            # single-step a whole slice (watchpoints, scans)
 
 # GDB's own signal numbers (gdb/signals.def) differ from Linux's for a few signals.
@@ -145,7 +147,8 @@ class GdbStub:
         self._interrupt = False
         self._hooks: dict[int, int] = {}     # breakpoint address -> Unicorn hook handle
         self._watches: list[tuple[int, int]] = []   # write watchpoints: (address, length)
-        self._watch_aspace = None                   # the address space they are in
+        self.access = AccessWatches(kernel)         # read and access watchpoints (Z3, Z4)
+        self._watch_aspace = None                   # the address space all watches are in
         self._slice = None                          # (task, position, budget) of the running slice
         self._carry: tuple | None = None            # (task, budget left) of a slice cut short
         self.holding = False                        # the last slice was cut short by a stop
@@ -173,11 +176,19 @@ class GdbStub:
         self._slice = (p, self.kernel.clock.instructions, count)
         if self._watches:
             self.kernel.cpu.watch_in_slice(p.aspace is self._watch_aspace)
+        if self.access.step_due(p):
+            return count, 1             # the instruction that touched a hidden page, shown
+        if not self.detached:
+            self.access.cover(p, self._watch_aspace, self._watches)
         if self.timeline is not None and self.timeline.mission is not None:
             return self.timeline.bound_slice(count)
         if self.stepping:
             return count, 1
         return count, STEP_ON if self._watches and not self.detached else None
+
+    def slice_over(self) -> None:
+        """The CPU has returned: show the pages a read watch hid, before the kernel looks."""
+        self.access.uncover()
 
     def held_task(self):
         """The task whose slice a stop cut short, to run on now; or None."""
@@ -237,10 +248,13 @@ class GdbStub:
         if self.detached or self.conn is None:
             return
         watch = self.kernel.cpu.watch_hit() if self._watches else None
+        access = (self.access.after_step(p, self.kernel.clock.instructions - self._slice[1])
+                  if self.access.stepping else None)      # (a read watch's step: always closed)
+        watch = f'watch:{self._watches[watch][0]:x};' if watch is not None else access
         if self.timeline is not None and self.timeline.mission is not None:
             self._hit = None
             if watch is not None and self.timeline.mission['op'] == 'scan':
-                self.timeline.note_watch(*self._watches[watch])
+                self.timeline.note_watch(watch)
             self.timeline.after_slice(p)
             return
         self._over = None
@@ -249,11 +263,13 @@ class GdbStub:
         if self._trap is not None and self._trap[0] == p.pid:
             sig, _ = classify(self._trap[1])
             self._stop(p, gdb_signal(sig))
+        elif self.access.pending is not None:
+            return                       # a hidden page's fault: its step comes first
         elif self._hit is not None:
             self._hit = None
             self._stop(p, SIGTRAP, 'swbreak:;')
         elif watch is not None:
-            self._stop(p, SIGTRAP, f'watch:{self._watches[watch][0]:x};')
+            self._stop(p, SIGTRAP, watch)
         elif self._stepping and p.pid == self._step_pid:
             self._stop(p, SIGTRAP)
         elif self._interrupt:
@@ -321,6 +337,7 @@ class GdbStub:
         for h in self._hooks.values():
             self.kernel.cpu.remove_breakpoint(h)
         self._hooks.clear()
+        self.access.clear()
         self._stepping = False
         self.detached = True
         if self.conn is not None:
@@ -456,6 +473,10 @@ class GdbStub:
         if pkt[:3] in ('Z2,', 'z2,'):
             addr, length = (int(x, 16) for x in pkt[3:].split(',')[:2])
             return (self._add_watch if cmd == 'Z' else self._remove_watch)(addr, length)
+        if pkt[:3] in ('Z3,', 'z3,', 'Z4,', 'z4,'):
+            addr, length = (int(x, 16) for x in pkt[3:].split(',')[:2])
+            kind = Kind.READ if pkt[1] == '3' else Kind.ACCESS
+            return self._access_watch(cmd == 'Z', kind, addr, length)
         if cmd in 'cC':
             sig = int(pkt[1:].split(';')[0], 16) if cmd == 'C' else None
             self._resume(False, sig)
@@ -473,7 +494,7 @@ class GdbStub:
             self._send('OK')
             self._detach()
             return None
-        return ''                        # not supported: vCont?, X, Z3, Z4, qOffsets, vFile ...
+        return ''                        # not supported: vCont?, X, qOffsets, vFile ...
 
     # -- the machine as gdb sees it ------------------------------------------------------------
     def _thread(self):
@@ -595,7 +616,7 @@ class GdbStub:
         p = self._thread()
         if p is None or not 1 <= length <= MAX_WATCH_LEN or len(self._watches) >= MAX_WATCHES:
             return 'E22'                 # gdb then says it cannot insert the watchpoint
-        if self._watches and p.aspace is not self._watch_aspace:
+        if (self._watches or self.access.watches) and p.aspace is not self._watch_aspace:
             return 'E22'                 # (one address space at a time)
         if (addr, length) not in self._watches:
             self._watches.append((addr, length))
@@ -607,6 +628,18 @@ class GdbStub:
         if (addr, length) in self._watches:
             self._watches.remove((addr, length))
         self._load_watches()
+        return 'OK'
+
+    def _access_watch(self, insert: bool, kind: Kind, addr: int, length: int) -> str:
+        """Z3/z3, Z4/z4: a read or access watchpoint in or out (gdbwatch.py hides its pages)."""
+        p = self._thread()
+        if not insert:
+            self.access.remove(kind, addr, length)
+        elif p is None or ((self._watches or self.access.watches) and p.aspace is not self._watch_aspace) \
+                or not self.access.add(kind, addr, length):
+            return 'E22'                 # (one address space at a time, four at most)
+        else:
+            self._watch_aspace = p.aspace
         return 'OK'
 
     def _load_watches(self) -> None:
@@ -632,7 +665,8 @@ class GdbStub:
 
     def hooks_state(self) -> dict:
         owner = next((q.pid for q in self.kernel.procs.values() if q.aspace is self._watch_aspace), None)
-        return {'breaks': sorted(self._hooks), 'watches': list(self._watches), 'watch_pid': owner}
+        return {'breaks': sorted(self._hooks), 'watches': list(self._watches), 'watch_pid': owner,
+                'access': self.access.state()}
 
     def state(self) -> dict:
         """What a runner needs to carry on the session: gdb's breakpoints and watchpoints,
@@ -646,21 +680,23 @@ class GdbStub:
         self._hooks.clear()
         self._watches = []
         self.kernel.cpu.set_watches([])
+        self.access.clear()
         self._hit = self._over = None
         self._stepping = False
 
-    def set_hooks(self, breaks, watches, watch_pid: int | None) -> None:
+    def set_hooks(self, breaks, watches, watch_pid: int | None, access=()) -> None:
         for addr in breaks:
             self._add_breakpoint(addr)
         owner = self.kernel.procs.get(watch_pid) if watch_pid is not None else None
         self._watches = [tuple(w) for w in watches] if owner is not None else []
         self._watch_aspace = owner.aspace if owner is not None else None
+        self.access.load(access if owner is not None else ())
         if self._watches:
             self._load_watches()
 
     def restore(self, state: dict) -> None:
         self.forget_hooks()
-        self.set_hooks(state['breaks'], state['watches'], state['watch_pid'])
+        self.set_hooks(state['breaks'], state['watches'], state['watch_pid'], state['access'])
         self._target, self._last_sent = state['target'], state['last_sent']
 
     def stop_here(self, p, extra: str) -> None:

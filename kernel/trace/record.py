@@ -2,8 +2,9 @@
 that the same session runs again byte for byte.
 
 Inside the machine everything is a function of its state and the instructions it retires
-(virtual time); only the host side of the console (keys, a pipe, a file), the host's Ctrl-C
-and the start (options, environment, disk content) come from outside.  The kernel takes
+(virtual time); only the host side of the console (keys, a pipe, a file), the host's Ctrl-C,
+the start (options, environment, disk content) and, without a disk, the host files the
+guest reads come from outside.  The kernel takes
 host input at *input points*: after each slice while a person may type, when a read or a
 poll finds the console empty, and when the machine is idle waiting for a key
 (kernel.host_input.poll_host_input / wait_for_host_input).  While recording, slices are
@@ -11,7 +12,9 @@ bounded by instructions (the exact clock), so the input points come in the same 
 the same instruction counts in every run; the Recorder numbers them and writes down what
 arrived at each.  The Replayer stands where the host was and gives the same bytes at the
 same points.  A host Ctrl-C (input from a pipe or file) is queued and handed in at the
-next input point, like a key.
+next input point, like a key.  The host files are kept by their SHA-256 (HostFiles): the
+program, and each regular file the guest opens for reading through hostfs, noted when it
+is first opened; a replay refuses to start if one of them is missing or has changed.
 
 The file (little-endian throughout):
 
@@ -21,7 +24,11 @@ The file (little-endian throughout):
                     guest's environment, the working directory), an --input script
   RecordEntry...    one per input event: the input point's number, the instructions
                     retired and the virtual time (ns) when it was taken, the kind
-                    (EntryKind), and the length of the data that follows it
+                    (EntryKind), and the length of the data that follows it; and one per
+                    host file read (HOST_FILE, input point 0), where it was first opened
+
+Version 2 added the HOST_FILE entries; a recording of version 1 is refused (it cannot say
+which host files its run read).
 """
 
 import base64
@@ -31,11 +38,12 @@ import hashlib
 import json
 import os
 import signal
+import stat
 
 from ..cmdline import CommandError
 
 MAGIC = b'UKRECORD'
-VERSION = 1
+VERSION = 2
 
 
 class RecordHeader(ctypes.LittleEndianStructure):
@@ -63,17 +71,46 @@ class EntryKind(enum.IntEnum):
     EOF = 2            # the host side will send nothing more
     SIGNAL = 3         # a host Ctrl-C for the foreground job (data: the signal number, one byte)
     STOP = 4           # a second host Ctrl-C: the kernel stops the run
+    HOST_FILE = 5      # a host file the guest opened for reading (data: its SHA-256, then its path)
 
 
 def disk_digest(path: str | None) -> bytes:
     """The SHA-256 of a disk image's content (32 zero bytes for no disk)."""
     if not path:
         return bytes(32)
-    h = hashlib.sha256()
     with open(path, 'rb') as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
+        return fd_digest(f.fileno())
+
+
+def fd_digest(fd: int) -> bytes:
+    """The SHA-256 of an open file's content (read with pread: its offset stays)."""
+    h = hashlib.sha256()
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        h.update(chunk)
+        offset += len(chunk)
     return h.digest()
+
+
+class HostFiles:
+    """The host files a recorded run reads: each regular file once, with its SHA-256 when
+    first opened.  hostfs calls opened() (HostFs.on_read_open) and so does cli.load_program
+    for a program it reads from the host itself; the Recorder writes them down."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.noted: list[tuple[bytes, bytes, int, int]] = []   # path, SHA-256, instructions, ns
+        self._paths: set[bytes] = set()
+        self.sink = None                      # the Recorder's, once it runs
+
+    def opened(self, path: bytes, fd: int) -> None:
+        if path in self._paths or not stat.S_ISREG(os.fstat(fd).st_mode):
+            return                            # (a device or a pipe has no content to keep)
+        self._paths.add(path)
+        note = (path, fd_digest(fd), self.clock.instructions, self.clock.now)
+        self.noted.append(note)
+        if self.sink is not None:
+            self.sink(*note)
 
 
 def encode_script(data: bytes | None) -> str | None:
@@ -104,7 +141,8 @@ class _Gate:
 class Recorder(_Gate):
     """Stands between the host and the console while a session is recorded."""
 
-    def __init__(self, kernel, path: str, options: dict, disk_sha256: bytes, seed: int = 0):
+    def __init__(self, kernel, path: str, options: dict, disk_sha256: bytes, seed: int = 0,
+                 host_files: HostFiles | None = None):
         super().__init__(kernel)
         text = json.dumps(options, sort_keys=True).encode()
         head = RecordHeader(magic=MAGIC, version=VERSION, options_size=len(text), seed=seed)
@@ -118,6 +156,11 @@ class Recorder(_Gate):
         self._stop = False
         self._taking = False
         self.console.on_feed = self._fed
+        self.host_files = host_files
+        if host_files is not None:            # the program, read before the run began ...
+            for note in host_files.noted:
+                self._write_host_file(*note)
+            host_files.sink = self._write_host_file    # ... and each file opened from now on
 
     # the kernel's input points
     def poll_host_input(self) -> bool:
@@ -159,15 +202,22 @@ class Recorder(_Gate):
     def request_stop(self) -> None:
         self._stop = True
 
-    def _write(self, kind: EntryKind, data: bytes) -> None:
+    def _write(self, kind: EntryKind, data: bytes, point: int | None = None,
+               at: tuple[int, int] | None = None) -> None:
         clock = self.kernel.clock
-        entry = RecordEntry(point=self.point, instructions=clock.instructions, time_ns=clock.now,
-                            kind=kind, size=len(data))
+        instructions, ns = at if at is not None else (clock.instructions, clock.now)
+        entry = RecordEntry(point=self.point if point is None else point, instructions=instructions,
+                            time_ns=ns, kind=kind, size=len(data))
         self.file.write(bytes(entry) + data)
         self.file.flush()            # a session killed from outside keeps what it had
 
+    def _write_host_file(self, path: bytes, digest: bytes, instructions: int, ns: int) -> None:
+        self._write(EntryKind.HOST_FILE, digest + path, point=0, at=(instructions, ns))
+
     def close(self) -> None:
         self.console.on_feed = None
+        if self.host_files is not None:
+            self.host_files.sink = None
         self.file.close()
 
 
@@ -182,19 +232,27 @@ class Recording:
             raise CommandError(f'{path}: {e.strerror}') from None
         size = ctypes.sizeof(RecordHeader)
         head = RecordHeader.from_buffer_copy(raw[:size]) if len(raw) >= size else None
-        if head is None or head.magic != MAGIC or head.version != VERSION:
+        if head is None or head.magic != MAGIC:
             raise CommandError(f'{path}: not a recording made by ukern --record')
+        if head.version != VERSION:
+            raise CommandError(f'{path}: a recording of format {head.version}, this ukern replays '
+                               f'format {VERSION} (it keeps the host files read): record the session again')
         self.disk_sha256 = bytes(head.disk_sha256)
         self.seed = head.seed
         try:
             self.options = json.loads(raw[size:size + head.options_size])
         except ValueError:
             raise CommandError(f'{path}: the recording\'s options are damaged') from None
-        self.entries: list[tuple[RecordEntry, bytes]] = []
+        self.entries: list[tuple[RecordEntry, bytes]] = []       # the input events
+        self.host_files: list[tuple[bytes, bytes]] = []          # (path, SHA-256)
         off, esize = size + head.options_size, ctypes.sizeof(RecordEntry)
         while off + esize <= len(raw):
             entry = RecordEntry.from_buffer_copy(raw[off:off + esize])
-            self.entries.append((entry, raw[off + esize:off + esize + entry.size]))
+            data = raw[off + esize:off + esize + entry.size]
+            if entry.kind == EntryKind.HOST_FILE:
+                self.host_files.append((data[32:], data[:32]))
+            else:
+                self.entries.append((entry, data))
             off += esize + entry.size
 
     def check_disk(self, disk: str | None) -> None:
@@ -211,6 +269,25 @@ class Recording:
             raise CommandError(f'{disk} is not the disk the session was recorded on (SHA-256 '
                                f'{digest.hex()[:16]}..., recorded {self.disk_sha256.hex()[:16]}...): '
                                'replay needs a copy of the image as it was when recording began')
+
+
+    def check_host_files(self) -> None:
+        """Refuse to replay if a host file the session read is missing or has changed."""
+        for path, recorded in self.host_files:
+            name = os.fsdecode(path)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as e:
+                raise CommandError(f'{name}: {e.strerror}: the session read this host file, '
+                                   'and replay needs it as it was') from None
+            try:
+                digest = fd_digest(fd)
+            finally:
+                os.close(fd)
+            if digest != recorded:
+                raise CommandError(f'{name} is not the host file the session read (SHA-256 '
+                                   f'{digest.hex()[:16]}..., recorded {recorded.hex()[:16]}...): '
+                                   'replay needs the files as they were')
 
 
 class Replayer(_Gate):

@@ -234,7 +234,8 @@ class Timeline:
         self.stub.forget_hooks()
         if self.mission['op'] == 'scan':
             self.hits = []
-            self.stub.set_hooks(self.mission['breaks'], self.mission['watches'], self.mission['watch_pid'])
+            self.stub.set_hooks(self.mission['breaks'], self.mission['watches'], self.mission['watch_pid'],
+                                self.mission['access'])
         if self.position() >= self.mission['until']:
             self.after_slice(p)
 
@@ -257,12 +258,13 @@ class Timeline:
         if pos < self.mission['until']:
             self.hits.append((pos, 'swbreak:;'))
 
-    def note_watch(self, addr: int, length: int) -> None:
-        """A slice ended right after an instruction changed a watched value: going
-        backwards, the stop is before that instruction."""
+    def note_watch(self, reason: str) -> None:
+        """A slice ended right after an instruction changed a watched value, or read or
+        wrote one (reason: `watch:ADDR;`, `rwatch:ADDR;`, `awatch:ADDR;`): going backwards,
+        the stop is before that instruction."""
         pos = self.position() - 1
         if pos < self.mission['until']:
-            self.hits.append((pos, f'watch:{addr:x};'))
+            self.hits.append((pos, reason))
 
     # -- going back (the present, serving gdb) -----------------------------------------------
     def reverse_step(self) -> bool:

@@ -58,7 +58,8 @@ def open_gate(kernel, args, interactive: bool):
                    'interactive': True,
                    'host': _host(args),
                    'input': encode_script(_script(args))}
-        gate = Recorder(kernel, args.record, options, args.disk_sha256)
+        gate = Recorder(kernel, args.record, options, args.disk_sha256,
+                        host_files=getattr(args, 'host_files', None))
         return gate, gate.close
     if getattr(args, 'exact_clock', None) or getattr(args, 'trace', None):
         kernel.exact_clock = True
@@ -95,6 +96,7 @@ def cmd_replay(args) -> int:
     if args.disk:
         run.disk = args.disk
     recording.check_disk(run.disk)
+    recording.check_host_files()
     if not run.disk:
         return run.func(run)
     with tempfile.TemporaryDirectory(prefix='ukern-replay-') as tmp:
