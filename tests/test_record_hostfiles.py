@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kernel.trace.record import Recording, RecordHeader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,21 +56,15 @@ def test_the_recording_keeps_the_program_and_the_files_read(userland, tmp_path):
     assert again.returncode == 0 and again.stdout == out, again.stderr
 
 
-def test_a_replay_refuses_a_changed_input_file(userland, tmp_path):
+@pytest.mark.parametrize('changed', ['the input file', 'the executable'])
+def test_a_replay_refuses_a_changed_host_file(userland, tmp_path, changed):
     cat, data = copies(userland, tmp_path)
     recording, _ = record(tmp_path, cat, str(data))
-    data.write_bytes(b'one\nTWO\n')
-    line = refusal(replay(recording))
-    assert line.startswith(f'ukern: {data.resolve()} is not the host file the session read'), line
-
-
-def test_a_replay_refuses_a_changed_executable(userland, tmp_path):
-    cat, data = copies(userland, tmp_path)
-    recording, _ = record(tmp_path, cat, str(data))
-    with open(cat, 'ab') as f:
+    target = data if changed == 'the input file' else cat
+    with open(target, 'ab') as f:
         f.write(b'\0')
     line = refusal(replay(recording))
-    assert line.startswith(f'ukern: {cat.resolve()} is not the host file the session read'), line
+    assert line.startswith(f'ukern: {target.resolve()} is not the host file the session read'), line
 
 
 def test_a_replay_refuses_a_missing_input_file(userland, tmp_path):

@@ -63,31 +63,27 @@ class UserMemory:
         comparing its page-table entries with a counting sequence, in C, not page by page.
         A run is handed out before any fault, and entries are read again after one, so
         what reclaim does during a fault never touches a run not yet copied."""
+        return _joined(self._phys_pieces(va, n, write))
+
+    def _phys_pieces(self, va: int, n: int, write: bool):
+        """phys_runs' pieces, not yet joined: (address, length) for each stretch the page
+        tables give, and FLUSH before each fault."""
         end = va + n
         ready = P | U | A | (W | D if write else 0)
         memory = self.k.machine.memory
         words = memory.words
         pt = self.p.aspace.pt
-        run_pa, run_len = 0, 0
         while va < end:
             if not 0 <= va < USER_TOP:
                 raise BadAddress(va)
             huge = pt.huge_entry(va)
             if huge:                            # a 2 MiB page: one physical run to its end
                 if huge & ready != ready:
-                    if run_len:                 # copy what we have before faulting
-                        yield run_pa, run_len
-                        run_len = 0
+                    yield FLUSH
                     self._phys(va, write)       # sets A (and D) in its PDE, or faults
                     continue
-                pa = (huge & HUGE_ADDR_MASK) + (va & (HUGE_SIZE - 1))
                 step = min(end, (va | (HUGE_SIZE - 1)) + 1) - va
-                if run_len and run_pa + run_len == pa:
-                    run_len += step
-                else:
-                    if run_len:
-                        yield run_pa, run_len
-                    run_pa, run_len = pa, step
+                yield (huge & HUGE_ADDR_MASK) + (va & (HUGE_SIZE - 1)), step
                 va += step
                 continue
             slot = pt.leaf_slot(va)
@@ -104,28 +100,19 @@ class UserMemory:
                                min(end, page_va + (i + count) * PAGE_SIZE) - start))
                 ready_pages = i + count
             for pa, step in chunks:
-                if run_len and run_pa + run_len == pa:
-                    run_len += step
-                else:
-                    if run_len:
-                        yield run_pa, run_len
-                    run_pa, run_len = pa, step
+                yield pa, step
                 va += step
             if ready_pages == entries or va >= end:
                 continue
-            if run_len:                         # copy what we have before faulting
-                yield run_pa, run_len
-                run_len = 0
+            yield FLUSH
             rest = _entries(memory, slot, pages)[ready_pages:]
             if write and not rest[0] and len(rest) > 1:
                 fresh = next((i for i, pte in enumerate(rest) if pte), len(rest))
                 if self.k.fill_zero_run(self.p, va & ~(PAGE_SIZE - 1), fresh):
                     continue                    # look at the entries again, now present
-            run_pa = self._phys(va, write)
-            run_len = min(end - va, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
-            va += run_len
-        if run_len:
-            yield run_pa, run_len
+            step = min(end - va, PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+            yield self._phys(va, write), step
+            va += step
 
     def write_from_phys(self, va: int, pieces) -> None:
         """Copy physical memory to the user: pieces [(address or None for zeros, length)],
@@ -207,6 +194,27 @@ class UserMemory:
             step = min(n - len(out), PAGE_SIZE - (a & (PAGE_SIZE - 1)))
             out += mem.read(frame_of(pte) | (a & (PAGE_SIZE - 1)), step)
         return out
+
+
+FLUSH = None        # a piece of _phys_pieces: hand out the run so far (a fault comes next)
+
+
+def _joined(pieces):
+    """Physically adjacent pieces joined into runs; FLUSH hands out the run so far."""
+    run_pa, run_len = 0, 0
+    for piece in pieces:
+        if piece is FLUSH or (run_len and run_pa + run_len != piece[0]):
+            if run_len:
+                yield run_pa, run_len
+            run_len = 0
+            if piece is FLUSH:
+                continue
+        if run_len:
+            run_len += piece[1]
+        else:
+            run_pa, run_len = piece
+    if run_len:
+        yield run_pa, run_len
 
 
 def _entries(memory, slot: int | None, pages: int) -> list[int]:
