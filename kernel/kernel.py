@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Callable
 
 from emu.clock import NS_PER_INSTRUCTION
-from emu.cpu import Trap, Vector, PF_USER
+from emu.cpu import Trap, Vector
 from emu.machine import (Machine, CONSOLE_BASE, IRQ_CONSOLE, TRAMPOLINE_VA, STORE_AHCI_BASE,
                          IRQ_STORE_AHCI)
 from .errno import Errno
@@ -31,6 +31,7 @@ from .mm.pagetable import PTE, index
 from .mm.uaccess import UserMemory, BadAddress
 from .mm.reclaim import Reclaimer
 from .mm.aio import AioEngine
+from .pagefaults import PageFaults
 from .proc import futex, itimer, lifecycle
 from .proc import restart, sched
 from .proc import signal as psig
@@ -51,7 +52,6 @@ DEFAULT_QUANTUM = 1_000_000        # instructions per slice when others wait: 1 
                                    # some 15 µs of host time to start and end)
 INTERACTIVE_SLICE_MS = 50          # wall-clock bound on a slice while a person may press Ctrl-C
 SYSCALL_COST_NS = 100              # modelled cost of entering and leaving the kernel
-FAULT_COST_NS = 500
 # For the syscall path: the results that are restart codes (-ERESTART*) as plain ints, and
 # the states as module constants (looking a member up on an Enum class costs about 0.25 µs).
 _RESTART_RESULTS_LOW, _RESTART_RESULTS_HIGH = -int(restart.RESTART_LAST), -int(restart.RESTART_FIRST)
@@ -90,7 +90,7 @@ OBJECT_SERVER_PID = 1000     # the object server's own pid, apart from the progr
 SERVER_PATIENCE_NS = 2_000_000_000     # serve_until: how long boot waits for the object server
 
 
-class Kernel:
+class Kernel(PageFaults):
     NO_RETURN = NO_RETURN
 
     def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM, seed: int = 0,
@@ -473,111 +473,10 @@ class Kernel:
                      f'is not implemented: ENOSYS')
         return -Errno.ENOSYS
 
-    def page_fault(self, p: Process, addr: int, error: int, from_kernel: bool = False) -> fault.FaultResult:
-        result = self._page_fault(p, addr, error, from_kernel)
-        if result.action is fault.Action.NO_MEMORY:
-            if self.reclaim.out_of_memory(p):
-                result = fault.FaultResult(fault.Action.WAIT, queue=self.reclaim.memory_freed)
-            else:
-                kill = fault.Action.EFAULT if from_kernel else fault.Action.KILL
-                result = fault.FaultResult(kill, result.reason, result.signal)
-        while from_kernel and result.action is fault.Action.WAIT:
-            # A system call's copy met a page still on its way: the kernel waits right
-            # here (the copy cannot be suspended), letting device events run meanwhile.
-            self._wait_here(result.queue)
-            result = self._page_fault(p, addr, error, from_kernel)
-        return result
-
-    def populate(self, p: Process, start: int, end: int):
-        """Fault in every page of [start, end) now (MAP_POPULATE, MAP_BLOCK): a generator
-        that waits, like the system call it serves, for each page's read."""
-        for va in range(start, end, 4096):
-            while True:
-                result = self._page_fault(p, va, PF_USER, from_kernel=True) \
-                    if not p.aspace.pt.lookup(va) & 1 else None
-                if result is None or result.action is not fault.Action.WAIT:
-                    break
-                yield result.queue
-            if result is not None and result.action is fault.Action.NO_MEMORY:
-                break       # best effort, as Linux's: the rest is faulted in when touched
-        self.flush_tlb(p)
-
-    def fill_zero_run(self, p: Process, va: int, npages: int) -> int:
-        """A kernel copy is about to write pages va.. that were never used: demand-zero up
-        to npages of them in one go (fault.fill_zero_pages).  Returns how many; 0 means
-        fault them one by one (as always when tracing, so a trace shows every fault)."""
-        if self.trace.enabled:
-            return 0
-        frames = fault.fill_zero_pages(p.aspace, self.frames, va, npages)
-        for frame in frames:
-            self._count_fault(fault.FaultResult(fault.Action.ZERO_FILL, frame=frame))
-        self.clock.spend(FAULT_COST_NS * len(frames))
-        p.usage.minflt += len(frames)
-        p.usage.stime += FAULT_COST_NS * len(frames)
-        return len(frames)
-
     def _wait_here(self, queue) -> None:
         token = _Borrowed(None)
         queue.add(token)
         self.run_until(lambda: token not in queue.waiters)
-
-    def _page_fault(self, p: Process, addr: int, error: int, from_kernel: bool) -> fault.FaultResult:
-        def rsp() -> int:                 # asked for only when the stack might grow
-            if p is self.current:
-                return self.cpu.reg('rsp')
-            return self.cpu.context_reg(p.ctx, 'rsp') if p.ctx is not None else 0
-        traced = self.trace.enabled and p.pid != 0     # pid 0: a program image being built
-        before = p.aspace.pt.walk(addr) if traced else None
-        result = fault.handle(p.aspace, self.frames, addr, error, rsp, self._around_budget(),
-                              self.huge_pages and not labs.in_progress())
-        if from_kernel and result.action is fault.Action.KILL:
-            result = fault.FaultResult(fault.Action.EFAULT, result.reason)
-        self._last_fault = result
-        self.clock.now += FAULT_COST_NS
-        self._count_fault(result)
-        self._count_fault_to(p, result)
-        if result.action in (fault.Action.COW_COPY, fault.Action.COW_REUSE, fault.Action.SPURIOUS,
-                             fault.Action.OBJECT):
-            self.flush_tlb(p)
-        if traced:
-            self._emit('fault', p, addr=addr, error=error, action=result.action.value,
-                       reason=result.reason, from_kernel=from_kernel, around=len(result.around),
-                       huge=result.huge,
-                       before=before, after=p.aspace.pt.walk(addr),
-                       rip=self.cpu.reg('rip') if p is self.current and not from_kernel else None)
-        return result
-
-    def _around_budget(self) -> int:
-        """How many extra pages a fault may map around itself: none while free memory is
-        near reclaim's watermarks, so that under pressure every page is demand-paged."""
-        if not self.fault_around:
-            return 0
-        return max(0, self.frames.free_count - 2 * self.reclaim.high - len(self.reclaim.inflight))
-
-    def _count_fault(self, result: fault.FaultResult) -> None:
-        A = fault.Action
-        self.vmstat['pgfault'] += 1
-        if result.action in (A.FILE_READ, A.SWAP_IN):
-            self.vmstat['pgmajfault'] += 1
-        if result.action is A.SWAP_IN:
-            self.vmstat['pswpin'] += 1
-        if result.frame:
-            self.reclaim.track(result.frame)
-        if result.huge:
-            self.vmstat['thp_fault_alloc'] += 1
-        if result.around:
-            self.vmstat['fault_around'] += len(result.around)
-            self.reclaim.track_all(result.around)
-
-    @staticmethod
-    def _count_fault_to(p: Process, result: fault.FaultResult) -> None:
-        """getrusage's view: a major fault is one that waited for I/O (the access is then
-        tried again, and that fault is a minor one); the others are minor."""
-        p.usage.stime += FAULT_COST_NS
-        if result.action is fault.Action.WAIT:
-            p.usage.majflt += 1
-        else:
-            p.usage.minflt += 1
 
     def _on_trap(self, trap: Trap) -> bool:
         """Called by the CPU at an exception.  True: retry the instruction."""
