@@ -125,6 +125,23 @@ def test_every_policy_splits_and_swaps_2_mib_pages(userland, tmp_path, policy):
     assert r.kernel.vmstat['thp_split_page'] > 0 and r.kernel.vmstat['pswpout'] > 0
 
 
+@pytest.mark.parametrize('seed', [1, 2, 3])
+def test_a_random_mix_of_splitting_calls_keeps_every_page(run, seed):
+    """Writes, madvise, mprotect, munmap and mmap over, mremap and fork, at random, each
+    step checked against a shadow of every page (userland/tests/huge_mix.c)."""
+    r = run('tests/huge_mix', str(seed), '300')
+    passed(r, 'huge_mix')
+    assert r.kernel.vmstat['thp_fault_alloc'] > 0 and r.kernel.vmstat['thp_split_page'] > 0
+
+
+def test_the_random_mix_under_memory_pressure(userland, tmp_path):
+    # 16 MiB of pages in 14 MiB of RAM, each step checking all of them: it swaps all the
+    # time (about 14 s), so only 20 steps
+    r = run_small(userland, tmp_path, 'tests/huge_mix', '4', '20', mem=14 << 20)
+    passed(r, 'huge_mix')
+    assert r.kernel.vmstat['pswpout'] > 0
+
+
 # -- the mechanism, host side ------------------------------------------------------------
 def _space(blocks: int = 2):
     k, _, _ = boot()

@@ -16,6 +16,7 @@ def passed(r, name):
 
 @pytest.mark.parametrize('name', [
     'misc_mremap',          # growth in place, moving, shrinking, MREMAP_FIXED, errors
+    'mremap_merged',        # across an mprotect undone: one mapping, as Linux's vmas merge
     'misc_realloc',         # musl's realloc 1 MiB -> 8 MiB keeps the data (an mremap)
     'misc_madvise',         # MADV_DONTNEED zeroes and frees; unknown advice EINVAL
     'misc_sysinfo',         # memory, uptime, processes

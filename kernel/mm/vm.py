@@ -130,6 +130,13 @@ MMAP_TOP = 0x7F00_0000_0000      # anonymous mmaps are placed downwards from her
 ELF_MIN = 0x10000                # nothing is mapped below this (mmap_min_addr)
 
 
+def _alike(a: Region, b: Region) -> bool:
+    """Two private anonymous regions that could be one (AddressSpace.merge_run)."""
+    return all(r.kind is Kind.ANON and not r.shared and r.image is None and r.file is None
+               and r.obj is None and r.shm is None for r in (a, b)) \
+        and a.prot == b.prot and a.name == b.name
+
+
 class AddressSpace:
     def __init__(self, frames: FrameAllocator, kernel_pdpt: int):
         self.frames = frames
@@ -189,6 +196,24 @@ class AddressSpace:
     def add_split(self, r: Region, va: int) -> None:
         upper = r.split_at(va)
         bisect.insort(self.regions, upper, key=lambda x: x.start)
+
+    def merge_run(self, start: int, end: int) -> Region | None:
+        """The one region that [start, end) lies in, made by joining adjacent private
+        anonymous regions that differ in nothing but their bounds; None if no such run
+        covers the range.  Linux keeps such neighbours as one mapping (its vmas merge when
+        an mprotect is undone or a fresh mapping lands beside an alike one), so a program
+        may mremap across what were several regions here."""
+        run = self.overlapping(start, end)
+        if not run or run[0].start > start or run[-1].end < end:
+            return None
+        if any(lower.end != upper.start or not _alike(lower, upper) for lower, upper in zip(run, run[1:])):
+            return None
+        first = run[0]
+        for r in run[1:]:
+            self.regions.remove(r)
+        first.end = run[-1].end
+        first.stream_next, first.stream_window = -1, 0
+        return first
 
     def free_gap(self, length: int, top: int = MMAP_TOP) -> int | None:
         """Highest address below `top` with `length` free bytes (mmap's placement)."""

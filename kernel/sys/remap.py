@@ -47,7 +47,7 @@ class Madv(enum.IntEnum):
     PAGEOUT = 21
     POPULATE_READ = 22           # (accepted: the pages come at their first touch)
     POPULATE_WRITE = 23
-    COLLAPSE = 25                # (no huge pages here)
+    COLLAPSE = 25                # (accepted: 2 MiB pages come at a first touch, mm/huge.py)
 
 
 DISCARDING = (Madv.DONTNEED, Madv.FREE)
@@ -63,7 +63,9 @@ def sys_mremap(k, p, old_addr: int, old_size: int, new_size: int, flags: int, ne
         return -Errno.EINVAL             # (old_size 0, duplicating a shared mapping, is not offered)
     a = p.aspace
     region = a.find(old_addr)
-    if region is None or old_addr + old_size > region.end:
+    if region is not None and old_addr + old_size > region.end:
+        region = a.merge_run(old_addr, old_addr + old_size)
+    if region is None:
         return -Errno.EFAULT             # the old range must lie in one mapping
     if flags & Mremap.FIXED:
         return (yield from _move_fixed(k, p, region, old_addr, old_size, new_size, new_addr))
