@@ -76,15 +76,7 @@ class FrameAllocator:
         reference count 1; returns the first one's address, or None if no run is free
         (the caller asks for less: memory is fragmented, not full)."""
         pfn = self._free_map.find(b'\x01' * count, self._low)
-        if pfn < 0:
-            return None
-        self._take(pfn, count)
-        addr = pfn << PAGE_SHIFT
-        used = min(count, self._untouched - pfn)        # the frames handed out before
-        if zero and used > 0:
-            self.memory.fill(addr, used * PAGE_SIZE)
-        self._untouched = max(self._untouched, pfn + count)
-        return addr
+        return self._take_run(pfn, count, zero) if pfn >= 0 else None
 
     def alloc_aligned_run(self, count: int) -> int | None:
         """`count` (a power of two) contiguous fresh zeroed frames whose first frame number
@@ -99,10 +91,15 @@ class FrameAllocator:
             if not pfn & (count - 1):
                 break
             pfn = (pfn | (count - 1)) + 1          # the next aligned start: look again there
+        return self._take_run(pfn, count, zero=True)
+
+    def _take_run(self, pfn: int, count: int, zero: bool) -> int:
+        """Hand out the free run from pfn; zero the frames handed out before (those never
+        used are zero already).  Returns its address."""
         self._take(pfn, count)
         addr = pfn << PAGE_SHIFT
         used = min(count, self._untouched - pfn)
-        if used > 0:
+        if zero and used > 0:
             self.memory.fill(addr, used * PAGE_SIZE)
         self._untouched = max(self._untouched, pfn + count)
         return addr

@@ -271,7 +271,6 @@ class AddressSpace:
         """mremap: the page-table entries of [start, end) move to `to` (frames and swap
         slots stay where they are; the reverse map follows each present page)."""
         rmap = self.frames.rmap
-        self.pt.split_range(start, end)     # (a 2 MiB page need not stay aligned at `to`)
         for va, pte in self.pt.take_leaves(start, end):
             new = va - start + to
             self.pt.set(new, pte)

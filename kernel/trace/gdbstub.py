@@ -616,7 +616,7 @@ class GdbStub:
         p = self._thread()
         if p is None or not 1 <= length <= MAX_WATCH_LEN or len(self._watches) >= MAX_WATCHES:
             return 'E22'                 # gdb then says it cannot insert the watchpoint
-        if (self._watches or self.access.watches) and p.aspace is not self._watch_aspace:
+        if not self._may_watch_in(p):
             return 'E22'                 # (one address space at a time)
         if (addr, length) not in self._watches:
             self._watches.append((addr, length))
@@ -630,13 +630,16 @@ class GdbStub:
         self._load_watches()
         return 'OK'
 
+    def _may_watch_in(self, p) -> bool:
+        """Can a watch be set in p's address space?  All watches share one at a time."""
+        return not (self._watches or self.access.watches) or p.aspace is self._watch_aspace
+
     def _access_watch(self, insert: bool, kind: Kind, addr: int, length: int) -> str:
         """Z3/z3, Z4/z4: a read or access watchpoint in or out (gdbwatch.py hides its pages)."""
         p = self._thread()
         if not insert:
             self.access.remove(kind, addr, length)
-        elif p is None or ((self._watches or self.access.watches) and p.aspace is not self._watch_aspace) \
-                or not self.access.add(kind, addr, length):
+        elif p is None or not self._may_watch_in(p) or not self.access.add(kind, addr, length):
             return 'E22'                 # (one address space at a time, four at most)
         else:
             self._watch_aspace = p.aspace
