@@ -2,12 +2,16 @@
 instructions a translated block) run to the end in slices bounded each way, on the machine's
 CPU with the kernel's page tables.
 
-  none          one uncounted emu_start: the floor (blocks translated without any hook call)
-  native        the native block counter (emu/native/slicecount.c): a C UC_HOOK_BLOCK callback
-                that Unicorn calls inline once per translated block; it counts instructions
-                exactly and stops the slice at the first block boundary past its budget
-                (deterministic); ukern's choice for every counted slice
-  native, 1M    the same in slices ten times longer: what is left is the cost per slice
+  none          one uncounted emu_start: the floor
+  Unicorn counts
+                ukern's build of Unicorn (emu/unicorn_build.py) counts each block in the check
+                it makes at every block's start anyway; the native counter's rules (exact,
+                deterministic, the slice stops at the first block boundary past its budget);
+                ukern's choice for every counted slice where the build is there
+  block hook    the same count, with the Unicorn pip installs (UKERN_UNICORN=stock): a C
+                UC_HOOK_BLOCK callback (emu/native/slicecount.c) that Unicorn calls once per
+                translated block; the fallback where the build is not there
+  ..., 1M       the same in slices ten times longer: what is left is the cost per slice
   count         emu_start(count=N): Unicorn calls a hook before every instruction (deterministic,
                 stops exactly after N); ukern uses it only to single-step, and as the fallback
                 when the native counter cannot be built
@@ -17,15 +21,21 @@ CPU with the kernel's page tables.
                 for this loop), far slower than count
 
 ukern counts (deterministically) only while something depends on it, and otherwise runs
-uncounted (kernel.py, _slice_length).  Counted and uncounted slices run separately translated
-blocks (cpu.py, _select_blocks), so an uncounted slice pays nothing for the counter.
+uncounted (kernel.py, _slice_length).  With the block hook, counted and uncounted slices run
+separately translated blocks (cpu.py, _select_blocks), so an uncounted slice pays nothing.
+
+One process loads one Unicorn library: the rows of the stock library are measured by this
+file run again with UKERN_UNICORN=stock (--rows), in the same bench run.
 
 The second table is the same comparison on whole runs: the CRC work split over two forked
 children (userland/tests/crc_fork.c), which the kernel must preempt, against one child alone,
-start-up subtracted, with the native counter and with count= bounding the slices.
+start-up subtracted, with each way of bounding the slices.
 """
 
 import io
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,7 +49,15 @@ from kernel.kernel import Kernel                    # noqa: E402
 
 PROGRAM = ROOT / 'build' / 'userland' / 'asm' / 'bench_crc'
 SLICE = 100_000
-WAYS = (('none', '-'), ('native', 'yes'), ('native, 1M', 'yes'), ('count', 'yes'), ('timeout', 'no'))
+# (row, way of run(), deterministic, which library: 'patched' is ukern's build, 'here' the
+# one this process runs on)
+ROWS = (('none', 'none', '-', 'here'),
+        ('Unicorn counts (ukern\'s build)', 'native', 'yes', 'patched'),
+        ('Unicorn counts, 1M', 'native, 1M', 'yes', 'patched'),
+        ('block hook (stock Unicorn)', 'native', 'yes', 'stock'),
+        ('block hook, 1M', 'native, 1M', 'yes', 'stock'),
+        ('count', 'count', 'yes', 'here'),
+        ('timeout', 'timeout', 'no', 'here'))
 
 
 def _kernel():
@@ -78,25 +96,56 @@ def fork_ratio(native: bool, reps: int = 2) -> float:
         emu.cpu._native_counter = real
 
 
+def library() -> str:
+    """'patched' if this process runs on ukern's build of Unicorn, else 'stock'."""
+    return 'patched' if _kernel()[0].cpu._native.unicorn_counts else 'stock'
+
+
+def measure(ways: list[str]) -> dict:
+    """Best of two runs of each way, and the two fork ratios, on this process's library."""
+    out = {way: (min(r[0] for r in runs), runs[0][1])
+           for way in ways for runs in [[run(way) for _ in range(2)]]}
+    sys.path.insert(0, str(ROOT / 'bench'))
+    out['fork'] = fork_ratio(True)
+    return out
+
+
+def measure_stock(ways: list[str]) -> dict | None:
+    """The same, in a process on the stock library (None if it could not run)."""
+    env = {**os.environ, 'UKERN_UNICORN': 'stock'}
+    r = subprocess.run([sys.executable, __file__, '--rows', *ways], env=env, capture_output=True,
+                       text=True)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
 def table() -> str:
-    best = {}
-    for way, _ in WAYS:
-        runs = [run(way) for _ in range(2)]
-        best[way] = min(r[0] for r in runs), runs[0][1]
-    none = best['none'][0]
+    here = library()
+    best = {here: measure(sorted({way for _, way, _, lib in ROWS if lib in ('here', here)}))}
+    if here == 'patched':
+        best['stock'] = measure_stock(sorted({way for _, way, _, lib in ROWS if lib == 'stock'}))
+    none = best[here]['none'][0]
     out = [f'| bounding a slice (CRC loop, slices of {SLICE:,} instructions or 10 ms) | seconds | / none '
            f'| instructions counted | deterministic |', '|---|---|---|---|---|']
-    for way, det in WAYS:
-        seconds, counted = best[way]
-        out.append(f'| {way} | {seconds:.3f} | {seconds / none:.2f} | {counted:,} | {det} |')
+    for row, way, det, lib in ROWS:
+        lib = here if lib == 'here' else lib
+        if best.get(lib) is None:
+            out.append(f'| {row} | (not measured: that library could not be loaded) | | | |')
+            continue
+        seconds, counted = best[lib][way]
+        out.append(f'| {row} | {seconds:.3f} | {seconds / none:.2f} | {counted:,} | {det} |')
     out.append('| Python block hook | (not run to the end: a Python call per block) | | | yes |')
-    sys.path.insert(0, str(ROOT / 'bench'))
     out += ['', '| two forked children sharing the CRC work / one child alone (start-up subtracted) '
-            '| ratio | target |', '|---|---|---|',
-            f'| slices bounded by the native block counter | {fork_ratio(True):.2f} | <= 1.5 |',
-            f'| slices bounded by count= (before; the fallback) | {fork_ratio(False):.2f} | |']
+            '| ratio | target |', '|---|---|---|']
+    if best.get('patched'):
+        out.append(f'| slices counted by Unicorn (ukern\'s build) | {best["patched"]["fork"]:.2f} | <= 1.5 |')
+    if best.get('stock'):
+        out.append(f'| slices counted by the block hook (stock Unicorn) | {best["stock"]["fork"]:.2f} | |')
+    out.append(f'| slices bounded by count= (the fallback without a native counter) | {fork_ratio(False):.2f} | |')
     return '\n'.join(out)
 
 
 if __name__ == '__main__':
-    print(table())
+    if sys.argv[1:2] == ['--rows']:
+        print(json.dumps(measure(sys.argv[2:])))
+    else:
+        print(table())

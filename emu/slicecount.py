@@ -6,6 +6,8 @@ the part of a block an exception cut short, a UC_HOOK_CODE callback for single s
 also compares the debugger's watched values before each instruction), and
 UC_HOOK_INSN callbacks that make RDTSC and RDTSCP read the virtual clock (Unicorn would give
 the host's time-stamp counter, and a run would not be deterministic).
+On ukern's build of Unicorn (unicorn_build.py) Unicorn counts the blocks itself,
+into the same structure and by the same rules, without the block hook's call.
 This file builds it with the zig compiler ukern already depends on (`python -m ziglang cc`),
 the first time it is needed, into build/native/ (or ~/.cache/ukern/native when the source
 tree is read-only; UKERN_NATIVE_DIR overrides both), loads it with ctypes and registers the
@@ -50,7 +52,8 @@ class Watch(ctypes.Structure):
 class _Counter(ctypes.Structure):
     """The head of struct slice_counter (slicecount.c): the fields Python reads and writes."""
     _fields_ = [('budget', ctypes.c_uint64), ('retired', ctypes.c_uint64),
-                ('block_icount', ctypes.c_uint64), ('misses', ctypes.c_uint64),
+                ('block_icount', ctypes.c_uint64), ('block_pc', ctypes.c_uint64),
+                ('block_size', ctypes.c_uint64), ('misses', ctypes.c_uint64),
                 ('cuts', ctypes.c_uint64), ('undecoded', ctypes.c_uint64),
                 ('steps', ctypes.c_uint64), ('stepped', ctypes.c_uint64),
                 ('tsc_base', ctypes.c_uint64), ('tsc_last', ctypes.c_uint64),
@@ -124,6 +127,7 @@ def _load() -> ctypes.CDLL:
         lib.sc_step_end.argtypes = [ctypes.c_void_p]
         lib.sc_watch_check.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.sc_watch_check.restype = ctypes.c_uint64
+        lib.sc_use_unicorn_count.argtypes = [ctypes.c_void_p] * 3
         _lib = lib
     return _lib
 
@@ -185,6 +189,10 @@ class BlockCounter:
             self._hooks.append(h)
         if lib.sc_attach_hooks(self._ptr, self._hooks[0].value, self._hooks[1].value) != 0:
             raise NativeBuildError('cannot find the hooks\' ranges in this Unicorn build')
+        count_blocks = getattr(uclib, 'uc_ukern_count_blocks', None)
+        self.unicorn_counts = count_blocks is not None     # ukern's build (emu/unicorn_build.py)
+        if self.unicorn_counts:
+            lib.sc_use_unicorn_count(self._ptr, self._uch, _address(count_blocks))
 
     def set_time(self, ns: int) -> None:
         """The virtual clock now, before a slice: RDTSC counts on from there."""

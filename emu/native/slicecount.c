@@ -35,6 +35,15 @@
  * request right after the block hook.  A slice so retires at least its budget and less than
  * one block (at most 512 instructions) more.
  *
+ * ukern's build of Unicorn (emu/unicorn_build.py) does the block hook's part itself, by the
+ * same rules, in the check it makes at the start of every block anyway (a helper call that
+ * is there with or without hooks): the head of struct slice_counter is its struct
+ * uc_block_counter (budget, retired, and the running block's icount, pc and size).  That
+ * saves the hook's own call per block, most of what counting cost, and every slice ends at
+ * the same instruction as with the hook (tests/test_unicorn_build.py compares whole traces).
+ * The rest of this file (exceptions, single steps, the time-stamp counter) is the same for
+ * both.
+ *
  * The debugger (kernel/trace/gdbstub.py) may single-step a slice as well (sc_on_insn, an
  * instruction hook, with or without the block count): a step limit, a single step's exact
  * count (a faulting instruction is not counted until, retried, it runs), and watchpoints,
@@ -57,6 +66,7 @@ typedef struct {                /* unicorn.h: struct uc_tb */
 } uc_tb;
 
 typedef uc_err (*uc_emu_stop_fn)(uc_engine *uc);
+typedef uc_err (*uc_count_blocks_fn)(uc_engine *uc, void *counter);   /* ukern's Unicorn build */
 typedef uc_err (*uc_ctl_fn)(uc_engine *uc, int control, ...);
 typedef uc_err (*uc_reg_read_fn)(uc_engine *uc, int regid, void *value);
 typedef uc_err (*uc_reg_write_fn)(uc_engine *uc, int regid, const void *value);
@@ -97,6 +107,8 @@ struct slice_counter {
     uint64_t budget;            /* stop once this many have retired */
     uint64_t retired;           /* instructions of the slice charged so far */
     uint64_t block_icount;      /* the block running now, not charged yet (0: none) ... */
+    uint64_t block_pc;          /* ... where it starts (when Unicorn counts, see below) ... */
+    uint64_t block_size;        /* ... and its length in bytes */
     uint64_t misses;            /* blocks whose count had to be asked of Unicorn */
     uint64_t cuts;              /* blocks left early (decoded to count what ran) */
     uint64_t undecoded;         /* cut blocks that could not be decoded: charged in full */
@@ -115,7 +127,10 @@ struct slice_counter {
         uint64_t hidden;        /* 1: its page is hidden (the stub's read watchpoints): not read */
     } watches[MAX_WATCHES];
     /* private */
-    struct block_entry *block;  /* ... and its entry */
+    struct block_entry *block;  /* ... and its entry (the hook's) */
+    struct block_entry counted; /* that entry, when Unicorn counts */
+    uc_count_blocks_fn count_blocks;        /* Unicorn counts: its uc_ukern_count_blocks ... */
+    uc_engine *uc;                          /* ... and the instance that counts */
     uint64_t *hook_range;       /* begin, end of the block hook inside Unicorn's struct hook */
     uint64_t *step_range;       /* the same for the instruction hook */
     uc_emu_stop_fn emu_stop;
@@ -228,6 +243,30 @@ void sc_on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
     s->block_icount = e->icount;
 }
 
+/* ukern's build of Unicorn (emu/unicorn_build.py) counts the blocks itself, from the check
+ * it makes at every block's start anyway, with no call of its own: budget, retired and the
+ * running block's icount, pc and size, at the head of struct slice_counter, are its struct
+ * uc_block_counter, and follow the rules sc_on_block follows.  `count_blocks` is that
+ * build's uc_ukern_count_blocks. */
+void sc_use_unicorn_count(struct slice_counter *s, uc_engine *uc, void *count_blocks)
+{
+    s->uc = uc;
+    s->count_blocks = (uc_count_blocks_fn)count_blocks;
+}
+
+/* The block running now, if any, whoever counts. */
+static struct block_entry *running_block(struct slice_counter *s)
+{
+    if (!s->count_blocks)
+        return s->block;
+    if (!s->block_icount)
+        return NULL;
+    s->counted.pc = s->block_pc;
+    s->counted.size = (uint32_t)s->block_size;
+    s->counted.icount = (uint32_t)s->block_icount;
+    return &s->counted;
+}
+
 static bool load_decoder(struct slice_counter *s)
 {
     if (s->decoder_state)
@@ -266,7 +305,7 @@ static int64_t count_before(struct slice_counter *s, uc_engine *uc, uint64_t pc,
 /* The running block ended with the CPU at `rip`: charge what of it ran. */
 static void settle(struct slice_counter *s, uc_engine *uc, uint64_t rip)
 {
-    struct block_entry *e = s->block;
+    struct block_entry *e = running_block(s);
     uint64_t n = s->block_icount;
     s->block = NULL;
     s->block_icount = 0;
@@ -297,21 +336,26 @@ void sc_on_interrupt(uc_engine *uc, uint32_t intno, void *user)
         if (rip == s->step_pc)
             s->stepped--;
     }
-    if (!s->block)
+    if (!running_block(s))
         return;
     s->reg_read(uc, s->rip_id, &rip);
     settle(s, uc, rip);
 }
 
 /* A counted slice is about to start: stop it once `budget` instructions have retired.
- * Blocks translated from now on call the hook; the CPU's flags select those blocks for
- * counted slices only (cpu.py: CR0.MP). */
+ * Where Unicorn counts, it counts every block from now on.  Otherwise blocks translated
+ * from now on call the hook, and the CPU's flags select those blocks for counted slices
+ * only (cpu.py: CR0.MP). */
 void sc_begin(struct slice_counter *s, uint64_t budget)
 {
     s->budget = budget;
     s->retired = 0;
     s->block = NULL;
     s->block_icount = 0;
+    if (s->count_blocks) {
+        s->count_blocks(s->uc, s);
+        return;
+    }
     s->hook_range[0] = 1;                   /* begin > end: every address */
     s->hook_range[1] = 0;
 }
@@ -319,13 +363,16 @@ void sc_begin(struct slice_counter *s, uint64_t budget)
 /* The slice has ended: charge the block it was in; return the instructions it retired. */
 uint64_t sc_end(struct slice_counter *s, uc_engine *uc)
 {
-    if (s->block) {
+    if (s->count_blocks)
+        s->count_blocks(s->uc, NULL);
+    if (running_block(s)) {
         uint64_t rip = 0;
         s->reg_read(uc, s->rip_id, &rip);
         settle(s, uc, rip);
     }
     s->budget = UINT64_MAX;
-    s->hook_range[0] = s->hook_range[1] = NOWHERE;
+    if (!s->count_blocks)
+        s->hook_range[0] = s->hook_range[1] = NOWHERE;
     return s->retired;
 }
 
