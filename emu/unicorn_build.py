@@ -11,7 +11,7 @@ too, into the same struct slice_counter the hook would count into, by the same r
 the slices end at exactly the same instructions whichever library runs: only the speed
 differs.  See bench/RESULTS.md, the slice table.
 
-`python -m emu.unicorn_build` (`make unicorn`; `make run`, `make test` and `make bench` depend
+`python -m emu.unicorn_build` (`make unicorn`; `make test` and `make bench` depend
 on it) fetches the source of the installed version from PyPI (pip download --no-binary),
 checks its SHA-256, applies the patch and builds libunicorn with CMake into build/unicorn/lib
 (about 30 s on two cores, the first time only).  It uses the system's C compiler and CMake
