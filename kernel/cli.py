@@ -13,14 +13,23 @@
 
 import argparse
 import errno
+import gc
 import os
 import sys
+
+# Importing the kernel makes tens of thousands of objects (functions, classes, tables) that
+# live as long as the process.  Python's cyclic collector would walk them again and again
+# while they are being made, and once more at exit: a sixth of `ukern run hello`, for
+# nothing.  So it rests during the imports, and what they made is then set aside for good
+# (gc.freeze: never scanned again); what the run itself makes is collected as usual.
+_collecting = gc.isenabled()
+gc.disable()
 
 from emu.machine import Machine
 from .kernel import Kernel, DEFAULT_QUANTUM
 from .proc.elf import ExecError
 from .trace.options import add_trace_options, attach, trace_main
-from .fs.ext2 import FsError
+from .fs.fserror import FsError
 from .tools import mkdisk
 from .tools.mkdisk import parse_size
 from .mm.policy import POLICIES
@@ -29,6 +38,10 @@ from .fs.mount import BootError
 from .check import InvariantError
 from emu.disk_image import DiskImage
 from emu.powerfail import PowerFailed
+
+gc.freeze()
+if _collecting:
+    gc.enable()
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--mem', type=parse_size, default=128 << 20, help='guest RAM (default 128M)')
