@@ -147,18 +147,25 @@ class ProcessIpc:
     attached: list = field(default_factory=list)     # shm.Attachment
     undo: dict = field(default_factory=dict)         # (semid, semnum) -> adjustment
 
+    # Most processes hold nothing: then the ipc modules are not even loaded.
     def fork(self, k, parent, child) -> None:
-        from . import shm
-        shm.inherit(k, self, child)      # (the child starts with a ProcessIpc of its own)      # attachments are inherited; undo lists are not
+        if self.attached:
+            from . import shm
+            shm.inherit(k, self, child)  # attachments are inherited; undo lists are not (the
+                                         # child starts with a ProcessIpc of its own)
 
     def exec(self, k, p) -> None:
-        from . import shm
-        shm.detach_all(k, p)             # the old image goes, and its attachments with it
+        if self.attached:
+            from . import shm
+            shm.detach_all(k, p)         # the old image goes, and its attachments with it
 
     def exit(self, k, p) -> None:
-        from . import sem, shm
-        sem.undo_all(k, p)
-        shm.detach_all(k, p)
+        if self.undo:
+            from . import sem
+            sem.undo_all(k, p)
+        if self.attached:
+            from . import shm
+            shm.detach_all(k, p)
 
 
 
