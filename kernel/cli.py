@@ -13,16 +13,8 @@
 
 import argparse
 import errno
-import gc
 import os
 import sys
-
-# Importing the kernel makes tens of thousands of objects (functions, classes, tables) that
-# live as long as the process.  Python's cyclic collector would walk them again and again
-# while they are being made, for nothing: it rests during the imports (and main() sets
-# what they made aside for good when it is the process's command).
-_collecting = gc.isenabled()
-gc.disable()
 
 from emu.machine import Machine
 from .kernel import Kernel, DEFAULT_QUANTUM
@@ -37,9 +29,6 @@ from .fs.mount import BootError
 from .check import InvariantError
 from emu.disk_image import DiskImage
 from emu.powerfail import PowerFailed
-
-if _collecting:
-    gc.enable()
 
 def _add_machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--mem', type=parse_size, default=128 << 20, help='guest RAM (default 128M)')
@@ -526,13 +515,6 @@ DELEGATED = {'mkdisk': lambda rest: mkdisk.main(rest), 'objstore': _objstore_mai
 def main(argv: list[str] | None = None) -> int:
     """`ukern ...`: a user's mistake ends in one line on stderr (status 2 for the command
     line, 1 for what went wrong later), never in a traceback."""
-    if argv is None:
-        # This process is the command: the objects made so far (the kernel's code and
-        # tables) live until it exits, so the collector need never scan them again, during
-        # the run or once more at exit (a sixth of `ukern run hello`).  What the run makes
-        # is collected as usual.  (A caller that passes argv, such as a test, keeps its
-        # collector as it is: freezing would also keep whatever garbage it holds.)
-        gc.freeze()
     argv = sys.argv[1:] if argv is None else list(argv)
     status = _command(argv)
     # gdb's reverse execution may have forked runners; only a run that loaded it has any

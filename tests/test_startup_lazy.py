@@ -2,8 +2,9 @@
 loads neither ext2 nor the buffer cache, nor the object store, nor System V IPC; each is
 imported by the first mount, capability call or IPC call that needs it.  And the command
 freezes the objects its imports made, so that Python's cyclic collector never scans them
-again, and leaves the collector on (kernel/cli.py main).  Each test looks at sys.modules (or
-the collector) in a fresh process."""
+again, and leaves the collector on (kernel/__main__.py); importing kernel.cli alone does
+not touch the collector.  Each test looks at sys.modules (or the collector) in a fresh
+process."""
 
 from test_startup import modules_after
 
@@ -34,7 +35,7 @@ def test_a_run_without_ipc_calls_loads_no_system_v_objects(userland):
 
 def test_the_command_freezes_what_its_imports_made_and_keeps_the_collector_on(userland):
     modules_after(f'import gc, sys\nsys.argv = ["ukern", "run", "{userland}/bin/hello"]\n'
-                  f'from kernel.cli import main\nassert main() == 0\n'
+                  f'from kernel.__main__ import main\nassert main() == 0\n'
                   f'assert gc.isenabled() and gc.get_freeze_count() > 10_000, gc.get_freeze_count()')
 
 
