@@ -30,7 +30,7 @@ def test_a_run_without_capability_calls_loads_no_object_store(userland):
 def test_a_run_without_ipc_calls_loads_no_system_v_objects(userland):
     loaded = hello_run_modules(userland)
     assert 'kernel.sys.sysv' in loaded
-    assert not {'kernel.ipc.shm', 'kernel.ipc.sem', 'kernel.ipc.msg'} & loaded
+    assert not {'kernel.ipc.ids', 'kernel.ipc.shm', 'kernel.ipc.sem', 'kernel.ipc.msg'} & loaded
 
 
 def test_the_command_freezes_what_its_imports_made_and_keeps_the_collector_on(userland):
