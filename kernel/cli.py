@@ -20,7 +20,7 @@ from emu.machine import Machine
 from .kernel import Kernel, DEFAULT_QUANTUM
 from .proc.elf import ExecError
 from .trace.options import add_trace_options, attach, trace_main
-from .fs.ext2 import FsError
+from .fs.fserror import FsError
 from .tools import mkdisk
 from .tools.mkdisk import parse_size
 from .mm.policy import POLICIES

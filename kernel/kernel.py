@@ -12,7 +12,6 @@ import dataclasses
 import posixpath
 import random
 import sys
-import traceback
 from collections import Counter
 from typing import Callable
 
@@ -544,6 +543,7 @@ class Kernel(PageFaults):
             labs.on_kernel_bug(self, bug)
         if not self.contain_bugs or p is None or isinstance(bug, check.InvariantError):
             raise bug
+        import traceback                       # (here: only a kernel bug needs it)
         frame = traceback.extract_tb(bug.__traceback__)[-1]
         report = (f'ukern: kernel bug while serving pid {p.tgid} ({p.name}): {type(bug).__name__}: '
                   f'{bug} ({frame.filename.rsplit("/kernel/", 1)[-1]}:{frame.lineno}); the process is killed')

@@ -9,8 +9,8 @@ dropped after, so buffered and direct readers agree.  Nothing is copied by the C
 from ..dev.blk import BlockRequest
 from ..errno import Errno
 from ..mm.frames import PAGE_SIZE
-from .bcache import runs_of
-from .ext2 import FsError
+from .bbuf import runs_of
+from .fserror import FsError
 
 
 REQUEST_BYTES = 4 << 20        # one request moves at most this much

@@ -48,7 +48,6 @@ fsync(fd) writes everything (the file's data and the metadata that leads to it
 included), then FLUSH CACHE.  The superblock says "not clean" while mounted read-write.
 """
 
-import dataclasses
 from collections import OrderedDict
 from typing import Callable
 
@@ -60,6 +59,7 @@ from kernel.fs.ext2_check import Check
 from kernel.fs.ext2_dirs import Directories, DirIndex, DirSlot
 from kernel.fs.ext2_links import FAST_SYMLINK_MAX, Links  # noqa: F401 (re-exported)
 from kernel.fs.fserror import FsError, Ext2Error  # noqa: F401 (re-exported: callers import them from here)
+from kernel.fs.fsstat import Stat, StatFs  # noqa: F401 (re-exported)
 from kernel.fs.ext2_layout import (
     EA_MAGIC, GROUP_DESC_SIZE, GOOD_OLD_INODE_SIZE, LINK_MAX, NAME_MAX, ROOT_INO,
     S_IFMT, S_IPERM, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, SUPPORTED_RO_COMPAT, FileType,
@@ -70,34 +70,6 @@ from kernel.fs.ext2_layout import (
 
 ROOT = ROOT_INO
 MAX_PATH_DEPTH = 4096         # bound on '..' walks, in case a corrupt tree has a cycle
-
-
-@dataclasses.dataclass(frozen=True)
-class Stat:
-    """A file's attributes, as stat(2) reports them (every file system fills one)."""
-    ino: int
-    mode: int                 # type bits (InodeType) | permissions
-    nlink: int
-    uid: int
-    gid: int
-    size: int
-    atime: int
-    mtime: int
-    ctime: int
-    blocks: int               # 512-byte sectors, indirect blocks included
-    rdev_major: int = 0       # device nodes only
-    rdev_minor: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class StatFs:
-    """A file system's sizes and free space, as statfs(2) reports them."""
-    block_size: int
-    blocks: int
-    free_blocks: int
-    inodes: int
-    free_inodes: int
-    reserved_blocks: int = 0        # free blocks only root may use (not in f_bavail)
 
 
 class Ext2(Allocation, Directories, Links, Attributes, Check):

@@ -12,11 +12,19 @@ and is freed only after its last close.  A close cannot wait for the disk, so th
 call on the mount frees the inodes whose last holder went meanwhile.
 """
 
+from typing import TYPE_CHECKING
+
 from ..errno import Errno
 from ..proc.lock import SleepLock
-from .ext2 import Ext2, FsError, ROOT
+from .ext2_layout import ROOT_INO as ROOT
 from .file import File, O_APPEND
+from .fserror import FsError
 from .fsys import FileSystem, DirFile, is_dir
+
+# System calls ask whether a file is an InodeFile, so this module loads in every run; ext2
+# itself (and the buffer cache) only when a disk is mounted (fs/mount.py).
+if TYPE_CHECKING:
+    from .ext2 import Ext2
 
 EXT2_SUPER_MAGIC = 0xEF53
 
@@ -26,7 +34,7 @@ class Ext2Mount(FileSystem):
     dev = 0x801
     magic = EXT2_SUPER_MAGIC
 
-    def __init__(self, kernel, fs: Ext2, cache):
+    def __init__(self, kernel, fs: 'Ext2', cache):
         self.kernel = kernel
         self.fs = fs
         self.cache = cache

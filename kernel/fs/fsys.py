@@ -14,7 +14,7 @@ it can do, and adding symlink or chmod to a file system is one method there.
 import types
 
 from ..errno import Errno
-from .ext2 import Stat, StatFs
+from .fsstat import Stat, StatFs
 from .ext2_layout import InodeType, S_IFMT
 from .file import File, O_RDONLY
 from .fserror import FsError

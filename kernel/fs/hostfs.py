@@ -16,7 +16,7 @@ import os
 import stat as pystat
 
 from ..errno import Errno
-from .ext2 import StatFs
+from .fsstat import StatFs
 from .file import File, O_ACCMODE, O_RDONLY, O_APPEND
 from .fserror import FsError
 from .fsys import FileSystem, DirFile, dtype_of, make_stat

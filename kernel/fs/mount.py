@@ -13,9 +13,14 @@ Shutdown: write every dirty block back and flush the disk images, so nothing a p
 wrote is lost and e2fsck finds the file system clean; the superblock says clean only then.
 A file system that was not unmounted cleanly is checked and repaired at mount
 (ext2_check.py), and the repair is logged in one line.
+ext2 and the buffer cache are imported by the mount that needs them: a run on the host's
+tree never loads them.
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 from ..dev.ahci import AhciDriver
 from ..dev.blk import BlockRequest
@@ -26,15 +31,19 @@ from ..mm.frames import PAGE_SIZE
 from ..mm.swap import SwapArea, SWAP_TYPE
 from ..proc.wait import run_boot
 from ..sys.time import EPOCH_NS
-from .bcache import BufferCache
-from .ext2 import Ext2, FsError
 from .devfs import DevFs, MAJOR_CONSOLE, MAJOR_DISK
 from .ext2_vfs import Ext2Mount
 from .file import ConsoleFile
+from .fserror import FsError
 from .hostfs import HostFs
 from .procfs import ProcFs
 from .tmpfs import TmpFs
 from .vfs import Cwd, Vfs
+
+if TYPE_CHECKING:
+    from .bcache import BufferCache
+    from .ext2 import Ext2
+
 BOOT_PORT, SWAP_PORT = 0, 1
 
 
@@ -195,6 +204,8 @@ def partitions(kernel, disk) -> list[tuple[int, int, int]]:
 def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, BufferCache]:
     """At boot: mount the ext2 file system in `partition` (1-based, MBR table order) of
     `disk` (from AhciDriver.probe) through a new BufferCache; returns (fs, cache)."""
+    from .bcache import BufferCache
+    from .ext2 import Ext2
     table = partitions(kernel, disk)
     if not 1 <= partition <= len(table):
         raise FsError(Errno.ENODEV, f'{disk.name}: no partition {partition}')

@@ -21,7 +21,8 @@ state even if processes come and go meanwhile.
 import weakref
 
 from ..errno import Errno
-from .ext2 import FsError, Stat
+from .fserror import FsError
+from .fsstat import Stat
 from .ext2_layout import InodeType
 from .file import ConsoleFile, O_ACCMODE, O_RDONLY
 from .fsys import FileSystem, DirFile, BytesFile, dtype_of, make_stat

@@ -21,7 +21,7 @@ from ..errno import Errno
 from ..mm.frames import OutOfMemory, PAGE_SIZE
 from ..mm.shmem import ShmemPages
 from ..mm.vm import MappedFile
-from .ext2 import StatFs
+from .fsstat import StatFs
 from .ext2_layout import InodeType, S_IFMT
 from .file import File, O_APPEND
 from .fserror import FsError

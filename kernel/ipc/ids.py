@@ -7,7 +7,7 @@ object does not name the next object put in the same slot.
 """
 
 import ctypes
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errno import Errno
 
@@ -138,28 +138,6 @@ class IpcTable:
         self.by_id.pop(obj.id, None)
         slot = obj.id % SEQ_MULTIPLIER
         self._seq[slot] = (self._seq[slot] + 1) % (1 << 16)
-
-
-@dataclass
-class ProcessIpc:
-    """What one process holds: attached segments (shm.py) and semaphore adjustments to
-    undo at its exit (sem.py, SEM_UNDO)."""
-    attached: list = field(default_factory=list)     # shm.Attachment
-    undo: dict = field(default_factory=dict)         # (semid, semnum) -> adjustment
-
-    def fork(self, k, parent, child) -> None:
-        from . import shm
-        shm.inherit(k, self, child)      # (the child starts with a ProcessIpc of its own)      # attachments are inherited; undo lists are not
-
-    def exec(self, k, p) -> None:
-        from . import shm
-        shm.detach_all(k, p)             # the old image goes, and its attachments with it
-
-    def exit(self, k, p) -> None:
-        from . import sem, shm
-        sem.undo_all(k, p)
-        shm.detach_all(k, p)
-
 
 
 class Space:

@@ -6,7 +6,7 @@ below zero, or a wait-for-zero on a non-zero value) the caller sleeps on the set
 queue, counted in semncnt or semzcnt, and tries the whole list again when any value of
 the set changes; IPC_NOWAIT makes it EAGAIN instead, a timeout (semtimedop) EAGAIN when
 it passes, IPC_RMID EIDRM, and a signal EINTR.  With SEM_UNDO, each change is recorded
-in the process's undo list (ids.ProcessIpc) and reversed when the process exits.
+in the process's undo list (held.ProcessIpc) and reversed when the process exits.
 """
 
 import ctypes

@@ -19,7 +19,7 @@ from typing import Any, Generator
 
 from ..mm.vm import AddressSpace
 from ..fs.vfs import Cwd
-from ..ipc.ids import ProcessIpc
+from ..ipc.held import ProcessIpc
 from .resources import Limits, Creds, Usage, Options
 from .itimer import ITimers
 from .signal import AltStack, GroupSignals

@@ -9,7 +9,7 @@ The mechanism is mm/aio.py.  A write error is also reported by the next fsync of
 """
 
 from ..errno import Errno
-from ..fs.ext2 import FsError
+from ..fs.fserror import FsError
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
 from ..fs.vfs import InodeFile
 from ..mm.frames import PAGE_SIZE

@@ -10,7 +10,7 @@ import functools
 import struct
 
 from ..errno import Errno
-from ..fs.ext2 import FsError
+from ..fs.fserror import FsError
 from ..fs.ext2_layout import InodeType
 from ..fs.file import MAX_FDS, O_ACCMODE, O_RDONLY
 from ..fs import direct, vfs

@@ -8,7 +8,7 @@ import os
 
 from ..errno import Errno
 from ..mm.pagetable import PTE, USER_TOP
-from ..fs.ext2 import FsError
+from ..fs.fserror import FsError
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
 from ..fs.vfs import InodeFile, InodeHold
 from ..mm.fault import HOLE

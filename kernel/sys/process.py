@@ -13,7 +13,7 @@ import ctypes
 import struct
 
 from ..errno import Errno
-from ..fs.ext2 import FsError
+from ..fs.fserror import FsError
 from ..proc import elf, lifecycle
 from ..proc.resources import Usage
 from . import files, info

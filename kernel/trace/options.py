@@ -18,7 +18,6 @@ creating the kernel and `closer()` when the run ends (in a finally).
 """
 
 import argparse
-import json
 import sys
 from typing import Callable
 
@@ -157,6 +156,7 @@ def trace_main(argv: list[str]) -> int:
         from .summary import summarize
         sys.stdout.write(summarize(args.file))
     except (OSError, ValueError) as e:
+        import json                    # (here: json is not needed to start a run)
         why = e.strerror if isinstance(e, OSError) and e.strerror else \
             'not a trace written by ukern run --trace' if isinstance(e, (json.JSONDecodeError, UnicodeError)) else e
         print(f'ukern trace: {args.file}: {why}', file=sys.stderr)
