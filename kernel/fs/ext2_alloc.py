@@ -264,6 +264,19 @@ class Allocation:
             lbn += take
         return runs
 
+    def leaf_ahead(self, ino: int, lbn: int):
+        """The indirect block that maps logical block lbn when lbn is the first block it
+        maps, else 0 (0 too for a hole or past the largest file).  A sequential reader
+        about to reach lbn needs that block to map what follows; on a file written in one
+        go it lies right after the data before lbn, so readahead reads it in the same
+        command as that data instead of stopping the reader for it later."""
+        inode = yield from self._regular_file(ino)
+        path = block_path(lbn, self.ptrs_per_block)
+        if path is None or not path[1] or path[1][-1]:
+            return 0
+        slot, indexes = path
+        return (yield from self._leaf_block(inode, slot, indexes))
+
     def _leaf_block(self, inode: Inode, slot: int, path: tuple[int, ...]):
         """The last indirect block on the way to a logical block (0 if a hole cuts the way)."""
         blockno = inode.i_block[slot]

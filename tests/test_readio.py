@@ -1,0 +1,65 @@
+"""A sequential read() of a large file, as the disk benchmark does it: the indirect block a
+readahead window runs into is read by the window's own command, and the buffers a stream
+has read past are the first to make room (use-once), so a stream larger than the cache
+neither stops for metadata nor pushes out a file that was read before it."""
+
+from conftest import boot
+from test_bcache import System, make, root_dir  # noqa: F401  (root_dir is a fixture)
+from test_readpath import page_sum, read_in_pieces, stamped, write_files
+
+BLOCK_SECTORS = 4096 // 512
+
+
+def test_a_window_reads_the_indirect_block_after_it_in_the_same_command(disk):
+    pages = 6 * 1024                              # 24 MiB: six indirect blocks' worth
+    data = stamped(pages)
+    write_files(disk, [('big', 0, data)])
+    text, issued, kernel = read_in_pieces(disk, '/big')
+    assert text.startswith(f'{len(data)} bytes, checksum {page_sum(data)}'), text
+    # a block alone is an indirect block read by itself: the reader stopped for it.  Once
+    # the windows are whole runs, each indirect block comes with the run before it.
+    first_run = next(i for i, sectors in enumerate(issued) if sectors >= 1024 * BLOCK_SECTORS)
+    assert BLOCK_SECTORS not in issued[first_run:], str(issued)
+    assert issued.count((1024 + 1) * BLOCK_SECTORS) >= 4     # a run and the block after it
+
+
+def test_a_stream_larger_than_the_cache_does_not_push_out_a_file_read_before_it(disk):
+    small, large = stamped(256, 1), stamped(6 * 1024, 2)       # 1 MiB, then 24 MiB
+    write_files(disk, [('small', 0, small), ('large', 0, large)])
+    kernel, out, _ = boot(disk=disk, mem=64 << 20)              # a cache of about 16 MiB
+    cache = kernel.vfs.root.fs.cache
+    assert cache.max_blocks * 4096 < len(large)
+
+    def readall(path: str) -> int:
+        """Blocks read from the disk while a guest reads path from start to end."""
+        before = kernel.vmstat['cache_blocks_read']
+        kernel.spawn(kernel.read_guest_file(b'/tests/readall'), [b'readall', path.encode()], [])
+        kernel.run()
+        return kernel.vmstat['cache_blocks_read'] - before
+
+    assert readall('/small') >= 256
+    assert readall('/large') >= 6 * 1024
+    assert cache.evictions > 0
+    assert readall('/small') == 0                 # all of it still cached
+    assert f'{len(small)} bytes, checksum {page_sum(small)}' in out.decode().splitlines()[-1]
+
+
+def test_a_failed_read_of_a_window_and_its_indirect_block_reads_both_again(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    ino = system.run(system.fs.lookup('/big'))
+    bs = system.cache.block_size
+    runs, _, _ = system.run(system.fs.read_runs(ino, 0, 12 * bs))      # the direct blocks
+    first, count = runs[0]
+    after = first + count                         # the indirect block, on a file written at once
+    assert count > 2 and not system.cache.cached(after)
+    system.image.bad_ranges.append((system.cache.start_lba + (first + 1) * bs // 512, 1))
+    reads = system.cache.reads
+    system.cache.prefetch_runs([(first, count)], readahead=True, metadata=[(after, 1)])
+    assert system.cache.reads == reads + 1        # one request for both
+    held = system.run(system.cache.hold_runs([(after, 1)]))      # fails with the run: read alone
+    system.cache.release(held.held)
+    assert after not in system.cache.bad and first + 1 not in system.cache.bad
+    on_disk = system.image.read(system.cache.start_lba + after * bs // 512, bs // 512)
+    assert system.run(system.cache.read_block(after)) == on_disk
+    assert system.run(system.cache.read_run(first + 2, count - 2)) == \
+        (root_dir / 'big').read_bytes()[2 * bs:count * bs]
