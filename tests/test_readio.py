@@ -23,25 +23,39 @@ def test_a_window_reads_the_indirect_block_after_it_in_the_same_command(disk):
     assert issued.count((1024 + 1) * BLOCK_SECTORS) >= 4     # a run and the block after it
 
 
-def test_a_stream_larger_than_the_cache_does_not_push_out_a_file_read_before_it(disk):
-    small, large = stamped(256, 1), stamped(6 * 1024, 2)       # 1 MiB, then 24 MiB
-    write_files(disk, [('small', 0, small), ('large', 0, large)])
-    kernel, out, _ = boot(disk=disk, mem=64 << 20)              # a cache of about 16 MiB
+def readall_counter(disk, *files):
+    """Boot with a cache of about 16 MiB; returns readall(path): the blocks read from the
+    disk while a guest reads path from start to end in 1 MiB pieces."""
+    write_files(disk, [(name, 0, data) for name, data in files])
+    kernel, out, _ = boot(disk=disk, mem=64 << 20)
     cache = kernel.vfs.root.fs.cache
-    assert cache.max_blocks * 4096 < len(large)
 
     def readall(path: str) -> int:
-        """Blocks read from the disk while a guest reads path from start to end."""
         before = kernel.vmstat['cache_blocks_read']
         kernel.spawn(kernel.read_guest_file(b'/tests/readall'), [b'readall', path.encode()], [])
         kernel.run()
+        data = dict(files)[path.lstrip('/')]
+        assert f'{len(data)} bytes, checksum {page_sum(data)}' in out.decode().splitlines()[-1]
         return kernel.vmstat['cache_blocks_read'] - before
+    return readall, cache
 
+
+def test_a_stream_larger_than_the_cache_does_not_push_out_a_file_read_before_it(disk):
+    large = stamped(6 * 1024, 2)                  # 24 MiB
+    readall, cache = readall_counter(disk, ('small', stamped(256, 1)), ('large', large))
+    assert cache.max_blocks * 4096 < len(large)
     assert readall('/small') >= 256
     assert readall('/large') >= 6 * 1024
     assert cache.evictions > 0
     assert readall('/small') == 0                 # all of it still cached
-    assert f'{len(small)} bytes, checksum {page_sum(small)}' in out.decode().splitlines()[-1]
+
+
+def test_a_file_read_twice_keeps_its_place_when_a_stream_goes_by(disk):
+    readall, cache = readall_counter(disk, ('twice', stamped(1024, 1)), ('large', stamped(6 * 1024, 2)))
+    assert readall('/twice') >= 1024              # 4 MiB: most of it read ahead
+    assert readall('/twice') == 0                 # read again: used twice, kept
+    readall('/large')
+    assert readall('/twice') == 0
 
 
 def test_a_failed_read_of_a_window_and_its_indirect_block_reads_both_again(tmp_path, root_dir):  # noqa: F811
@@ -63,3 +77,24 @@ def test_a_failed_read_of_a_window_and_its_indirect_block_reads_both_again(tmp_p
     assert system.run(system.cache.read_block(after)) == on_disk
     assert system.run(system.cache.read_run(first + 2, count - 2)) == \
         (root_dir / 'big').read_bytes()[2 * bs:count * bs]
+
+
+def test_only_what_readahead_brought_in_goes_first_once_read_past(tmp_path, root_dir):  # noqa: F811
+    system = System(make(tmp_path, root_dir))
+    cache = system.cache
+    ino = system.run(system.fs.lookup('/big'))
+    runs, _, _ = system.run(system.fs.read_runs(ino, 0, 12 * cache.block_size))
+    first, count = runs[0]
+    half = count // 2
+    missed = system.run(cache.hold_runs([(first, half)]))              # read because wanted
+    cache.prefetch_runs([(first + half, count - half)], readahead=True)
+    ahead = system.run(cache.hold_runs([(first + half, count - half)]))
+    cache.release(missed.held + ahead.held)
+    cache.read_past(missed.held + ahead.held, first + count)
+    lru = list(cache._lru.values())
+    assert lru[0] is ahead.held[0]                # first to go
+    assert lru[-1] is missed.held[0]              # read when wanted: keeps its place
+    again = system.run(cache.hold_runs([(first + half, count - half)]))    # a second pass
+    cache.release(again.held)
+    cache.read_past(again.held, first + count)
+    assert list(cache._lru.values())[-1] is ahead.held[0]                    # used twice: kept

@@ -388,7 +388,7 @@ class BufferCache:
         while n < end:
             buf, new = self._fill(n, end, submit=False)
             if new:
-                buf.readahead = readahead
+                buf.readahead = buf.once = readahead
                 started += buf.count
                 fresh.append(buf)
             n = buf.end
@@ -517,13 +517,16 @@ class BufferCache:
 
     def read_past(self, bufs: list[Buffer], end: int) -> None:
         """A sequential reader has read through held bufs (in file order) up to disk block
-        end: the buffers wholly behind it are the first to go when room is needed
-        (Linux's use-once pages: a stream read once does not push out what is used
-        again), the last one read first, as its frames are then the next window's while
-        they are still in the host's CPU caches from the copy just made."""
+        end.  The buffers readahead brought in for it and now wholly behind it are the
+        first to go when room is needed (Linux's use-once pages: a stream read once does
+        not push out what is used again), the last one read first: its frames are then
+        the next window's while they are still in the host's CPU caches from the copy
+        just made.  A buffer read again later keeps its place in the LRU order."""
         for i, buf in enumerate(bufs):
-            if (i + 1 < len(bufs) or buf.end <= end) and self._lru.get(buf.n) is buf:
-                self._lru.move_to_end(buf.n, last=False)
+            if buf.once and (i + 1 < len(bufs) or buf.end <= end):
+                buf.once = False
+                if self._lru.get(buf.n) is buf:
+                    self._lru.move_to_end(buf.n, last=False)
 
     def _used(self, buf: Buffer) -> None:
         if buf.readahead:
