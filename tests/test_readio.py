@@ -98,3 +98,69 @@ def test_only_what_readahead_brought_in_goes_first_once_read_past(tmp_path, root
     cache.release(again.held)
     cache.read_past(again.held, first + count)
     assert list(cache._lru.values())[-1] is ahead.held[0]                    # used twice: kept
+
+
+# -- O_DIRECT: one command across an indirect block, and the block map read ahead ----------------
+
+def direct_read(disk, monkeypatch, pages: int):
+    """A guest reads a file of `pages` pages with O_DIRECT in 1 MiB pieces; returns (the
+    sector counts of the DMA commands issued while it read, the block requests it waited
+    for by their sector counts)."""
+    from kernel.kernel import Kernel
+    data = stamped(pages)
+    write_files(disk, [('big', 0, data)])
+    kernel, out, _ = boot(disk=disk, mem=64 << 20)
+    waited = []
+    block = Kernel._block
+
+    def counting(self, p, on):
+        name = getattr(on, 'name', '')
+        if name.startswith('blk '):
+            waited.append(int(name.rsplit('+', 1)[1]))
+        return block(self, p, on)
+    monkeypatch.setattr(Kernel, '_block', counting)
+    issued = []
+    kernel.trace.subscribe(lambda e: issued.append(e.args['sectors'])
+                           if e.kind == 'dma' and e.args.get('phase') == 'issue' else None)
+    kernel.spawn(kernel.read_guest_file(b'/tests/readmodes'), [b'readmodes', b'odirect', b'/big'], [])
+    kernel.run()
+    assert f'odirect: {len(data)} bytes, checksum {page_sum(data)}' in out.decode(), out.decode()
+    return issued, waited
+
+
+def test_a_direct_read_across_an_indirect_block_is_one_command(disk, monkeypatch):
+    issued, _ = direct_read(disk, monkeypatch, 6 * 1024)         # 24 MiB, 24 reads
+    data = [s for s in issued if s >= 8 * BLOCK_SECTORS]
+    # a read whose blocks an indirect block splits in two runs reads that block too,
+    # into the driver's bit bucket, rather than making two commands.  (The first read
+    # makes two: its buffer's pages are not yet contiguous, and a command takes 128
+    # pieces of memory at most.)
+    assert len(data) <= 24 + 1, str(issued)
+    assert data.count((256 + 1) * BLOCK_SECTORS) >= 4
+
+
+def test_a_sequential_direct_reader_does_not_stop_for_the_block_map(disk, monkeypatch):
+    _, waited = direct_read(disk, monkeypatch, 6 * 1024)
+    # the indirect blocks are read ahead, two reads early: only the first one, before
+    # the reader is known to be sequential, is waited for
+    assert waited.count(BLOCK_SECTORS) <= 3, str(waited)      # (two of them load the program)
+
+
+def test_discarded_sectors_go_to_the_bucket_and_the_rest_where_asked(tmp_path, root_dir):  # noqa: F811
+    import pytest
+    from kernel.dev.blk import BlockRequest
+    system = System(make(tmp_path, root_dir))
+    frames, mem, queue = system.kernel.frames, system.machine.memory, system.disk.queue
+    a, b = frames.alloc(), frames.alloc()
+    lba = system.cache.start_lba
+    req = queue.submit(BlockRequest(system.disk, lba, 24, [(a, 4096), (None, 4096), (b, 4096)]))
+    system.run(req.wait())
+    assert not req.error
+    assert mem.read(a, 4096) == system.image.read(lba, 8)
+    assert mem.read(b, 4096) == system.image.read(lba + 16, 8)
+    with pytest.raises(ValueError):               # nothing to write from
+        queue.submit(BlockRequest(system.disk, lba, 8, [(None, 4096)], write=True))
+    with pytest.raises(ValueError):               # a page at most (one PRD entry)
+        queue.submit(BlockRequest(system.disk, lba, 16, [(None, 8192)]))
+    frames.release(a)
+    frames.release(b)

@@ -264,18 +264,25 @@ class Allocation:
             lbn += take
         return runs
 
-    def leaf_ahead(self, ino: int, lbn: int):
-        """The indirect block that maps logical block lbn when lbn is the first block it
-        maps, else 0 (0 too for a hole or past the largest file).  A sequential reader
-        about to reach lbn needs that block to map what follows; on a file written in one
-        go it lies right after the data before lbn, so readahead reads it in the same
-        command as that data instead of stopping the reader for it later."""
+    def leaves_ahead(self, ino: int, lbn: int, count: int):
+        """The indirect blocks whose first mapped block lies in lbn..lbn+count-1, in file
+        order (none where a hole cuts the way, or past the largest file).  A sequential
+        reader about to reach those blocks needs them to map what it reads; on a file
+        written in one go each lies right after the data before it, so readahead reads it
+        in the same command as that data instead of stopping the reader later."""
         inode = yield from self._regular_file(ino)
-        path = block_path(lbn, self.ptrs_per_block)
-        if path is None or not path[1] or path[1][-1]:
-            return 0
-        slot, indexes = path
-        return (yield from self._leaf_block(inode, slot, indexes))
+        ptrs, leaves = self.ptrs_per_block, []
+        # every indirect block's first mapped block is NDIR_BLOCKS + a multiple of ptrs
+        first = NDIR_BLOCKS + max(0, -(-(lbn - NDIR_BLOCKS) // ptrs)) * ptrs
+        for start in range(first, lbn + count, ptrs):
+            path = block_path(start, ptrs)
+            if path is None:
+                break
+            slot, indexes = path
+            leaf = yield from self._leaf_block(inode, slot, indexes)
+            if leaf:
+                leaves.append(leaf)
+        return leaves
 
     def _leaf_block(self, inode: Inode, slot: int, path: tuple[int, ...]):
         """The last indirect block on the way to a logical block (0 if a hole cuts the way)."""

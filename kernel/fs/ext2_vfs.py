@@ -266,17 +266,18 @@ class InodeFile(File):
         if self.ra_end - reader >= self.ra_window:
             return                                  # enough is on its way already
         first = max(self.ra_end, reader)
-        runs, leaf = yield from self.vfs.call(self._window(first, self.ra_window))
-        cache.prefetch_runs(runs, readahead=True, metadata=[(leaf, 1)] if leaf else ())
+        runs, leaves = yield from self.vfs.call(self._window(first, self.ra_window))
+        cache.prefetch_runs(runs, readahead=True, metadata=[(leaf, 1) for leaf in leaves])
         self.ra_end = first + sum(count for _, count in runs)
 
     def _window(self, first: int, count: int):
         """A readahead window from logical block first: its runs (_whole_runs), and the
-        indirect block the next window will need first (0 if none)."""
+        indirect block the next window will need first (if the window ends where one
+        starts mapping)."""
         fs = self.vfs.fs
         runs = _whole_runs((yield from fs.file_runs(self.ino, first, count)))
-        leaf = yield from fs.leaf_ahead(self.ino, first + sum(n for _, n in runs))
-        return runs, leaf
+        leaves = yield from fs.leaves_ahead(self.ino, first + sum(n for _, n in runs), 1)
+        return runs, leaves
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:
