@@ -1,7 +1,9 @@
 """A sequential read() of a large file, as the disk benchmark does it: the indirect block a
 readahead window runs into is read by the window's own command, and the buffers a stream
 has read past are the first to make room (use-once), so a stream larger than the cache
-neither stops for metadata nor pushes out a file that was read before it."""
+neither stops for metadata nor pushes out a file that was read before it.  The same with
+O_DIRECT: a read across an indirect block is one command (the block goes into the
+driver's bit bucket), and a sequential reader has its block map read ahead."""
 
 from conftest import boot
 from test_bcache import System, make, root_dir  # noqa: F401  (root_dir is a fixture)
