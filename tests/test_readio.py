@@ -166,3 +166,24 @@ def test_discarded_sectors_go_to_the_bucket_and_the_rest_where_asked(tmp_path, r
         queue.submit(BlockRequest(system.disk, lba, 16, [(None, 8192)]))
     frames.release(a)
     frames.release(b)
+
+
+def test_a_bad_sector_in_a_discarded_block_does_not_fail_a_direct_read(tmp_path, root_dir):  # noqa: F811
+    from kernel.fs import direct
+    from kernel.mm.frames import PAGE_SIZE
+    system = System(make(tmp_path, root_dir))
+    cache, frames = system.cache, system.kernel.frames
+    ino = system.run(system.fs.lookup('/big'))
+    runs, _, size = system.run(system.fs.read_runs(ino, 0, 50_000))   # the indirect block
+    (first, count), (after, more) = runs                               # lies between them
+    assert after - (first + count) == 1
+    system.image.bad_ranges.append((cache.start_lba + (first + count) * PAGE_SIZE // 512, 1))
+    memory = [(frames.alloc(), PAGE_SIZE) for _ in range(count + more)]
+    for frame, _ in memory:
+        frames.pin(frame)
+    assert system.run(direct._around_the_cache(system.kernel, cache, runs, memory, write=False)) == 0
+    got = b''.join(system.machine.memory.read(frame, PAGE_SIZE) for frame, _ in memory)
+    assert got[:size] == (root_dir / 'big').read_bytes()
+    for frame, _ in memory:
+        frames.unpin(frame)
+        frames.release(frame)

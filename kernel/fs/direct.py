@@ -86,6 +86,9 @@ def _around_the_cache(k, cache, runs, memory, write: bool, metadata=()):
     requests = _requests(k, cache, runs, memory, write)
     cache.prefetch_runs((), metadata=metadata)
     error = yield from _wait_all(requests)
+    if error and any(addr is None for r in requests for addr, _ in r.segments):
+        # the bad sector may be in a block read only to be discarded: again, run by run
+        error = yield from _wait_all(_requests(k, cache, runs, memory, write, bridge=False))
     cache.forget_runs(runs)
     return error
 
@@ -114,12 +117,12 @@ def _wait_all(requests):
     return error
 
 
-def _requests(k, cache, runs, memory, write: bool) -> list[BlockRequest]:
+def _requests(k, cache, runs, memory, write: bool, bridge: bool = True) -> list[BlockRequest]:
     """Submit transfers between the disk runs [(block or 0 for a hole, count)] and the
     memory runs [(physical address, length)] laid end to end; a hole read is zero-filled
-    here (writes have none).  A read goes on over a gap of up to BRIDGE_BLOCKS between two
-    runs (an indirect block, on a file written in one go), reading it into the driver's
-    bit bucket, so that one command moves both runs."""
+    here (writes have none).  A read (with `bridge`) goes on over a gap of up to
+    BRIDGE_BLOCKS between two runs (an indirect block, on a file written in one go),
+    reading it into the driver's bit bucket, so that one command moves both runs."""
     per = PAGE_SIZE // cache.disk.sector_size
     pieces = iter(memory)
     addr, left = 0, 0
@@ -136,7 +139,7 @@ def _requests(k, cache, runs, memory, write: bool) -> list[BlockRequest]:
 
     for block, count in runs:
         gap = block - after if block and after is not None else -1
-        if segments and not (not write and 0 < gap <= BRIDGE_BLOCKS
+        if segments and not (bridge and not write and 0 < gap <= BRIDGE_BLOCKS
                              and len(segments) + gap < REQUEST_SEGMENTS
                              and nbytes + gap * PAGE_SIZE < REQUEST_BYTES):
             submit()
