@@ -12,9 +12,10 @@ the books do not balance (the test suite runs it after every test that booted a 
     hold: one per PTE that maps it, plus one for each of the page tables (the table that
     points at it), the buffer cache, a tmpfs/shmem page, the swap cache, a System V
     segment, the object cache (and the frames a checkpoint holds), the kernel's own
-    frames (its half of the page tables, the AHCI command lists), the store's sectors on
-    their way through the object server, a MAP_DIRECT read in flight; at most one of these
-    "owner" accounts per frame (a page table is never also a cache page: no double account);
+    frames (its half of the page tables, the AHCI command lists and bit buckets), the
+    store's sectors on their way through the object server, a MAP_DIRECT read in flight;
+    at most one of these "owner" accounts per frame (a page table is never also a cache
+    page: no double account);
   - pins: each pin has an owner (a block request in a queue or in a port's slot, a
     page-out, an AHCI structure, the object server's fixed pages and I/O frames, a
     MAP_DIRECT read);
@@ -262,9 +263,9 @@ class Books:
             for port in driver.ports.values():
                 self._own(port.clb, 'kernel')
                 self.pins[port.clb] += 1
-                for table in port.tables:
-                    self._own(table, 'kernel')
-                    self.pins[table] += 1
+                for frame in port.tables + [port.bucket]:
+                    self._own(frame, 'kernel')
+                    self.pins[frame] += 1
                 requests += port.disk.queue.pending
                 for command in port.inflight.values():
                     requests += command.reqs

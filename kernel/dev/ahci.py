@@ -113,12 +113,13 @@ def _opcode(cmd: _Command) -> AtaCommand:
 
 
 class _PortState:
-    def __init__(self, index: int, disk: Disk, base_frame: int, tables: list[int]):
+    def __init__(self, index: int, disk: Disk, base_frame: int, tables: list[int], bucket: int):
         self.index = index
         self.disk = disk
         self.clb = base_frame
         self.fb = base_frame + RFIS_OFFSET
         self.tables = tables            # command table address per slot
+        self.bucket = bucket            # a frame for sectors read that nobody wants
         self.inflight: dict[int, _Command] = {}
         self.order: list[int] = []      # slots in the order they were issued
 
@@ -218,8 +219,10 @@ class AhciDriver:
             table = frames.alloc()
             frames.pin(table)
             tables.append(table)
+        bucket = frames.alloc()
+        frames.pin(bucket)
         disk = Disk(port)
-        state = _PortState(port, disk, base, tables)
+        state = _PortState(port, disk, base, tables, bucket)
         disk.queue = BlockQueue(disk, self._kick, frames)
         self._pwrite(port, PortReg.CLB, state.clb & 0xFFFFFFFF)
         self._pwrite(port, PortReg.CLBU, state.clb >> 32)
@@ -235,11 +238,12 @@ class AhciDriver:
 
     def _drop_port(self, index: int) -> None:
         """A port whose disk did not answer IDENTIFY: stop it, then give back the frames of
-        its command list, received-FIS area and command tables (pinned since _start_port)."""
+        its command list, received-FIS area, command tables and bit bucket (pinned since
+        _start_port)."""
         self._stop_port(index)
         state = self.ports.pop(index)
         frames = self.kernel.frames
-        for frame in [state.clb] + state.tables:
+        for frame in [state.clb] + state.tables + [state.bucket]:
             frames.unpin(frame)
             frames.release(frame)
 
@@ -304,6 +308,8 @@ class AhciDriver:
         table = state.tables[cmd.slot]
         prds = []
         for addr, n in cmd.segments:
+            if addr is None:                    # discarded sectors (a page at most)
+                addr = state.bucket
             while n > 0:
                 piece = min(n, MAX_PRD_BYTES)
                 prds.append(PrdEntry(dba=addr & 0xFFFFFFFF, dbau=addr >> 32,

@@ -45,7 +45,10 @@ class BlockRequest:
     """One transfer of whole sectors between a disk and physical memory.
 
     segments: [(physical address, byte count)], filled/drained in order; the byte counts
-    add up to sectors * disk.sector_size (each even, as the PRDT requires).
+    add up to sectors * disk.sector_size (each even, as the PRDT requires).  A read may
+    name None for the address of a piece of at most a page: sectors it wants no one to
+    have (the block between two runs it reads in one command), which the driver reads
+    into a bit bucket of its own, as NVMe's scatter lists have one.
     command: an ATA command for non-transfer requests (IDENTIFY DEVICE, FLUSH CACHE EXT);
     None for an ordinary READ/WRITE DMA EXT chosen by `write`.
     """
@@ -55,7 +58,8 @@ class BlockRequest:
         self.disk = disk
         self.lba = lba
         self.sectors = sectors
-        self.segments: list[tuple[int, int]] = [(int(a), int(n)) for a, n in segments]
+        self.segments: list[tuple[int | None, int]] = [(None if a is None else int(a), int(n))
+                                                       for a, n in segments]
         self.write = bool(write)
         self.command = command
         if on_done is None:
@@ -104,6 +108,8 @@ class BlockRequest:
         """The page frames the segments touch, as (first frame, count) runs in order."""
         out: list[tuple[int, int]] = []
         for addr, n in self.segments:
+            if addr is None:                # the driver's bit bucket, not the requester's
+                continue
             first = addr & ~(PAGE_SIZE - 1)
             count = (addr + n - first + PAGE_SIZE - 1) // PAGE_SIZE
             if out and out[-1][0] + out[-1][1] * PAGE_SIZE > first:     # shares a page
@@ -170,7 +176,10 @@ class BlockQueue:
         if req.disk is not self.disk:
             raise ValueError(f'{req!r} is for another disk')
         for addr, n in req.segments:
-            if n <= 0 or addr & 1 or n & 1:
+            if addr is None:
+                if req.write or req.command is not None or not 0 < n <= PAGE_SIZE or n & 1:
+                    raise ValueError(f'a discarded piece of {n} bytes: reads only, a page at most')
+            elif n <= 0 or addr & 1 or n & 1:
                 raise ValueError(f'segment {addr:#x}+{n} is not word aligned (AHCI PRDT)')
         if req.command is not None:
             return

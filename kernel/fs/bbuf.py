@@ -12,7 +12,7 @@ from kernel.dev.blk import BlockRequest
 class Buffer:
     """Blocks n .. n+count-1, at physical addresses frame, frame+size, ..."""
     __slots__ = ('size', 'n', 'count', 'frame', 'nframes', 'valid', 'dirty', 'version', 'io',
-                 'readahead', 'dirtied_at', 'users', 'meta')
+                 'readahead', 'once', 'dirtied_at', 'users', 'meta')
 
     def __init__(self, size: int, n: int, count: int, frame: int, nframes: int):
         self.size = size
@@ -25,6 +25,7 @@ class Buffer:
         self.version = 0            # bumped by every write
         self.io: BlockRequest | None = None     # the read or write in flight
         self.readahead = False      # read ahead of need, and not used yet
+        self.once = False           # read ahead for a stream that has not read past it yet
         self.dirtied_at = 0         # virtual time it became dirty (for writeback by age)
         self.users = 0              # readers copying out of it right now
         self.meta = False           # dirty with metadata: written after dirty contents

@@ -174,6 +174,32 @@ class BufferCache:
     def _submit(self, buf: Buffer, write: bool) -> BlockRequest:
         """Start a read or write of buf; the buffer's state is updated at completion (in
         the bottom half, by on_done), whether or not the submitter is still waiting."""
+        return self._submit_together([buf], write)
+
+    def _submit_together(self, bufs: list[Buffer], write: bool) -> BlockRequest:
+        """One request for buffers whose blocks follow each other on the disk, each
+        buffer one segment of it."""
+        count = sum(buf.count for buf in bufs)
+        size = bufs[0].size
+        req = BlockRequest(self.disk, self._lba(bufs[0].n, count),
+                           count * size // self.disk.sector_size,
+                           [(buf.frame, buf.count * size) for buf in bufs], write=write,
+                           on_done=[self._on_done(buf, write, alone=len(bufs) == 1) for buf in bufs])
+        for buf in bufs:
+            buf.io = req
+        self.queue.submit(req)
+        if write:
+            self.writes += 1
+            self.kernel.vmstat['cache_blocks_written'] += count
+        else:
+            self.reads += 1
+            self.kernel.vmstat['cache_blocks_read'] += count
+        return req
+
+    def _on_done(self, buf: Buffer, write: bool, alone: bool):
+        """What the bottom half does for buf when its request completes.  When a read
+        fails, the blocks of a buffer of several, or of a request of several buffers,
+        become suspect (read one by one next time); a block read alone is bad."""
         version = buf.version
 
         def done(req: BlockRequest) -> None:
@@ -185,28 +211,16 @@ class BufferCache:
             elif req.error:
                 if self._lru.get(buf.n) is buf:
                     self._drop(buf)
-                if buf.count > 1:               # which of them is bad?  Read them alone next
+                if buf.count > 1 or not alone:  # which of them is bad?  Read them alone next
                     self._suspect.update(range(buf.n, buf.end))
                 else:
                     self.bad.add(buf.n)
             else:
                 buf.valid = True
-                if buf.count == 1:
+                if buf.count == 1 and alone:
                     self._suspect.discard(buf.n)
                     self.bad.discard(buf.n)
-
-        nbytes = buf.count * buf.size
-        req = BlockRequest(self.disk, self._lba(buf.n, buf.count), nbytes // self.disk.sector_size,
-                           [(buf.frame, nbytes)], write=write, on_done=done)
-        buf.io = req
-        self.queue.submit(req)
-        if write:
-            self.writes += 1
-            self.kernel.vmstat['cache_blocks_written'] += buf.count
-        else:
-            self.reads += 1
-            self.kernel.vmstat['cache_blocks_read'] += buf.count
-        return req
+        return done
 
     def mapped(self, buf: Buffer) -> bool:
         """Is one of the buffer's frames mapped into some process (mmap)?  Then it must stay."""
@@ -339,26 +353,22 @@ class BufferCache:
         pages; the elevator merges neighbours).  Returns how many blocks were started."""
         return self.prefetch_runs(runs_of(blocknos), readahead)
 
-    def prefetch_runs(self, runs, readahead: bool = False) -> int:
+    def prefetch_runs(self, runs, readahead: bool = False, metadata=()) -> int:
         """Start reads of the uncached blocks of runs [(first block, count)] (a first block
-        of 0 is a hole and skipped), without waiting.  Returns how many blocks were started."""
-        started = 0
+        of 0 is a hole and skipped), without waiting.  Returns how many blocks were started.
+        metadata: runs of blocks the file system will need soon (the indirect block after
+        a readahead window), read too but not counted as readahead.  New buffers that
+        follow each other on the disk are read by one request (one command)."""
+        started, fresh = 0, []
         try:
             for first, count in runs:
-                # a hole is skipped, and so is what a corrupt pointer names past the
-                # partition: that block stays uncached and its reader reports the error
-                count = min(count, self._blocks - first)
-                if first <= 0 or count <= 0:
-                    continue
-                n, end = first, first + count
-                while n < end:
-                    buf, fresh = self._fill(n, end)
-                    if fresh:
-                        buf.readahead = readahead
-                        started += buf.count
-                    n = buf.end
+                started += self._prefetch_run(first, count, readahead, fresh)
+            for first, count in metadata:
+                self._prefetch_run(first, count, False, fresh)
         except OutOfMemory:
             pass                    # reading ahead is a bet: with no frame free, skip it
+        finally:
+            self._submit_reads(fresh)
         if readahead and started:
             self.kernel.vmstat['readahead_pages'] += started
             if self.kernel.trace.enabled:
@@ -366,15 +376,47 @@ class BufferCache:
                                   first=min(f for f, _ in runs if f))
         return started
 
-    def _fill(self, n: int, end: int) -> tuple[Buffer, bool]:
+    def _prefetch_run(self, first: int, count: int, readahead: bool, fresh: list) -> int:
+        """New (unsubmitted) buffers for the uncached blocks of one run, added to fresh;
+        returns how many blocks they hold."""
+        # a hole is skipped, and so is what a corrupt pointer names past the
+        # partition: that block stays uncached and its reader reports the error
+        count = min(count, self._blocks - first)
+        if first <= 0 or count <= 0:
+            return 0
+        started, n, end = 0, first, first + count
+        while n < end:
+            buf, new = self._fill(n, end, submit=False)
+            if new:
+                buf.readahead = buf.once = readahead
+                started += buf.count
+                fresh.append(buf)
+            n = buf.end
+        return started
+
+    def _submit_reads(self, bufs: list[Buffer]) -> None:
+        """Submit the reads of new buffers, one request for each stretch of them that
+        follow each other on the disk.  A suspect block is read alone, so that its failure
+        names it bad."""
+        bufs = sorted(bufs, key=lambda b: b.n)
+        while bufs:
+            take = 1
+            while take < len(bufs) and bufs[take].n == bufs[take - 1].end \
+                    and bufs[take - 1].n not in self._suspect and bufs[take].n not in self._suspect:
+                take += 1
+            self._submit_together(bufs[:take], write=False)
+            bufs = bufs[take:]
+
+    def _fill(self, n: int, end: int, submit: bool = True) -> tuple[Buffer, bool]:
         """(the buffer holding block n, whether it is new): when n is not cached, a new
         buffer for the stretch of missing blocks from n (up to end and EXTENT_BLOCKS),
-        its read submitted."""
+        its read submitted unless the caller submits it (submit=False)."""
         buf = self._index.get(n)
         if buf is not None:
             return buf, False
         buf = self._new_buffer(n, self._missing_from(n, end))
-        self._submit(buf, write=False)
+        if submit:
+            self._submit(buf, write=False)
         return buf, True
 
     def _missing_from(self, n: int, end: int) -> int:
@@ -472,6 +514,19 @@ class BufferCache:
         """Give back buffers that hold_runs held."""
         for buf in held:
             buf.users -= 1
+
+    def read_past(self, bufs: list[Buffer], end: int) -> None:
+        """A sequential reader has read through held bufs (in file order) up to disk block
+        end.  The buffers readahead brought in for it and now wholly behind it are the
+        first to go when room is needed (Linux's use-once pages: a stream read once does
+        not push out what is used again), the last one read first: its frames are then
+        the next window's while they are still in the host's CPU caches from the copy
+        just made.  A buffer read again later keeps its place in the LRU order."""
+        for i, buf in enumerate(bufs):
+            if buf.once and (i + 1 < len(bufs) or buf.end <= end):
+                buf.once = False
+                if self._lru.get(buf.n) is buf:
+                    self._lru.move_to_end(buf.n, last=False)
 
     def _used(self, buf: Buffer) -> None:
         if buf.readahead:

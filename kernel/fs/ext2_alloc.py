@@ -264,6 +264,26 @@ class Allocation:
             lbn += take
         return runs
 
+    def leaves_ahead(self, ino: int, lbn: int, count: int):
+        """The indirect blocks whose first mapped block lies in lbn..lbn+count-1, in file
+        order (none where a hole cuts the way, or past the largest file).  A sequential
+        reader about to reach those blocks needs them to map what it reads; on a file
+        written in one go each lies right after the data before it, so readahead reads it
+        in the same command as that data instead of stopping the reader later."""
+        inode = yield from self._regular_file(ino)
+        ptrs, leaves = self.ptrs_per_block, []
+        # every indirect block's first mapped block is NDIR_BLOCKS + a multiple of ptrs
+        first = NDIR_BLOCKS + max(0, -(-(lbn - NDIR_BLOCKS) // ptrs)) * ptrs
+        for start in range(first, lbn + count, ptrs):
+            path = block_path(start, ptrs)
+            if path is None:
+                break
+            slot, indexes = path
+            leaf = yield from self._leaf_block(inode, slot, indexes)
+            if leaf:
+                leaves.append(leaf)
+        return leaves
+
     def _leaf_block(self, inode: Inode, slot: int, path: tuple[int, ...]):
         """The last indirect block on the way to a logical block (0 if a hole cuts the way)."""
         blockno = inode.i_block[slot]

@@ -233,18 +233,25 @@ class InodeFile(File):
     def pread_into(self, user, va: int, n: int, offset: int):
         """The bytes go from the cache's frames to the user's, one memmove per run of
         contiguous memory on both sides; the buffers stay held meanwhile."""
-        segments, count = yield from self.vfs.call(self._hold(offset, n))
+        segments, count, end = yield from self.vfs.call(self._hold(offset, n))
         try:
             user.write_from_phys(va, segments)
         finally:
             self.vfs.cache.release(segments.held)
+        if offset == self.ra_next:
+            self.vfs.cache.read_past(segments.held, end)
         yield from self._read_ahead(offset, count)
         return count
 
     def _hold(self, offset: int, n: int):
+        """Hold the cached runs of bytes offset.. (n of them at most): (their segments,
+        the bytes there are, the disk block after the last whole block among them)."""
         runs, skip, count = yield from self.vfs.fs.read_runs(self.ino, offset, n)
         segments = yield from self.vfs.cache.hold_runs(runs)
-        return segments.window(skip, count), count
+        end = 0
+        if runs and runs[-1][0]:
+            end = runs[-1][0] + runs[-1][1] - bool((skip + count) % self.vfs.fs.block_size)
+        return segments.window(skip, count), count, end
 
     def _read_ahead(self, offset: int, n: int):
         """Sequential reading: keep up to a window of blocks read ahead of the reader, and
@@ -267,10 +274,18 @@ class InodeFile(File):
         if self.ra_end - reader >= self.ra_window:
             return                                  # enough is on its way already
         first = max(self.ra_end, reader)
-        runs = yield from self.vfs.call(self.vfs.fs.file_runs(self.ino, first, self.ra_window))
-        runs = _whole_runs(runs)
-        cache.prefetch_runs(runs, readahead=True)
+        runs, leaves = yield from self.vfs.call(self._window(first, self.ra_window))
+        cache.prefetch_runs(runs, readahead=True, metadata=[(leaf, 1) for leaf in leaves])
         self.ra_end = first + sum(count for _, count in runs)
+
+    def _window(self, first: int, count: int):
+        """A readahead window from logical block first: its runs (_whole_runs), and the
+        indirect block the next window will need first (if the window ends where one
+        starts mapping)."""
+        fs = self.vfs.fs
+        runs = _whole_runs((yield from fs.file_runs(self.ino, first, count)))
+        leaves = yield from fs.leaves_ahead(self.ino, first + sum(n for _, n in runs), 1)
+        return runs, leaves
 
     def write(self, data: bytes):
         if self.flags & O_APPEND:
