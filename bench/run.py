@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
-from unicorn import Uc, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, UC_HOOK_INSN
-from unicorn import x86_const as X
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# emu first: it picks the Unicorn library (ukern's build) before unicorn is first imported,
+# and the floors below must run on the same library as ukern.
 from emu.machine import Machine                                   # noqa: E402
+from unicorn import Uc, UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, UC_HOOK_INSN  # noqa: E402
+from unicorn import x86_const as X                                # noqa: E402
 from kernel.kernel import Kernel                                  # noqa: E402
 from kernel.mm.frames import FrameAllocator                       # noqa: E402
 from kernel.mm.pagetable import PageTable, PTE                    # noqa: E402

@@ -484,8 +484,8 @@ class CPU:
         here (it only matters for WAIT while CR0.TS is set, and TS is never set): it is clear
         in counted slices.  So both kinds of blocks stay translated side by side and going
         from one kind of slice to the other costs nothing.  (A guest can see the bit only
-        through SMSW.  Where Unicorn counts, unicorn_build.py, blocks would need no split;
-        the bit is kept so that a guest sees the same on either library.)"""
+        through SMSW.)  ukern's build of Unicorn (unicorn_build.py) counts in the blocks
+        translated while a counter is set, so it relies on the same split."""
         mp = 0 if counted else int(CR0.MP)
         if self._mp != mp:
             cr0 = self._reg.read(X.UC_X86_REG_CR0)

@@ -2,14 +2,14 @@
 counting a slice's instructions nearly free.
 
 Why: two runnable processes must share the CPU deterministically, so a slice ends after a
-budget of instructions, not of host time.  Stock Unicorn can count only through a hook,
-and even the native block hook (slicecount.c) costs a call per translated block: on a tight
-loop of eight-instruction blocks the guest then computes at about half its speed.  Unicorn
-already calls a helper at the start of every block (to check for a stop request); the patch
-(emu/native/unicorn-count-blocks.patch, about 60 lines) makes that helper count the block
-too, into the same struct slice_counter the hook would count into, by the same rules, so
-the slices end at exactly the same instructions whichever library runs: only the speed
-differs.  See bench/RESULTS.md, the slice table.
+budget of instructions, not of host time.  Stock Unicorn can count only through a hook, and
+even the native block hook (slicecount.c) costs a call per translated block: on a tight loop
+of eight-instruction blocks the guest then computes at about half its speed.  Unicorn already
+calls a helper at the start of every block (to check for a stop request); the patch
+(emu/native/unicorn-count-blocks.patch, about 100 lines with its comments) makes that helper
+count the block too, into the same struct slice_counter the hook would count into, by the
+same rules, so the slices end at exactly the same instructions whichever library runs: only
+the speed differs.  See bench/RESULTS.md, the slice table.
 
 `python -m emu.unicorn_build` (`make unicorn`; `make test` and `make bench` depend
 on it) fetches the source of the installed version from PyPI (pip download --no-binary),

@@ -7,7 +7,8 @@ module of emu imports unicorn, and it imports unicorn with the variable set for 
 only.  Left set, it would be in the environment of every guest run on the host's tree,
 which is the host's environment: the same program would see a different environment with
 and without the build.  UKERN_UNICORN=stock asks for the library pip installed; a
-LIBUNICORN_PATH the user set is left alone.
+LIBUNICORN_PATH the user set is left alone.  A program that imports unicorn before emu
+gets the library pip installed (bench/run.py and tests/conftest.py import emu first).
 """
 
 import os

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import emu  # noqa: F401  (first: it picks the Unicorn library the tests' machines run on)
+
 ROOT = Path(__file__).resolve().parent.parent
 USERLAND = ROOT / 'build' / 'userland'
 

@@ -48,6 +48,11 @@ def test_the_cpu_counts_slices_with_ukerns_unicorn():
     assert counts
 
 
+def test_the_tests_themselves_run_on_ukerns_unicorn():
+    from emu.machine import Machine
+    assert Machine(16 << 20).cpu._native.unicorn_counts, 'conftest.py must import emu before unicorn'
+
+
 def test_ukern_unicorn_stock_runs_on_the_library_pip_installed():
     path, counts = library_in_use('stock')
     assert not path.startswith(LIB_DIR)

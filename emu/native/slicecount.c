@@ -38,9 +38,11 @@
  * ukern's build of Unicorn (emu/unicorn_build.py) does the block hook's part itself, by the
  * same rules, in the check it makes at the start of every block anyway (a helper call that
  * is there with or without hooks): the head of struct slice_counter is its struct
- * uc_block_counter (budget, retired, and the running block's icount, pc and size).  That
- * saves the hook's own call per block, most of what counting cost, and every slice ends at
- * the same instruction as with the hook (tests/test_unicorn_build.py compares whole traces).
+ * uc_block_counter (budget, retired, and the running block's icount, pc and size).  As with
+ * the hook, only blocks translated while a counter is set count, and the same CPU flag keeps
+ * them apart.  That saves the hook's own call per block, most of what counting cost, and
+ * every slice ends at the same instruction as with the hook (tests/test_unicorn_build.py
+ * compares whole traces).
  * The rest of this file (exceptions, single steps, the time-stamp counter) is the same for
  * both.
  *
@@ -343,9 +345,9 @@ void sc_on_interrupt(uc_engine *uc, uint32_t intno, void *user)
 }
 
 /* A counted slice is about to start: stop it once `budget` instructions have retired.
- * Where Unicorn counts, it counts every block from now on.  Otherwise blocks translated
- * from now on call the hook, and the CPU's flags select those blocks for counted slices
- * only (cpu.py: CR0.MP). */
+ * Blocks translated from now on are counted (by Unicorn where it counts, else they call
+ * the hook), and the CPU's flags select those blocks for counted slices only (cpu.py:
+ * CR0.MP). */
 void sc_begin(struct slice_counter *s, uint64_t budget)
 {
     s->budget = budget;
