@@ -249,12 +249,7 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
         return guest(mode, '/tests/readmodes', mode, path, *size, prefault=prefault)
 
     def plain() -> float:
-        t = time.perf_counter()
-        with open(image, 'rb') as f:
-            f.seek(1 << 20)
-            while f.read(1 << 20) and f.tell() < (mib + 1) << 20:
-                pass
-        return rate(time.perf_counter() - t)
+        return rate(io_bench.plain_read(image, mib))
 
     def plain_write() -> float:
         piece = bytes([0x5A]) * (1 << 20)
