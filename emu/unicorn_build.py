@@ -19,11 +19,18 @@ if there are, and otherwise zig (the guest compiler ukern already installs) and 
 PyPI.
 
 unicorn_lib.py makes emu load that build, if it is there.  Without it everything works the
-same, slower as above.  (The build imports what it needs as it runs.)
+same, slower as above.
 """
 
+import hashlib
 import os
+import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
+from importlib.metadata import version, PackageNotFoundError
+from pathlib import Path
 
 from .unicorn_lib import LIB_DIR, LIB_NAME
 
@@ -39,7 +46,6 @@ class BuildError(RuntimeError):
 
 
 def _installed_version() -> str:
-    from importlib.metadata import version, PackageNotFoundError
     try:
         return version('unicorn')
     except PackageNotFoundError:
@@ -47,7 +53,6 @@ def _installed_version() -> str:
 
 
 def _sha256(path) -> str:
-    import hashlib
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
 
@@ -68,16 +73,14 @@ def is_current() -> bool:
 
 
 def _run(cmd: list, what: str, **kw) -> None:
-    import subprocess
     r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
     if r.returncode != 0:
         lines = (r.stderr or r.stdout).strip().splitlines() or ['(no message)']
         raise BuildError(f'{what} failed: {lines[-1]}')
 
 
-def _fetch_source(ver: str, into):
+def _fetch_source(ver: str, into: Path) -> Path:
     """The unpacked source distribution of unicorn `ver`, checked against SOURCES."""
-    import tarfile
     if ver not in SOURCES:
         raise BuildError(f'the patch is for unicorn {", ".join(SOURCES)}, and {ver} is installed')
     _run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--no-binary', ':all:',
@@ -86,12 +89,14 @@ def _fetch_source(ver: str, into):
     if not archive.exists() or _sha256(archive) != SOURCES[ver]:
         raise BuildError(f'{archive.name} is not the source distribution the patch was written for')
     with tarfile.open(archive) as tar:
-        tar.extractall(into, filter='data')
+        if hasattr(tarfile, 'data_filter'):     # (Pythons before 3.10.12 have no filters)
+            tar.extractall(into, filter='data')
+        else:
+            tar.extractall(into)
     return into / f'unicorn-{ver}'
 
 
-def _apply_patch(source) -> None:
-    import shutil
+def _apply_patch(source: Path) -> None:
     if shutil.which('patch'):
         _run(['patch', '-p1', '-s', '-d', source, '-i', PATCH], 'patch')
     else:       # git apply, kept from taking the ukern repository around it for its own
@@ -99,9 +104,8 @@ def _apply_patch(source) -> None:
              env={**os.environ, 'GIT_CEILING_DIRECTORIES': str(source.parent)})
 
 
-def _tools(work) -> list[str]:
+def _tools(work: Path) -> list[str]:
     """CMake's arguments naming the compiler: the system's, or zig's through a wrapper."""
-    import shutil
     if shutil.which('cc') and shutil.which('ar'):
         return []
     wrappers = []
@@ -115,7 +119,6 @@ def _tools(work) -> list[str]:
 
 
 def _cmake() -> str:
-    import shutil
     venv_bin = os.path.dirname(sys.executable)
     found = shutil.which('cmake') or shutil.which('cmake', path=venv_bin)
     if found:
@@ -126,9 +129,6 @@ def _cmake() -> str:
 
 def build() -> str:
     """Build the patched library into LIB_DIR (atomically: others may be loading it)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
     ver = _installed_version()
     os.makedirs(LIB_DIR, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(LIB_DIR), prefix='src-') as tmp:
