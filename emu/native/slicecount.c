@@ -153,6 +153,15 @@ struct slice_counter {
  * blocks translated meanwhile get no hook call at all (see sc_begin). */
 #define NOWHERE UINT64_C(0xFFFFFFFFFFFFFFF0)
 
+/* The head of struct slice_counter is ukern's Unicorn's struct uc_block_counter (see
+ * emu/native/unicorn-count-blocks.patch): five 64-bit fields in this order. */
+_Static_assert(offsetof(struct slice_counter, budget) == 0 &&
+               offsetof(struct slice_counter, retired) == 8 &&
+               offsetof(struct slice_counter, block_icount) == 16 &&
+               offsetof(struct slice_counter, block_pc) == 24 &&
+               offsetof(struct slice_counter, block_size) == 32,
+               "struct uc_block_counter's layout");
+
 void sc_on_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user);
 void sc_on_insn(uc_engine *uc, uint64_t pc, uint32_t size, void *user);
 
