@@ -147,9 +147,17 @@ def build() -> str:
     return os.path.join(LIB_DIR, LIB_NAME)
 
 
+def _remove_stale() -> None:
+    """A build for another version or patch must not be loaded meanwhile, nor if this one fails."""
+    for path in (STAMP, os.path.join(LIB_DIR, LIB_NAME)):
+        if os.path.exists(path):
+            os.unlink(path)
+
+
 def main() -> int:
     if is_current():
         return 0
+    _remove_stale()
     print("building ukern's Unicorn (x86 only, counting blocks for slices): first time only, "
           'about 30 s', flush=True)
     try:

@@ -83,3 +83,17 @@ def test_the_guest_does_not_see_the_library_choice_in_its_environment(userland):
     r = ukern('run', str(userland / 'tests' / 'env_host'))
     assert '(env_host) end' in r.stdout and 'FAIL' not in r.stdout, r.stdout + r.stderr
     assert r.returncode == 0
+
+
+def test_a_build_that_cannot_be_made_leaves_no_stale_library(tmp_path, monkeypatch, capsys):
+    import emu.unicorn_build as ub
+    lib_dir = tmp_path / 'lib'
+    lib_dir.mkdir()
+    (lib_dir / LIB_NAME).write_bytes(b'a library built for another version')
+    (lib_dir / 'built-from').write_text('2.0.0 0000\n')
+    monkeypatch.setattr(ub, 'LIB_DIR', str(lib_dir))
+    monkeypatch.setattr(ub, 'STAMP', str(lib_dir / 'built-from'))
+    monkeypatch.setattr(ub, 'SOURCES', {})        # as if another unicorn were installed
+    assert ub.main() == 1
+    assert 'the patch is for unicorn' in capsys.readouterr().err
+    assert not (lib_dir / LIB_NAME).exists()
