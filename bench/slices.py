@@ -50,10 +50,11 @@ from kernel.kernel import Kernel                    # noqa: E402
 PROGRAM = ROOT / 'build' / 'userland' / 'asm' / 'bench_crc'
 SLICE = 100_000
 # (row, way of run(), deterministic, which library: 'patched' is ukern's build, 'here' the
-# one this process runs on)
+# one this process runs on).  Each row is divided by `none` on its own library.
 ROWS = (('none', 'none', '-', 'here'),
         ('Unicorn counts (ukern\'s build)', 'native', 'yes', 'patched'),
         ('Unicorn counts, 1M', 'native, 1M', 'yes', 'patched'),
+        ('none (stock Unicorn)', 'none', '-', 'stock'),
         ('block hook (stock Unicorn)', 'native', 'yes', 'stock'),
         ('block hook, 1M', 'native, 1M', 'yes', 'stock'),
         ('count', 'count', 'yes', 'here'),
@@ -86,6 +87,7 @@ def run(way: str) -> tuple[float, int]:
 
 def fork_ratio(native: bool, reps: int = 2) -> float:
     """Two forked children sharing the CRC work / one child doing it alone (bench/run.py)."""
+    sys.path.insert(0, str(ROOT / 'bench'))
     import run as bench_run
     real = emu.cpu._native_counter
     if not native:
@@ -102,10 +104,12 @@ def library() -> str:
 
 
 def measure(ways: list[str]) -> dict:
-    """Best of two runs of each way, and the two fork ratios, on this process's library."""
-    out = {way: (min(r[0] for r in runs), runs[0][1])
-           for way in ways for runs in [[run(way) for _ in range(2)]]}
-    sys.path.insert(0, str(ROOT / 'bench'))
+    """On this process's library: (best seconds of two runs, instructions counted) of each
+    way, and the two-children ratio with the native counter ('fork')."""
+    out = {}
+    for way in ways:
+        runs = [run(way) for _ in range(2)]
+        out[way] = min(seconds for seconds, _ in runs), runs[0][1]
     out['fork'] = fork_ratio(True)
     return out
 
@@ -123,7 +127,6 @@ def table() -> str:
     best = {here: measure(sorted({way for _, way, _, lib in ROWS if lib in ('here', here)}))}
     if here == 'patched':
         best['stock'] = measure_stock(sorted({way for _, way, _, lib in ROWS if lib == 'stock'}))
-    none = best[here]['none'][0]
     out = [f'| bounding a slice (CRC loop, slices of {SLICE:,} instructions or 10 ms) | seconds | / none '
            f'| instructions counted | deterministic |', '|---|---|---|---|---|']
     for row, way, det, lib in ROWS:
@@ -132,6 +135,7 @@ def table() -> str:
             out.append(f'| {row} | (not measured: that library could not be loaded) | | | |')
             continue
         seconds, counted = best[lib][way]
+        none = best[lib]['none'][0]
         out.append(f'| {row} | {seconds:.3f} | {seconds / none:.2f} | {counted:,} | {det} |')
     out.append('| Python block hook | (not run to the end: a Python call per block) | | | yes |')
     out += ['', '| two forked children sharing the CRC work / one child alone (start-up subtracted) '
