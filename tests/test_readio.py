@@ -70,7 +70,7 @@ def test_a_failed_read_of_a_window_and_its_indirect_block_reads_both_again(tmp_p
     assert count > 2 and not system.cache.cached(after)
     system.image.bad_ranges.append((system.cache.start_lba + (first + 1) * bs // 512, 1))
     reads = system.cache.reads
-    system.cache.prefetch_runs([(first, count)], readahead=True, metadata=[(after, 1)])
+    system.cache.prefetch_runs([(first, count)], readahead=True, metadata=[after])
     assert system.cache.reads == reads + 1        # one request for both
     held = system.run(system.cache.hold_runs([(after, 1)]))      # fails with the run: read alone
     system.cache.release(held.held)

@@ -356,15 +356,15 @@ class BufferCache:
     def prefetch_runs(self, runs, readahead: bool = False, metadata=()) -> int:
         """Start reads of the uncached blocks of runs [(first block, count)] (a first block
         of 0 is a hole and skipped), without waiting.  Returns how many blocks were started.
-        metadata: runs of blocks the file system will need soon (the indirect block after
-        a readahead window), read too but not counted as readahead.  New buffers that
+        metadata: blocks the file system will need soon (the indirect block after a
+        readahead window), read too but not counted as readahead.  New buffers that
         follow each other on the disk are read by one request (one command)."""
         started, fresh = 0, []
         try:
             for first, count in runs:
                 started += self._prefetch_run(first, count, readahead, fresh)
-            for first, count in metadata:
-                self._prefetch_run(first, count, False, fresh)
+            for blockno in metadata:
+                self._prefetch_run(blockno, 1, False, fresh)
         except OutOfMemory:
             pass                    # reading ahead is a bet: with no frame free, skip it
         finally:
@@ -399,13 +399,12 @@ class BufferCache:
         follow each other on the disk.  A suspect block is read alone, so that its failure
         names it bad."""
         bufs = sorted(bufs, key=lambda b: b.n)
-        while bufs:
-            take = 1
-            while take < len(bufs) and bufs[take].n == bufs[take - 1].end \
-                    and bufs[take - 1].n not in self._suspect and bufs[take].n not in self._suspect:
-                take += 1
-            self._submit_together(bufs[:take], write=False)
-            bufs = bufs[take:]
+        start = 0
+        for i in range(1, len(bufs) + 1):
+            if i == len(bufs) or bufs[i].n != bufs[i - 1].end \
+                    or bufs[i - 1].n in self._suspect or bufs[i].n in self._suspect:
+                self._submit_together(bufs[start:i], write=False)
+                start = i
 
     def _fill(self, n: int, end: int, submit: bool = True) -> tuple[Buffer, bool]:
         """(the buffer holding block n, whether it is new): when n is not cached, a new

@@ -37,8 +37,7 @@ def read(k, p, f, buf: int, n: int, offset: int):
     runs, size, leaves = yield from v.call(_map(v.fs, f.ino, offset, n, sequential))
     memory = _pin_user(k, p, buf, -(-size // PAGE_SIZE) * PAGE_SIZE, writable=True)
     try:
-        error = yield from _around_the_cache(k, v.cache, runs, memory, write=False,
-                                             metadata=[(leaf, 1) for leaf in leaves])
+        error = yield from _around_the_cache(k, v.cache, runs, memory, write=False, metadata=leaves)
     finally:
         _unpin(k, memory)
     k.vmstat['direct_read_bytes'] += size

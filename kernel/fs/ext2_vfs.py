@@ -275,7 +275,7 @@ class InodeFile(File):
             return                                  # enough is on its way already
         first = max(self.ra_end, reader)
         runs, leaves = yield from self.vfs.call(self._window(first, self.ra_window))
-        cache.prefetch_runs(runs, readahead=True, metadata=[(leaf, 1) for leaf in leaves])
+        cache.prefetch_runs(runs, readahead=True, metadata=leaves)
         self.ra_end = first + sum(count for _, count in runs)
 
     def _window(self, first: int, count: int):
