@@ -1,8 +1,10 @@
 """The buffer cache: the BlockDevice a mounted file system reads and writes through.
 
-BufferCache(kernel, queue, disk, start_lba) serves one partition of a disk: block n of
+BufferCache(services, queue, disk, start_lba) serves one partition of a disk: block n of
 the file system is the block_size bytes at sector start_lba + n * block_size /
-sector_size.  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
+sector_size.  `services` (CacheServices) is what it uses of the kernel: physical memory,
+the frame allocator, the clock, the vmstat counters, the tracer, and a way to run a
+blocking generator when no process runs (the shutdown flush).  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
 
     data = yield from cache.read_block(n)        # a hit returns at once, a miss DMAs
     yield from cache.write_block(n, data)        # write-back: the block becomes dirty
@@ -56,13 +58,14 @@ fs.mount.mount_root builds the cache over a partition and mounts ext2 on it.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
 
 from kernel.dev.blk import BlockRequest
 from kernel.fs.bbuf import BlockIndex, Buffer, Segments, runs_of  # noqa: F401 (runs_of re-exported)
 from kernel.errno import Errno
 from kernel.fs.ext2 import FsError
 from kernel.mm.frames import PAGE_SIZE, OutOfMemory
-from kernel.proc.wait import run_boot
 
 from emu.ahci import AtaCommand
 
@@ -73,16 +76,33 @@ EXTENT_BLOCKS = 1024           # the largest run one buffer (and one DMA request
 WRITEBACK_BATCH = 64           # early writeback starts again once this many more are dirty
 
 
+@dataclass(frozen=True)
+class CacheServices:
+    """What the buffer cache uses of the kernel."""
+    memory: object                      # emu PhysicalMemory: the frames' bytes
+    frames: object                      # mm.frames.FrameAllocator
+    clock: object                       # emu Clock: writeback ages and its timer
+    vmstat: dict                        # /proc/vmstat's counters
+    trace: Callable[..., None]          # trace(kind, **args): an event, if tracing is on
+    drive: Callable                     # drive(gen): run a blocking generator, no process running
+
+
 class BufferCache:
-    def __init__(self, kernel, queue, disk, start_lba: int = 0, block_size: int = 1024,
-                 nsectors: int | None = None, max_blocks: int | None = None,
-                 dirty_limit: int | None = None, flush_cache: bool = True):
-        self.kernel = kernel
+    def __init__(self, services: CacheServices, queue, disk, start_lba: int = 0,
+                 block_size: int = 1024, nsectors: int | None = None,
+                 max_blocks: int | None = None, dirty_limit: int | None = None,
+                 flush_cache: bool = True):
+        self.memory = services.memory
+        self.frames = services.frames
+        self.clock = services.clock
+        self.vmstat = services.vmstat
+        self.trace = services.trace
+        self._drive = services.drive
         self.queue = queue
         self.disk = disk
         self.start_lba = start_lba
         self.nsectors = disk.sectors - start_lba if nsectors is None else nsectors
-        self.max_blocks = max_blocks or max(16, kernel.frames.total // 4)
+        self.max_blocks = max_blocks or max(16, self.frames.total // 4)
         self.dirty_limit = dirty_limit or max(8, self.max_blocks // 2)
         self.flush_cache = flush_cache          # send FLUSH CACHE EXT after a sync's writes
         self._index = BlockIndex()                          # block number -> its buffer
@@ -117,10 +137,6 @@ class BufferCache:
 
     # -- helpers ---------------------------------------------------------------------------
     @property
-    def memory(self):
-        return self.kernel.machine.memory
-
-    @property
     def _blocks(self) -> int:
         """How many blocks the partition holds."""
         return self.nsectors // (self._block_size // self.disk.sector_size)
@@ -134,8 +150,8 @@ class BufferCache:
         self._index.remove(buf)
         del self._lru[buf.n]
         if buf.readahead:
-            self.kernel.vmstat['readahead_wasted'] += buf.count
-        self.kernel.frames.release_run(buf.frame, buf.nframes)
+            self.vmstat['readahead_wasted'] += buf.count
+        self.frames.release_run(buf.frame, buf.nframes)
 
     def _droppable(self, buf: Buffer) -> bool:
         """Nothing would be lost or pulled from under anyone if buf went: clean, no I/O in
@@ -144,7 +160,7 @@ class BufferCache:
 
     def _evictable(self, buf: Buffer) -> bool:
         return buf.valid and self._droppable(buf) \
-            and not self.kernel.frames.any_pinned(buf.frame, buf.nframes)
+            and not self.frames.any_pinned(buf.frame, buf.nframes)
 
     def _make_room(self, count: int) -> None:
         while self._index.blocks + count > self.max_blocks:
@@ -161,8 +177,8 @@ class BufferCache:
         size = self._block_size
         while True:
             nframes = -(-count * size // PAGE_SIZE)
-            frame = self.kernel.frames.alloc(zero=False) if nframes == 1 else \
-                self.kernel.frames.alloc_run(nframes, zero=False)
+            frame = self.frames.alloc(zero=False) if nframes == 1 else \
+                self.frames.alloc_run(nframes, zero=False)
             if frame is not None:
                 break
             count = max(1, (nframes // 2) * PAGE_SIZE // size)
@@ -190,10 +206,10 @@ class BufferCache:
         self.queue.submit(req)
         if write:
             self.writes += 1
-            self.kernel.vmstat['cache_blocks_written'] += count
+            self.vmstat['cache_blocks_written'] += count
         else:
             self.reads += 1
-            self.kernel.vmstat['cache_blocks_read'] += count
+            self.vmstat['cache_blocks_read'] += count
         return req
 
     def _on_done(self, buf: Buffer, write: bool, alone: bool):
@@ -224,7 +240,7 @@ class BufferCache:
 
     def mapped(self, buf: Buffer) -> bool:
         """Is one of the buffer's frames mapped into some process (mmap)?  Then it must stay."""
-        return self.kernel.frames.any_shared(buf.frame, buf.nframes)
+        return self.frames.any_shared(buf.frame, buf.nframes)
 
     # -- the page cache's view: a 4 KiB block is a file page, mapped by mmap ---------------
     def page(self, n: int) -> Buffer | None:
@@ -252,7 +268,7 @@ class BufferCache:
 
     def _make_dirty(self, buf: Buffer) -> None:
         if not buf.dirty:
-            buf.dirtied_at = self.kernel.clock.now
+            buf.dirtied_at = self.clock.now
             buf.dirty = True
             self._dirty[buf.n] = buf
             self._dirty_blocks += buf.count
@@ -260,7 +276,7 @@ class BufferCache:
         buf.version += 1
         if not self._writeback_armed:
             self._writeback_armed = True
-            self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
+            self.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
 
     def _make_clean(self, buf: Buffer) -> None:
         if buf.dirty:
@@ -272,15 +288,15 @@ class BufferCache:
         """Start writing the blocks dirty for longer than the age, without waiting (early
         writeback, so reclaim finds clean pages and a crash loses little)."""
         self._writeback_armed = False
-        now = self.kernel.clock.now
+        now = self.clock.now
         old = self._contents_first([buf for buf in self._idle_dirty()
                                     if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS])
         blocks = self._write_back(old)
-        if old and self.kernel.trace.enabled:
-            self.kernel._emit('writeback', None, blocks=blocks, reason='age')
+        if old:
+            self.trace('writeback', blocks=blocks, reason='age')
         if self._dirty and len(old) < len(self._dirty):
             self._writeback_armed = True
-            self.kernel.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
+            self.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
 
     def start_writeback(self) -> int:
         """Dirty blocks have passed their share of memory: start writing them all now."""
@@ -302,7 +318,7 @@ class BufferCache:
         for buf in bufs:
             self._submit(buf, write=True)
         blocks = sum(b.count for b in bufs)
-        self.kernel.vmstat['writeback_pages'] += blocks
+        self.vmstat['writeback_pages'] += blocks
         return blocks
 
     @property
@@ -370,10 +386,8 @@ class BufferCache:
         finally:
             self._submit_reads(fresh)
         if readahead and started:
-            self.kernel.vmstat['readahead_pages'] += started
-            if self.kernel.trace.enabled:
-                self.kernel._emit('readahead', None, blocks=started,
-                                  first=min(f for f, _ in runs if f))
+            self.vmstat['readahead_pages'] += started
+            self.trace('readahead', blocks=started, first=min(f for f, _ in runs if f))
         return started
 
     def _prefetch_run(self, first: int, count: int, readahead: bool, fresh: list) -> int:
@@ -530,7 +544,7 @@ class BufferCache:
     def _used(self, buf: Buffer) -> None:
         if buf.readahead:
             buf.readahead = False
-            self.kernel.vmstat['readahead_hits'] += buf.count
+            self.vmstat['readahead_hits'] += buf.count
 
     def write_block(self, n: int, data: bytes):
         if len(data) != self._block_size:
@@ -649,7 +663,7 @@ class BufferCache:
 
     def flush(self) -> None:
         """Synchronous sync for shutdown, when no process runs."""
-        run_boot(self.kernel, self.sync())
+        self._drive(self.sync())
 
     def _buffers_in(self, runs):
         """The buffers holding any block of runs [(first block or 0, count)]."""
@@ -679,7 +693,7 @@ class BufferCache:
                 self._drop(buf)
                 self.evictions += 1
                 freed += buf.nframes
-        self.kernel.vmstat['pgsteal_cache'] += freed
+        self.vmstat['pgsteal_cache'] += freed
         return freed
 
     def invalidate(self) -> None:

@@ -201,6 +201,17 @@ def partitions(kernel, disk) -> list[tuple[int, int, int]]:
             for p in mbr.partitions if p.type and p.sector_count]
 
 
+def cache_services(kernel):
+    """What a buffer cache uses of `kernel` (bcache.CacheServices)."""
+    from .bcache import CacheServices
+
+    def trace(kind: str, **args) -> None:
+        if kernel.trace.enabled:
+            kernel._emit(kind, None, **args)
+    return CacheServices(memory=kernel.machine.memory, frames=kernel.frames, clock=kernel.clock,
+                         vmstat=kernel.vmstat, trace=trace, drive=lambda gen: run_boot(kernel, gen))
+
+
 def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, BufferCache]:
     """At boot: mount the ext2 file system in `partition` (1-based, MBR table order) of
     `disk` (from AhciDriver.probe) through a new BufferCache; returns (fs, cache)."""
@@ -210,7 +221,8 @@ def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, Bu
     if not 1 <= partition <= len(table):
         raise FsError(Errno.ENODEV, f'{disk.name}: no partition {partition}')
     start, count, _ = table[partition - 1]
-    cache = BufferCache(kernel, disk.queue, disk, start, nsectors=count, **cache_args)
+    cache = BufferCache(cache_services(kernel), disk.queue, disk, start, nsectors=count,
+                        **cache_args)
     clock = kernel.clock
     fs = Ext2(cache, now=lambda: (EPOCH_NS + clock.now) // 10**9)
     run_boot(kernel, fs.mount())
