@@ -61,7 +61,7 @@ def mount_namespace(kernel) -> Vfs:
 
     def tmpfs(dev: int) -> TmpFs:
         return TmpFs(kernel.frames, seconds, dev, kernel.reclaim)
-    vfs = Vfs(kernel, tmpfs(0x10))
+    vfs = Vfs(seconds, kernel.wake, tmpfs(0x10))
     vfs.devsw[('c', MAJOR_CONSOLE)] = lambda minor, flags: ConsoleFile(kernel.console, flags)
     vfs.devsw[('c', MAJOR_MEM)] = lambda minor, flags: open_mem(minor, flags, kernel.random)
     vfs.mount(ProcFs(kernel), b'/proc', 'proc')

@@ -22,7 +22,6 @@ import struct
 from dataclasses import dataclass
 
 from ..errno import Errno
-from ..sys.time import EPOCH_NS
 from .ext2_layout import InodeType, S_IFMT
 from .ext2_vfs import Ext2Mount, InodeFile, InodeHold  # noqa: F401 (re-exported: callers import them from here)
 from .fifo import Fifo, FifoReader, FifoReadWrite, FifoWriter, FlockTable, wait_for_partner
@@ -96,8 +95,9 @@ def _mode(st) -> int:
 
 
 class Vfs:
-    def __init__(self, kernel, root_fs):
-        self.kernel = kernel
+    def __init__(self, seconds, wake, root_fs):
+        self._seconds = seconds         # seconds(): the time since the epoch, for file times
+        self.wake = wake                # wake(process): FIFOs' and flock's waiters
         self.root = Mount(root_fs, b'/', root_fs.name)
         self.covered: dict[tuple[bytes, bytes], Mount] = {}   # (parent dir path, name) -> mount
         self.devsw: dict[tuple[str, int], object] = {}     # ('c'|'b', major) -> open(minor, flags)
@@ -385,7 +385,7 @@ class Vfs:
 
     def now(self) -> int:
         """Seconds since the epoch on the kernel's clock (utimensat's UTIME_NOW)."""
-        return (EPOCH_NS + self.kernel.clock.now) // 10**9
+        return self._seconds()
 
     def statfs(self, loc: Cwd):
         """(f_type magic, StatFs) of the file system holding loc (a generator)."""
@@ -435,7 +435,7 @@ class Vfs:
         key = (loc.mount, loc.node)
         fifo = self.fifos.get(key)
         if fifo is None:
-            fifo = self.fifos[key] = Fifo(self.kernel.wake, lambda: self.fifos.pop(key, None))
+            fifo = self.fifos[key] = Fifo(self.wake, lambda: self.fifos.pop(key, None))
         mode = flags & O_ACCMODE
         if mode == O_RDWR:
             return FifoReadWrite(fifo, flags)
@@ -457,7 +457,7 @@ class Vfs:
         key = (f.loc.mount, f.loc.node)
         table = self.flocks.get(key)
         if table is None:
-            table = self.flocks[key] = FlockTable(self.kernel.wake, lambda: self.flocks.pop(key, None))
+            table = self.flocks[key] = FlockTable(self.wake, lambda: self.flocks.pop(key, None))
         return (yield from table.lock(f, op))
 
 
