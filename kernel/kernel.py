@@ -114,7 +114,7 @@ class Kernel(PageFaults):
         self.random = random.Random(seed)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.error_sink = error_sink
-        self.trace = Tracer()
+        self.trace = Tracer(self.clock)
         self.frames = FrameAllocator(machine.memory, machine.first_free_frame, machine.mem_size)
         self.kernel_pdpt = self._map_kernel_half()
         self.console = ConsoleDriver(machine.bus, CONSOLE_BASE, console_is_tty,
@@ -737,4 +737,4 @@ class Kernel(PageFaults):
         self.terminate(p, signal, traps.report(p.tgid, p.name, signal, cause, rip, code, thread))
 
     def _emit(self, kind: str, p: Process | None, **args) -> None:
-        self.trace.emit(kind, self.clock.now, self.clock.instructions, p.pid if p else 0, **args)
+        self.trace.note(kind, p.pid if p else 0, **args)

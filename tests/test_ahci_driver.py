@@ -12,7 +12,7 @@ import pytest
 from emu.ahci import AHCI, MODEL, AtaCommand
 from emu.disk_image import DiskImage
 from emu.machine import IRQ_AHCI, Machine
-from kernel.dev.ahci import AhciDriver
+from kernel.dev.ahci import attach
 from kernel.dev.blk import BlockRequest
 from kernel.errno import Errno
 from kernel.proc.wait import run_boot
@@ -32,8 +32,8 @@ class Booted:
         self.kernel = Kernel(self.machine, log=lambda msg: None)
         self.events = []
         self.kernel.trace.subscribe(lambda e: self.events.append(e) if e.kind == 'dma' else None)
-        self.driver = AhciDriver(self.kernel)
-        self.disks = self.driver.probe()
+        self.driver = attach(self.kernel)
+        self.disks = self.driver.disks
         self.mem = self.machine.memory
 
     @property
@@ -94,7 +94,7 @@ def test_probe_skips_an_empty_port(tmp_path):
 
 def test_probe_without_an_hba_finds_nothing():
     machine = Machine(8 << 20, console_sink=lambda b: None, console_source=io.BytesIO())
-    assert AhciDriver(Kernel(machine, log=lambda m: None)).probe() == []
+    assert attach(Kernel(machine, log=lambda m: None)).disks == []
 
 
 def test_probe_reports_4k_sectors(tmp_path):

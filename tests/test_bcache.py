@@ -14,7 +14,7 @@ import pytest
 
 from emu.disk_image import DiskImage
 from emu.machine import Machine
-from kernel.dev.ahci import AhciDriver
+from kernel.dev.ahci import attach
 from kernel.errno import Errno
 from kernel.fs.mount import mount_root, partitions
 from kernel.proc.wait import run_boot
@@ -52,8 +52,8 @@ class System:
         self.kernel = Kernel(self.machine, log=lambda msg: None)
         self.events = []
         self.kernel.trace.subscribe(lambda e: self.events.append(e) if e.kind == 'dma' else None)
-        self.driver = AhciDriver(self.kernel)
-        (self.disk,) = self.driver.probe()
+        self.driver = attach(self.kernel)
+        (self.disk,) = self.driver.disks
         self.fs, self.cache = mount_root(self.kernel, self.disk, 1, **cache_args)
 
     def run(self, gen):

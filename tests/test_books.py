@@ -48,7 +48,7 @@ def test_a_disk_that_fails_identify_leaves_no_frame_pinned(tmp_path, monkeypatch
     from emu.ahci_regs import AtaError
     from emu.disk_image import DiskImage
     from emu.machine import Machine
-    from kernel.dev.ahci import AhciDriver
+    from kernel.dev.ahci import attach
     from kernel.kernel import Kernel
 
     def abort(disk, serial):
@@ -58,7 +58,7 @@ def test_a_disk_that_fails_identify_leaves_no_frame_pinned(tmp_path, monkeypatch
     machine = Machine(16 << 20, console_sink=lambda b: None, console_source=io.BytesIO(), disks=[image])
     kernel = Kernel(machine, log=lambda m: None)
     free = kernel.frames.free_count
-    assert AhciDriver(kernel).probe() == []
+    assert attach(kernel).disks == []
     assert kernel.frames.free_count == free
     assert not any(kernel.frames.pins)
     assert find_problems(kernel) == []

@@ -7,9 +7,11 @@ area; one frame per command slot for its command table: CFIS at 0x00, PRDT at 0x
 for MAX_PRDT entries).  Every register offset, bit and structure comes from emu/ahci.py,
 where the hardware's layout is declared once.
 
-Boot: `AhciDriver(kernel).probe()` resets the HBA, starts every port with a device, sends
-IDENTIFY DEVICE and returns Disk objects (port, sectors, sector size, model); each disk
-has a BlockQueue (kernel/dev/blk.py) to submit BlockRequests to.
+Boot: `attach(kernel)` makes the driver (which takes only what it uses: the bus, memory,
+frame allocator, clock, tracer and wake function), connects its interrupt handler and
+calls `probe`, which resets the HBA, starts every port with a device, sends IDENTIFY DEVICE
+and returns Disk objects (port, sectors, sector size, model); each disk has a BlockQueue
+(kernel/dev/blk.py) to submit BlockRequests to.
 
 Top half: BlockQueue.submit schedules a zero-delay "unplug" event; when it fires the
 driver fills free command slots (at most `depth` commands in flight per port) with the
@@ -26,7 +28,7 @@ retried one by one, so only the request that touches the bad sector fails.  Fina
 clears IS, wakes the requests' waiters, runs their on_done callbacks and issues queued
 work.
 
-Trace events ('dma', when kernel.trace.enabled): phase 'issue' and 'complete' with disk
+Trace events ('dma', when the tracer is enabled): phase 'issue' and 'complete' with disk
 (port), slot, lba, sectors, write, command (a non-data command's opcode, else None), ata
 (the opcode the slot is issued as), frames (hex), requests (how many were merged), and on
 completion error and latency (virtual ns).
@@ -130,12 +132,27 @@ class _PortState:
         return None
 
 
+def attach(kernel, base: int = AHCI_BASE, irq: int = IRQ_AHCI) -> 'AhciDriver':
+    """At boot: the driver of the HBA at `base`, its interrupt handler connected, probed
+    (driver.disks); kernel/check.py finds it as kernel.ahci_driver."""
+    machine = kernel.machine
+    driver = AhciDriver(machine.bus, machine.memory, kernel.frames, kernel.clock, kernel.trace,
+                        kernel.wake, base, irq)
+    kernel.ahci_driver = driver
+    kernel.irq_handlers[irq] = driver.interrupt
+    driver.probe(kernel.run_until)
+    return driver
+
+
 class AhciDriver:
-    def __init__(self, kernel, base: int = AHCI_BASE, irq: int = IRQ_AHCI,
-                 depth: int = DEFAULT_DEPTH):
-        self.kernel = kernel
-        self.bus = kernel.machine.bus
-        self.memory = kernel.machine.memory
+    def __init__(self, bus, memory, frames, clock, tracer, wake, base: int = AHCI_BASE,
+                 irq: int = IRQ_AHCI, depth: int = DEFAULT_DEPTH):
+        self.bus = bus
+        self.memory = memory
+        self.frames = frames
+        self.clock = clock
+        self.tracer = tracer            # 'dma' events
+        self.wake = wake                # wake(process): a finished request's waiters
         self.base = base
         self.irq = irq
         self.depth = depth
@@ -168,9 +185,9 @@ class AhciDriver:
         raise AhciError(f'AHCI: timed out waiting for {what}')
 
     # -- probe ---------------------------------------------------------------------------
-    def probe(self) -> list[Disk]:
-        """Reset the HBA, start every port with a disk, IDENTIFY each; returns the disks."""
-        self.kernel.ahci_driver = self      # (kernel/check.py counts the ports' frames)
+    def probe(self, run_until) -> list[Disk]:
+        """Reset the HBA, start every port with a disk, IDENTIFY each (waiting with
+        run_until(done), the interrupt handler connected); returns the disks."""
         try:
             cap = self._read(HostReg.CAP)
         except ValueError:
@@ -189,19 +206,18 @@ class AhciDriver:
             if self._pread(port, PortReg.SIG) != SIG_ATA:
                 continue            # ATAPI, port multipliers: not supported
             self._start_port(port, nslots)
-        self.kernel.irq_handlers[self.irq] = self.interrupt
         self._write(HostReg.GHC, Ghc.AE | Ghc.IE)
         identify = {}
         for index, state in self.ports.items():
-            frame = self.kernel.frames.alloc()
+            frame = self.frames.alloc()
             req = BlockRequest(state.disk, 0, 0, [(frame, 512)],
                                command=AtaCommand.IDENTIFY_DEVICE)
             state.disk.queue.submit(req)
             identify[index] = (req, frame)
-        self.kernel.run_until(lambda: all(r.done for r, _ in identify.values()))
+        run_until(lambda: all(r.done for r, _ in identify.values()))
         for index, (req, frame) in identify.items():
             data = self.memory.read(frame, 512)
-            self.kernel.frames.release(frame)
+            self.frames.release(frame)
             disk = self.ports[index].disk
             if req.error or not self._parse_identify(disk, data):
                 self._drop_port(index)
@@ -211,7 +227,7 @@ class AhciDriver:
 
     def _start_port(self, port: int, nslots: int) -> None:
         self._stop_port(port)
-        frames = self.kernel.frames
+        frames = self.frames
         base = frames.alloc()
         frames.pin(base)
         tables = []
@@ -242,7 +258,7 @@ class AhciDriver:
         _start_port)."""
         self._stop_port(index)
         state = self.ports.pop(index)
-        frames = self.kernel.frames
+        frames = self.frames
         for frame in [state.clb] + state.tables + [state.bucket]:
             frames.unpin(frame)
             frames.release(frame)
@@ -283,7 +299,7 @@ class AhciDriver:
         """A request was submitted: dispatch at the next event delivery (plugging)."""
         if not self._unplug_pending:
             self._unplug_pending = True
-            self.kernel.clock.schedule_in(0, self._unplug)
+            self.clock.schedule_in(0, self._unplug)
 
     def _unplug(self) -> None:
         self._unplug_pending = False
@@ -299,7 +315,7 @@ class AhciDriver:
             reqs = queue.next_command(MAX_PRDT, MAX_SECTORS)
             if reqs is None:
                 return
-            cmd = _Command(slot, reqs, self.kernel.clock.now)
+            cmd = _Command(slot, reqs, self.clock.now)
             self._build(state, cmd)
             self._issue(state, cmd)
 
@@ -333,7 +349,7 @@ class AhciDriver:
     def _issue(self, state: _PortState, cmd: _Command) -> None:
         state.inflight[cmd.slot] = cmd
         state.order.append(cmd.slot)
-        if self.kernel.trace.enabled:
+        if self.tracer.enabled:
             self._trace('issue', state, cmd, reordered_so_far=state.disk.queue.reorders)
         self._pwrite(state.index, PortReg.CI, 1 << cmd.slot)
 
@@ -341,10 +357,10 @@ class AhciDriver:
         frames = []
         for r in cmd.reqs:
             frames += [hex(f) for f in r.frames() if hex(f) not in frames]
-        self.kernel._emit('dma', None, phase=phase, disk=state.index, slot=cmd.slot,
-                          lba=cmd.lba, sectors=cmd.sectors, write=cmd.write,
-                          command=int(cmd.command) if cmd.command is not None else None,
-                          ata=int(_opcode(cmd)), frames=frames, requests=len(cmd.reqs), **extra)
+        self.tracer.note('dma', 0, phase=phase, disk=state.index, slot=cmd.slot,
+                         lba=cmd.lba, sectors=cmd.sectors, write=cmd.write,
+                         command=int(cmd.command) if cmd.command is not None else None,
+                         ata=int(_opcode(cmd)), frames=frames, requests=len(cmd.reqs), **extra)
 
     # -- bottom half ---------------------------------------------------------------------
     def interrupt(self) -> None:
@@ -389,9 +405,9 @@ class AhciDriver:
                 for r in cmd.reqs:
                     r.solo = True
                     state.disk.queue.requeue(r)
-                if self.kernel.trace.enabled:
+                if self.tracer.enabled:
                     self._trace('complete', state, cmd, error=-Errno.EIO, retried=True,
-                                latency=self.kernel.clock.now - cmd.issued_at)
+                                latency=self.clock.now - cmd.issued_at)
             else:
                 cmd.ata_status = tfd & 0xFF
                 cmd.ata_error = (tfd >> TFD_ERROR_SHIFT) & 0xFF
@@ -425,15 +441,15 @@ class AhciDriver:
             header = state.clb + cmd.slot * ctypes.sizeof(CommandHeader) + CommandHeader.prdbc.offset
             if self.memory.read_u32(header) != cmd.sectors * state.disk.sector_size:
                 error = -Errno.EIO              # short transfer
-        if self.kernel.trace.enabled:
+        if self.tracer.enabled:
             extra = {}
             if cmd.ata_error is not None:
                 extra = dict(ata_status=cmd.ata_status, ata_error=cmd.ata_error,
                              fail_lba=cmd.fail_lba)
             self._trace('complete', state, cmd, error=error,
-                        latency=self.kernel.clock.now - cmd.issued_at, **extra)
-        now = self.kernel.clock.now
+                        latency=self.clock.now - cmd.issued_at, **extra)
+        now = self.clock.now
         for r in cmd.reqs:
             state.disk.queue.release(r)
         for r in cmd.reqs:
-            r.complete(error, self.kernel.wake, now)
+            r.complete(error, self.wake, now)

@@ -83,7 +83,7 @@ class CacheServices:
     frames: object                      # mm.frames.FrameAllocator
     clock: object                       # emu Clock: writeback ages and its timer
     vmstat: dict                        # /proc/vmstat's counters
-    trace: Callable[..., None]          # trace(kind, **args): an event, if tracing is on
+    tracer: object                      # trace.events.Tracer: readahead and writeback events
     drive: Callable                     # drive(gen): run a blocking generator, no process running
 
 
@@ -96,7 +96,7 @@ class BufferCache:
         self.frames = services.frames
         self.clock = services.clock
         self.vmstat = services.vmstat
-        self.trace = services.trace
+        self.tracer = services.tracer
         self._drive = services.drive
         self.queue = queue
         self.disk = disk
@@ -292,8 +292,8 @@ class BufferCache:
         old = self._contents_first([buf for buf in self._idle_dirty()
                                     if now - buf.dirtied_at >= self.WRITEBACK_AGE_NS])
         blocks = self._write_back(old)
-        if old:
-            self.trace('writeback', blocks=blocks, reason='age')
+        if old and self.tracer.enabled:
+            self.tracer.note('writeback', 0, blocks=blocks, reason='age')
         if self._dirty and len(old) < len(self._dirty):
             self._writeback_armed = True
             self.clock.schedule_in(self.WRITEBACK_AGE_NS, self._writeback)
@@ -387,7 +387,8 @@ class BufferCache:
             self._submit_reads(fresh)
         if readahead and started:
             self.vmstat['readahead_pages'] += started
-            self.trace('readahead', blocks=started, first=min(f for f, _ in runs if f))
+            if self.tracer.enabled:
+                self.tracer.note('readahead', 0, blocks=started, first=min(f for f, _ in runs if f))
         return started
 
     def _prefetch_run(self, first: int, count: int, readahead: bool, fresh: list) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ..dev.ahci import AhciDriver
+from ..dev.ahci import attach
 from ..dev.blk import BlockRequest
 from ..dev.disk import DiskFile
 from ..dev.mem import MAJOR_MEM, open_mem
@@ -50,7 +50,7 @@ BOOT_PORT, SWAP_PORT = 0, 1
 def probe_disks(kernel) -> dict:
     """port -> Disk, probing the controller the first time."""
     if kernel.disks is None:
-        found = AhciDriver(kernel).probe() if kernel.machine.ahci is not None else []
+        found = attach(kernel).disks if kernel.machine.ahci is not None else []
         kernel.disks = {d.port: d for d in found}
     return kernel.disks
 
@@ -204,12 +204,9 @@ def partitions(kernel, disk) -> list[tuple[int, int, int]]:
 def cache_services(kernel):
     """What a buffer cache uses of `kernel` (bcache.CacheServices)."""
     from .bcache import CacheServices
-
-    def trace(kind: str, **args) -> None:
-        if kernel.trace.enabled:
-            kernel._emit(kind, None, **args)
     return CacheServices(memory=kernel.machine.memory, frames=kernel.frames, clock=kernel.clock,
-                         vmstat=kernel.vmstat, trace=trace, drive=lambda gen: run_boot(kernel, gen))
+                         vmstat=kernel.vmstat, tracer=kernel.trace,
+                         drive=lambda gen: run_boot(kernel, gen))
 
 
 def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, BufferCache]:

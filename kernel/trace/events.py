@@ -1,7 +1,8 @@
 """The kernel's event stream: one place where everything worth tracing is announced.
 
-The kernel calls `emit` only behind `if tracer.enabled:`, so with nobody listening a run
-pays one attribute test per event site and builds nothing.  Listeners (the strace view,
+The kernel calls `emit` (or `note`, which stamps the event with the clock's time) only
+behind `if tracer.enabled:`, so with nobody listening a run pays one attribute test per
+event site and builds nothing.  Subsystems are handed the tracer, not the kernel.  Listeners (the strace view,
 the fault view, the Chrome-trace writer of the tracing issue, tests) subscribe here.
 """
 
@@ -20,9 +21,10 @@ class Event:
 
 
 class Tracer:
-    def __init__(self):
+    def __init__(self, clock=None):
         self._listeners: list[Callable[[Event], None]] = []
         self.enabled = False
+        self.clock = clock          # what note() stamps its events with
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
@@ -32,3 +34,7 @@ class Tracer:
         event = Event(kind, time, instructions, pid, args)
         for listener in self._listeners:
             listener(event)
+
+    def note(self, kind: str, pid: int, **args) -> None:
+        """emit, at the clock's time and instruction count now."""
+        self.emit(kind, self.clock.now, self.clock.instructions, pid, **args)
