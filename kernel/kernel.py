@@ -85,7 +85,6 @@ class _Borrowed:
         self.aspace = aspace
 
 
-OBJECT_SERVER_PID = 1000     # the object server's own pid, apart from the programs' sequence
 SERVER_PATIENCE_NS = 2_000_000_000     # serve_until: how long boot waits for the object server
 
 
@@ -178,33 +177,6 @@ class Kernel(PageFaults):
         writable); the first process starts in the host directory `cwd`."""
         self.init_cwd = mount_host(self, root, cwd, writable)
 
-    def start_object_server(self, data: bytes, path: bytes = b'/sbin/objsrv'):
-        """Start the object server (seed 001) on the store's controller: its capabilities
-        in its c-list, its fixed resources (every page of its image and stack) present and
-        pinned first; returns its link (kernel/obj/server.py), once it has probed the disk.
-        The kernel starts it while opening the store (mount_root); later calls find it."""
-        from .obj.server import ObjectServerLink
-        controller = self.store_controller
-        if controller is None:
-            raise ValueError('the machine has no object store controller')
-        link = self.object_link
-        if link is not None and link.running:
-            return link
-        link = self.object_link = ObjectServerLink(self, controller)
-        # Started before the first program, it takes neither pid 1 nor the terminal.
-        next_pid, foreground = self.next_pid, self.console.foreground
-        self.next_pid = OBJECT_SERVER_PID
-        try:
-            p = self.spawn(data, [path], [], name='objsrv')
-        finally:
-            self.next_pid, self.console.foreground = next_pid, foreground
-        p.caps = link.server_clist()
-        controller.grant(p)
-        link.server = p
-        self.daemons.add(p.pid)
-        self.serve_until(lambda: link.sectors is not None or not link.running)
-        return link
-
     def serve_until(self, done: Callable[[], bool]) -> None:
         """Boot and shutdown (no system call in progress): run the processes there are --
         the object server -- until done(); BootError if nothing can make it true, or if
@@ -232,16 +204,6 @@ class Kernel(PageFaults):
         finally:
             self.looping = False
             self.clock.cancel(deadline)
-
-    def revoke_object(self, oid: int) -> None:
-        """An object was destroyed: no process keeps a mapping of it."""
-        for p in self.procs.values():
-            if p.state is State.ZOMBIE:
-                continue
-            for r in p.aspace.regions:
-                if r.obj is not None and r.obj.oid == oid:
-                    p.aspace.unmap_range(r.start, r.end)
-                    self.flush_tlb(p)
 
     def enable_swap(self) -> bool:
         """Swap on the boot disk's swap partition, or the disk attached for swap."""

@@ -15,6 +15,7 @@ from kernel.obj import checkpoint as objcheckpoint
 from kernel.obj import log
 from kernel.obj import store as objstore
 from kernel.obj.layout import SECTOR_SIZE, CapType, ObjectKind, ObjectStoreError, Rights
+from kernel.obj.server import start_object_server
 from kernel.obj.store import FileSectorDevice
 from kernel.tools import objstore as objstore_tool
 from kernel.tools.mkdisk import partition_offsets
@@ -295,7 +296,7 @@ def test_a_page_written_while_its_checkpoint_is_in_flight_is_copied_for_the_writ
     """Capture holds the frame (write-protected, not copied); a write then gives the object a
     copy, and the checkpoint writes the captured frame, which keeps the captured contents."""
     kernel, out, log_lines = boot(disk=disk)
-    kernel.start_object_server(kernel.read_guest_file(b'/sbin/objsrv'))
+    start_object_server(kernel, kernel.read_guest_file(b'/sbin/objsrv'))
     kernel.spawn(kernel.read_guest_file(b'/tests/objcrash'), [b'objcrash', b'1'], [])
     kernel.run()
     objects, memory = kernel.objects, kernel.machine.memory
@@ -323,7 +324,7 @@ def test_a_page_under_dma_when_the_checkpoint_begins_is_saved_with_its_new_conte
     """The capture waits until no dirty page is I/O-pinned, then takes everything at that
     instant: the page's contents after the transfer, never a mix."""
     kernel, out, log_lines = boot(disk=disk)
-    kernel.start_object_server(kernel.read_guest_file(b'/sbin/objsrv'))
+    start_object_server(kernel, kernel.read_guest_file(b'/sbin/objsrv'))
     kernel.spawn(kernel.read_guest_file(b'/tests/objcrash'), [b'objcrash', b'1'], [])
     kernel.run()
     objects, memory, frames = kernel.objects, kernel.machine.memory, kernel.frames
@@ -347,7 +348,7 @@ def test_a_page_under_dma_when_the_checkpoint_begins_is_saved_with_its_new_conte
 def test_periodic_checkpoints_while_objcrash_runs_end_consistent(disk):
     kernel, out, log_lines = boot(disk=disk)
     kernel.objects.checkpoints.period_ns = 2_000_000
-    kernel.start_object_server(kernel.read_guest_file(b'/sbin/objsrv'))
+    start_object_server(kernel, kernel.read_guest_file(b'/sbin/objsrv'))
     p = kernel.spawn(kernel.read_guest_file(b'/tests/objcrash'), [b'objcrash', b'3'], [])
     kernel.run()
     kernel.shutdown()

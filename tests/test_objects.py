@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import boot, GuestRun, ROOT
+from kernel.obj.server import start_object_server
 
 
 def run(disk, *argv, quota=None):
@@ -83,7 +84,7 @@ def test_a_corrupt_object_store_header_is_refused_at_boot(disk):
 
 def boot_with_server(disk, **kw):
     kernel, out, log = boot(disk=disk, **kw)
-    kernel.start_object_server(kernel.read_guest_file(b'/sbin/objsrv'))
+    start_object_server(kernel, kernel.read_guest_file(b'/sbin/objsrv'))
     return kernel, out, log
 
 

@@ -123,13 +123,14 @@ def open_object_store(kernel):
     from ..obj.disk import ServerSectorDevice
     from ..obj.objects import ObjectSpace
     from ..obj.store import ObjectStore, ObjectStoreError
+    from ..obj.server import start_object_server
     if kernel.store_controller is None:
         return None
     try:
         server = kernel.read_guest_file(OBJECT_SERVER)
     except FsError:
         return None                          # no server on this disk: the store stays closed
-    link = kernel.start_object_server(server, OBJECT_SERVER)
+    link = start_object_server(kernel, server, OBJECT_SERVER)
     if link.sectors is None:
         raise BootError('the object server did not bring up the object store\'s disk')
     dev = ServerSectorDevice(kernel, link, link.sectors)

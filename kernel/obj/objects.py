@@ -25,6 +25,7 @@ import zlib
 
 from ..errno import Errno
 from ..mm.frames import PAGE_SIZE
+from ..proc.process import State
 from .checkpoint import Checkpointer
 from .layout import Capability, CapType, Node, ObjectKind, Rights, NODE_SLOTS
 from .store import ObjectStore, ObjectStoreError
@@ -226,10 +227,20 @@ class ObjectSpace:
         self.dirty.discard(cap.oid)
         self.store.free(cap.oid)
         self.allocated = max(0, self.allocated - 1)
-        self.kernel.revoke_object(cap.oid)        # unmap it from every process that maps it
+        self._unmap_everywhere(cap.oid)
         if frame is not None:
             self.kernel.frames.release(frame)
         return 0
+
+    def _unmap_everywhere(self, oid: int) -> None:
+        """A destroyed object: no process keeps a mapping of it."""
+        for p in self.kernel.procs.values():
+            if p.state is State.ZOMBIE:
+                continue
+            for r in p.aspace.regions:
+                if r.obj is not None and r.obj.oid == oid:
+                    p.aspace.unmap_range(r.start, r.end)
+                    self.kernel.flush_tlb(p)
 
     # -- nodes ---------------------------------------------------------------------------------
     def node_get(self, node_cap: Cap, index: int) -> Cap | int:

@@ -100,6 +100,36 @@ class Endpoint:
         self.servers = WaitQueue('object server', interruptible=True)
 
 
+OBJECT_SERVER_PID = 1000     # the object server's own pid, apart from the programs' sequence
+
+
+def start_object_server(kernel, data: bytes, path: bytes = b'/sbin/objsrv') -> 'ObjectServerLink':
+    """Start the object server on the store's controller: its capabilities in its c-list,
+    its fixed resources (every page of its image and stack) present and pinned first;
+    returns its link once it has probed the disk.  The kernel starts it while opening the
+    store (fs/mount.py, at mount_root); later calls find it running."""
+    controller = kernel.store_controller
+    if controller is None:
+        raise ValueError('the machine has no object store controller')
+    link = kernel.object_link
+    if link is not None and link.running:
+        return link
+    link = kernel.object_link = ObjectServerLink(kernel, controller)
+    # Started before the first program, it takes neither pid 1 nor the terminal.
+    next_pid, foreground = kernel.next_pid, kernel.console.foreground
+    kernel.next_pid = OBJECT_SERVER_PID
+    try:
+        p = kernel.spawn(data, [path], [], name='objsrv')
+    finally:
+        kernel.next_pid, kernel.console.foreground = next_pid, foreground
+    p.caps = link.server_clist()
+    controller.grant(p)
+    link.server = p
+    kernel.daemons.add(p.pid)
+    kernel.serve_until(lambda: link.sectors is not None or not link.running)
+    return link
+
+
 class ObjectServerLink:
     """The kernel's side of the object server protocol."""
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from gradelib import test, expect, expect_true, passed, boot, disk, scratch_dir, regression, Fail, ROOT
+from kernel.obj.server import start_object_server
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location('ukern_lab_objsrv_make', HERE / 'make.py')
@@ -293,7 +294,7 @@ def _():
 
 
 def _start_server(k) -> None:
-    k.start_object_server(k.read_guest_file(b'/sbin/objsrv'))
+    start_object_server(k, k.read_guest_file(b'/sbin/objsrv'))
 
 
 # The regression part boots from a disk whose /sbin/objsrv is the server being graded and
