@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 
 from emu.machine import Machine                     # noqa: E402
 from kernel.kernel import Kernel                    # noqa: E402
-from kernel.trace.gdbstub import checksum           # noqa: E402
+from kernel.trace.gdbwire import checksum           # noqa: E402
 
 CRC = ROOT / 'build' / 'userland' / 'asm' / 'bench_crc'
 SPIN = ROOT / 'build' / 'userland' / 'tests' / 'spin'

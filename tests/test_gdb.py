@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from conftest import boot
-from kernel.trace.gdbstub import GdbStub, checksum
+from kernel.trace.gdbstub import GdbStub
+from kernel.trace.gdbwire import checksum
 
 GDB = shutil.which('gdb') or '/usr/bin/gdb'
 needs_gdb = pytest.mark.skipif(not shutil.which('gdb'), reason='gdb is not installed')

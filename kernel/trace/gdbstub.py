@@ -15,13 +15,9 @@ page tables of the selected process.  Breakpoints do not modify guest memory: ea
 a Unicorn code hook on its address that ends the slice before the instruction runs (text
 pages may be shared between processes, and gdb reads memory back unchanged this way).
 
-Protocol: https://sourceware.org/gdb/onlinedocs/gdb/Remote-Protocol.html
-Packets are $data#checksum, acknowledged with +; a 0x03 byte while running is Ctrl-C.
+Packets (their framing, acknowledgements and Ctrl-C) travel through gdbwire.py; this file
+says what they mean.
 """
-
-import select
-import socket
-
 
 from emu.cpu import Trap, Selector, USER_REGS, MAX_WATCHES
 from ..mm.pagetable import PTE, frame_of
@@ -31,6 +27,7 @@ from ..proc.process import State
 from ..trap import classify, Signal
 from .strace import MemoryPeek
 from .gdbwatch import AccessWatches, Kind
+from .gdbwire import Disconnected, GdbWire, escape
 
 PACKET_SIZE = 0x4000
 MAX_WATCH_LEN = 8            # Z2 (write); Z3 and Z4 (read, access): gdbwatch.py
@@ -97,27 +94,8 @@ def _target_xml() -> str:
 TARGET_XML = _target_xml()
 
 
-def checksum(data: bytes) -> int:
-    return sum(data) & 0xFF
-
-
-def escape(data: bytes) -> bytes:
-    """Binary data in a reply: # $ } * are sent as } followed by the byte xor 0x20."""
-    out = bytearray()
-    for b in data:
-        if b in b'#$}*':
-            out += bytes((0x7D, b ^ 0x20))
-        else:
-            out.append(b)
-    return bytes(out)
-
-
 def gdb_signal(sig: int) -> int:
     return GDB_SIGNALS.get(sig, sig)
-
-
-class Disconnected(Exception):
-    pass
 
 
 class GdbStub:
@@ -126,15 +104,9 @@ class GdbStub:
         (trace/reverse.py); None: no reverse execution."""
         self.kernel = kernel
         kernel.exact_clock = True            # every slice bounded by instructions: repeatable
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, port))
-        self.listener.listen(1)
-        self.port = self.listener.getsockname()[1]
-        self.conn: socket.socket | None = None
+        self.wire = GdbWire(host, port)
+        self.port = self.wire.port
         self.detached = False
-        self._inbuf = bytearray()
-        self._last_sent = b''
         self._target: int | None = None     # pid whose exit ends the session (the first one)
         self._g_thread: int | None = None   # thread chosen by Hg (None: the stopped one)
         self._stop_pid = 0
@@ -213,8 +185,8 @@ class GdbStub:
             return True
         if self.timeline is not None and self.timeline.mission is not None:
             return p.state is State.RUNNABLE        # re-executing: gdb waits for the end
-        if self.conn is None:
-            self._accept()
+        if self.wire.conn is None:
+            self.wire.accept()
             self._target = p.pid
             self._stop(p, SIGTRAP)
         else:
@@ -238,14 +210,14 @@ class GdbStub:
 
     def on_trap(self, p, trap: Trap) -> bool:
         """An exception the kernel would turn into a signal: gdb sees it first."""
-        if self.detached or self.conn is None:
+        if self.detached or self.wire.conn is None:
             return False
         self._trap = (p.pid, trap)
         return True
 
     def after_slice(self, p, trap) -> None:
         self._note_slice_end(p, trap)
-        if self.detached or self.conn is None:
+        if self.detached or self.wire.conn is None:
             return
         watch = self.kernel.cpu.watch_hit() if self._watches else None
         access = (self.access.after_step(p, self.kernel.clock.instructions - self._slice[1])
@@ -279,15 +251,9 @@ class GdbStub:
         if self.timeline is not None and self.timeline.mission is not None:
             self.timeline.abandon()              # the machine ended before the target
         self._detach()
-        try:
-            self.listener.close()
-        except OSError:
-            pass
+        self.wire.close_listener()
 
     # -- stopping and resuming ----------------------------------------------------------------
-    def _accept(self) -> None:
-        self.conn, _ = self.listener.accept()
-        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _stop(self, p, sig: int, extra: str = '') -> None:
         """The machine stops: tell gdb (unless this is the first stop), then serve it."""
@@ -298,8 +264,8 @@ class GdbStub:
         self._g_thread = None
         self._last_stop = f'T{sig:02x}thread:{p.pid:x};' + extra
         try:
-            if self._target is not None and self._last_sent:    # gdb is waiting for a stop reply
-                self._send(self._last_stop)
+            if self._target is not None and self.wire.last_sent:   # gdb awaits a stop reply
+                self.wire.send(self._last_stop)
             self._serve()
         except (Disconnected, OSError):
             self._detach()
@@ -326,7 +292,7 @@ class GdbStub:
         reply = f'X{gdb_signal(status & 0x7F):02x}' if status & 0x7F else f'W{(status >> 8) & 0xFF:02x}'
         self._end_running()
         try:
-            self._send(reply)
+            self.wire.send(reply)
         except OSError:
             pass
         self._detach()
@@ -340,11 +306,7 @@ class GdbStub:
         self.access.clear()
         self._stepping = False
         self.detached = True
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except OSError:
-                pass
+        self.wire.close()
 
     # -- Ctrl-C while running: the socket is polled between slices --------------------------
     # (with the exact clock every slice is bounded by instructions, even a lone process's)
@@ -355,63 +317,22 @@ class GdbStub:
         self._running = False
 
     def _poll(self) -> None:
-        """Read what gdb sent while the machine runs: 0x03 is Ctrl-C."""
+        """Ctrl-C from gdb while the machine runs stops it at the next slice."""
         try:
-            ready, _, _ = select.select([self.conn], [], [], 0)
-            if not ready:
-                return
-            data = self.conn.recv(4096)
-        except (OSError, ValueError):
-            data = b''
-        if not data:
+            if self.wire.poll():
+                self._interrupt = True
+        except Disconnected:
             self._detach()
-            return
-        if b'\x03' in data:
-            self._interrupt = True
-            data = data.replace(b'\x03', b'')
-        self._inbuf += data.lstrip(b'+')
 
     # -- packets -------------------------------------------------------------------------------
-    def _recv_byte(self) -> int:
-        if not self._inbuf:
-            data = self.conn.recv(4096)
-            if not data:
-                raise Disconnected()
-            self._inbuf += data
-        b = self._inbuf[0]
-        del self._inbuf[0]
-        return b
-
-    def _read_packet(self) -> bytes:
-        while True:
-            b = self._recv_byte()
-            if b == ord('$'):
-                break
-            if b == 0x03:
-                return b'?'                     # Ctrl-C while stopped: say where we are
-            if b == ord('-') and self._last_sent:
-                self.conn.sendall(self._last_sent)
-        data = bytearray()
-        while (b := self._recv_byte()) != ord('#'):
-            data.append(b)
-        cs = bytes((self._recv_byte(), self._recv_byte()))
-        ok = int(cs, 16) == checksum(data) if all(c in b'0123456789abcdefABCDEF' for c in cs) else False
-        self.conn.sendall(b'+' if ok else b'-')
-        return bytes(data) if ok else self._read_packet()
-
-    def _send(self, data: str | bytes) -> None:
-        raw = data.encode('latin-1') if isinstance(data, str) else data
-        self._last_sent = b'$' + raw + b'#' + f'{checksum(raw):02x}'.encode()
-        self.conn.sendall(self._last_sent)
-
     def _serve(self) -> None:
         """Answer packets until gdb resumes the machine."""
         while not self.detached:
-            packet = self._read_packet().decode('latin-1')
+            packet = self.wire.read_packet().decode('latin-1')
             reply = self._handle(packet)
             if reply is None:            # resumed (or gone): the stop reply comes later
                 return
-            self._send(reply)
+            self.wire.send(reply)
 
     def _handle(self, pkt: str) -> str | None:
         cmd = pkt[:1]
@@ -491,7 +412,7 @@ class GdbStub:
                 return None
             return 'OK'
         if cmd == 'D':
-            self._send('OK')
+            self.wire.send('OK')
             self._detach()
             return None
         return ''                        # not supported: vCont?, X, qOffsets, vFile ...
@@ -675,7 +596,7 @@ class GdbStub:
         """What a runner needs to carry on the session: gdb's breakpoints and watchpoints,
         its selections, the packet gdb last got."""
         return {**self.hooks_state(), 'target': self._target, 'g_thread': self._g_thread,
-                'last_sent': self._last_sent}
+                'last_sent': self.wire.last_sent}
 
     def forget_hooks(self) -> None:
         for h in self._hooks.values():
@@ -700,7 +621,7 @@ class GdbStub:
     def restore(self, state: dict) -> None:
         self.forget_hooks()
         self.set_hooks(state['breaks'], state['watches'], state['watch_pid'], state['access'])
-        self._target, self._last_sent = state['target'], state['last_sent']
+        self._target, self.wire.last_sent = state['target'], state['last_sent']
 
     def stop_here(self, p, extra: str) -> None:
         """A runner has arrived: report the stop to gdb and serve it."""
