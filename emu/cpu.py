@@ -21,10 +21,11 @@ Two Unicorn quirks shape this file (see shared/notes/unicorn.md):
 
 The x87/SSE state travels as the 512-byte image the FXSAVE instruction writes (fpu.py),
 built from the registers Unicorn exposes one by one: signal frames carry it, exec resets it.
+What the architecture itself defines (control-register bits, MSRs, selectors, exception
+vectors, the page-fault error code) is declared in x86.py.
 """
 
 import ctypes
-import enum
 import operator
 import struct
 import sys
@@ -38,6 +39,10 @@ from unicorn.unicorn_py3.unicorn import uclib
 from . import fpu, livestate
 from .fpu import FXState
 from .slicecount import BlockCounter, NativeBuildError, MAX_WATCHES  # noqa: F401 (the stub's)
+from .x86 import (  # noqa: F401 (importers take them from here too)
+    CR0, CR4, EFER, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_FMASK, Selector, Vector, PFError,
+    PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH,
+)
 
 PAGE_SIZE = 4096
 
@@ -50,75 +55,6 @@ _raw_reg_write = _rawlib.uc_reg_write
 _raw_reg_read_batch = _rawlib.uc_reg_read_batch
 # void (*uc_cb_insn_syscall_t)(uc_engine *uc, void *user_data)  (unicorn.h)
 _SYSCALL_HOOK_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
-
-
-class CR0(enum.IntFlag):
-    PE = 1 << 0
-    MP = 1 << 1
-    NE = 1 << 5
-    WP = 1 << 16
-    PG = 1 << 31
-
-
-class CR4(enum.IntFlag):
-    PAE = 1 << 5
-    PGE = 1 << 7
-    OSFXSR = 1 << 9
-    OSXMMEXCPT = 1 << 10
-
-
-class EFER(enum.IntFlag):
-    SCE = 1 << 0
-    LME = 1 << 8
-    LMA = 1 << 10
-    NXE = 1 << 11
-
-
-MSR_EFER = 0xC0000080
-MSR_STAR = 0xC0000081
-MSR_LSTAR = 0xC0000082
-MSR_FMASK = 0xC0000084
-
-
-class Selector(enum.IntEnum):
-    """GDT layout that `sysret` expects: user data right below user code (Intel SDM, SYSRET)."""
-    KERNEL_CODE = 0x08
-    KERNEL_DATA = 0x10
-    USER_DATA = 0x18 | 3
-    USER_CODE = 0x20 | 3
-    SYSRET_BASE = 0x10  # STAR[63:48]: SS = base + 8, CS = base + 16
-
-
-class Vector(enum.IntEnum):
-    """x86 exception vectors the kernel distinguishes (Intel SDM vol. 3, table 6-1)."""
-    DIVIDE_ERROR = 0
-    DEBUG = 1
-    BREAKPOINT = 3
-    OVERFLOW = 4
-    BOUND = 5
-    INVALID_OPCODE = 6
-    DEVICE_NA = 7
-    DOUBLE_FAULT = 8
-    GENERAL_PROTECTION = 13
-    PAGE_FAULT = 14
-    X87_FP = 16
-    ALIGNMENT = 17
-    SIMD_FP = 19
-    MACHINE_CHECK = 18
-
-
-class PFError(enum.IntFlag):
-    """Page-fault error code bits (Intel SDM vol. 3, 4.7)."""
-    PRESENT = 1 << 0      # 0: page not present; 1: protection violation
-    WRITE = 1 << 1
-    USER = 1 << 2
-    RSVD = 1 << 3
-    FETCH = 1 << 4
-
-
-# Plain-int copies for hot paths (IntFlag arithmetic builds enum objects, which is slow).
-PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = (int(f) for f in (PFError.PRESENT, PFError.WRITE,
-                                                             PFError.USER, PFError.FETCH))
 
 
 class Trap(NamedTuple):
