@@ -156,6 +156,18 @@ def test_objsrv_starter_is_the_reference_server_without_load_and_store():
     assert 'TODO' in starter
 
 
+def test_objsrv_broken_is_the_reference_server_with_its_one_mistake():
+    """The broken solution is a whole copy of the server: it must follow the reference
+    when that changes, so that it loses points for its mistake and nothing else."""
+    ref = (ROOT / 'userland/sbin/objsrv.c').read_text().splitlines()
+    broken = (ROOT / 'labs/objsrv/broken/objsrv.c').read_text().splitlines()
+    body = broken[next(i for i, line in enumerate(broken) if line.endswith('*/')) + 1:]
+    differ = [(r, b) for r, b in zip(ref, body) if r != b]
+    assert len(body) == len(ref), f'expected {len(ref)} lines after the header, got {len(body)}'
+    assert len(differ) == 1 and 'THE MISTAKE' in differ[0][1], \
+        f'expected one changed line (THE MISTAKE), got {differ}'
+
+
 # -- isolation: the grader decides the lab; the suite runs with none --------------------------
 
 def test_the_environment_decides_over_a_labs_active_marker(tmp_path, monkeypatch):
