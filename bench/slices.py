@@ -85,8 +85,9 @@ def run(way: str) -> tuple[float, int]:
     return time.perf_counter() - t, counted
 
 
-def fork_ratio(native: bool, reps: int = 2) -> float:
-    """Two forked children sharing the CRC work / one child doing it alone (bench/run.py)."""
+def fork_ratio(native: bool, reps: int = 3) -> float:
+    """Two forked children sharing the CRC work / one child doing it alone (bench/run.py,
+    the best of as many runs as its table takes)."""
     sys.path.insert(0, str(ROOT / 'bench'))
     import run as bench_run
     real = emu.cpu._native_counter
