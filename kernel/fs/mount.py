@@ -30,7 +30,7 @@ from ..errno import Errno
 from ..mm.frames import PAGE_SIZE
 from ..mm.swap import SwapArea, SWAP_TYPE
 from ..proc.wait import run_boot
-from ..sys.time import EPOCH_NS
+from ..sys.time import wall_seconds
 from .devfs import DevFs, MAJOR_CONSOLE, MAJOR_DISK
 from .ext2_vfs import Ext2Mount
 from .file import ConsoleFile
@@ -57,7 +57,8 @@ def probe_disks(kernel) -> dict:
 
 def mount_namespace(kernel) -> Vfs:
     """The tree every machine has, disk or not: an empty root until one is mounted."""
-    seconds = lambda: (EPOCH_NS + kernel.clock.now) // 10**9        # noqa: E731
+    def seconds() -> int:
+        return wall_seconds(kernel.clock)
 
     def tmpfs(dev: int) -> TmpFs:
         return TmpFs(kernel.frames, seconds, dev, kernel.reclaim)
@@ -221,7 +222,6 @@ def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, Bu
     start, count, _ = table[partition - 1]
     cache = BufferCache(cache_services(kernel), disk.queue, disk, start, nsectors=count,
                         **cache_args)
-    clock = kernel.clock
-    fs = Ext2(cache, now=lambda: (EPOCH_NS + clock.now) // 10**9)
+    fs = Ext2(cache, now=lambda: wall_seconds(kernel.clock))
     run_boot(kernel, fs.mount())
     return fs, cache

@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ..errno import Errno
+from ..sys.time import wall_seconds
 from ..proc.wait import WaitQueue
 from .ids import IpcObject, IpcPerm, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, IPC_64, \
     owns, may, space
@@ -63,15 +64,10 @@ class MsgQueue(IpcObject):
         return sum(len(text) for _, text in self.messages)
 
 
-def _now(k) -> int:
-    from ..sys.time import EPOCH_NS
-    return (k.clock.now + EPOCH_NS) // 10**9
-
-
 def msgget(k, p, key: int, flags: int) -> int:
     def make():
         q = MsgQueue(key, 0, 0, 0)
-        q.ctime = _now(k)
+        q.ctime = wall_seconds(k.clock)
         return q
     return space(k).msg.lookup(p, key, flags, make)
 
@@ -103,7 +99,7 @@ def msgsnd(k, p, msqid: int, msgp: int, msgsz: int, flags: int):
         if q.removed:
             return -Errno.EIDRM
     q.messages.append((mtype, text))
-    q.lspid, q.stime = p.pid, _now(k)
+    q.lspid, q.stime = p.pid, wall_seconds(k.clock)
     q.queue.wake_all(k.wake)
     return 0
 
@@ -148,7 +144,7 @@ def msgrcv(k, p, msqid: int, msgp: int, msgsz: int, msgtyp: int, flags: int):
     mem = k.user(p)
     mem.write(msgp, MTYPE.pack(mtype) + text)
     del q.messages[i]
-    q.lrpid, q.rtime = p.pid, _now(k)
+    q.lrpid, q.rtime = p.pid, wall_seconds(k.clock)
     q.queue.wake_all(k.wake)              # room for a waiting sender
     return len(text)
 
@@ -178,7 +174,7 @@ def msgctl(k, p, msqid: int, cmd: int, buf: int) -> int:
             return -Errno.EPERM
         q.set_perm(ds.msg_perm)
         q.qbytes = ds.msg_qbytes
-        q.ctime = _now(k)
+        q.ctime = wall_seconds(k.clock)
         q.queue.wake_all(k.wake)
         return 0
     if cmd == IPC_RMID:

@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ..errno import Errno
+from ..sys.time import wall_seconds
 from ..proc.wait import WaitQueue
 from .ids import IpcObject, IpcPerm, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, IPC_64, \
     owns, may, space
@@ -66,11 +67,6 @@ class SemSet(IpcObject):
         return sum(1 for _, n, w in self.waiting if n == num and w == kind)
 
 
-def _now(k) -> int:
-    from ..sys.time import EPOCH_NS
-    return (k.clock.now + EPOCH_NS) // 10**9
-
-
 def _changed(k, s: SemSet) -> None:
     """A value changed: every sleeper tries its operations again."""
     s.queue.wake_all(k.wake)
@@ -84,7 +80,7 @@ def semget(k, p, key: int, nsems: int, flags: int) -> int:
         if not 0 < nsems <= SEMMSL:
             return -Errno.EINVAL
         s = SemSet(key, 0, 0, 0, values=[0] * nsems, pids=[0] * nsems)
-        s.ctime = _now(k)
+        s.ctime = wall_seconds(k.clock)
         return s
 
     def check(s):
@@ -159,7 +155,7 @@ def _try(k, p, s: SemSet, ops):
             undo[(s.id, num)] = undo.get((s.id, num), 0) - op
         s.pids[num] = p.pid
     s.values = values
-    s.otime = _now(k)
+    s.otime = wall_seconds(k.clock)
     if any(op for _, op, _ in ops):
         _changed(k, s)
     return None
@@ -210,7 +206,7 @@ def semctl(k, p, semid: int, num: int, cmd: int, arg: int) -> int:
         if not owns(p, s):
             return -Errno.EPERM
         s.set_perm(ds.sem_perm)
-        s.ctime = _now(k)
+        s.ctime = wall_seconds(k.clock)
         return 0
     writing = cmd in (SETVAL, SETALL)
     if not may(p, s, 2 if writing else 4):
@@ -243,7 +239,7 @@ def semctl(k, p, semid: int, num: int, cmd: int, arg: int) -> int:
         s.values, s.pids = values, [p.pid] * n
     else:
         return -Errno.EINVAL
-    s.ctime = _now(k)
+    s.ctime = wall_seconds(k.clock)
     _forget_undo(k, semid, num if cmd == SETVAL else None)
     _changed(k, s)
     return 0

@@ -13,6 +13,7 @@ import ctypes
 from dataclasses import dataclass, field
 
 from ..errno import Errno
+from ..sys.time import wall_seconds
 from ..mm.frames import PAGE_SIZE
 from ..mm.pagetable import USER_TOP
 from ..mm.vm import Region, Kind, Prot, page_up, page_down, ELF_MIN
@@ -90,11 +91,6 @@ class Attachment:
     segment: Segment
 
 
-def _now(k) -> int:
-    from ..sys.time import EPOCH_NS
-    return (k.clock.now + EPOCH_NS) // 10**9
-
-
 # -- shmget -----------------------------------------------------------------------------------
 def shmget(k, p, key: int, size: int, flags: int) -> int:
     table = space(k).shm
@@ -103,7 +99,7 @@ def shmget(k, p, key: int, size: int, flags: int) -> int:
         if size < SHMMIN or size > SHMMAX:
             return -Errno.EINVAL
         seg = Segment(key, 0, 0, 0, size=size, cpid=p.pid)
-        seg.ctime = _now(k)
+        seg.ctime = wall_seconds(k.clock)
         return seg
 
     def check(seg):
@@ -146,7 +142,7 @@ def shmat(k, p, shmid: int, addr: int, flags: int) -> int:
                  shm=(seg, 0)))
     p.sysv.attached.append(Attachment(addr, seg))
     seg.nattch += 1
-    seg.lpid, seg.atime = p.pid, _now(k)
+    seg.lpid, seg.atime = p.pid, wall_seconds(k.clock)
     return addr
 
 
@@ -167,7 +163,7 @@ def _detach(k, p, att: Attachment) -> None:
     p.sysv.attached.remove(att)
     seg = att.segment
     seg.nattch -= 1
-    seg.lpid, seg.dtime = p.pid, _now(k)
+    seg.lpid, seg.dtime = p.pid, wall_seconds(k.clock)
     if seg.mode & SHM_DEST and seg.nattch == 0:
         _destroy(k, seg)
 
@@ -213,7 +209,7 @@ def shmctl(k, p, shmid: int, cmd: int, buf: int) -> int:
         if not owns(p, seg):
             return -Errno.EPERM
         seg.set_perm(ds.shm_perm)
-        seg.ctime = _now(k)
+        seg.ctime = wall_seconds(k.clock)
         return 0
     if cmd == IPC_RMID:
         if not owns(p, seg):

@@ -16,6 +16,11 @@ UTSNAME_FIELD = 65
 TIME_MAX_NS = 2**63 - 1 - EPOCH_NS
 
 
+def wall_seconds(clock) -> int:
+    """The guest's wall time in whole seconds since the epoch (file and IPC times, time())."""
+    return (clock.now + EPOCH_NS) // 10**9
+
+
 def sys_uname(k, p, buf: int) -> int:
     fields = [b'Linux', b'ukern', b'6.1.0-ukern', b'#1 ukern', b'x86_64', b'(none)']
     k.user(p).write(buf, b''.join(f.ljust(UTSNAME_FIELD, b'\0') for f in fields))
@@ -49,7 +54,7 @@ def sys_gettimeofday(k, p, tv: int, tz: int) -> int:
 
 def sys_time(k, p, tloc: int) -> int:
     """Seconds since the epoch, also stored at tloc when it is not NULL."""
-    seconds = (k.machine.clock.now + EPOCH_NS) // 10**9
+    seconds = wall_seconds(k.machine.clock)
     if tloc:
         k.user(p).write(tloc, struct.pack('<q', seconds))
     return seconds
