@@ -4,7 +4,8 @@ BufferCache(services, queue, disk, start_lba) serves one partition of a disk: bl
 the file system is the block_size bytes at sector start_lba + n * block_size /
 sector_size.  `services` (CacheServices) is what it uses of the kernel: physical memory,
 the frame allocator, the clock, the vmstat counters, the tracer, and a way to run a
-blocking generator when no process runs (the shutdown flush).  It implements the BlockDevice protocol (kernel/fs/blockdev.py):
+blocking generator when no process runs (the shutdown flush).  It implements the
+BlockDevice protocol (kernel/fs/blockdev.py):
 
     data = yield from cache.read_block(n)        # a hit returns at once, a miss DMAs
     yield from cache.write_block(n, data)        # write-back: the block becomes dirty
@@ -197,10 +198,11 @@ class BufferCache:
         buffer one segment of it."""
         count = sum(buf.count for buf in bufs)
         size = bufs[0].size
+        alone = len(bufs) == 1
         req = BlockRequest(self.disk, self._lba(bufs[0].n, count),
                            count * size // self.disk.sector_size,
                            [(buf.frame, buf.count * size) for buf in bufs], write=write,
-                           on_done=[self._on_done(buf, write, alone=len(bufs) == 1) for buf in bufs])
+                           on_done=[self._on_done(buf, write, alone) for buf in bufs])
         for buf in bufs:
             buf.io = req
         self.queue.submit(req)

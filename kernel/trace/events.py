@@ -2,8 +2,9 @@
 
 The kernel calls `emit` (or `note`, which stamps the event with the clock's time) only
 behind `if tracer.enabled:`, so with nobody listening a run pays one attribute test per
-event site and builds nothing.  Subsystems are handed the tracer, not the kernel.  Listeners (the strace view,
-the fault view, the Chrome-trace writer of the tracing issue, tests) subscribe here.
+event site and builds nothing.  Subsystems are handed the tracer, not the kernel.
+Listeners (the strace view, the fault view, the Chrome-trace writer of the tracing issue,
+tests) subscribe here.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ class Event:
 
 
 class Tracer:
-    def __init__(self, clock=None):
+    def __init__(self, clock):
         self._listeners: list[Callable[[Event], None]] = []
         self.enabled = False
         self.clock = clock          # what note() stamps its events with
