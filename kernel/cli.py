@@ -76,19 +76,21 @@ def wait_status_to_exit_code(status: int) -> int:
 def machine_disks(args) -> tuple[list, DiskImage | None]:
     """The first controller's disks, and the object store's disk for the second.
     Port 0: the boot disk (if any, without its object-store partition); port 1: a temporary
-    swap file, unless --swap 0 or the boot disk has its own swap partition (a temporary file
-    is deleted when we exit).  The store's disk is the image's partition 2 (mkdisk.attach_disks)."""
+    swap file, unless --swap 0 or the boot disk has its own swap partition (a temporary file,
+    unlinked at once).  The store's disk is the image's partition 2 (mkdisk.attach_disks)."""
     boot, store = mkdisk.attach_disks(args.disk) if args.disk else (None, None)
     size = 2 * args.mem if args.swap is None else args.swap
     if size <= 0 or (args.disk and SWAP_TYPE in (kind for _, _, kind in mkdisk.partition_offsets(args.disk))):
         return ([boot] if boot else []), store
     import tempfile
-    swapfile = tempfile.NamedTemporaryFile(prefix='ukern-swap-', suffix='.img')
-    _keep_alive.append(swapfile)
-    return [boot, DiskImage.create(swapfile.name, size // 512)], store
-
-
-_keep_alive = []
+    fd, name = tempfile.mkstemp(prefix='ukern-swap-', suffix='.img')
+    os.close(fd)
+    swap = DiskImage.create(name, size // 512)
+    # The open image keeps the file: unlinked now, the host frees it when the run ends,
+    # however it ends (deleting it at exit depended on the interpreter finalizing our
+    # objects, which it does not for the command, whose objects kernel/__main__.py freezes).
+    os.unlink(name)
+    return [boot, swap], store
 
 
 def boot_kernel(args, tty: bool, typed: bool | None = None, error_sink=None, **console) -> Kernel:

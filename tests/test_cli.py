@@ -137,6 +137,16 @@ def finish(p: subprocess.Popen) -> tuple[int, bytes, str]:
     return p.returncode, out, err.decode()
 
 
+def test_a_run_leaves_no_temporary_swap_file_behind(userland, tmp_path):
+    """`ukern run` swaps to a temporary file twice the size of RAM; the command (which
+    freezes its objects for the collector) must not leave it in the temporary directory."""
+    r = ukern('run', '--mem', '16M', '--stats', 'build/userland/tests/cow_swap',
+              env={**os.environ, 'TMPDIR': str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert 'pswpout' in r.stderr or 'pswpout' in r.stdout       # it did swap to the file
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_sigint_stops_a_guest_that_only_computes(userland):
     p = start_guest()
     p.send_signal(signal.SIGINT)
