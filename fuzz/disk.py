@@ -14,6 +14,7 @@ boundaries (0, all ones, 2**31, one past the end of the file system) or neighbou
 old value, so that each corruption is plausible enough to get past the first check.
 """
 
+import atexit
 import hashlib
 import json
 import random
@@ -66,6 +67,7 @@ def base_image(block_size: int) -> tuple[Path, int]:
     """(the pristine image, the byte offset of its ext2 partition), made once per process."""
     from kernel.tools.mkdisk import make_disk
     where = Path(tempfile.mkdtemp(prefix='ukern-fuzz-disk-'))
+    atexit.register(shutil.rmtree, where, True)     # the process's cache: gone with it
     image = where / f'base-{block_size}.img'
     offsets = make_disk(image, make_root(where), IMAGE_SIZE, block_size=block_size)
     return image, offsets[0][0]
