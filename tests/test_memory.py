@@ -44,12 +44,25 @@ def test_copy_on_write_pages_survive_swapping(userland, tmp_path):
 
 def test_a_process_killed_when_swap_is_full_is_torn_down_once(userland, tmp_path):
     # 24 MiB of RAM and 48 MiB of swap cannot hold 20,000 pages (78 MiB): the toucher is
-    # killed.  Its exit writes clear_child_tid, on a page already swapped out: that fault
-    # must not run the OOM killer on the dying process a second time.
+    # killed.  Tearing it down must not run the OOM killer on the dying process a second
+    # time (a fault during its exit would ask for memory).
     r = run_small(userland, tmp_path, 'tests/fault_loop', '20000')
     assert r.status & 0x7F == 9
     reports = [line for line in r.log if 'out of memory' in line]
     assert reports == ['ukern: out of memory: killed pid 1 (fault_loop), the largest process'], r.log
+
+
+def test_a_group_the_oom_killer_ends_leaves_its_clear_child_tid_word_alone(userland, tmp_path):
+    # 8 MiB of RAM and 16 MiB of swap cannot hold the parent's 12 MiB and both children's
+    # copies: the children are killed while the page of their clear_child_tid word is
+    # swapped out.  Writing it would wait for a frame there is none of; as in Linux, a
+    # group that dies whole does not write it (no one else shares its memory), and the run
+    # ends with no kernel error.
+    r = run_small(userland, tmp_path, 'tests/cow_swap', mem=8 << 20)
+    kills = [line for line in r.log if 'out of memory' in line]
+    assert kills[:2] == ['ukern: out of memory: killed pid 3 (cow_swap), the largest process',
+                         'ukern: out of memory: killed pid 2 (cow_swap), the largest process'], r.log
+    assert not any('kernel bug' in line for line in r.log), r.log
 
 
 def test_without_swap_the_largest_process_is_killed_with_a_report(userland, tmp_path):

@@ -179,7 +179,7 @@ def exit_thread(k, p: Process, status: int) -> None:
     if not others:
         exit_process(k, p, status)
         return
-    release_thread(k, p)
+    release_thread(k, p, memory_lives_on=True)
     if not any(t.fds is p.fds for t in others):
         p.fds.close_all()                        # a thread created without CLONE_FILES
     bury_thread(k, p)
@@ -198,7 +198,7 @@ def exit_process(k, p: Process, status: int) -> None:
     if k.trace.enabled:
         k._emit('exit', p, status=status)
     for t in threads:
-        release_thread(k, t)
+        release_thread(k, t, memory_lives_on=False)
     leader.sysv.exit(k, leader)
     for t in threads:
         bury_thread(k, t)
@@ -235,10 +235,16 @@ def kill_the_rest(k) -> None:
             k.terminate(q, Signal.SIGKILL)
 
 
-def release_thread(k, p: Process) -> None:
+def release_thread(k, p: Process, memory_lives_on: bool) -> None:
     """What a thread hands back as it dies, while its memory is still there: the robust
-    futexes it holds, and its clear_child_tid word (cleared, its futex woken)."""
+    futexes it holds, and its clear_child_tid word (cleared, its futex woken) if its memory
+    lives on after it.  When the whole group dies no one can read that word (no other group
+    shares an address space: fork copies it), so, as Linux does when no one else uses the
+    memory, it is not written: the write can fault, and a group the OOM killer tears down
+    must not wait for memory there is none of."""
     futex.exit_robust_list(k, p)
+    if p.clear_child_tid and not memory_lives_on:
+        p.clear_child_tid = 0
     if p.clear_child_tid:
         addr, p.clear_child_tid = p.clear_child_tid, 0
         try:
