@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from emu.cpu import PF_USER
 from . import labs
 from .mm import fault
+from .mm.reclaim import Oom
 
 if TYPE_CHECKING:
     from .proc.process import Process
@@ -25,8 +26,13 @@ class PageFaults:
 
     def page_fault(self, p: Process, addr: int, error: int, from_kernel: bool = False) -> fault.FaultResult:
         result = self._page_fault(p, addr, error, from_kernel)
-        if result.action is fault.Action.NO_MEMORY:
-            if self.reclaim.out_of_memory(p):
+        while result.action is fault.Action.NO_MEMORY:
+            # Each round frees frames (then the fault is tried again), waits for page-outs,
+            # or kills: the loop ends, as every round either allocates or ends a process.
+            decision = self.reclaim.out_of_memory(p)
+            if decision is Oom.RETRY:
+                result = self._page_fault(p, addr, error, from_kernel)
+            elif decision is Oom.WAIT:
                 result = fault.FaultResult(fault.Action.WAIT, queue=self.reclaim.memory_freed)
             else:
                 kill = fault.Action.EFAULT if from_kernel else fault.Action.KILL

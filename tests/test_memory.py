@@ -65,6 +65,17 @@ def test_a_group_the_oom_killer_ends_leaves_its_clear_child_tid_word_alone(userl
     assert not any('kernel bug' in line for line in r.log), r.log
 
 
+def test_the_parent_of_children_the_oom_killer_ends_runs_on_with_its_memory(userland, tmp_path):
+    # 8 MiB of RAM and 16 MiB of swap cannot hold the parent's 12 MiB and both children's
+    # copies.  The kill frees the victim's frames at once, inside the faulting process's
+    # own call for memory: it must try again then, not wait for a wake-up that has already
+    # happened (every process blocked, a deadlock), and the parent must find its data.
+    r = run_small(userland, tmp_path, 'tests/oom_children', mem=8 << 20)
+    passed(r, 'oom_children')
+    assert r.kernel.vmstat['oom_kill'] >= 1
+    assert '(oom_children) children killed for memory: 0' not in r.text
+
+
 def test_without_swap_the_largest_process_is_killed_with_a_report(userland, tmp_path):
     r = run_small(userland, tmp_path, 'tests/memhog', '48', swap=False)
     assert r.status & 0x7F == 9

@@ -23,6 +23,7 @@ maps a page (found through the reverse map), never through a per-access hook.
     not see its lists change under it).
 """
 
+import enum
 from dataclasses import dataclass
 
 from ..trap import Signal
@@ -33,6 +34,13 @@ from ..proc.wait import WaitQueue
 
 LOW_FRACTION = 32          # low watermark: 1/32 of RAM free
 MIN_LOW = 16
+
+
+class Oom(enum.Enum):
+    """What out_of_memory decided for a process that found no free frame."""
+    RETRY = 'frames are free again: try the allocation again now'
+    WAIT = 'page-outs are on their way: wait on memory_freed'
+    FAIL = 'nothing can be freed, or the process itself was killed'
 
 
 @dataclass
@@ -232,6 +240,15 @@ class Reclaimer:
         return True
 
     def _page_out_done(self, frame: int, req) -> None:
+        try:
+            self._finish_page_out(frame, req)
+        finally:
+            # Those waiting for memory look again even when this page-out freed nothing
+            # (the page was written meanwhile): they may start others, or kill.
+            if self.memory_freed.waiters:
+                self.memory_freed.wake_all(self.kernel.wake)
+
+    def _finish_page_out(self, frame: int, req) -> None:
         out = self.inflight.pop(frame)
         swap = self.frames.swap
         ptes = list(self._ptes(frame))
@@ -269,25 +286,33 @@ class Reclaimer:
             self.kernel.flush_tlb_of(aspace)
 
     # -- out of memory -------------------------------------------------------------------------
-    def out_of_memory(self, p) -> bool:
-        """No free frame for p.  True if p should wait (page-outs are on their way);
-        otherwise the largest process has been killed."""
+    def out_of_memory(self, p) -> Oom:
+        """No free frame for p: evict what can be, else kill the largest process.
+
+        A victim's memory is usually freed inside the kill, before anyone could wait for
+        it; so the answer is RETRY whenever frames are free by the time this returns, and
+        WAIT only while page-outs still have to free them (their completion wakes
+        memory_freed).  Waiting after the frames came back would wait for ever."""
         self.balance()
+        if self.frames.free_count:
+            return Oom.RETRY                # the shrinkers gave clean cached frames back
         if self.inflight:
-            return True
+            return Oom.WAIT
         # The kernel's servers (the object server) run in fixed, pinned resources: killing
         # one frees little and leaves every process that needs it waiting for ever.
         victims = [q for q in self.kernel.procs.values()
                    if q.state.value != 'zombie' and not self.kernel.procs.get(q.tgid, q).exiting
                    and q.tgid not in self.kernel.daemons]
         if not victims:
-            return False
+            return Oom.FAIL
         largest = max(victims, key=lambda q: sum(1 for _ in q.aspace.pt.present_pages(0, 1 << 47)))
         self.stats['oom_kill'] += 1
         self.kernel.terminate(largest, Signal.SIGKILL,
                               f'ukern: out of memory: killed pid {largest.pid} ({largest.name}), '
                               f'the largest process')
-        return largest is not p
+        if largest is p:
+            return Oom.FAIL
+        return Oom.RETRY if self.frames.free_count else Oom.WAIT
 
     def _event(self, what: str, frame: int, **args) -> None:
         if self.kernel.trace.enabled:

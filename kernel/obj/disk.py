@@ -25,6 +25,7 @@ store.py is synchronous; the two directions are made to fit it so:
 """
 
 from ..mm.frames import PAGE_SIZE, OutOfMemory
+from ..mm.reclaim import Oom
 
 SECTOR = 512
 PER_FRAME = PAGE_SIZE // SECTOR
@@ -189,9 +190,11 @@ class ServerSectorDevice:
                 frame = k.frames.alloc(zero=False)
                 break
             except OutOfMemory:
-                if not k.reclaim.out_of_memory(p):
+                decision = k.reclaim.out_of_memory(p)
+                if decision is Oom.FAIL:
                     raise
-                yield k.reclaim.memory_freed
+                if decision is Oom.WAIT:
+                    yield k.reclaim.memory_freed
         k.frames.pin(frame)
         return frame
 

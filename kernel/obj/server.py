@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 
 from ..errno import Errno
 from ..mm.frames import OutOfMemory
+from ..mm.reclaim import Oom
 from ..proc.wait import WaitQueue
 from .layout import CapType
 from .objects import Cap
@@ -243,9 +244,11 @@ class ObjectServerLink:
             except OutOfMemory:
                 # as a page fault waits: for page-outs, or for the OOM killer, which
                 # spares the server (kernel/mm/reclaim.py), to end the largest process
-                if not k.reclaim.out_of_memory(p):
+                decision = k.reclaim.out_of_memory(p)
+                if decision is Oom.FAIL:
                     return -Errno.ENOMEM
-                yield k.reclaim.memory_freed
+                if decision is Oom.WAIT:
+                    yield k.reclaim.memory_freed
         self._lend(frame)
         out[1] = frame                       # the physical address, disclosed
         if k.trace.enabled:
