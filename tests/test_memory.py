@@ -76,6 +76,28 @@ def test_the_parent_of_children_the_oom_killer_ends_runs_on_with_its_memory(user
     assert '(oom_children) children killed for memory: 0' not in r.text
 
 
+def test_changed_data_read_back_from_swap_is_not_dropped_as_a_clean_file_page(userland, tmp_path):
+    # A page of .data is written, swapped out, read back in (no write) and evicted again:
+    # its content is no longer the program image's, so the second eviction must swap it.
+    r = run_small(userland, tmp_path, 'tests/data_swap', '32', mem=16 << 20)
+    passed(r, 'data_swap')
+    assert r.kernel.vmstat['pswpin'] > 0
+
+
+def test_a_page_whose_page_out_failed_keeps_its_dirty_bits(userland, tmp_path):
+    # Slots 1-16 of the swap disk are unreadable media: page-outs to them fail.  The page
+    # stays resident, and the Dirty bits cleared for the write come back, or a page of
+    # changed .data would next be dropped as clean and read from the image again.
+    kernel, out, log = boot(mem=16 << 20, swap=tmp_path / 'swap.img')
+    kernel.machine.ahci.ports[1].disk.bad_ranges.append((8, 16 * 8))
+    path = userland / 'tests/data_swap'
+    p = kernel.spawn(path.read_bytes(), [str(path).encode(), b'32'], [])
+    kernel.run()
+    r = GuestRun(p.exit_status, bytes(out), log, kernel)
+    passed(r, 'data_swap')
+    assert kernel.vmstat['pageout_failed'] > 0
+
+
 def test_without_swap_the_largest_process_is_killed_with_a_report(userland, tmp_path):
     r = run_small(userland, tmp_path, 'tests/memhog', '48', swap=False)
     assert r.status & 0x7F == 9

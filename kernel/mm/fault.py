@@ -444,7 +444,10 @@ def _swap_in(aspace, frames, region, va, slot) -> FaultResult:
         return FaultResult(Action.WAIT, queue=cached.request.waiters)
     frames.share(cached.frame)
     swap.release(slot)                            # this PTE no longer holds the slot
-    flags = region.pte_flags()
+    # Dirty from the start: the page may differ from its program image, and once the
+    # slot is gone memory holds the only copy (reclaim must not drop it as a clean
+    # file page and read the image again).
+    flags = region.pte_flags() | D
     if frames.refs(cached.frame) > 1 and not region.shared:
         flags = (flags & ~W) | COW                # still shared with another mapper
     aspace.map_page(va, cached.frame, flags)

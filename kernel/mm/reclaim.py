@@ -255,6 +255,8 @@ class Reclaimer:
         owner = self.owners.get(frame)
         if req.error or out.redirtied or any(pte & D for _, _, pte in ptes):
             swap.release(out.slot)               # written meanwhile (or I/O error): not done
+            for aspace, va, pte in ptes:         # the Dirty bits cleared for the write were
+                aspace.pt.update(va, pte | D)    # all that kept it from being a clean page
             self.stats['pageout_redirtied' if not req.error else 'pageout_failed'] += 1
             self.frames.unpin(frame)
             if ptes or owner is not None:
