@@ -69,11 +69,14 @@ def find_problems(k) -> list[str]:
 
 
 def live_aspaces(k) -> list:
-    """The address spaces of tasks that are not zombies (threads share one)."""
+    """The address spaces of tasks that are not zombies (threads share one), and the new
+    image of a task whose execve has not switched to it yet."""
     seen = {}
     for p in k.procs.values():
         if p.state is not State.ZOMBIE and p.aspace is not None:
             seen[id(p.aspace)] = p.aspace
+            if p.exec_image is not None:
+                seen[id(p.exec_image)] = p.exec_image
     return list(seen.values())
 
 

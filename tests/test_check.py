@@ -140,6 +140,14 @@ def test_run_check_passes_a_sound_kernel(userland):
     assert '(fork_cow) end' in r.stdout
 
 
+def test_run_check_counts_an_execve_image_not_yet_switched_to_as_live(userland):
+    """execve ends the caller's slice; another process runs (and --check checks) before
+    the caller switches to the image execve built, whose pages are no leak."""
+    r = ukern('run', '--check', str(userland / 'tests' / 'exec_killed'))
+    assert r.returncode == 0, r.stderr
+    assert '(exec_killed) end' in r.stdout
+
+
 def test_run_check_ends_the_run_at_the_first_finding(userland, tmp_path):
     """A kernel whose books break (a frame leaked by a guest's fork, through a planted
     fault) is stopped at the next context switch with one line and status 1."""

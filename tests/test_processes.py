@@ -132,3 +132,13 @@ def test_when_init_exits_the_processes_left_behind_are_killed_and_the_machine_st
     kernel.shutdown()
     assert 'left pid' in out.decode() and init.exit_status == 0
     assert all(q.state.value == 'zombie' for q in kernel.procs.values() if q.pid not in kernel.daemons)
+
+
+def test_a_child_killed_before_its_new_program_runs_leaves_no_image_behind(disk):
+    # The child's execve ends its time slice and the parent runs before it does, killing
+    # it.  The address space execve built was not yet the child's: it is freed with it.
+    from kernel.check import find_problems
+    r = run_on_disk(disk, '/tests/exec_killed')
+    assert 'FAIL' not in r.text and '(exec_killed) end' in r.text, r.text
+    assert 'the child ran the new program' not in r.text
+    assert find_problems(r.kernel) == []

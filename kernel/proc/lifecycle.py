@@ -149,8 +149,10 @@ def exec_image(k, p: Process, data: bytes, argv: list[bytes], envp: list[bytes],
     aspace, entry, rsp = execmod.build_image(k, data, argv, envp, name)
     become_sole_thread(k, p)
     pgtbl_report.install_ukern_page(k, aspace, p.pid)
+    p.exec_image = aspace            # p's until it switches: exit_process frees it if p dies first
 
     def switch_image():
+        p.exec_image = None
         old = p.aspace
         p.aspace = aspace
         aspace.limits = p.limits
@@ -209,6 +211,8 @@ def exit_process(k, p: Process, status: int) -> None:
     if k.store_controller is not None:
         k.store_controller.exited(leader)      # a driver's pinned pages go with it
     p.aspace.destroy()
+    for t in threads:
+        discard_exec_image(t)
     k.code_changed()
     leader.exit_status = status
     leader.killed_by = p.killed_by
@@ -224,6 +228,14 @@ def exit_process(k, p: Process, status: int) -> None:
         parent.children_events.wake_all(k.wake)
     if p.tgid == INIT_PID and k.init_ends_machine:
         kill_the_rest(k)
+
+
+def discard_exec_image(p: Process) -> None:
+    """p dies after execve built its new image but before it ran in it (killed as the
+    vfork parent it released ran first, say): the image goes with it."""
+    if p.exec_image is not None:
+        p.exec_image.destroy()
+        p.exec_image = p.resume_action = None
 
 
 def kill_the_rest(k) -> None:

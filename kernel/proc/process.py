@@ -91,6 +91,7 @@ class Process:
     stop_signal: int = 0
     cont_reported: bool = True                  # a SIGCONT resumption not yet seen by wait (WCONTINUED)
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
+    exec_image: Any = None                      # execve's new address space, until resume_action switches to it
     interrupted: bool = False                   # a signal cut its wait short (restart.Interrupted)
     clear_child_tid: int = 0                    # CLONE_CHILD_CLEARTID / set_tid_address
     robust_list: int = 0                        # set_robust_list's head (0: none)
