@@ -36,7 +36,7 @@ from .proc import restart, sched
 from .proc import signal as psig
 from .proc.process import Process, State
 from .proc.resources import Usage
-from .proc.wait import Sleep
+from .proc.wait import Sleep, run_boot
 from .sys.table import SYSCALLS
 from .sys.names import syscall_name
 from .sys.time import TIME_MAX_NS
@@ -161,8 +161,10 @@ class Kernel(PageFaults):
         self.object_link = None            # obj/server.ObjectServerLink, once objsrv runs
         if machine.store_ahci is not None:
             from .obj.devcap import StoreController
-            self.store_controller = StoreController(self, machine.store_ahci, STORE_AHCI_BASE,
-                                                    IRQ_STORE_AHCI)
+            self.store_controller = StoreController(
+                machine.store_ahci, STORE_AHCI_BASE, IRQ_STORE_AHCI, frames=self.frames,
+                populate=lambda p, start, end: run_boot(self, self.populate(p, start, end)),
+                flush_tlb=self.flush_tlb, wake=self.wake, log=self.log, tracer=self.trace)
             self.irq_handlers[IRQ_STORE_AHCI] = self.store_controller.interrupt
 
     def mount_root(self) -> None:
@@ -217,7 +219,6 @@ class Kernel(PageFaults):
     def read_guest_program(self, path: bytes, executable: bool = True) -> tuple[bytes, bytes]:
         """At boot: (content, canonical path) of a program, found as the first process
         would find it (from its working directory)."""
-        from .proc.wait import run_boot
         from .fs.vfs import Cwd
         return run_boot(self, self.vfs.read_file(path, self.init_cwd or Cwd(), executable))
 

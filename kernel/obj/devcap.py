@@ -41,10 +41,19 @@ REGISTER_FLAGS = int(PTE.P | PTE.W | PTE.U | PTE.PCD | PTE.PWT | PTE.NX)
 
 
 class StoreController:
-    """The kernel's record of the object store's controller and who drives it."""
+    """The kernel's record of the object store's controller and who drives it.
 
-    def __init__(self, kernel, hba, base: int, line: int):
-        self.kernel = kernel
+    It takes what it uses: the frame allocator; `populate(p, start, end)`, which faults
+    in a range of p's pages now; the kernel's `flush_tlb(p)`, `wake` and `log`; and the
+    tracer (the driver's commands are shown on the store disk's track)."""
+
+    def __init__(self, hba, base: int, line: int, *, frames, populate, flush_tlb, wake, log, tracer):
+        self.frames = frames
+        self.populate = populate
+        self.flush_tlb = flush_tlb
+        self.wake = wake
+        self.log = log
+        self.tracer = tracer
         self.hba = hba
         self.base = base
         self.line = line
@@ -64,12 +73,11 @@ class StoreController:
     def grant(self, p) -> None:
         """Give p the controller: its three capabilities, and its pages present and
         pinned (a driver runs from fixed resources, and DMAs only into pinned pages)."""
-        from .. proc.wait import run_boot
         for r in list(p.aspace.regions):
-            run_boot(self.kernel, self.kernel.populate(p, r.start, r.end))
+            self.populate(p, r.start, r.end)
         for _, pte in p.aspace.pt.present_pages(0, 1 << 47):
-            if (pte & ADDR_MASK) < self.kernel.frames.end:
-                self.kernel.frames.pin(pte & ADDR_MASK)
+            if (pte & ADDR_MASK) < self.frames.end:
+                self.frames.pin(pte & ADDR_MASK)
         p.caps[DEVICE_SLOT] = Cap(CapType.DEVICE)
         p.caps[IRQ_SLOT] = Cap(CapType.IRQ)
         p.caps[PHYS_SLOT] = Cap(CapType.PHYS)
@@ -87,7 +95,7 @@ class StoreController:
 
     def _present(self, p) -> list[int]:
         return [pte & ADDR_MASK for _, pte in p.aspace.pt.present_pages(0, 1 << 47)
-                if (pte & ADDR_MASK) < self.kernel.frames.end]
+                if (pte & ADDR_MASK) < self.frames.end]
 
     def exited(self, p) -> None:
         """The holder is gone: its pages are no longer pinned, and nobody drives the
@@ -95,7 +103,7 @@ class StoreController:
         if not self.holds(p) or p is not self.owner:
             return
         for frame in self._present(p):
-            self.kernel.frames.unpin(frame)
+            self.frames.unpin(frame)
         self.owner = None
         if self.on_exit is not None:
             self.on_exit()
@@ -126,7 +134,7 @@ class StoreController:
         p.aspace.add(Region(va, end, Prot.READ | Prot.WRITE, Kind.DEVICE, '[store controller]'))
         for i in range(pages):
             p.aspace.pt.set(va + i * PAGE_SIZE, (self.base + i * PAGE_SIZE) | REGISTER_FLAGS)
-        self.kernel.flush_tlb(p)
+        self.flush_tlb(p)
         return 0
 
     def phys_addr(self, p, va: int) -> int:
@@ -135,7 +143,7 @@ class StoreController:
             return -Errno.EINVAL
         pte = p.aspace.pt.lookup(va & ~(PAGE_SIZE - 1))
         frame = pte & ADDR_MASK
-        if not pte & P or frame >= self.kernel.frames.end or not self.kernel.frames.pinned(frame):
+        if not pte & P or frame >= self.frames.end or not self.frames.pinned(frame):
             return -Errno.EINVAL            # only pinned pages: their frames cannot move
         return frame | (va & (PAGE_SIZE - 1))
 
@@ -157,7 +165,7 @@ class StoreController:
         self.masked = True
         self.raised += 1
         self.messages += 1
-        self.waiters.wake_all(self.kernel.wake)
+        self.waiters.wake_all(self.wake)
 
     # -- the IOMMU in miniature --------------------------------------------------------
     def lend(self, frame: int) -> None:
@@ -171,7 +179,7 @@ class StoreController:
     def allows(self, addr: int, nbytes: int) -> bool:
         if not self.dma_audit:
             return True
-        frames = self.kernel.frames
+        frames = self.frames
         for frame in range(addr & ~(PAGE_SIZE - 1), addr + nbytes, PAGE_SIZE):
             if frame in self.lent:
                 continue
@@ -182,26 +190,25 @@ class StoreController:
         return True
 
     def _owner_maps(self, frame: int) -> bool:
-        return any(aspace is self.owner.aspace for aspace, _ in self.kernel.frames.rmap.mappers(frame))
+        return any(aspace is self.owner.aspace for aspace, _ in self.frames.rmap.mappers(frame))
 
     def _refuse(self, addr: int, nbytes: int, frame: int) -> None:
         who = f'pid {self.owner.tgid} ({self.owner.name})' if self.owner is not None else 'nobody'
         line = (f'ukern: {who}: DMA to {addr:#x}+{nbytes:#x} refused: frame {frame:#x} is not '
                 f'I/O-pinned for the object store\'s controller')
         self.refused.append(line)
-        self.kernel.log(line)
+        self.log(line)
 
     # -- tracing: the commands the driver issued, on the store disk's track ----------------
     def _observe(self, phase: str, port: int, slot: int, cmd) -> None:
-        k = self.kernel
-        if not k.trace.enabled:
+        if not self.tracer.enabled:
             return
         args = dict(phase='issue' if phase == 'issue' else 'complete', failed=phase == 'error',
                     disk=STORE_TRACK, slot=slot, by=self.owner.name if self.owner else '')
         if cmd is not None:
             args.update(lba=cmd.fis.lba, sectors=cmd.sectors(), ata=int(cmd.fis.command),
                         frames=sorted({hex(a & ~(PAGE_SIZE - 1)) for a, _, _ in cmd.prdt}))
-        k._emit('dma', self.owner, **args)
+        self.tracer.note('dma', self.owner.pid if self.owner else 0, **args)
 
 
 STORE_TRACK = 8      # kernel/trace/chrome.py: the object store disk's track ('disk 8' -> named)
