@@ -82,6 +82,17 @@ MUTATIONS = (
                '    if False:\n        return FaultResult(Action.WAIT, queue=cached.request.waiters)'),),
              ('tests/test_memory.py::test_copy_on_write_pages_survive_swapping',
               'tests/test_memory.py::test_a_page_out_that_completes_leaves_a_swap_entry_and_comes_back')),
+    Mutation('swapin-clean', 'a page read back from swap mapped clean: reclaim may drop it as a page of the program image',
+             (('kernel.mm.fault', '    flags = region.pte_flags() | D\n', '    flags = region.pte_flags()\n'),),
+             ('tests/test_memory.py::test_changed_data_read_back_from_swap_is_not_dropped_as_a_clean_file_page',)),
+    Mutation('failed-pageout-clean', 'a failed page-out leaves the Dirty bits it cleared cleared',
+             (('kernel.mm.reclaim', '            for aspace, va, pte in ptes:         # the Dirty bits cleared for the write were\n'
+               '                aspace.pt.update(va, pte | D)    # all that kept it from being a clean page\n', ''),),
+             ('tests/test_memory.py::test_a_page_whose_page_out_failed_keeps_its_dirty_bits',)),
+    Mutation('oom-wait-after-kill', 'the OOM killer\'s caller waits for memory its kill already freed',
+             (('kernel.mm.reclaim', '        return Oom.RETRY if self.frames.free_count else Oom.WAIT\n',
+               '        return Oom.WAIT\n'),),
+             ('tests/test_memory.py::test_the_parent_of_children_the_oom_killer_ends_runs_on_with_its_memory',)),
 )
 BY_NAME = {m.name: m for m in MUTATIONS}
 
