@@ -102,6 +102,26 @@ def test_a_failed_write_is_reported_by_await_and_the_next_fsync(disk):
     passed(GuestRun(p.exit_status, bytes(out), log, kernel))
 
 
+def test_an_awrite_from_a_buffer_as_large_as_memory_writes_it_whole_or_is_refused(disk, tmp_path):
+    # 680 pages on a 4 MiB machine: faulting the last pages in pushes the first ones out
+    # to swap again.  The disk must DMA from frames the buffer really has, all present at
+    # once, so the call is refused (ENOMEM) or the file gets every byte; never a swap
+    # entry's bits taken for a frame (other data, even the kernel's, written and freed).
+    from kernel.check import find_problems
+    kernel, out, log = boot(mem=4 << 20, disk=disk, swap=tmp_path / 'swap.img')
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/aio'), [b'aio', b'bigwrite', b'/big', b'680'], [])
+    kernel.run()
+    kernel.shutdown()
+    r = GuestRun(p.exit_status, bytes(out), log, kernel)
+    passed(r)
+    written = debugfs_cat(disk, '/big')
+    if 'ukern_awrite took the buffer' in r.text:
+        assert written == b'A' * (680 * 4096)
+    else:
+        assert written == b''
+    assert find_problems(kernel) == []
+
+
 def test_munmap_during_the_read_frees_the_frames_when_it_completes(disk):
     put_file(disk, '/data', numbered_pages(PAGES))
     kernel, out, log = boot(disk=disk)

@@ -13,7 +13,7 @@ from ..fs.fserror import FsError
 from ..fs.file import O_ACCMODE, O_RDONLY, O_WRONLY
 from ..fs.vfs import InodeFile
 from ..mm.frames import PAGE_SIZE
-from ..mm.pagetable import USER_TOP
+from ..mm.pagetable import P, USER_TOP
 from ..mm.vm import Prot
 from .args import s64
 
@@ -64,15 +64,36 @@ def sys_awrite(k, p, fd: int, buf: int, length: int, off: int):
     f = _check(k, p, fd, buf, length, off, writing=True)
     if isinstance(f, int):
         return f
-    user = k.user(p)
-    for va in range(buf, buf + length, PAGE_SIZE):
-        user.read(va, 1)                             # every page present (faulted in if not)
+    if not _all_resident(k, p, buf, length):
+        return -Errno.ENOMEM                         # before the file changes
     v = f.vfs
     try:
         blocks = yield from v.call(v.fs.allocate(f.ino, off // PAGE_SIZE, length // PAGE_SIZE))
     except FsError as e:
         return -e.errno
+    # Reclaim may have paged some out while the allocation waited for the disk.
+    if not _all_resident(k, p, buf, length):
+        return -Errno.ENOMEM
     return k.aio.start_write(p, v.cache, blocks, buf, length, lambda: v.record_write_error(f.ino)).id
+
+
+RESIDENT_PASSES = 4      # fault-in passes before ukern_awrite gives up (ENOMEM)
+
+
+def _all_resident(k, p, buf: int, length: int) -> bool:
+    """Fault in the buffer's pages until every one is present at once, as the DMA needs
+    (start_write pins them with no wait in between).  Under memory pressure faulting in
+    the last pages can push the first ones out again; a buffer that memory cannot hold
+    whole is refused rather than chased for ever."""
+    user, pt = k.user(p), p.aspace.pt
+    for attempt in range(RESIDENT_PASSES + 1):
+        missing = [va for va in range(buf, buf + length, PAGE_SIZE) if not pt.lookup(va) & P]
+        if not missing:
+            return True
+        if attempt < RESIDENT_PASSES:
+            for va in missing:
+                user.read(va, 1)
+    return False
 
 
 def sys_await(k, p, req_id: int):

@@ -5,6 +5,8 @@
  *   aio read FILE PAGES K      read, touch page K first, then check every page
  *   aio badread FILE PAGES BAD read; page BAD's sector is bad: SIGBUS there, EIO from await
  *   aio write FILE PAGES       awrite 'A's, then write 'B's into the buffer at once
+ *   aio bigwrite FILE PAGES    awrite 'A's from a buffer about as large as memory: it is
+ *                              refused with ENOMEM, or written whole (the test checks which)
  *   aio badwrite FILE PAGES    awrite where the disk fails: await and fsync report EIO
  *   aio exit FILE PAGES        start a read and exit without waiting
  *   aio unmap FILE PAGES       start a read and munmap the buffer at once */
@@ -38,7 +40,7 @@ int main(int argc, char **argv)
     begin("aio");
     unsigned char *buf = aligned_alloc(PAGE, pages * PAGE);
     memset(buf, 0xEE, pages * PAGE);
-    int writing = !strcmp(mode, "write") || !strcmp(mode, "badwrite");
+    int writing = !strcmp(mode, "write") || !strcmp(mode, "badwrite") || !strcmp(mode, "bigwrite");
     int fd = open(argv[2], writing ? O_RDWR | O_CREAT : O_RDONLY, 0644);
     check("open", fd >= 0);
     if (!strcmp(mode, "write")) {
@@ -49,6 +51,17 @@ int main(int argc, char **argv)
         check_eq("ukern_await", pages * PAGE, ukern_await(id));
         check_eq("memory holds the new bytes", 'B', buf[PAGE + 7]);
         check_eq("fsync reports no error", 0, fsync(fd));
+        end();
+    }
+    if (!strcmp(mode, "bigwrite")) {
+        memset(buf, 'A', pages * PAGE);
+        long id = ukern_awrite(fd, buf, pages * PAGE, 0);
+        if (id < 0) {
+            check_eq("a buffer memory cannot hold at once: ukern_awrite fails with", ENOMEM, errno);
+            end();
+        }
+        msg("ukern_awrite took the buffer");
+        check_eq("ukern_await", pages * PAGE, ukern_await(id));
         end();
     }
     if (!strcmp(mode, "badwrite")) {
