@@ -244,3 +244,28 @@ def test_early_writeback_starts_in_batches_not_per_block(tmp_path, root_dir):
     assert 1 <= len(starts) <= (600 - 512) // WRITEBACK_BATCH + 1
     cache.flush()
     assert cache.dirty_count == 0
+
+
+def test_a_metadata_read_with_no_frame_free_waits_for_reclaim_not_enomem(disk):
+    # Every free frame is taken; the cache still holds clean blocks it read at mount.  A
+    # metadata read of a block not cached asks reclaim for room (which drops clean
+    # blocks) and goes on, as a page fault would, instead of failing the call (ENOMEM).
+    from conftest import boot
+    from kernel.mm.frames import OutOfMemory
+    from kernel.proc.wait import run_boot
+    kernel, _, _ = boot(disk=disk)
+    cache = kernel.vfs.cache
+    uncached = next(n for n in range(1, 4096) if cache.peek(n) is None)
+    taken = []
+    try:
+        while True:
+            try:
+                taken.append(kernel.frames.alloc())
+            except OutOfMemory:
+                break
+        data = run_boot(kernel, cache.read_block(uncached))
+    finally:
+        for frame in taken:
+            kernel.frames.release(frame)
+    assert len(data) == cache.block_size
+    assert kernel.vmstat['pgsteal_cache'] > 0

@@ -73,6 +73,12 @@ from emu.ahci import AtaCommand
 FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 
+def _no_reclaim():
+    """wait_for_memory where no reclaimer runs (a cache in a test): nothing will be freed."""
+    raise OutOfMemory()
+    yield
+
+
 EXTENT_BLOCKS = 1024           # the largest run one buffer (and one DMA request) holds
 WRITEBACK_BATCH = 64           # early writeback starts again once this many more are dirty
 
@@ -86,6 +92,9 @@ class CacheServices:
     vmstat: dict                        # /proc/vmstat's counters
     tracer: object                      # trace.events.Tracer: readahead and writeback events
     drive: Callable                     # drive(gen): run a blocking generator, no process running
+    # wait_for_memory(): a generator that returns once frames may be free again (reclaim
+    # started page-outs), or raises OutOfMemory when nothing can be freed (ENOMEM)
+    wait_for_memory: Callable = None
 
 
 class BufferCache:
@@ -99,6 +108,7 @@ class BufferCache:
         self.vmstat = services.vmstat
         self.tracer = services.tracer
         self._drive = services.drive
+        self._wait_for_memory = services.wait_for_memory or _no_reclaim
         self.queue = queue
         self.disk = disk
         self.start_lba = start_lba
@@ -187,6 +197,17 @@ class BufferCache:
         self._index.add(buf)
         self._lru[n] = buf
         return buf
+
+    def _new_buffer_waiting(self, n: int, count: int = 1):
+        """Generator: a new buffer for blocks n.. (_new_buffer), or None once it has waited
+        for reclaim because memory was short, as a page fault waits: a call under memory
+        pressure is slowed, not failed (OutOfMemory, ENOMEM, only when nothing can be
+        freed).  After None the caller looks the block up again: others ran meanwhile."""
+        try:
+            return self._new_buffer(n, count)
+        except OutOfMemory:
+            yield from self._wait_for_memory()
+            return None
 
     def _submit(self, buf: Buffer, write: bool) -> BlockRequest:
         """Start a read or write of buf; the buffer's state is updated at completion (in
@@ -351,9 +372,13 @@ class BufferCache:
                 self._used(buf)
                 yield from buf.io.wait()
                 continue
-            self.misses += 1
-            counted = True
-            req = self._submit(self._new_buffer(n), write=False)
+            buf = yield from self._new_buffer_waiting(n)
+            if buf is None:
+                continue
+            if not counted:
+                self.misses += 1
+                counted = True
+            req = self._submit(buf, write=False)
             error = yield from req.wait()
             if error:
                 raise FsError(Errno.EIO, f'read of block {n} failed ({error})')
@@ -584,7 +609,9 @@ class BufferCache:
             m = n + done
             buf = self._index.get(m)
             if buf is None:
-                buf = self._new_buffer(m, self._missing_from(m, end))
+                buf = yield from self._new_buffer_waiting(m, self._missing_from(m, end))
+                if buf is None:
+                    continue
             elif not buf.valid:
                 yield from buf.io.wait()         # a read in flight would overwrite us;
                 continue                         # it may fail and drop the buffer: look again

@@ -208,7 +208,8 @@ def cache_services(kernel):
     from .bcache import CacheServices
     return CacheServices(memory=kernel.machine.memory, frames=kernel.frames, clock=kernel.clock,
                          vmstat=kernel.vmstat, tracer=kernel.trace,
-                         drive=lambda gen: run_boot(kernel, gen))
+                         drive=lambda gen: run_boot(kernel, gen),
+                         wait_for_memory=kernel.reclaim.wait_for_memory)
 
 
 def mount_root(kernel, disk, partition: int = 1, **cache_args) -> tuple[Ext2, BufferCache]:

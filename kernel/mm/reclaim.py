@@ -27,7 +27,7 @@ import enum
 from dataclasses import dataclass
 
 from ..trap import Signal
-from .frames import PAGE_SIZE
+from .frames import PAGE_SIZE, OutOfMemory
 from .pagetable import A, D, SWAP
 from .policy import make, NoEvictablePage
 from ..proc.wait import WaitQueue
@@ -288,16 +288,35 @@ class Reclaimer:
             self.kernel.flush_tlb_of(aspace)
 
     # -- out of memory -------------------------------------------------------------------------
-    def out_of_memory(self, p) -> Oom:
-        """No free frame for p: evict what can be, else kill the largest process.
-
-        A victim's memory is usually freed inside the kill, before anyone could wait for
-        it; so the answer is RETRY whenever frames are free by the time this returns, and
-        WAIT only while page-outs still have to free them (their completion wakes
-        memory_freed).  Waiting after the frames came back would wait for ever."""
+    def make_room(self) -> Oom:
+        """No free frame: start evictions.  RETRY if frames are free now (the shrinkers
+        gave clean cached ones back), WAIT while page-outs are on their way, FAIL when
+        nothing can be freed.  Kills no one: the kernel's own allocations (the buffer
+        cache's) fail with ENOMEM then."""
         self.balance()
         if self.frames.free_count:
-            return Oom.RETRY                # the shrinkers gave clean cached frames back
+            return Oom.RETRY
+        return Oom.WAIT if self.inflight else Oom.FAIL
+
+    def wait_for_memory(self):
+        """Generator for kernel allocations (the buffer cache's): returns when frames may
+        be free again; OutOfMemory when nothing can be freed."""
+        decision = self.make_room()
+        if decision is Oom.FAIL:
+            raise OutOfMemory()
+        if decision is Oom.WAIT:
+            yield self.memory_freed
+
+    def out_of_memory(self, p) -> Oom:
+        """No free frame for p's page: evict what can be, else kill the largest process.
+
+        A victim's memory is usually freed inside the kill, before anyone could wait for
+        it; so after a kill the answer is RETRY when frames are free, WAIT only while
+        page-outs still have to free them (their completion wakes memory_freed): waiting
+        after the frames came back would wait for ever.  Clean pages balance() drops at
+        once do not earn a retry: a process whose one instruction needs more pages than
+        memory can give it together would evict its own pages for ever (thrashing)."""
+        self.balance()
         if self.inflight:
             return Oom.WAIT
         # The kernel's servers (the object server) run in fixed, pinned resources: killing
