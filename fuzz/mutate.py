@@ -93,6 +93,9 @@ MUTATIONS = (
              (('kernel.mm.reclaim', '        return Oom.RETRY if self.frames.free_count else Oom.WAIT\n',
                '        return Oom.WAIT\n'),),
              ('tests/test_memory.py::test_the_parent_of_children_the_oom_killer_ends_runs_on_with_its_memory',)),
+    Mutation('awrite-absent-pages', 'ukern_awrite trusts that every page it faulted in is still present',
+             (('kernel.sys.aio', 'if not pt.lookup(va) & P]', 'if False]'),),
+             ('tests/test_aio.py::test_an_awrite_from_a_buffer_as_large_as_memory_writes_it_whole_or_is_refused',)),
 )
 BY_NAME = {m.name: m for m in MUTATIONS}
 
