@@ -3,8 +3,9 @@
 BufferCache(services, queue, disk, start_lba) serves one partition of a disk: block n of
 the file system is the block_size bytes at sector start_lba + n * block_size /
 sector_size.  `services` (CacheServices) is what it uses of the kernel: physical memory,
-the frame allocator, the clock, the vmstat counters, the tracer, and a way to run a
-blocking generator when no process runs (the shutdown flush).  It implements the
+the frame allocator, the clock, the vmstat counters, the tracer, a way to run a
+blocking generator when no process runs (the shutdown flush), and a way to wait for
+reclaim when no frame is free.  It implements the
 BlockDevice protocol (kernel/fs/blockdev.py):
 
     data = yield from cache.read_block(n)        # a hit returns at once, a miss DMAs
@@ -73,12 +74,6 @@ from emu.ahci import AtaCommand
 FLUSH_COMMAND = AtaCommand.FLUSH_CACHE_EXT
 
 
-def _no_reclaim():
-    """wait_for_memory where no reclaimer runs (a cache in a test): nothing will be freed."""
-    raise OutOfMemory()
-    yield
-
-
 EXTENT_BLOCKS = 1024           # the largest run one buffer (and one DMA request) holds
 WRITEBACK_BATCH = 64           # early writeback starts again once this many more are dirty
 
@@ -92,9 +87,8 @@ class CacheServices:
     vmstat: dict                        # /proc/vmstat's counters
     tracer: object                      # trace.events.Tracer: readahead and writeback events
     drive: Callable                     # drive(gen): run a blocking generator, no process running
-    # wait_for_memory(): a generator that returns once frames may be free again (reclaim
-    # started page-outs), or raises OutOfMemory when nothing can be freed (ENOMEM)
-    wait_for_memory: Callable = None
+    wait_for_memory: Callable           # generator: returns once frames may be free again
+                                        # (reclaim ran); OutOfMemory if none can be freed
 
 
 class BufferCache:
@@ -108,7 +102,7 @@ class BufferCache:
         self.vmstat = services.vmstat
         self.tracer = services.tracer
         self._drive = services.drive
-        self._wait_for_memory = services.wait_for_memory or _no_reclaim
+        self._wait_for_memory = services.wait_for_memory
         self.queue = queue
         self.disk = disk
         self.start_lba = start_lba

@@ -288,24 +288,31 @@ class Reclaimer:
             self.kernel.flush_tlb_of(aspace)
 
     # -- out of memory -------------------------------------------------------------------------
-    def make_room(self) -> Oom:
-        """No free frame: start evictions.  RETRY if frames are free now (the shrinkers
-        gave clean cached ones back), WAIT while page-outs are on their way, FAIL when
-        nothing can be freed.  Kills no one: the kernel's own allocations (the buffer
-        cache's) fail with ENOMEM then."""
+    def wait_for_memory(self):
+        """Generator for the kernel's own allocations (the buffer cache's), which found no
+        free frame: start evictions; return at once if frames are free now (the shrinkers
+        gave clean cached ones back), after a page-out completes if some are on their way.
+        Kills no one: OutOfMemory (ENOMEM) when nothing can be freed."""
         self.balance()
         if self.frames.free_count:
-            return Oom.RETRY
-        return Oom.WAIT if self.inflight else Oom.FAIL
-
-    def wait_for_memory(self):
-        """Generator for kernel allocations (the buffer cache's): returns when frames may
-        be free again; OutOfMemory when nothing can be freed."""
-        decision = self.make_room()
-        if decision is Oom.FAIL:
+            return
+        if not self.inflight:
             raise OutOfMemory()
-        if decision is Oom.WAIT:
-            yield self.memory_freed
+        yield self.memory_freed
+
+    def alloc_for(self, p, zero: bool):
+        """Generator: a frame for process p's call, waiting as a page fault does: for
+        page-outs, or for the OOM killer to end the largest process (OutOfMemory if that
+        is p, or if nothing can be freed)."""
+        while True:
+            try:
+                return self.frames.alloc(zero=zero)
+            except OutOfMemory:
+                decision = self.out_of_memory(p)
+                if decision is Oom.FAIL:
+                    raise
+                if decision is Oom.WAIT:
+                    yield self.memory_freed
 
     def out_of_memory(self, p) -> Oom:
         """No free frame for p's page: evict what can be, else kill the largest process.

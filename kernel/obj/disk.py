@@ -25,7 +25,6 @@ store.py is synchronous; the two directions are made to fit it so:
 """
 
 from ..mm.frames import PAGE_SIZE, OutOfMemory
-from ..mm.reclaim import Oom
 
 SECTOR = 512
 PER_FRAME = PAGE_SIZE // SECTOR
@@ -182,20 +181,9 @@ class ServerSectorDevice:
         return frame
 
     def _alloc_waiting(self, p):
-        """A frame for process p's call, waiting as a page fault does: for page-outs, or
-        for the out-of-memory killer to end the largest process (OutOfMemory if that is p)."""
-        k = self.kernel
-        while True:
-            try:
-                frame = k.frames.alloc(zero=False)
-                break
-            except OutOfMemory:
-                decision = k.reclaim.out_of_memory(p)
-                if decision is Oom.FAIL:
-                    raise
-                if decision is Oom.WAIT:
-                    yield k.reclaim.memory_freed
-        k.frames.pin(frame)
+        """A frame for process p's call (Reclaimer.alloc_for), pinned for the DMA."""
+        frame = yield from self.kernel.reclaim.alloc_for(p, zero=False)
+        self.kernel.frames.pin(frame)
         return frame
 
     def _start_reads(self, lba: int, count: int, frames: list[int]) -> list:

@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 
 from ..errno import Errno
 from ..mm.frames import OutOfMemory
-from ..mm.reclaim import Oom
 from ..proc.wait import WaitQueue
 from .layout import CapType
 from .objects import Cap
@@ -237,18 +236,11 @@ class ObjectServerLink:
         """The frame capability: a cleared frame, I/O-pinned and lent to the controller;
         its physical address goes to the server."""
         k = self.kernel
-        while True:
-            try:
-                frame = k.frames.alloc(zero=True)
-                break
-            except OutOfMemory:
-                # as a page fault waits: for page-outs, or for the OOM killer, which
-                # spares the server (kernel/mm/reclaim.py), to end the largest process
-                decision = k.reclaim.out_of_memory(p)
-                if decision is Oom.FAIL:
-                    return -Errno.ENOMEM
-                if decision is Oom.WAIT:
-                    yield k.reclaim.memory_freed
+        try:
+            # the OOM killer spares the server (kernel/mm/reclaim.py)
+            frame = yield from k.reclaim.alloc_for(p, zero=True)
+        except OutOfMemory:
+            return -Errno.ENOMEM
         self._lend(frame)
         out[1] = frame                       # the physical address, disclosed
         if k.trace.enabled:
