@@ -110,9 +110,9 @@ def go_hello() -> Path | None:
     return go_program('hello')
 
 
-def native_program(path: Path) -> float:
+def native_program(path: Path, *args: str) -> float:
     t = time.perf_counter()
-    subprocess.run([str(path)], capture_output=True, check=True)
+    subprocess.run([str(path), *args], capture_output=True, check=True)
     return time.perf_counter() - t
 
 
@@ -252,6 +252,10 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
     def plain() -> float:
         return rate(io_bench.plain_read(image, mib))
 
+    def native(*argv: str) -> float:
+        """The same guest binary run on the host, its file a host copy of the same bytes."""
+        return rate(native_program(io_bench.PROGRAMS / 'readmodes', *argv))
+
     def plain_write() -> float:
         piece = bytes([0x5A]) * (1 << 20)
         t = time.perf_counter()
@@ -264,6 +268,8 @@ def disk_io(tmp: Path, mib: int = 64) -> dict[str, float]:
 
     return {'read': read('read'), 'odirect': read('odirect'), 'cold': read('read', prefault=False),
             'zero': read('read', '/dev/zero', sized=True), 'plain': plain(),
+            'native_read': native('read', str(tmp / 'root' / 'big')),
+            'native_zero': native('read', '/dev/zero', str(mib << 20)),
             'write': guest('write', '/tests/writeseq', '/copy', str(mib)),
             'plain_write': plain_write()}
 
@@ -377,6 +383,11 @@ def measure(reps: int) -> list[tuple[str, str, float, str, float, str]]:
     rows.append(('disk: ceiling for read(): the /dev/zero loop plus one plain read', 'MB/s',
                  read_ceiling(best['zero'], plain), 'plain Python read (row above)', plain,
                  'the best read() / plain can be'))
+    rows.append(('disk: read() of the 64 MiB file, against the same binary run natively', 'MB/s',
+                 best['read'], 'the same binary run natively', best['native_read'], ''))
+    rows.append(('disk: read() / the /dev/zero loop, ukern against native Linux', '',
+                 best['read'] / best['zero'], 'the same two runs natively',
+                 best['native_read'] / best['native_zero'], "issue #16's goal: ukern >= 0.6"))
     rows.append(('disk: sequential write() of a 64 MiB file', 'MB/s', best['write'],
                  'plain Python write of a host file', best['plain_write'], ''))
     with tempfile.TemporaryDirectory() as tmp:
