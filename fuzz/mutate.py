@@ -96,6 +96,13 @@ MUTATIONS = (
     Mutation('awrite-absent-pages', 'ukern_awrite trusts that every page it faulted in is still present',
              (('kernel.sys.aio', 'if not pt.lookup(va) & P]', 'if False]'),),
              ('tests/test_aio.py::test_an_awrite_from_a_buffer_as_large_as_memory_writes_it_whole_or_is_refused',)),
+    Mutation('objects-mapped-kept', 'the object cache drops only pages no process maps',
+             (('kernel.obj.objects', 'if frames.pinned(frame) or frames.refs(frame) != 1 + len(mappers):',
+               'if mappers or frames.pinned(frame) or frames.refs(frame) != 1:'),),
+             ('tests/test_objects.py::test_more_mapped_objects_than_memory_each_load_once_a_pass',)),
+    Mutation('objects-abits-ignored', "the object cache's clock never sees an Accessed bit",
+             (('kernel.obj.objects', '            if pte & A:\n', '            if False:\n'),),
+             ('tests/test_objects.py::test_the_clock_keeps_pages_touched_since_it_last_passed',)),
 )
 BY_NAME = {m.name: m for m in MUTATIONS}
 

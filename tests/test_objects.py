@@ -9,6 +9,7 @@ import pytest
 
 from conftest import boot, GuestRun, ROOT
 from kernel.obj.server import start_object_server
+from kernel.proc.process import State
 
 
 def run(disk, *argv, quota=None):
@@ -192,3 +193,84 @@ def test_clean_object_pages_give_their_frames_back_when_memory_is_short(disk):
     assert cached >= 100
     freed = kernel.objects.shrink(1000)        # what reclaim does under pressure
     assert freed >= 100 and len(kernel.objects.pages) == cached - freed
+
+
+def stop_after_upcalls(kernel, p, most: int) -> None:
+    """End the run once the server has been asked for more than `most` pages while p
+    runs: a livelock asks for ever."""
+    def check():
+        if kernel.vmstat['object_upcalls'] > most:
+            kernel.stop_requested = True
+        elif p.state is not State.ZOMBIE:
+            kernel.clock.schedule_in(10**7, check)
+    kernel.clock.schedule_in(10**7, check)
+
+
+def test_more_mapped_objects_than_memory_each_load_once_a_pass(disk):
+    """1000 objects, all mapped at once, in 4 MiB of RAM: the object cache's clock unmaps
+    clean pages from the process to make room, so each pass loads every object once
+    (before, only the page just loaded could go, and was dropped before its faulter ran)."""
+    kernel, out, log = boot_with_server(disk, mem=4 << 20)
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'1000'], [])
+    stop_after_upcalls(kernel, p, 3500)
+    kernel.run()
+    assert p.exit_status == 0 and '(objmany) end' in out.decode(), out.decode()[-500:]
+    assert kernel.vmstat['object_upcalls'] == 3000        # two reading passes, one writing
+    assert kernel.vmstat['object_pages_dropped'] > 1000
+
+
+def test_dirty_objects_are_not_dropped_when_memory_is_short(disk):
+    """The writing pass dirties 1000 objects in 4 MiB: reclaim may only drop them once a
+    checkpoint has written them, so every value is on the disk after shutdown."""
+    from kernel.obj.layout import ObjectKind
+    from kernel.obj.store import ObjectStore, partition_device
+    kernel, out, log = boot_with_server(disk, mem=4 << 20)
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'1000'], [])
+    stop_after_upcalls(kernel, p, 3500)
+    kernel.run()
+    kernel.shutdown()
+    assert p.exit_status == 0, out.decode()[-500:]
+    with partition_device(disk) as dev:
+        store = ObjectStore.open(dev)
+        pages = next(r for r in store.ranges if r.kind == ObjectKind.PAGE)
+        values = sorted(struct.unpack_from('<q', store.read_object(oid))[0]
+                        for oid in range(pages.start_oid, pages.end_oid) if store.is_allocated(oid))
+    assert values == list(range(1000))
+
+
+def test_the_clock_spares_a_page_loaded_for_a_fault_once(disk):
+    """A page the server just loaded is not yet mapped by the process that faulted on it:
+    the clock passes it once, so that process finds it when it runs again."""
+    kernel, out, log = boot_with_server(disk)
+    kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'10'], [])
+    kernel.run()
+    space = kernel.objects
+    oldest, second = list(space.pages)[:2]
+    space.loaded(oldest, space.pages.pop(oldest))        # as if it had just come in ...
+    space.pages = {oldest: space.pages.pop(oldest), **space.pages}   # ... at the hand
+    assert space.shrink(1) == 1
+    assert oldest in space.pages and second not in space.pages
+
+
+def run_for(kernel, ns: int) -> None:
+    kernel.stop_requested = False
+    kernel.clock.schedule_in(ns, lambda: setattr(kernel, 'stop_requested', True))
+    kernel.run()
+
+
+def test_the_clock_keeps_pages_touched_since_it_last_passed(disk):
+    """/tests/objhot touches 20 objects once, then objects 1..4 over and over.  A first
+    shrink finds every page touched, clears the Accessed bits and drops the oldest; after
+    the program runs on, a second finds only the hot four touched again and drops the
+    cold ones around them, though the hot ones are older."""
+    kernel, out, log = boot_with_server(disk)
+    kernel.spawn(kernel.read_guest_file(b'/tests/objhot'), [b'objhot', b'20', b'4'], [])
+    run_for(kernel, 50_000_000)
+    assert 'touching objects 1..4' in out.decode(), out.decode()
+    space = kernel.objects
+    order = list(space.pages)                      # load order: object 0, 1, 2, ...
+    assert len(order) == 20
+    assert space.shrink(1) == 1 and order[0] not in space.pages
+    run_for(kernel, 10_000_000)
+    assert space.shrink(15) == 15
+    assert sorted(space.pages) == sorted(order[1:5])

@@ -401,6 +401,7 @@ def _map_object_page(aspace, frames, region, va, error, pte) -> FaultResult:
         objects.mark_dirty(cap.oid)
         return FaultResult(Action.OBJECT)
     frames.share(frame)
+    objects.young.discard(cap.oid)                 # mapped: its Accessed bit speaks now
     flags = region.pte_flags()
     if writing:
         objects.mark_dirty(cap.oid)

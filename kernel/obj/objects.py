@@ -25,6 +25,7 @@ import zlib
 
 from ..errno import Errno
 from ..mm.frames import PAGE_SIZE
+from ..mm.pagetable import A
 from ..proc.process import State
 from .checkpoint import Checkpointer
 from .layout import Capability, CapType, Node, ObjectKind, Rights, NODE_SLOTS
@@ -64,6 +65,7 @@ class ObjectSpace:
         self.pages: dict[int, int] = {}         # oid -> frame (the cache holds one reference)
         self.nodes: dict[int, Node] = {}
         self.dirty: set[int] = set()
+        self.young: set[int] = set()      # loaded for a fault, not yet mapped by it
         self.quota = DEFAULT_QUOTA
         self.allocated = 0
         self.broken: set[int] = set()     # objects that failed their checksum when read
@@ -98,23 +100,68 @@ class ObjectSpace:
         return ident
 
     def shrink(self, want: int) -> int:
-        """Memory is short: drop clean object pages nobody maps (they can be read again);
-        ask for a checkpoint when dirty ones are in the way, so a later pass can drop them."""
-        freed = 0
-        for oid, frame in list(self.pages.items()):
-            if freed >= want:
-                break
-            if self.kernel.frames.refs(frame) != 1 or self.kernel.frames.pinned(frame):
-                continue                   # mapped somewhere, under DMA, or held by a checkpoint
-            if oid in self.dirty:
-                if self.link is not None and self.link.running:
-                    self.checkpoints.request()
-                continue
-            del self.pages[oid]
-            self.kernel.frames.release(frame)
-            freed += 1
+        """Memory is short: give back up to `want` frames of clean object pages (the store
+        can read them again), by a clock over the cache in load order, an LRU
+        approximation.  A page some process touched since the hand last passed (an
+        Accessed bit in a mapping), or one just loaded for a fault that has not yet mapped
+        it, gets a second chance; any other clean page is unmapped from every process and
+        dropped, and the next touch faults and loads it again.  Dirty pages wait for a
+        checkpoint (asked for here); pages under DMA or held by a checkpoint stay."""
+        freed, flush = 0, set()
+        for _ in range(2):                 # the second pass finds the pages given a chance
+            for oid, frame in list(self.pages.items()):
+                if freed >= want:
+                    break
+                mappers = self.kernel.frames.rmap.mappers(frame)
+                if not self._droppable(oid, frame, mappers):
+                    continue
+                if self._referenced(oid, mappers, flush):
+                    del self.pages[oid]    # to the back of the clock
+                    self.pages[oid] = frame
+                    continue
+                self._drop(oid, frame, mappers)
+                freed += 1
+        for aspace in flush:
+            self.kernel.flush_tlb_of(aspace)
         self.kernel.vmstat['object_pages_dropped'] += freed
         return freed
+
+    def _droppable(self, oid: int, frame: int, mappers) -> bool:
+        frames = self.kernel.frames
+        if frames.pinned(frame) or frames.refs(frame) != 1 + len(mappers):
+            return False                   # under DMA, or held by a checkpoint
+        if oid in self.dirty:
+            if self.link is not None and self.link.running:
+                self.checkpoints.request()
+            return False
+        return True
+
+    def _referenced(self, oid: int, mappers, flush: set) -> bool:
+        """Whether the page was used since the hand last passed; clears the evidence."""
+        used = oid in self.young
+        self.young.discard(oid)
+        for aspace, va in mappers:
+            pte = aspace.pt.lookup(va)
+            if pte & A:
+                aspace.pt.update(va, pte & ~A)
+                flush.add(aspace)          # the TLB may keep the bit set without a walk
+                used = True
+        return used
+
+    def _drop(self, oid: int, frame: int, mappers) -> None:
+        for aspace, va in list(mappers):
+            aspace.unmap_page(va)
+            self.kernel.frames.release(frame)
+            self.kernel.flush_tlb_of(aspace)
+        del self.pages[oid]
+        self.young.discard(oid)
+        self.kernel.frames.release(frame)
+
+    def loaded(self, oid: int, frame: int) -> None:
+        """The server read page `oid` into `frame` for a fault: the cache keeps it, and
+        the clock spares it once, so the faulter finds it when it runs again."""
+        self.pages[oid] = frame
+        self.young.add(oid)
 
     def cached_frame(self, oid: int) -> int | None:
         return self.pages.get(oid)
@@ -225,6 +272,7 @@ class ObjectSpace:
         frame = self.pages.pop(cap.oid, None)
         self.nodes.pop(cap.oid, None)
         self.dirty.discard(cap.oid)
+        self.young.discard(cap.oid)
         self.store.free(cap.oid)
         self.allocated = max(0, self.allocated - 1)
         self._unmap_everywhere(cap.oid)

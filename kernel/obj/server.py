@@ -260,7 +260,7 @@ class ObjectServerLink:
             self.kernel.log(f'ukern: object server: reading object {oid:#x} failed ({status})')
             self.kernel.frames.release(frame)
         elif self.objects.verify_page(oid, frame):
-            self.objects.pages[oid] = frame      # the frame now belongs to the object cache
+            self.objects.loaded(oid, frame)      # the frame now belongs to the object cache
         else:
             self.kernel.frames.release(frame)    # damaged: the waiters get SIGBUS
         load.done = True
