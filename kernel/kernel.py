@@ -642,6 +642,8 @@ class Kernel(PageFaults):
                 self.debugger.slice_over()     # (pages a read watchpoint hid are shown again)
         self.clock.retire(retired - self._charged)
         self._charged = 0
+        if retired and p.reclaimed_for:
+            p.reclaimed_for.clear()            # it moved on: no thrashing (pagefaults.py)
         # the slice's time, less what its system calls and faults took, was user time
         p.usage.utime += max(0, self.clock.now - began - (p.usage.stime - kernel_time))
         if p.itimers.virtual.expires or p.itimers.prof.expires:

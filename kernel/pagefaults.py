@@ -7,11 +7,13 @@ met by a system call's copy, waits on the spot.  Also the faults taken in advanc
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from emu.cpu import PF_USER
 from . import labs
 from .mm import fault
+from .mm.frames import PAGE_SIZE
 from .mm.reclaim import Oom
 
 if TYPE_CHECKING:
@@ -30,6 +32,11 @@ class PageFaults:
             # Each round frees frames (then the fault is tried again), waits for page-outs,
             # or kills: the loop ends, as every round either allocates or ends a process.
             decision = self.reclaim.out_of_memory(p)
+            if decision is Oom.RETRY and self._thrashing(p, addr):
+                # the frames came from pages p needs too: a kill must make the room
+                decision = self.reclaim.out_of_memory(p, retry_if_freed=False)
+                result = dataclasses.replace(result, reason=f'{result.reason}: the instruction needs '
+                                             f'more pages at once than memory can hold (thrashing)')
             if decision is Oom.RETRY:
                 result = self._page_fault(p, addr, error, from_kernel)
             elif decision is Oom.WAIT:
@@ -43,6 +50,17 @@ class PageFaults:
             self._wait_here(result.queue)
             result = self._page_fault(p, addr, error, from_kernel)
         return result
+
+    @staticmethod
+    def _thrashing(p: Process, addr: int) -> bool:
+        """Reclaim freed frames for p's fault by dropping clean pages.  If this page is one
+        p already got that way and p has run no instruction since, reclaim is taking back
+        the pages p needs together: retrying would go round for ever."""
+        page = addr & ~(PAGE_SIZE - 1)
+        if page in p.reclaimed_for:
+            return True
+        p.reclaimed_for.add(page)
+        return False
 
     def populate(self, p: Process, start: int, end: int):
         """Fault in every page of [start, end) now (MAP_POPULATE, MAP_BLOCK): a generator
@@ -110,6 +128,8 @@ class PageFaults:
         self.vmstat['pgfault'] += 1
         if result.action in (A.FILE_READ, A.SWAP_IN):
             self.vmstat['pgmajfault'] += 1
+        if result.action is A.FILE_READ:
+            self.reclaim.track_file_pages((result.frame, *result.around))
         if result.action is A.SWAP_IN:
             self.vmstat['pswpin'] += 1
         if result.frame:

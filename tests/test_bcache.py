@@ -269,3 +269,29 @@ def test_a_metadata_read_with_no_frame_free_waits_for_reclaim_not_enomem(disk):
             kernel.frames.release(frame)
     assert len(data) == cache.block_size
     assert kernel.vmstat['pgsteal_cache'] > 0
+
+
+def test_a_block_read_is_not_dropped_before_its_reader_runs_again(tmp_path, root_dir):
+    # Reclaim runs between a read's completion and the reader's return to it (the kernel's
+    # loop balances memory before it picks the woken process): the block must still be
+    # there then, or the reader would read it again, and again, for ever.
+    system = System(make(tmp_path, root_dir))
+    cache = system.cache
+    uncached = next(n for n in range(1300, 4096) if cache.peek(n) is None)
+    reader = cache.read_block(uncached)
+    queue = next(reader)                         # the read is on its way
+    assert isinstance(queue, WaitQueue)
+    system.kernel.run_until(lambda: cache.peek(uncached) is not None)
+    cache.shrink(10**6)                          # memory short: every clean idle block goes
+    reads = cache.reads
+    data = run_boot(system.kernel, reader)
+    assert len(data) == cache.block_size and cache.reads == reads
+
+
+def test_one_read_larger_than_memory_allows_beside_its_buffer_is_whole(disk):
+    # 2 MiB in one read() into a 2 MiB buffer, with 4 MiB of RAM: the cache holds the
+    # file's blocks a piece at a time (hold_most) and the copy's faults get frames from
+    # reclaim, instead of ENOMEM or an out-of-memory kill.
+    from conftest import run_on_disk
+    r = run_on_disk(disk, '/tests/read_large', '2', mem=4 << 20)
+    assert '(read_large) end' in r.text and r.status == 0, r.text + '\n'.join(r.log)

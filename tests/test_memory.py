@@ -3,7 +3,7 @@ swapping, the seed-004 dirty re-check, running out of memory."""
 
 import pytest
 
-from conftest import boot, GuestRun
+from conftest import boot, GuestRun, run_on_disk
 from kernel.mm.policy import POLICIES
 
 
@@ -196,3 +196,118 @@ def test_random_reads_turn_readahead_off(disk):
     for offset in (3 << 20, 1 << 20, 2 << 20, 5000, 900_000):
         run_boot(kernel, f.pread(4096, offset))
     assert kernel.vmstat['readahead_pages'] == 0
+
+
+def test_a_mapped_file_larger_than_memory_reads_through_twice(disk):
+    """8 MiB mapped in 4 MiB of RAM: reclaim unmaps clean file pages from the process
+    (mm/reclaim.py, _cache_page) and the buffer cache gives their frames back."""
+    r = run_on_disk(disk, '/tests/mmap_large', '8', mem=4 << 20)
+    passed(r, 'mmap_large')
+    assert r.kernel.vmstat['pgsteal_file'] > 1000
+
+
+def stopped_after_mmap(disk, mib: str = '1', **boot_args):
+    """/tests/mmap_large stopped as soon as its file is mapped: (kernel, its output, the
+    process, the mapping's region, the address of a page of it not yet mapped)."""
+    kernel, out, log = boot(disk=disk, **boot_args)
+    p = kernel.spawn(kernel.read_guest_file(b'/tests/mmap_large'), [b'mmap_large', mib.encode()], [])
+    while not any(r.file is not None for r in p.aspace.regions):
+        kernel.stop_requested = False
+        kernel.clock.schedule_in(100_000, lambda: setattr(kernel, 'stop_requested', True))
+        kernel.run()
+    kernel.stop_requested = False
+    region = next(r for r in p.aspace.regions if r.file is not None)
+    va = next(va for va in range(region.end - 4096, region.start - 1, -4096) if not p.aspace.pt.lookup(va))
+    return kernel, out, p, region, va
+
+
+def test_a_page_fault_that_finds_no_frame_for_a_file_page_is_out_of_memory_not_a_read_error(disk):
+    """A fault on a mapped file page whose read cannot even start, because the cache found
+    no frame for it, takes the out-of-memory path (reclaim, a wait, the OOM killer), not
+    SIGBUS for a read error the disk never had."""
+    import dataclasses
+    from emu.cpu import PF_USER
+    from kernel.mm import fault
+    kernel, out, p, region, va = stopped_after_mmap(disk, mem=16 << 20)
+
+    class NoFrameCache:                  # a cache whose prefetch found no frame free
+        bad: set = set()
+        gives_back_mapped_pages = True
+
+        def prefetch(self, blocks): pass
+
+        def page(self, n): return None
+    real = region.file
+    region.file = dataclasses.replace(real, cache=NoFrameCache())
+    try:
+        result = fault.handle(p.aspace, kernel.frames, va, PF_USER, 0)
+    finally:
+        region.file = real
+    assert result.action is fault.Action.NO_MEMORY, result
+    kernel.run()
+    assert p.exit_status == 0 and '(mmap_large) end' in out.decode(), out.decode()
+
+
+def test_a_file_page_read_for_a_fault_survives_reclaim_until_its_process_maps_it(disk):
+    """The kernel's loop balances memory between the read's completion and the faulting
+    process's turn: the block is passed over once, so the retried fault maps it instead of
+    reading it again (and again, for ever, with memory short)."""
+    from emu.cpu import PF_USER
+    from kernel.mm import fault
+    kernel, out, p, region, va = stopped_after_mmap(disk, mem=16 << 20)
+    cache = region.file.cache
+    cache.flush()
+    cache.invalidate()                             # the file's clean pages leave memory
+    first = fault.handle(p.aspace, kernel.frames, va, PF_USER, 0)
+    assert first.action is fault.Action.WAIT
+    block = region.file.blocks[(va - region.start) // 4096]
+    kernel.run_until(lambda: cache.peek(block) is not None)
+    cache.shrink(10**6)                            # memory short: every clean idle block goes
+    again = fault.handle(p.aspace, kernel.frames, va, PF_USER, 0)
+    assert again.action is fault.Action.FILE_READ, again
+    kernel.run()
+    assert p.exit_status == 0, out.decode()
+
+
+def test_a_fault_that_reclaim_answers_by_taking_back_its_own_page_is_thrashing(disk):
+    """out_of_memory says RETRY when it freed frames at once; if the retried fault is for a
+    page the process already got that way and it has run no instruction since, it can
+    only go round: the OOM killer must make room instead (here it picks the faulting
+    process itself, whose fault then ends in a kill that says why)."""
+    from emu.cpu import PF_USER
+    from kernel.mm import fault
+    from kernel.mm.reclaim import Oom
+    kernel, out, p, region, va = stopped_after_mmap(disk, mem=16 << 20)
+    tries = []
+
+    def no_frame(*args):
+        tries.append(1)
+        assert len(tries) < 100, 'the fault went round and round'
+        return fault.FaultResult(fault.Action.NO_MEMORY, 'no free frame', 7)
+    kernel._page_fault = no_frame
+    asked = []
+
+    def out_of_memory(q, retry_if_freed=True):
+        asked.append(retry_if_freed)           # frames freed at once: a retry, unless ...
+        return Oom.RETRY if retry_if_freed else Oom.FAIL    # (FAIL: the killer chose q)
+    kernel.reclaim.out_of_memory = out_of_memory
+    result = kernel.page_fault(p, va, PF_USER)
+    assert result.action is fault.Action.KILL and 'thrashing' in result.reason, result
+    assert len(tries) == 2 and asked == [True, True, False]   # ... the repeat: kill instead
+
+
+def test_with_no_swap_room_reclaim_keeps_a_floor_of_file_pages(disk):
+    """Anonymous memory that cannot go to swap grows only by taking file pages; below a
+    floor (1/16 of RAM) reclaim stops taking them, so the OOM killer acts instead of the
+    process refaulting its own code for ever."""
+    kernel, out, p, region, va = stopped_after_mmap(disk, mem=16 << 20)
+    reclaim = kernel.reclaim
+    assert kernel.frames.swap is None
+    file_pages = [f for f in reclaim.file_pages if kernel.frames.rmap.mappers(f)]
+    assert file_pages
+    reclaim.file_floor = len(reclaim.file_pages)
+    assert not any(reclaim.can_evict(f) for f in file_pages)
+    reclaim.file_floor = 0
+    assert any(reclaim.can_evict(f) for f in file_pages)
+    kernel.run()
+    assert p.exit_status == 0

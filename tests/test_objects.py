@@ -99,18 +99,23 @@ def test_reading_1000_objects_upcalls_1000_times_then_never_while_cached(disk):
     assert kernel.vmstat['object_writebacks'] == 1000       # and home again through the server
 
 
-def test_what_the_server_wrote_back_is_on_the_disk(disk):
+def page_values_on_disk(disk) -> list[int]:
+    """The first word of every allocated page object in the image's store, sorted."""
     from kernel.obj.layout import ObjectKind
     from kernel.obj.store import ObjectStore, partition_device
+    with partition_device(disk) as dev:
+        store = ObjectStore.open(dev)
+        pages = next(r for r in store.ranges if r.kind == ObjectKind.PAGE)
+        return sorted(struct.unpack_from('<q', store.read_object(oid))[0]
+                      for oid in range(pages.start_oid, pages.end_oid) if store.is_allocated(oid))
+
+
+def test_what_the_server_wrote_back_is_on_the_disk(disk):
     kernel, out, log = boot_with_server(disk)
     kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'50'], [])
     kernel.run()
     kernel.shutdown()
-    with partition_device(disk) as dev:
-        store = ObjectStore.open(dev)
-        pages = next(r for r in store.ranges if r.kind == ObjectKind.PAGE)
-        values = sorted(struct.unpack_from('<q', store.read_object(oid))[0]
-                        for oid in range(pages.start_oid, pages.end_oid) if store.is_allocated(oid))
+    values = page_values_on_disk(disk)
     assert values == list(range(50))
 
 
@@ -222,19 +227,13 @@ def test_more_mapped_objects_than_memory_each_load_once_a_pass(disk):
 def test_dirty_objects_are_not_dropped_when_memory_is_short(disk):
     """The writing pass dirties 1000 objects in 4 MiB: reclaim may only drop them once a
     checkpoint has written them, so every value is on the disk after shutdown."""
-    from kernel.obj.layout import ObjectKind
-    from kernel.obj.store import ObjectStore, partition_device
     kernel, out, log = boot_with_server(disk, mem=4 << 20)
     p = kernel.spawn(kernel.read_guest_file(b'/tests/objmany'), [b'objmany', b'1000'], [])
     stop_after_upcalls(kernel, p, 3500)
     kernel.run()
     kernel.shutdown()
     assert p.exit_status == 0, out.decode()[-500:]
-    with partition_device(disk) as dev:
-        store = ObjectStore.open(dev)
-        pages = next(r for r in store.ranges if r.kind == ObjectKind.PAGE)
-        values = sorted(struct.unpack_from('<q', store.read_object(oid))[0]
-                        for oid in range(pages.start_oid, pages.end_oid) if store.is_allocated(oid))
+    values = page_values_on_disk(disk)
     assert values == list(range(1000))
 
 

@@ -12,7 +12,7 @@ from kernel.dev.blk import BlockRequest
 class Buffer:
     """Blocks n .. n+count-1, at physical addresses frame, frame+size, ..."""
     __slots__ = ('size', 'n', 'count', 'frame', 'nframes', 'valid', 'dirty', 'version', 'io',
-                 'readahead', 'once', 'dirtied_at', 'users', 'meta')
+                 'readahead', 'once', 'dirtied_at', 'users', 'meta', 'wanted')
 
     def __init__(self, size: int, n: int, count: int, frame: int, nframes: int):
         self.size = size
@@ -29,6 +29,7 @@ class Buffer:
         self.dirtied_at = 0         # virtual time it became dirty (for writeback by age)
         self.users = 0              # readers copying out of it right now
         self.meta = False           # dirty with metadata: written after dirty contents
+        self.wanted = False         # a page fault waits for it: reclaim passes it once
 
     @property
     def idle(self) -> bool:

@@ -92,6 +92,9 @@ class CacheServices:
 
 
 class BufferCache:
+    # A mapped page of it that reclaim unmaps can go (page_unmapped): the disk has it.
+    gives_back_mapped_pages = True
+
     def __init__(self, services: CacheServices, queue, disk, start_lba: int = 0,
                  block_size: int = 1024, nsectors: int | None = None,
                  max_blocks: int | None = None, dirty_limit: int | None = None,
@@ -164,7 +167,7 @@ class BufferCache:
         return not buf.dirty and buf.io is None and not buf.users and not self.mapped(buf)
 
     def _evictable(self, buf: Buffer) -> bool:
-        return buf.valid and self._droppable(buf) \
+        return buf.valid and not buf.wanted and self._droppable(buf) \
             and not self.frames.any_pinned(buf.frame, buf.nframes)
 
     def _make_room(self, count: int) -> None:
@@ -258,6 +261,16 @@ class BufferCache:
     def mapped(self, buf: Buffer) -> bool:
         """Is one of the buffer's frames mapped into some process (mmap)?  Then it must stay."""
         return self.frames.any_shared(buf.frame, buf.nframes)
+
+    def page_unmapped(self, n: int) -> int:
+        """Reclaim unmapped block n's page from every process (mm/reclaim.py): its buffer
+        goes now if nothing else needs it.  Returns the frames freed."""
+        buf = self._index.get(n)
+        if buf is None or not self._evictable(buf):
+            return 0
+        self._drop(buf)
+        self.evictions += 1
+        return buf.nframes
 
     # -- the page cache's view: a 4 KiB block is a file page, mapped by mmap ---------------
     def page(self, n: int) -> Buffer | None:
@@ -364,7 +377,7 @@ class BufferCache:
                     self.hits += 1
                     counted = True
                 self._used(buf)
-                yield from buf.io.wait()
+                yield from self._wait_holding(buf, buf.io)
                 continue
             buf = yield from self._new_buffer_waiting(n)
             if buf is None:
@@ -372,18 +385,37 @@ class BufferCache:
             if not counted:
                 self.misses += 1
                 counted = True
-            req = self._submit(buf, write=False)
-            error = yield from req.wait()
+            error = yield from self._wait_holding(buf, self._submit(buf, write=False))
             if error:
                 raise FsError(Errno.EIO, f'read of block {n} failed ({error})')
 
-    def read_run(self, n: int, count: int):
-        """Generator: the bytes of blocks n..n+count-1, read as runs."""
-        segments = yield from self.hold_runs([(n, count)])
+    def _wait_holding(self, buf: Buffer, req: BlockRequest):
+        """Generator: wait for req, buf held meanwhile: reclaim, run between the read's end
+        and this process's turn, would otherwise drop it, and the read start over for ever."""
+        buf.users += 1
         try:
-            return b''.join(self.memory.read(addr, size) for addr, size in segments)
+            return (yield from req.wait())
         finally:
-            self.release(segments.held)
+            buf.users -= 1
+
+    def read_run(self, n: int, count: int):
+        """Generator: the bytes of blocks n..n+count-1, read as runs of at most
+        hold_most() blocks at a time, so that a long one (a group's inode table, a program
+        read whole) needs no more of memory held at once than that."""
+        out = bytearray()
+        piece = self.hold_most()
+        for first in range(n, n + count, piece):
+            segments = yield from self.hold_runs([(first, min(piece, n + count - first))])
+            try:
+                for addr, size in segments:
+                    out += self.memory.read(addr, size)
+            finally:
+                self.release(segments.held)
+        return bytes(out)
+
+    def hold_most(self) -> int:
+        """The most blocks one caller should hold at once: a quarter of the cache."""
+        return max(1, self.max_blocks // 4)
 
     def prefetch(self, blocknos, readahead: bool = False) -> int:
         """Start reads of the blocks not yet cached, without waiting (a mapped file's
@@ -478,12 +510,12 @@ class BufferCache:
             for first, count in runs:
                 if first:
                     self._lba(first, count)
-                    missed += self._hold_blocks(first, first + count, held)
+                    missed += yield from self._hold_blocks(first, first + count, held)
             failed = yield from self._wait_held(held)
             for buf in failed:                  # again, a block at a time
                 for n in range(buf.n, buf.end):
                     if self._index.get(n) is None:
-                        self._hold_blocks(n, n + 1, held)
+                        yield from self._hold_blocks(n, n + 1, held)
             if (yield from self._wait_held(held)):
                 raise FsError(Errno.EIO, 'a block read failed')
         except BaseException:
@@ -509,12 +541,17 @@ class BufferCache:
         self.hits += sum(count for first, count in runs if first) - missed
         return segments
 
-    def _hold_blocks(self, n: int, end: int, held: list) -> int:
-        """Hold the buffers of blocks n..end-1 (reading the missing ones); returns how
-        many blocks had to be read."""
+    def _hold_blocks(self, n: int, end: int, held: list):
+        """Generator: hold the buffers of blocks n..end-1 (reading the missing ones);
+        returns how many blocks had to be read.  With no frame free it waits for reclaim,
+        as a page fault does (OutOfMemory only when nothing can be freed)."""
         missed = 0
         while n < end:
-            buf, fresh = self._fill(n, end)
+            try:
+                buf, fresh = self._fill(n, end)
+            except OutOfMemory:
+                yield from self._wait_for_memory()
+                continue                        # others ran meanwhile: look again
             if fresh:
                 missed += buf.count
             buf.users += 1                      # from here on nothing evicts it
@@ -708,11 +745,16 @@ class BufferCache:
 
     def shrink(self, want: int) -> int:
         """Memory is short: give back at least `want` frames (if there are so many) of
-        clean, idle, unmapped buffers, least recently used first.  Returns how many."""
+        clean, idle, unmapped buffers, least recently used first; a buffer read for a
+        page fault whose process has not yet mapped it is passed over once.  Returns how
+        many."""
         freed = 0
         for buf in list(self._lru.values()):
             if freed >= want:
                 break
+            if buf.wanted and buf.valid and buf.idle:
+                buf.wanted = False          # read, but its faulter has not run since: spare
+                continue                    # it once, or the fault would read it for ever
             if self._evictable(buf):
                 self._drop(buf)
                 self.evictions += 1

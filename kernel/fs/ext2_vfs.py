@@ -15,6 +15,8 @@ call on the mount frees the inodes whose last holder went meanwhile.
 from typing import TYPE_CHECKING
 
 from ..errno import Errno
+from ..mm.frames import OutOfMemory
+from ..mm.uaccess import BadAddress
 from ..proc.lock import SleepLock
 from .ext2_layout import ROOT_INO as ROOT
 from .file import File, O_APPEND
@@ -232,16 +234,33 @@ class InodeFile(File):
 
     def pread_into(self, user, va: int, n: int, offset: int):
         """The bytes go from the cache's frames to the user's, one memmove per run of
-        contiguous memory on both sides; the buffers stay held meanwhile."""
-        segments, count, end = yield from self.vfs.call(self._hold(offset, n))
-        try:
-            user.write_from_phys(va, segments)
-        finally:
-            self.vfs.cache.release(segments.held)
-        if offset == self.ra_next:
-            self.vfs.cache.read_past(segments.held, end)
-        yield from self._read_ahead(offset, count)
-        return count
+        contiguous memory on both sides; the buffers stay held meanwhile.  A read larger
+        than the cache's hold_most() goes in pieces of that, so it needs no more memory
+        than that however large it is; a piece after the first that fails ends the read
+        short, with the bytes copied so far."""
+        cache = self.vfs.cache
+        piece = cache.hold_most() * self.vfs.fs.block_size
+        sequential = offset == self.ra_next
+        done = 0
+        while done < n:
+            want = min(piece, n - done)
+            try:
+                segments, count, end = yield from self.vfs.call(self._hold(offset + done, want))
+                try:
+                    user.write_from_phys(va + done, segments)
+                finally:
+                    cache.release(segments.held)
+            except (BadAddress, FsError, OutOfMemory):
+                if not done:
+                    raise
+                break
+            if sequential:
+                cache.read_past(segments.held, end)
+            done += count
+            if count < want:
+                break                               # the end of the file
+        yield from self._read_ahead(offset, done)
+        return done
 
     def _hold(self, offset: int, n: int):
         """Hold the cached runs of bytes offset.. (n of them at most): (their segments,

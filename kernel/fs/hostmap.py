@@ -94,6 +94,7 @@ def _writable(fd: int) -> bool:
 class HostPageView:
     """What the fault handler and msync ask of one mmap of a host file (the MappedFile's
     cache): its HostPages, held until the last region of this mmap is gone."""
+    gives_back_mapped_pages = False     # the shared frames stay while the file is mapped
 
     def __init__(self, pages: HostPages, fd: int):
         self.pages = pages

@@ -506,6 +506,7 @@ class TmpPageView:
     """What the fault handler and msync ask of a mapped file's cache, for a tmpfs file:
     block b is page b - 1 of the file, in memory or brought back from swap, never
     written anywhere (a page that cannot be had is in `bad`: SIGBUS)."""
+    gives_back_mapped_pages = False     # its pages go to swap instead (mm/shmem.py)
 
     def __init__(self, fs: TmpFs, node: TmpNode):
         self.fs = fs

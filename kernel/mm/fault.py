@@ -296,9 +296,13 @@ def _map_file_page(aspace, frames, region, va, around: int = 0) -> FaultResult:
         ahead = [b for b in region.file.blocks[index:index + READAHEAD_PAGES] if b > 0]
         cache.prefetch(ahead)                  # this page and a few after it, in one batch
         buf = cache.page(blockno)
+        if buf is None and blockno not in cache.bad:    # no frame was free for it
+            return FaultResult(Action.NO_MEMORY, f'no free frame for {va:#018x}', SIGBUS)
         if buf is None or buf.io is None:
             return FaultResult(Action.KILL, f'read error in the mapped file at {va:#018x}', SIGBUS)
+        buf.wanted = True                      # reclaim spares it until this process is back
         return FaultResult(Action.WAIT, queue=buf.io.waiters)
+    buf.wanted = False
     flags = region.pte_flags()
     if not region.shared:
         flags = (flags & ~W) | (COW if flags & W else 0)

@@ -34,6 +34,7 @@ from ..proc.wait import WaitQueue
 
 LOW_FRACTION = 32          # low watermark: 1/32 of RAM free
 MIN_LOW = 16
+FILE_FLOOR_FRACTION = 16   # file pages kept mapped when anonymous ones cannot go: 1/16 of RAM
 
 
 class Oom(enum.Enum):
@@ -60,6 +61,8 @@ class Reclaimer:
         self.policy_name = policy
         self.low = max(MIN_LOW, self.frames.total // LOW_FRACTION)
         self.high = 2 * self.low
+        self.file_floor = self.frames.total // FILE_FLOOR_FRACTION
+        self.file_pages: set[int] = set()    # frames mapped from files (a fault read them)
         self.tracked: set[int] = set()
         self.inflight: dict[int, PageOut] = {}
         self.memory_freed = WaitQueue('free memory')
@@ -77,6 +80,19 @@ class Reclaimer:
         if frame not in self.tracked:
             self.tracked.add(frame)
             self.policy.added(frame)
+
+    def track_file_pages(self, frames) -> None:
+        """Pages a fault mapped from a file (a program's, or mmap's)."""
+        self.file_pages.update(frames)
+
+    def _keeps_file_page(self, frame: int) -> bool:
+        """With no swap room, anonymous memory can only grow by taking file pages, and a
+        process whose code and data no longer fit refaults the same pages for ever
+        (thrashing).  Below a floor of file pages, reclaim stops taking them, and the
+        out-of-memory killer acts instead (Linux's min_filelist_kbytes, ChromeOS)."""
+        swap = self.frames.swap
+        return frame in self.file_pages and len(self.file_pages) <= self.file_floor \
+            and (swap is None or swap.free_slots == 0)
 
     # -- pages of memory files (mm/shmem.py) ------------------------------------------------
     def own(self, frame: int, pages, index: int) -> None:
@@ -100,6 +116,11 @@ class Reclaimer:
         if self.owners:
             for f in range(frame, frame + count * PAGE_SIZE, PAGE_SIZE):
                 self.owners.pop(f, None)
+        if self.file_pages:
+            if count == 1:
+                self.file_pages.discard(frame)
+            else:
+                self.file_pages.difference_update(range(frame, frame + count * PAGE_SIZE, PAGE_SIZE))
         if self.tracked:
             if count == 1:
                 if frame in self.tracked:
@@ -162,10 +183,38 @@ class Reclaimer:
         if frame in self.owners:            # the file's reference and one per mapper
             swap = self.frames.swap
             return swap is not None and swap.free_slots > 0 and self.frames.refs(frame) == 1 + len(mappers)
+        if self.file_pages and self._keeps_file_page(frame):
+            return False
+        refs = self.frames.refs(frame)
+        if mappers and refs == len(mappers) + 1 and self._cache_page(mappers) is not None:
+            return True                     # the cache's reference, and the mappers'
         cached = self.frames.swap is not None and self.frames.swap.slot_of(frame) is not None
-        if not mappers and not cached or len(mappers) + cached != self.frames.refs(frame):
+        if not mappers and not cached or len(mappers) + cached != refs:
             return False            # held by something other than page tables
-        return not any(aspace.find(va).shared for aspace, va in mappers)
+        if any(aspace.find(va).shared for aspace, va in mappers):
+            return False
+        swap = self.frames.swap
+        if cached or swap is not None and swap.free_slots:
+            return True
+        return self._clean_file_page(frame, mappers)    # with nowhere to write it, only that
+
+    @staticmethod
+    def _cache_page(mappers):
+        """(buffer cache, block) when every mapper maps the page from a file through the
+        buffer cache (mmap, a paged program's text) and none has written it: the cache
+        holds it and can read it again, so unmapping it loses nothing.  Else None."""
+        found = None
+        for aspace, va in mappers:
+            region = aspace.find(va)
+            mapped = region.file if region is not None else None
+            if mapped is None or mapped.direct or not mapped.cache.gives_back_mapped_pages \
+                    or aspace.pt.lookup(va) & D:
+                return None
+            page = (mapped.cache, mapped.blocks[(va - region.start) // PAGE_SIZE])
+            if found is not None and page != found:
+                return None
+            found = page
+        return found
 
     # -- balancing -----------------------------------------------------------------------
     def balance(self) -> None:
@@ -209,7 +258,18 @@ class Reclaimer:
             swap.drop_cached(cached_slot)
             self.stats['pgsteal_swapcache'] += 1
             return True
+        cache_page = self._cache_page(mappers) \
+            if mappers and self.frames.refs(frame) == len(mappers) + 1 else None
+        if cache_page is not None:
+            self.file_pages.discard(frame)
+            self._unmap_all(frame, mappers, 0)
+            cache, block = cache_page
+            cache.page_unmapped(block)         # the buffer goes once no one maps any of it
+            self.stats['pgsteal_file'] += 1
+            self._event('evict', frame, page='file page unmapped')
+            return True
         if frame not in self.owners and self._clean_file_page(frame, mappers):
+            self.file_pages.discard(frame)
             self._unmap_all(frame, mappers, 0)
             self.stats['pgsteal_file'] += 1
             self._event('evict', frame, page='file page dropped')   # (kind= is the event's own)
@@ -314,16 +374,20 @@ class Reclaimer:
                 if decision is Oom.WAIT:
                     yield self.memory_freed
 
-    def out_of_memory(self, p) -> Oom:
+    def out_of_memory(self, p, retry_if_freed: bool = True) -> Oom:
         """No free frame for p's page: evict what can be, else kill the largest process.
 
         A victim's memory is usually freed inside the kill, before anyone could wait for
         it; so after a kill the answer is RETRY when frames are free, WAIT only while
         page-outs still have to free them (their completion wakes memory_freed): waiting
-        after the frames came back would wait for ever.  Clean pages balance() drops at
-        once do not earn a retry: a process whose one instruction needs more pages than
-        memory can give it together would evict its own pages for ever (thrashing)."""
+        after the frames came back would wait for ever.  So is the answer when balance()
+        freed frames at once (clean cached or mapped file pages dropped), unless the fault
+        path found that the process would only take back the pages it needs together
+        (kernel/pagefaults.py, _thrashing): then retry_if_freed is False and the largest
+        process is killed to make room."""
         self.balance()
+        if self.frames.free_count and retry_if_freed:
+            return Oom.RETRY
         if self.inflight:
             return Oom.WAIT
         # The kernel's servers (the object server) run in fixed, pinned resources: killing

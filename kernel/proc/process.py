@@ -93,6 +93,7 @@ class Process:
     resume_action: Any = None                   # exec or sigreturn: applied before user mode
     exec_image: Any = None                      # execve's new address space, until resume_action switches to it
     interrupted: bool = False                   # a signal cut its wait short (restart.Interrupted)
+    reclaimed_for: set = field(default_factory=set)   # pages faults got by reclaim since it last ran (pagefaults.py)
     clear_child_tid: int = 0                    # CLONE_CHILD_CLEARTID / set_tid_address
     robust_list: int = 0                        # set_robust_list's head (0: none)
     tgid: int = 0                               # the thread group = the process's pid
