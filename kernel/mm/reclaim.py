@@ -5,12 +5,17 @@ user pages; it sees references through the Accessed bits the CPU set in every PT
 maps a page (found through the reverse map), never through a per-access hook.
 
   - A clean page that a file image can give back (program text, untouched data) is simply
-    unmapped and freed; the next touch reads it again.
-  - Any other page is paged out to swap, as seed 004 describes: its Dirty bits are
-    cleared, the write starts while the page stays mapped, and when the write completes
-    the Dirty bits are checked again.  A page written meanwhile keeps its frame and the
-    page-out counts as not done; otherwise every mapper's PTE becomes a swap entry and the
-    frame is freed.  The frame is pinned while the DMA reads it.
+    unmapped and freed; the next touch reads it again.  So is a clean page mapped from
+    the buffer cache (mmap, a paged program): every mapper loses it and the cache gives
+    its buffer back once none of it is mapped.  With no swap room, a floor of such file
+    pages stays mapped (_keeps_file_page), so that the OOM killer acts before a process
+    refaults its own code for ever.
+  - Any other page is paged out to swap (and is no candidate when swap has no room), as
+    seed 004 describes: its Dirty bits are cleared, the write starts while the page
+    stays mapped, and when the write completes the Dirty bits are checked again.  A page
+    written meanwhile keeps its frame and the page-out counts as not done; otherwise
+    every mapper's PTE becomes a swap entry and the frame is freed.  The frame is pinned
+    while the DMA reads it.
   - A page of a memory file (tmpfs, mm/shmem.py) goes to swap the same way, even when it
     is mapped shared by several processes: when the write completes every mapper loses
     its PTE (the next fault asks the file) and the file keeps the slot.  write() to such
