@@ -161,6 +161,12 @@ class BufferCache:
             self.vmstat['readahead_wasted'] += buf.count
         self.frames.release_run(buf.frame, buf.nframes)
 
+    def _evict(self, buf: Buffer) -> int:
+        """Drop an evictable buffer to make room; returns the frames it gave back."""
+        self._drop(buf)
+        self.evictions += 1
+        return buf.nframes
+
     def _droppable(self, buf: Buffer) -> bool:
         """Nothing would be lost or pulled from under anyone if buf went: clean, no I/O in
         flight, no reader holding it, not mapped."""
@@ -175,8 +181,7 @@ class BufferCache:
             victim = next((b for b in self._lru.values() if self._evictable(b)), None)
             if victim is None:
                 return              # everything is dirty or busy: run over the cap
-            self._drop(victim)
-            self.evictions += 1
+            self._evict(victim)
 
     def _new_buffer(self, n: int, count: int = 1) -> Buffer:
         """A buffer for blocks n.. (count, or fewer if memory holds no contiguous run that
@@ -266,11 +271,7 @@ class BufferCache:
         """Reclaim unmapped block n's page from every process (mm/reclaim.py): its buffer
         goes now if nothing else needs it.  Returns the frames freed."""
         buf = self._index.get(n)
-        if buf is None or not self._evictable(buf):
-            return 0
-        self._drop(buf)
-        self.evictions += 1
-        return buf.nframes
+        return self._evict(buf) if buf is not None and self._evictable(buf) else 0
 
     # -- the page cache's view: a 4 KiB block is a file page, mapped by mmap ---------------
     def page(self, n: int) -> Buffer | None:
@@ -756,9 +757,7 @@ class BufferCache:
                 buf.wanted = False          # read, but its faulter has not run since: spare
                 continue                    # it once, or the fault would read it for ever
             if self._evictable(buf):
-                self._drop(buf)
-                self.evictions += 1
-                freed += buf.nframes
+                freed += self._evict(buf)
         self.vmstat['pgsteal_cache'] += freed
         return freed
 

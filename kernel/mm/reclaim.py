@@ -259,7 +259,7 @@ class Reclaimer:
             # Its content is already in the slot: every mapper gets the swap entry back.
             for _ in mappers:
                 swap.share(cached_slot)
-            self._unmap_all(frame, mappers, cached_slot, share_first=False)
+            self.unmap_all(frame, mappers, cached_slot, share_first=False)
             swap.drop_cached(cached_slot)
             self.stats['pgsteal_swapcache'] += 1
             return True
@@ -267,7 +267,7 @@ class Reclaimer:
             if mappers and self.frames.refs(frame) == len(mappers) + 1 else None
         if cache_page is not None:
             self.file_pages.discard(frame)
-            self._unmap_all(frame, mappers, 0)
+            self.unmap_all(frame, mappers)
             cache, block = cache_page
             cache.page_unmapped(block)         # the buffer goes once no one maps any of it
             self.stats['pgsteal_file'] += 1
@@ -275,7 +275,7 @@ class Reclaimer:
             return True
         if frame not in self.owners and self._clean_file_page(frame, mappers):
             self.file_pages.discard(frame)
-            self._unmap_all(frame, mappers, 0)
+            self.unmap_all(frame, mappers)
             self.stats['pgsteal_file'] += 1
             self._event('evict', frame, page='file page dropped')   # (kind= is the event's own)
             return True
@@ -328,21 +328,22 @@ class Reclaimer:
                 self.track(frame)
             return
         if owner is not None:                    # a memory file's page: the file keeps the slot
-            self._unmap_all(frame, [(a, va) for a, va, _ in ptes], 0)
+            self.unmap_all(frame, [(a, va) for a, va, _ in ptes])
             pages, index = owner
             if not pages.evicted(index, frame, out.slot):
                 swap.release(out.slot)           # it left the file meanwhile
         elif ptes:
-            self._unmap_all(frame, [(a, va) for a, va, _ in ptes], out.slot)
+            self.unmap_all(frame, [(a, va) for a, va, _ in ptes], out.slot)
         else:
             swap.release(out.slot)               # everyone let go of the page meanwhile
         self.frames.unpin(frame)
         self.stats['pswpout'] += 1
         self._event('swapped out', frame, slot=out.slot)
 
-    def _unmap_all(self, frame: int, mappers, slot: int, share_first: bool = True) -> None:
-        """Every mapper loses the page; with a slot, each keeps a swap entry to it (a new
-        slot starts with one reference, for the first mapper)."""
+    def unmap_all(self, frame: int, mappers, slot: int = 0, share_first: bool = True) -> None:
+        """Every mapper loses the page (and its reference to the frame); with a slot, each
+        keeps a swap entry to it (a new slot starts with one reference, for the first
+        mapper).  The object cache drops its pages this way too (obj/objects.py)."""
         for i, (aspace, va) in enumerate(mappers):
             aspace.unmap_page(va)
             if slot:

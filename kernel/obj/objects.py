@@ -149,10 +149,7 @@ class ObjectSpace:
         return used
 
     def _drop(self, oid: int, frame: int, mappers) -> None:
-        for aspace, va in list(mappers):
-            aspace.unmap_page(va)
-            self.kernel.frames.release(frame)
-            self.kernel.flush_tlb_of(aspace)
+        self.kernel.reclaim.unmap_all(frame, mappers)
         del self.pages[oid]
         self.young.discard(oid)
         self.kernel.frames.release(frame)
